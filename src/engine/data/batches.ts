@@ -1,0 +1,171 @@
+/**
+ * Minibatch sampling and batch assembly.
+ *
+ * Epochs: each epoch draws a fresh seeded permutation of 0..N-1 and deals it out in consecutive
+ * blocks of B. The last partial block is DROPPED, so an epoch is exactly floor(N/B) steps (the
+ * paper's "N/B steps per epoch"); every index appears at most once per epoch, and exactly once
+ * when B divides N (true for the defaults N = 8,000, B = 50). Because every epoch reshuffles, the
+ * dropped remainder is a different random handful each time.
+ */
+
+import { Rng, permutation } from './rng';
+
+export class MinibatchSampler {
+  readonly count: number;
+  private readonly seed: number;
+  private rng: Rng;
+  private perm: Uint32Array;
+  /** Position in the current permutation of the next batch. */
+  private cursor = 0;
+  private _batchSize: number;
+  private _epoch = 0;
+  private _stepInEpoch = 0;
+  private _totalSteps = 0;
+
+  constructor(count: number, batchSize: number, seed: number) {
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`MinibatchSampler: count must be a positive integer, got ${count}`);
+    }
+    this.count = count;
+    this.seed = seed;
+    this._batchSize = MinibatchSampler.checkBatch(batchSize, count);
+    this.rng = new Rng(seed);
+    this.perm = permutation(count, this.rng);
+  }
+
+  private static checkBatch(b: number, count: number): number {
+    if (!Number.isInteger(b) || b < 1 || b > count) {
+      throw new Error(`MinibatchSampler: batch size must be an integer in 1..${count}, got ${b}`);
+    }
+    return b;
+  }
+
+  get batchSize(): number {
+    return this._batchSize;
+  }
+  /** Completed epochs (0 during the first epoch; becomes 1 right after its last step). */
+  get epoch(): number {
+    return this._epoch;
+  }
+  /** Steps taken in the current epoch (0 right after an epoch ends). */
+  get stepInEpoch(): number {
+    return this._stepInEpoch;
+  }
+  /** floor(N / B): the last partial batch of each epoch is dropped. */
+  get stepsPerEpoch(): number {
+    return Math.floor(this.count / this._batchSize);
+  }
+  /** Steps taken since construction or the last reset(). */
+  get totalSteps(): number {
+    return this._totalSteps;
+  }
+
+  /** Indices of the next minibatch, in a fresh array the caller may keep. */
+  next(): Uint32Array {
+    const out = new Uint32Array(this._batchSize);
+    this.nextInto(out);
+    return out;
+  }
+
+  /** Allocation-free variant: write the next batch's indices into out[0..B). Returns B. */
+  nextInto(out: Uint32Array): number {
+    const b = this._batchSize;
+    if (out.length < b) {
+      throw new Error(`MinibatchSampler: output holds ${out.length} indices, batch size is ${b}`);
+    }
+    out.set(this.perm.subarray(this.cursor, this.cursor + b));
+    this.cursor += b;
+    this._stepInEpoch++;
+    this._totalSteps++;
+    this.rollIfDone();
+    return b;
+  }
+
+  /**
+   * Change the batch size between steps. The current epoch continues from where it is (no index
+   * is repeated within it); if fewer than B unseen indices remain, the epoch ends now.
+   */
+  setBatchSize(batchSize: number): void {
+    this._batchSize = MinibatchSampler.checkBatch(batchSize, this.count);
+    this.rollIfDone();
+  }
+
+  /** Back to the state right after construction (same seed → same batches again). */
+  reset(): void {
+    this.rng = new Rng(this.seed);
+    this.perm = permutation(this.count, this.rng);
+    this.cursor = 0;
+    this._epoch = 0;
+    this._stepInEpoch = 0;
+    this._totalSteps = 0;
+  }
+
+  private rollIfDone(): void {
+    if (this.cursor + this._batchSize > this.count) {
+      this.rng.shuffle(this.perm);
+      this.cursor = 0;
+      this._epoch++;
+      this._stepInEpoch = 0;
+    }
+  }
+}
+
+/** byte → byte/255, so conversion is a table look-up. */
+export const PIXEL_LUT: Float32Array = (() => {
+  const t = new Float32Array(256);
+  for (let i = 0; i < 256; i++) t[i] = i / 255;
+  return t;
+})();
+
+/**
+ * Assemble a minibatch without allocating: for k < idx.length,
+ *   xOut[k·P .. (k+1)·P) = images of example idx[k] scaled to [0, 1]  (P = pixels per image)
+ *   yOut: Int32Array → yOut[k] = label;  Float32Array → one-hot row k of width `numClasses`;
+ *         null → labels skipped.
+ * xOut / yOut may be longer than needed (rows past idx.length are left untouched).
+ */
+export function gatherBatch(
+  images: Uint8Array,
+  labels: Uint8Array,
+  idx: ArrayLike<number>,
+  xOut: Float32Array,
+  yOut: Int32Array | Float32Array | null,
+  pixels = 784,
+  numClasses = 10,
+): void {
+  const n = idx.length;
+  if (xOut.length < n * pixels) {
+    throw new Error(`gatherBatch: xOut holds ${xOut.length} floats, need ${n}×${pixels}`);
+  }
+  const lut = PIXEL_LUT;
+  for (let k = 0; k < n; k++) {
+    const src = idx[k] * pixels;
+    const dst = k * pixels;
+    for (let p = 0; p < pixels; p++) xOut[dst + p] = lut[images[src + p]];
+  }
+  if (yOut === null) return;
+  if (yOut instanceof Int32Array) {
+    if (yOut.length < n)
+      throw new Error(`gatherBatch: yOut holds ${yOut.length} labels, need ${n}`);
+    for (let k = 0; k < n; k++) yOut[k] = labels[idx[k]];
+  } else {
+    if (yOut.length < n * numClasses) {
+      throw new Error(
+        `gatherBatch: one-hot yOut holds ${yOut.length} floats, need ${n}×${numClasses}`,
+      );
+    }
+    yOut.fill(0, 0, n * numClasses);
+    for (let k = 0; k < n; k++) yOut[k * numClasses + labels[idx[k]]] = 1;
+  }
+}
+
+/** Whole split → floats in [0, 1] (e.g. for full-training-set loss). Reuses `out` if given. */
+export function imagesToFloat32(images: Uint8Array, out?: Float32Array): Float32Array {
+  const dst = out ?? new Float32Array(images.length);
+  if (dst.length < images.length) {
+    throw new Error(`imagesToFloat32: out holds ${dst.length} floats, need ${images.length}`);
+  }
+  const lut = PIXEL_LUT;
+  for (let i = 0; i < images.length; i++) dst[i] = lut[images[i]];
+  return dst;
+}
