@@ -1,0 +1,69 @@
+/**
+ * Everything that defines a run. The URL schema (src/state/configSchema.ts) and the CLI both
+ * produce this object; experiments read nothing else, so a config reproduces a run.
+ */
+export type Dynamics = 'sgd' | 'langevin';
+export type PhaseMode = 'error' | 'warmup';
+export type ProfileCentre = 'mean' | 'last';
+export type ThresholdFactor = 'e' | '2';
+
+export interface RunConfig {
+  /** Hidden width h of the 784-h-h-10 network. */
+  hidden: number;
+  /** Minibatch size B. */
+  batchSize: number;
+  /** Learning rate α. */
+  lr: number;
+  /** Seed of initialisation, shuffling and noise (the data split has its own fixed seed). */
+  seed: number;
+  /** How the exploration phase is found: training error ≤ threshold for an epoch, or fixed warm-up. */
+  phaseMode: PhaseMode;
+  /** Training-error threshold of the exploration phase (fraction, 0.005 = 0.5%). */
+  errorThreshold: number;
+  /** Warm-up epochs before the window (phaseMode 'warmup'); also the cap for phaseMode 'error'. */
+  warmupEpochs: number;
+  /** Length of the PCA window in epochs. */
+  windowEpochs: number;
+  /** How many PCA modes get a measured flatness (log-spaced ranks). */
+  flatnessModes: number;
+  /** Threshold factor of the flatness: L = factor·L⁰. */
+  thresholdFactor: ThresholdFactor;
+  /** Centre of the loss profiles: the window mean ŵ or the last snapshot. */
+  profileCentre: ProfileCentre;
+  /** Also run the Langevin contrast from the SGD solution. */
+  contrast: boolean;
+  /** Langevin temperature T (noise variance 2αT per step on W2). */
+  temperature: number;
+  /** Langevin step size. */
+  langevinLr: number;
+  /** Langevin burn-in steps before its window. */
+  langevinBurnIn: number;
+  /** Langevin window length in steps. */
+  langevinSteps: number;
+  /** Keep every k-th Langevin step in its window. */
+  langevinEvery: number;
+}
+
+export const DEFAULT_CONFIG: RunConfig = {
+  hidden: 50,
+  batchSize: 50,
+  lr: 0.1,
+  seed: 0,
+  phaseMode: 'warmup',
+  errorThreshold: 0.005,
+  warmupEpochs: 60,
+  windowEpochs: 10,
+  flatnessModes: 50,
+  thresholdFactor: 'e',
+  profileCentre: 'mean',
+  contrast: false,
+  temperature: 1e-4,
+  langevinLr: 0.5,
+  langevinBurnIn: 10000,
+  langevinSteps: 16000,
+  langevinEvery: 10,
+};
+
+export function thresholdValue(f: ThresholdFactor): number {
+  return f === 'e' ? Math.E : 2;
+}

@@ -1,0 +1,294 @@
+/**
+ * The training run as an async stream of typed events: warm-up until the exploration phase,
+ * then the PCA window (a W2 snapshot after every step), then optionally the Langevin contrast
+ * started from the SGD solution. The worker, the CLI and the tests all consume this same
+ * generator; pausing is simply not pulling the next event.
+ */
+import type { Dataset, DataSplit } from '../data/dataset';
+import { MinibatchSampler } from '../data/batches';
+import { PIXEL_LUT } from '../data/batches';
+import { CLASSES, type MlpWeights } from '../nets/mlp';
+import { TfMlp, allocBatch, type StepImpl, type UploadBatch } from '../nets/tfMlp';
+import { LangevinW2 } from '../nets/langevin';
+import type { RunConfig } from './config';
+
+export type TrainPhase = 'warmup' | 'window' | 'langevin-burnin' | 'langevin-window';
+export type RunId = 'sgd' | 'langevin';
+
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainError: number;
+  testLoss: number;
+  testError: number;
+}
+
+export type TrainingEvent =
+  | {
+      type: 'step';
+      step: number;
+      epoch: number;
+      phase: TrainPhase;
+      loss: number;
+      /** W2 after the step when this step belongs to a PCA window (otherwise absent). */
+      w2?: Float32Array;
+    }
+  | { type: 'epoch'; record: EpochRecord }
+  | { type: 'exploration'; epoch: number; step: number; reason: string }
+  | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
+  | { type: 'windowEnd'; run: RunId; step: number; weights: MlpWeights }
+  | { type: 'diverged'; step: number; message: string; restoredStep: number }
+  | { type: 'done'; step: number };
+
+/** Copies the samples at `idx` into the upload layout (x, xᵀ, one-hot labels). */
+export function fillBatch(split: DataSplit, idx: ArrayLike<number>, count: number, out: UploadBatch): void {
+  const P = split.images.length / split.count;
+  out.size = count;
+  out.oneHot.fill(0, 0, count * CLASSES);
+  for (let i = 0; i < count; i++) {
+    const s = idx[i];
+    const src = s * P;
+    const dst = i * P;
+    for (let j = 0; j < P; j++) {
+      const v = PIXEL_LUT[split.images[src + j]];
+      out.x[dst + j] = v;
+      out.xT[j * count + i] = v;
+    }
+    const y = split.labels[s];
+    out.labels[i] = y;
+    out.oneHot[i * CLASSES + y] = 1;
+  }
+}
+
+/** Fills a batch with the contiguous samples [start, start+count) — for whole-set evaluation. */
+export function fillRange(split: DataSplit, start: number, count: number, out: UploadBatch): void {
+  const P = split.images.length / split.count;
+  out.size = count;
+  const base = start * P;
+  for (let i = 0; i < count * P; i++) out.x[i] = PIXEL_LUT[split.images[base + i]];
+  for (let i = 0; i < count; i++) out.labels[i] = split.labels[start + i];
+}
+
+const EVAL_CHUNK = 1000;
+const CHECKPOINT_EVERY = 100;
+
+/** A step-at-a-time SGD trainer with live-adjustable α and B. */
+export class SgdTrainer {
+  readonly net: TfMlp;
+  readonly sampler: MinibatchSampler;
+  lr: number;
+  step = 0;
+  private readonly data: Dataset;
+  private batch: UploadBatch;
+  private readonly evalScratch: UploadBatch;
+  private idx: Uint32Array;
+  private checkpoint: { step: number; weights: MlpWeights } | null = null;
+
+  constructor(net: TfMlp, data: Dataset, config: RunConfig) {
+    this.net = net;
+    this.data = data;
+    this.lr = config.lr;
+    this.sampler = new MinibatchSampler(data.train.count, config.batchSize, config.seed);
+    this.batch = allocBatch(config.batchSize, net.inputSize);
+    this.idx = new Uint32Array(config.batchSize);
+    this.evalScratch = allocBatch(EVAL_CHUNK, net.inputSize);
+  }
+
+  get epoch(): number {
+    return this.sampler.epoch;
+  }
+
+  setBatchSize(b: number): void {
+    this.sampler.setBatchSize(b);
+    if (b > this.idx.length) {
+      this.batch = allocBatch(b, this.net.inputSize);
+      this.idx = new Uint32Array(b);
+    }
+  }
+
+  /** One SGD step. Returns null when the loss was not finite (weights restored to a checkpoint). */
+  async trainStep(): Promise<{ loss: number; errors: number; w2: Float32Array; epochEnded: boolean } | null> {
+    if (this.step % CHECKPOINT_EVERY === 0) {
+      this.checkpoint = { step: this.step, weights: await this.net.getWeights() };
+    }
+    const before = this.sampler.epoch;
+    const B = this.sampler.nextInto(this.idx);
+    fillBatch(this.data.train, this.idx, B, this.batch);
+    const r = await this.net.step(this.batch, this.lr);
+    if (!Number.isFinite(r.loss) || !allFinite(r.w2)) return null;
+    this.step++;
+    return { loss: r.loss, errors: r.errors, w2: r.w2, epochEnded: this.sampler.epoch !== before };
+  }
+
+  /** Restores the last checkpoint with finite weights; returns its step. */
+  restoreCheckpoint(): number {
+    if (!this.checkpoint) return this.step;
+    this.net.setWeights(this.checkpoint.weights);
+    this.step = this.checkpoint.step;
+    return this.step;
+  }
+
+  async evaluateEpoch(): Promise<EpochRecord> {
+    const fill = (split: DataSplit) => (start: number, count: number, out: UploadBatch) =>
+      fillRange(split, start, count, out);
+    const tr = await this.net.evaluate(this.data.train.count, EVAL_CHUNK, fill(this.data.train), this.evalScratch);
+    const te = await this.net.evaluate(this.data.test.count, EVAL_CHUNK, fill(this.data.test), this.evalScratch);
+    return {
+      epoch: this.sampler.epoch,
+      step: this.step,
+      trainLoss: tr.loss,
+      trainError: tr.errors / this.data.train.count,
+      testLoss: te.loss,
+      testError: te.errors / this.data.test.count,
+    };
+  }
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/** Per-step knobs a user may turn while the run streams. */
+export interface LiveControls {
+  lr?: number;
+  batchSize?: number;
+}
+
+export interface TrainingOptions {
+  /** Read before every step: α or B changed from the UI between steps. */
+  controls?: () => LiveControls;
+  stepImpl?: StepImpl;
+  /** Start from these weights instead of a fresh initialisation. */
+  initial: MlpWeights;
+}
+
+/**
+ * The variance–flatness training protocol (SCIENCE.md): SGD until the exploration phase, a
+ * window of `windowEpochs` epochs with a W2 snapshot after every step, then (if configured)
+ * Langevin dynamics on W2 from the SGD solution with its own burn-in and window.
+ */
+export async function* trainingRun(
+  config: RunConfig,
+  data: Dataset,
+  opts: TrainingOptions,
+): AsyncGenerator<TrainingEvent, void, void> {
+  const net = new TfMlp(opts.initial, opts.stepImpl);
+  try {
+    const trainer = new SgdTrainer(net, data, config);
+    yield { type: 'epoch', record: await trainer.evaluateEpoch() };
+    let phase: TrainPhase = 'warmup';
+    let windowStartEpoch = -1;
+    let consecutiveLow = 0;
+    while (true) {
+      const live = opts.controls?.();
+      if (live?.lr !== undefined) trainer.lr = live.lr;
+      if (live?.batchSize !== undefined && live.batchSize !== trainer.sampler.batchSize) {
+        trainer.setBatchSize(live.batchSize);
+      }
+      const r = await trainer.trainStep();
+      if (!r) {
+        const failed = trainer.step + 1;
+        const restored = trainer.restoreCheckpoint();
+        yield {
+          type: 'diverged',
+          step: failed,
+          restoredStep: restored,
+          message: `diverged at step ${failed}: the loss is not finite — lower α (now ${trainer.lr}). Weights restored from step ${restored}.`,
+        };
+        return;
+      }
+      yield {
+        type: 'step',
+        step: trainer.step,
+        epoch: trainer.epoch,
+        phase,
+        loss: r.loss,
+        w2: phase === 'window' ? r.w2 : undefined,
+      };
+      if (!r.epochEnded) continue;
+      const record = await trainer.evaluateEpoch();
+      yield { type: 'epoch', record };
+      if (phase === 'warmup') {
+        consecutiveLow = record.trainError <= config.errorThreshold ? consecutiveLow + 1 : 0;
+        const byError = config.phaseMode === 'error' && consecutiveLow >= 1;
+        const byWarmup = record.epoch >= config.warmupEpochs;
+        if (byError || byWarmup) {
+          yield {
+            type: 'exploration',
+            epoch: record.epoch,
+            step: trainer.step,
+            reason: byError
+              ? `training error ${(record.trainError * 100).toFixed(2)}% ≤ ${(config.errorThreshold * 100).toFixed(2)}% over epoch ${record.epoch}`
+              : `after ${config.warmupEpochs} warm-up epochs`,
+          };
+          phase = 'window';
+          windowStartEpoch = record.epoch;
+          yield {
+            type: 'windowStart',
+            run: 'sgd',
+            step: trainer.step,
+            expectedSnapshots: config.windowEpochs * trainer.sampler.stepsPerEpoch,
+          };
+        }
+      } else if (record.epoch - windowStartEpoch >= config.windowEpochs) {
+        const weights = await net.getWeights();
+        yield { type: 'windowEnd', run: 'sgd', step: trainer.step, weights };
+        if (config.contrast) yield* langevinRun(config, data, weights, trainer.step);
+        yield { type: 'done', step: trainer.step };
+        return;
+      }
+    }
+  } finally {
+    net.dispose();
+  }
+}
+
+/** Langevin contrast: full-batch GD on W2 plus isotropic Gaussian noise of temperature T. */
+async function* langevinRun(
+  config: RunConfig,
+  data: Dataset,
+  start: MlpWeights,
+  step0: number,
+): AsyncGenerator<TrainingEvent, void, void> {
+  const lv = new LangevinW2(start, data.train, config.temperature, config.langevinLr, config.seed + 1);
+  try {
+    let step = step0;
+    const total = config.langevinBurnIn + config.langevinSteps;
+    for (let i = 0; i < total; i++) {
+      if (i === config.langevinBurnIn) {
+        yield {
+          type: 'windowStart',
+          run: 'langevin',
+          step,
+          expectedSnapshots: Math.floor(config.langevinSteps / config.langevinEvery),
+        };
+      }
+      const inWindow = i >= config.langevinBurnIn;
+      const keep = inWindow && (i - config.langevinBurnIn) % config.langevinEvery === config.langevinEvery - 1;
+      const r = await lv.step(keep);
+      step++;
+      if (!Number.isFinite(r.loss)) {
+        yield {
+          type: 'diverged',
+          step,
+          restoredStep: step0,
+          message: `Langevin run diverged at step ${step}: lower its step size or temperature.`,
+        };
+        return;
+      }
+      yield {
+        type: 'step',
+        step,
+        epoch: -1,
+        phase: inWindow ? 'langevin-window' : 'langevin-burnin',
+        loss: r.loss,
+        w2: r.w2,
+      };
+    }
+    yield { type: 'windowEnd', run: 'langevin', step, weights: await lv.getWeights() };
+  } finally {
+    lv.dispose();
+  }
+}

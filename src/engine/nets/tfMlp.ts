@@ -1,0 +1,188 @@
+/**
+ * The paper's MLP trained with TensorFlow.js. Three implementations of one SGD step, chosen per
+ * backend because the fastest differs (NOTES-platform.md):
+ *  - 'explicit-transpose': hand-written backward pass, transposes as separate ops and the
+ *    input's transpose uploaded from JS. On wasm, matMul with transpose flags is ~11× slower
+ *    than a plain matMul, so this is ~2.5× faster than autodiff there.
+ *  - 'transpose-flags': the same backward pass using matMul's transpose flags (GPU backends
+ *    fold the transpose into the kernel for free).
+ *  - 'autodiff': tf.variableGrads, the reference the hand-written ones are tested against.
+ * All three compute the gradient of the mean minibatch cross-entropy and apply w ← w − α·g.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CLASSES, softmaxCrossEntropy, type BatchStats, type MlpWeights } from './mlp';
+
+export type StepImpl = 'explicit-transpose' | 'transpose-flags' | 'autodiff';
+
+/** The step implementation that measured fastest on each backend. */
+export function preferredStepImpl(backend: string): StepImpl {
+  return backend === 'wasm' || backend === 'cpu' ? 'explicit-transpose' : 'transpose-flags';
+}
+
+/** A minibatch laid out for upload: x (B×in), its transpose (in×B), one-hot labels (B×10). */
+export interface UploadBatch {
+  size: number;
+  x: Float32Array;
+  xT: Float32Array;
+  labels: Int32Array;
+  oneHot: Float32Array;
+}
+
+export function allocBatch(capacity: number, inputSize: number): UploadBatch {
+  return {
+    size: 0,
+    x: new Float32Array(capacity * inputSize),
+    xT: new Float32Array(capacity * inputSize),
+    labels: new Int32Array(capacity),
+    oneHot: new Float32Array(capacity * CLASSES),
+  };
+}
+
+export interface StepResult extends BatchStats {
+  /** W2 after the step, a fresh array the caller owns (may be transferred). */
+  w2: Float32Array;
+}
+
+/** Reads a tensor into a fresh array the caller owns, whatever the backend. */
+async function readOwned(t: tf.Tensor, backend: string): Promise<Float32Array> {
+  if (backend === 'webgpu' || backend === 'webgl') return (await t.data()) as Float32Array;
+  // On cpu, dataSync returns the tensor's own buffer: copy it before anyone transfers it.
+  const d = t.dataSync() as Float32Array;
+  return backend === 'cpu' ? d.slice() : d;
+}
+
+export class TfMlp {
+  readonly hidden: number;
+  readonly inputSize: number;
+  readonly impl: StepImpl;
+  private readonly backend: string;
+  private readonly W1: tf.Variable<tf.Rank.R2>;
+  private readonly W2: tf.Variable<tf.Rank.R2>;
+  private readonly W3: tf.Variable<tf.Rank.R2>;
+
+  constructor(weights: MlpWeights, impl?: StepImpl) {
+    this.backend = tf.getBackend();
+    this.impl = impl ?? preferredStepImpl(this.backend);
+    this.hidden = weights.hidden;
+    this.inputSize = weights.W1.length / weights.hidden;
+    const h = this.hidden;
+    // tf.variable(tf.tensor(...)) would keep the initial tensor alive: build inside tidy.
+    this.W1 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W1, [this.inputSize, h]), true, undefined, 'float32'));
+    this.W2 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W2, [h, h])));
+    this.W3 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W3, [h, CLASSES])));
+  }
+
+  /**
+   * One SGD step on the given batch at learning rate lr. Returns the minibatch loss and error
+   * count measured before the update (the loss SGD actually saw) and W2 after it.
+   */
+  async step(batch: UploadBatch, lr: number): Promise<StepResult> {
+    const logits = tf.tidy(() => this.stepTensors(batch, lr));
+    const z = await readOwned(logits, this.backend);
+    logits.dispose();
+    const stats = softmaxCrossEntropy(z, batch.labels, batch.size);
+    const w2 = await readOwned(this.W2, this.backend);
+    return { ...stats, w2 };
+  }
+
+  /** Forward pass, gradient and update; returns the pre-update logits (kept by the caller). */
+  private stepTensors(batch: UploadBatch, lr: number): tf.Tensor2D {
+    const B = batch.size;
+    const n = this.inputSize;
+    const X = tf.tensor2d(batch.x.subarray(0, B * n), [B, n]);
+    const Y = tf.tensor2d(batch.oneHot.subarray(0, B * CLASSES), [B, CLASSES]);
+    if (this.impl === 'autodiff') {
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = this.forward(X);
+        return tf.losses.softmaxCrossEntropy(Y, logits) as tf.Scalar;
+      }, [this.W1, this.W2, this.W3]);
+      value.dispose();
+      const logits = tf.keep(this.forward(X));
+      const s = tf.scalar(lr);
+      this.W1.assign(tf.sub(this.W1, tf.mul(grads[this.W1.name], s)));
+      this.W2.assign(tf.sub(this.W2, tf.mul(grads[this.W2.name], s)));
+      this.W3.assign(tf.sub(this.W3, tf.mul(grads[this.W3.name], s)));
+      return logits;
+    }
+    const flags = this.impl === 'transpose-flags';
+    const H1 = tf.relu(tf.matMul(X, this.W1));
+    const H2 = tf.relu(tf.matMul(H1, this.W2));
+    const Z3 = tf.keep(tf.matMul(H2, this.W3)) as tf.Tensor2D;
+    // Gradient of the summed loss; the 1/B of the mean goes into the step size.
+    const D3 = tf.sub(tf.softmax(Z3), Y);
+    const gW3 = flags ? tf.matMul(H2, D3, true, false) : tf.matMul(tf.transpose(H2), D3);
+    const D2 = tf.mul(
+      flags ? tf.matMul(D3, this.W3, false, true) : tf.matMul(D3, tf.transpose(this.W3)),
+      tf.step(H2),
+    );
+    const gW2 = flags ? tf.matMul(H1, D2, true, false) : tf.matMul(tf.transpose(H1), D2);
+    const D1 = tf.mul(
+      flags ? tf.matMul(D2, this.W2, false, true) : tf.matMul(D2, tf.transpose(this.W2)),
+      tf.step(H1),
+    );
+    const gW1 = flags
+      ? tf.matMul(X, D1, true, false)
+      : tf.matMul(tf.tensor2d(batch.xT.subarray(0, n * B), [n, B]), D1);
+    const s = tf.scalar(lr / B);
+    this.W1.assign(tf.sub(this.W1, tf.mul(gW1, s)));
+    this.W2.assign(tf.sub(this.W2, tf.mul(gW2, s)));
+    this.W3.assign(tf.sub(this.W3, tf.mul(gW3, s)));
+    return Z3;
+  }
+
+  private forward(X: tf.Tensor2D): tf.Tensor2D {
+    const H1 = tf.relu(tf.matMul(X, this.W1));
+    const H2 = tf.relu(tf.matMul(H1, this.W2));
+    return tf.matMul(H2, this.W3);
+  }
+
+  /**
+   * Loss and error count over a whole data set, evaluated in chunks so memory stays bounded.
+   * `fill(start, count, out)` writes `count` samples starting at `start` into `out`.
+   */
+  async evaluate(
+    total: number,
+    chunk: number,
+    fill: (start: number, count: number, out: UploadBatch) => void,
+    scratch: UploadBatch,
+  ): Promise<BatchStats> {
+    let loss = 0;
+    let errors = 0;
+    for (let start = 0; start < total; start += chunk) {
+      const count = Math.min(chunk, total - start);
+      fill(start, count, scratch);
+      const logits = tf.tidy(() =>
+        this.forward(tf.tensor2d(scratch.x.subarray(0, count * this.inputSize), [count, this.inputSize])),
+      );
+      const z = await readOwned(logits, this.backend);
+      logits.dispose();
+      const s = softmaxCrossEntropy(z, scratch.labels, count);
+      loss += s.loss * count;
+      errors += s.errors;
+    }
+    return { loss: loss / total, errors };
+  }
+
+  async getWeights(): Promise<MlpWeights> {
+    return {
+      hidden: this.hidden,
+      W1: await readOwned(this.W1, this.backend),
+      W2: await readOwned(this.W2, this.backend),
+      W3: await readOwned(this.W3, this.backend),
+    };
+  }
+
+  setWeights(w: MlpWeights): void {
+    tf.tidy(() => {
+      this.W1.assign(tf.tensor2d(w.W1, [this.inputSize, this.hidden]));
+      this.W2.assign(tf.tensor2d(w.W2, [this.hidden, this.hidden]));
+      this.W3.assign(tf.tensor2d(w.W3, [this.hidden, CLASSES]));
+    });
+  }
+
+  dispose(): void {
+    this.W1.dispose();
+    this.W2.dispose();
+    this.W3.dispose();
+  }
+}
