@@ -1,0 +1,60 @@
+// `npm test`: every check in order — data asset, types, lint, unit tests (vitest, Node), the
+// production build, then browser tests (node:test + playwright-core in Debian Chromium).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, mkdirSync, readdirSync } from 'node:fs';
+
+const results = [];
+function run(name, cmd, args, env = {}) {
+  console.log(`\n▶ ${name}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  results.push({ name, ok: r.status === 0 });
+  if (r.status !== 0) {
+    console.error(`✖ ${name} failed (exit ${r.status})`);
+    summary();
+    process.exit(1);
+  }
+}
+
+let passed = 0;
+let failed = 0;
+function summary() {
+  console.log('\n' + results.map((r) => `${r.ok ? '✔' : '✖'} ${r.name}`).join('\n'));
+  console.log(`tests: ${passed} passed, ${failed} failed`);
+}
+
+mkdirSync('test-results', { recursive: true });
+run('data asset', 'npx', ['tsx', 'scripts/build-data.ts']);
+run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
+run('lint', 'npx', ['eslint', '.']);
+run('chromium present', 'bash', ['scripts/ensure-chromium.sh']);
+const unit = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json'], {
+  stdio: 'inherit',
+});
+try {
+  const j = JSON.parse(readFileSync('test-results/unit.json', 'utf8'));
+  passed += j.numPassedTests;
+  failed += j.numFailedTests;
+} catch {
+  failed += 1;
+}
+results.push({ name: 'unit tests (vitest)', ok: unit.status === 0 });
+if (unit.status !== 0) {
+  summary();
+  process.exit(1);
+}
+run('build', 'npx', ['vite', 'build', '--logLevel', 'warn']);
+const e2e = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', '--test-reporter-destination=test-results/e2e.tap', ...readdirSync('tests/e2e').filter((f) => f.endsWith('.test.mjs')).sort().map((f) => `tests/e2e/${f}`)],
+  { stdio: 'inherit' },
+);
+try {
+  const tap = readFileSync('test-results/e2e.tap', 'utf8');
+  passed += Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
+  failed += Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0);
+} catch {
+  failed += 1;
+}
+results.push({ name: 'browser tests (Chromium)', ok: e2e.status === 0 });
+summary();
+process.exit(e2e.status === 0 && failed === 0 ? 0 : 1);
