@@ -10,6 +10,7 @@ import { PIXEL_LUT } from '../data/batches';
 import { CLASSES, type MlpWeights } from '../nets/mlp';
 import { TfMlp, allocBatch, type StepImpl, type UploadBatch } from '../nets/tfMlp';
 import { LangevinW2 } from '../nets/langevin';
+import { ExplorationDetector } from '../landscape/phase';
 import type { RunConfig } from './config';
 
 export type TrainPhase = 'warmup' | 'window' | 'langevin-burnin' | 'langevin-window';
@@ -180,7 +181,11 @@ export async function* trainingRun(
     yield { type: 'epoch', record: await trainer.evaluateEpoch() };
     let phase: TrainPhase = 'warmup';
     let windowStartEpoch = -1;
-    let consecutiveLow = 0;
+    const detector = new ExplorationDetector({
+      mode: config.phaseMode,
+      errorThreshold: config.errorThreshold,
+      warmupEpochs: config.warmupEpochs,
+    });
     while (true) {
       const live = opts.controls?.();
       if (live?.lr !== undefined) trainer.lr = live.lr;
@@ -211,18 +216,8 @@ export async function* trainingRun(
       const record = await trainer.evaluateEpoch();
       yield { type: 'epoch', record };
       if (phase === 'warmup') {
-        consecutiveLow = record.trainError <= config.errorThreshold ? consecutiveLow + 1 : 0;
-        const byError = config.phaseMode === 'error' && consecutiveLow >= 1;
-        const byWarmup = record.epoch >= config.warmupEpochs;
-        if (byError || byWarmup) {
-          yield {
-            type: 'exploration',
-            epoch: record.epoch,
-            step: trainer.step,
-            reason: byError
-              ? `training error ${(record.trainError * 100).toFixed(2)}% ≤ ${(config.errorThreshold * 100).toFixed(2)}% over epoch ${record.epoch}`
-              : `after ${config.warmupEpochs} warm-up epochs`,
-          };
+        if (detector.recordEpoch(record.trainError)) {
+          yield { type: 'exploration', epoch: record.epoch, step: trainer.step, reason: detector.reason ?? '' };
           phase = 'window';
           windowStartEpoch = record.epoch;
           yield {

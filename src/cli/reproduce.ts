@@ -1,0 +1,300 @@
+/**
+ * Headless reproduction: the same engine code as the browser, in Node on the wasm backend.
+ *
+ *   npm run reproduce -- --experiment variance-flatness [--preset paper] [--B 50 --lr 0.1
+ *     --seed 0 --dynamics sgd|langevin --temperature T --warmup-epochs 60 --window-epochs 10
+ *     --out results.json]
+ *
+ * Writes JSON (schema in the README) and, next to it, CSVs of the spectrum, the modes and the
+ * training curves. Bad arguments print the usage and exit with code 2.
+ */
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../engine/backend';
+import type { Dataset } from '../engine/data/dataset';
+import { loadEmbeddedDataset } from '../engine/data/embedded';
+import { loadIdxDataset } from '../engine/data/idx';
+import { WindowAnalysis, type AnalysisResult } from '../engine/experiments/analysis';
+import type { RunConfig } from '../engine/experiments/config';
+import { trainingRun, type EpochRecord, type RunId } from '../engine/experiments/training';
+import { initMlp } from '../engine/nets/mlp';
+import { SnapshotWindow } from '../engine/pca/snapshotWindow';
+import { PRESETS, presetConfig } from '../state/configSchema';
+
+const USAGE = `usage: npm run reproduce -- --experiment variance-flatness [options]
+
+options:
+  --preset NAME          ${PRESETS.map((p) => p.id).join(' | ')} (default paper)
+  --B N                  minibatch size
+  --lr X                 learning rate α
+  --hidden N             hidden width h
+  --seed N               initialisation / shuffling seed
+  --dynamics sgd|langevin  analyse SGD (default) or the Langevin contrast run from the SGD solution
+  --temperature T        Langevin temperature
+  --langevin-lr X        Langevin step size
+  --langevin-burn-in N   Langevin burn-in steps
+  --langevin-steps N     Langevin window steps
+  --langevin-every N     keep every N-th Langevin step
+  --warmup-epochs N      warm-up epochs before the window
+  --window-epochs N      PCA window length in epochs
+  --phase warmup|error   how the exploration phase is found
+  --modes N              number of log-spaced flatness modes
+  --factor e|2           flatness threshold factor
+  --centre mean|last     profile centre
+  --idx DIR              use the four MNIST IDX files in DIR instead of the embedded digits
+  --out FILE             JSON output (default results.json); CSVs are written next to it
+  --quiet                no progress on stderr`;
+
+class UsageError extends Error {}
+
+interface CliOptions {
+  experiment: string;
+  config: RunConfig;
+  dynamics: 'sgd' | 'langevin';
+  out: string;
+  idx: string | null;
+  quiet: boolean;
+}
+
+const NUMERIC: Record<string, keyof RunConfig> = {
+  '--B': 'batchSize',
+  '--lr': 'lr',
+  '--hidden': 'hidden',
+  '--seed': 'seed',
+  '--temperature': 'temperature',
+  '--langevin-lr': 'langevinLr',
+  '--langevin-burn-in': 'langevinBurnIn',
+  '--langevin-steps': 'langevinSteps',
+  '--langevin-every': 'langevinEvery',
+  '--warmup-epochs': 'warmupEpochs',
+  '--window-epochs': 'windowEpochs',
+  '--modes': 'flatnessModes',
+};
+const INTEGER = new Set<keyof RunConfig>(['batchSize', 'hidden', 'seed', 'langevinBurnIn', 'langevinSteps', 'langevinEvery', 'warmupEpochs', 'windowEpochs', 'flatnessModes']);
+
+export function parseArgs(argv: string[]): CliOptions {
+  let experiment = '';
+  let preset = 'paper';
+  let dynamics: 'sgd' | 'langevin' = 'sgd';
+  let out = 'results.json';
+  let idx: string | null = null;
+  let quiet = false;
+  const overrides: Partial<Record<keyof RunConfig, number | string>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--experiment') experiment = value();
+    else if (a === '--preset') {
+      preset = value();
+      if (!PRESETS.some((p) => p.id === preset)) throw new UsageError(`unknown preset "${preset}"`);
+    } else if (a === '--dynamics') {
+      const v = value();
+      if (v !== 'sgd' && v !== 'langevin') throw new UsageError(`--dynamics must be sgd or langevin, got "${v}"`);
+      dynamics = v;
+    } else if (a === '--out') out = value();
+    else if (a === '--idx') idx = value();
+    else if (a === '--quiet') quiet = true;
+    else if (a === '--phase') {
+      const v = value();
+      if (v !== 'warmup' && v !== 'error') throw new UsageError(`--phase must be warmup or error`);
+      overrides.phaseMode = v;
+    } else if (a === '--factor') {
+      const v = value();
+      if (v !== 'e' && v !== '2') throw new UsageError(`--factor must be e or 2`);
+      overrides.thresholdFactor = v;
+    } else if (a === '--centre') {
+      const v = value();
+      if (v !== 'mean' && v !== 'last') throw new UsageError(`--centre must be mean or last`);
+      overrides.profileCentre = v;
+    } else if (a in NUMERIC) {
+      const key = NUMERIC[a];
+      const raw = value();
+      const v = Number(raw);
+      if (!Number.isFinite(v) || v < 0 || (INTEGER.has(key) && !Number.isInteger(v))) {
+        throw new UsageError(`${a} expects a ${INTEGER.has(key) ? 'non-negative whole number' : 'non-negative number'}, got "${raw}"`);
+      }
+      overrides[key] = v;
+    } else if (a === '--help' || a === '-h') {
+      throw new UsageError('');
+    } else throw new UsageError(`unknown option "${a}"`);
+  }
+  if (experiment !== 'variance-flatness') {
+    throw new UsageError(experiment ? `unknown experiment "${experiment}"` : '--experiment is required');
+  }
+  const config = { ...presetConfig(preset), ...overrides } as RunConfig;
+  if (config.batchSize < 1 || config.hidden < 2 || config.lr <= 0 || config.windowEpochs < 1 || config.flatnessModes < 2) {
+    throw new UsageError('B ≥ 1, hidden ≥ 2, lr > 0, window-epochs ≥ 1 and modes ≥ 2 are required');
+  }
+  if (dynamics === 'langevin') config.contrast = true;
+  return { experiment, config, dynamics, out, idx, quiet };
+}
+
+function here(): string {
+  return dirname(fileURLToPath(import.meta.url));
+}
+
+async function loadData(idxDir: string | null): Promise<Dataset> {
+  if (idxDir) {
+    const files = readdirSync(idxDir)
+      .filter((f) => /idx[13]-ubyte(\.gz)?$/.test(f))
+      .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(idxDir, f))) }));
+    return loadIdxDataset(files);
+  }
+  const asset = resolve(here(), '../../public/data/mnist-10k.bin');
+  try {
+    return loadEmbeddedDataset(readFileSync(asset));
+  } catch (e) {
+    throw new Error(`cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`);
+  }
+}
+
+function csv(rows: (string | number)[][]): string {
+  return rows.map((r) => r.join(',')).join('\n') + '\n';
+}
+
+function modesJson(r: AnalysisResult) {
+  return r.modes.map((m) => ({ rank: m.rank, variance: m.variance, flatness: m.flatness, left: m.left, right: m.right, L0: m.L0 }));
+}
+
+function fitJson(f: AnalysisResult['fits']['psi']) {
+  return { exponent: f.exponent, ci95: f.ci95, r2: f.r2, ranks: f.ranks, n: f.n, slope: f.slope };
+}
+
+function analysisJson(r: AnalysisResult) {
+  return {
+    spectrum: { variance: r.variance },
+    modes: modesJson(r),
+    fits: { gamma: fitJson(r.fits.gamma), psi: fitJson(r.fits.psi) },
+    varianceFraction35: r.varianceFraction35,
+    rank90: r.rank90,
+    driftAlignment: r.driftAlignment,
+    snapshots: r.snapshots,
+    method: r.method,
+  };
+}
+
+export async function reproduce(opts: CliOptions, log: (s: string) => void): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const backend = await selectBackend({
+    forced: 'wasm',
+    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
+  });
+  const data = await loadData(opts.idx);
+  const cfg = opts.config;
+  log(`backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`);
+  const epochs: EpochRecord[] = [];
+  let explorationStartEpoch: number | null = null;
+  const windows = new Map<RunId, { win: SnapshotWindow; first: number | null }>();
+  const results = new Map<RunId, AnalysisResult>();
+  const timings: Record<string, number> = {};
+  let phaseStart = performance.now();
+  let lastLog = 0;
+  for await (const e of trainingRun(cfg, data, { initial: initMlp(cfg.hidden, cfg.seed) })) {
+    if (e.type === 'epoch') {
+      epochs.push(e.record);
+      const now = performance.now();
+      if (now - lastLog > 2000) {
+        lastLog = now;
+        log(`epoch ${e.record.epoch}: train loss ${e.record.trainLoss.toExponential(3)}, error ${(e.record.trainError * 100).toFixed(2)}%`);
+      }
+    } else if (e.type === 'exploration') {
+      explorationStartEpoch = e.epoch;
+      timings.warmup = (performance.now() - phaseStart) / 1000;
+      phaseStart = performance.now();
+      log(`exploration phase from epoch ${e.epoch} (${e.reason})`);
+    } else if (e.type === 'windowStart') {
+      windows.set(e.run, { win: new SnapshotWindow(cfg.hidden ** 2, { maxSnapshots: Math.max(4000, e.expectedSnapshots) }), first: null });
+      phaseStart = performance.now();
+    } else if (e.type === 'step' && e.w2) {
+      const w = windows.get(e.phase === 'langevin-window' ? 'langevin' : 'sgd');
+      if (w) {
+        if (w.first === null) w.first = e.step;
+        w.win.add(e.w2);
+      }
+    } else if (e.type === 'windowEnd') {
+      timings[e.run === 'sgd' ? 'window' : 'langevin'] = (performance.now() - phaseStart) / 1000;
+      const w = windows.get(e.run)!;
+      log(`${e.run} window: ${w.win.count} snapshots; analysing…`);
+      const a = await WindowAnalysis.analyze(e.run, w.win, e.weights, data.train, cfg, w.first ?? 0, e.run === 'langevin' ? cfg.langevinEvery : 1);
+      results.set(e.run, a.result);
+      timings[`${e.run === 'sgd' ? '' : 'langevin.'}pca`] = a.result.timings.pca;
+      timings[`${e.run === 'sgd' ? '' : 'langevin.'}flatness`] = a.result.timings.flatness;
+      a.dispose();
+      log(`${e.run}: ψ = ${a.result.fits.psi.exponent.toFixed(3)} (R² ${a.result.fits.psi.r2.toFixed(3)}), γ = ${a.result.fits.gamma.exponent.toFixed(3)}; PCA ${a.result.timings.pca.toFixed(2)} s, flatness ${a.result.timings.flatness.toFixed(2)} s`);
+      phaseStart = performance.now();
+      if (e.run === 'sgd' && opts.dynamics === 'sgd') break;
+    } else if (e.type === 'diverged') {
+      throw new Error(e.message);
+    }
+  }
+  timings.total = (performance.now() - t0) / 1000;
+  const primary = results.get(opts.dynamics);
+  if (!primary) throw new Error(`the ${opts.dynamics} run produced no analysis`);
+  const out: Record<string, unknown> = {
+    experiment: opts.experiment,
+    dynamics: opts.dynamics,
+    config: cfg,
+    backend: backend.name,
+    data: { name: data.name, train: data.train.count, test: data.test.count },
+    training: {
+      epoch: epochs.map((r) => r.epoch),
+      step: epochs.map((r) => r.step),
+      trainLoss: epochs.map((r) => r.trainLoss),
+      trainError: epochs.map((r) => r.trainError),
+      testLoss: epochs.map((r) => r.testLoss),
+      testError: epochs.map((r) => r.testError),
+    },
+    explorationStartEpoch,
+    ...analysisJson(primary),
+    timings,
+  };
+  if (opts.dynamics === 'langevin' && results.get('sgd')) out.sgd = analysisJson(results.get('sgd')!);
+  return out;
+}
+
+function writeOutputs(out: Record<string, unknown>, file: string): string[] {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 1));
+  const base = file.replace(/\.json$/i, '');
+  const spectrum = (out.spectrum as { variance: number[] }).variance;
+  const modes = out.modes as ReturnType<typeof modesJson>;
+  const t = out.training as Record<string, number[]>;
+  const files = [`${base}.spectrum.csv`, `${base}.modes.csv`, `${base}.training.csv`];
+  writeFileSync(files[0], csv([['rank', 'variance'], ...spectrum.map((v, i) => [i + 1, v])]));
+  writeFileSync(files[1], csv([['rank', 'variance', 'flatness', 'left', 'right', 'L0'], ...modes.map((m) => [m.rank, m.variance, m.flatness, m.left, m.right, m.L0])]));
+  writeFileSync(
+    files[2],
+    csv([['epoch', 'step', 'trainLoss', 'trainError', 'testLoss', 'testError'], ...t.epoch.map((e, i) => [e, t.step[i], t.trainLoss[i], t.trainError[i], t.testLoss[i], t.testError[i]])]),
+  );
+  return [file, ...files];
+}
+
+async function main(): Promise<void> {
+  let opts: CliOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
+      process.stderr.write(USAGE + '\n');
+      process.exit(e.message ? 2 : 0);
+    }
+    throw e;
+  }
+  const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
+  const out = await reproduce(opts, log);
+  const files = writeOutputs(out, opts.out);
+  log(`wrote ${files.join(', ')}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,168 @@
+/**
+ * The one typed schema of every user setting: name, type, default, bounds, URL key, label.
+ * The URL (query or hash) reproduces a run; malformed or out-of-range values fall back to the
+ * default and are reported by name, never silently.
+ */
+import { DEFAULT_CONFIG, type RunConfig } from '../engine/experiments/config';
+
+type NumberField = { kind: 'number'; min: number; max: number; integer?: boolean; log?: boolean };
+type EnumField = { kind: 'enum'; options: readonly string[] };
+type BoolField = { kind: 'bool' };
+
+export type FieldSpec<K extends keyof RunConfig = keyof RunConfig> = {
+  key: K;
+  url: string;
+  label: string;
+  unit?: string;
+  help: string;
+} & (NumberField | EnumField | BoolField);
+
+export const CONFIG_FIELDS: FieldSpec[] = [
+  { key: 'batchSize', url: 'B', label: 'Minibatch size B', kind: 'number', min: 1, max: 2000, integer: true, help: 'Samples per SGD step.' },
+  { key: 'lr', url: 'lr', label: 'Learning rate α', kind: 'number', min: 1e-4, max: 10, log: true, help: 'SGD step size.' },
+  { key: 'hidden', url: 'h', label: 'Hidden width h', kind: 'number', min: 2, max: 200, integer: true, help: 'Units per hidden layer; W2 has h² weights.' },
+  { key: 'seed', url: 'seed', label: 'Seed', kind: 'number', min: 0, max: 2 ** 31 - 1, integer: true, help: 'Initialisation, shuffling and noise.' },
+  { key: 'warmupEpochs', url: 'warmup', label: 'Warm-up epochs', unit: 'epochs', kind: 'number', min: 1, max: 1000, integer: true, help: 'Training before the PCA window (the cap when the phase is found by error).' },
+  { key: 'windowEpochs', url: 'window', label: 'Window', unit: 'epochs', kind: 'number', min: 1, max: 50, integer: true, help: 'Length of the PCA window.' },
+  { key: 'phaseMode', url: 'phase', label: 'Exploration phase starts', kind: 'enum', options: ['warmup', 'error'], help: '"warmup": after the warm-up epochs; "error": once training error stays below the threshold for an epoch.' },
+  { key: 'errorThreshold', url: 'errth', label: 'Error threshold', kind: 'number', min: 0, max: 0.5, help: 'Training error (fraction) that marks the exploration phase.' },
+  { key: 'flatnessModes', url: 'modes', label: 'Flatness modes', kind: 'number', min: 5, max: 300, integer: true, help: 'Log-spaced PCA ranks whose flatness is measured.' },
+  { key: 'thresholdFactor', url: 'factor', label: 'Flatness threshold', kind: 'enum', options: ['e', '2'], help: 'F_i is the width where the loss reaches factor × L⁰.' },
+  { key: 'profileCentre', url: 'centre', label: 'Profile centre', kind: 'enum', options: ['mean', 'last'], help: 'Loss profiles around the window mean ŵ or the last snapshot.' },
+  { key: 'contrast', url: 'contrast', label: 'Langevin contrast', kind: 'bool', help: 'After the SGD window, run Langevin dynamics from the same solution.' },
+  { key: 'temperature', url: 'T', label: 'Langevin temperature T', kind: 'number', min: 1e-9, max: 1, log: true, help: 'Noise variance 2αT per step on W2.' },
+  { key: 'langevinLr', url: 'lrL', label: 'Langevin step α', kind: 'number', min: 1e-4, max: 5, log: true, help: 'Step size of the Langevin run.' },
+  { key: 'langevinBurnIn', url: 'burnL', label: 'Langevin burn-in', unit: 'steps', kind: 'number', min: 0, max: 200000, integer: true, help: 'Langevin steps before its window.' },
+  { key: 'langevinSteps', url: 'stepsL', label: 'Langevin window', unit: 'steps', kind: 'number', min: 10, max: 200000, integer: true, help: 'Langevin steps in its window.' },
+  { key: 'langevinEvery', url: 'everyL', label: 'Langevin sampling', unit: 'steps', kind: 'number', min: 1, max: 1000, integer: true, help: 'Keep every k-th Langevin step.' },
+];
+
+export interface Preset {
+  id: string;
+  label: string;
+  description: string;
+  config: Partial<RunConfig>;
+}
+
+export const PRESETS: Preset[] = [
+  {
+    id: 'paper',
+    label: 'Paper (Fig. 2)',
+    description: 'B = 50, α = 0.1, h = 50, 60 warm-up epochs, a 10-epoch window.',
+    config: {},
+  },
+  {
+    id: 'quick',
+    label: 'Quick look',
+    description: 'A short run that finishes in well under a minute.',
+    config: { warmupEpochs: 8, windowEpochs: 3, flatnessModes: 30 },
+  },
+  {
+    id: 'contrast',
+    label: 'SGD vs Langevin',
+    description: 'The paper run, then Langevin dynamics from the same solution: opposite slopes.',
+    config: { contrast: true },
+  },
+  {
+    id: 'small-batch',
+    label: 'Small batch (B = 25)',
+    description: 'More SGD noise per step.',
+    config: { batchSize: 25 },
+  },
+  {
+    id: 'large-batch',
+    label: 'Large batch (B = 200)',
+    description: 'Less SGD noise per step.',
+    config: { batchSize: 200, warmupEpochs: 120, windowEpochs: 40 },
+  },
+  { id: 'high-lr', label: 'High learning rate (α = 0.3)', description: 'Hotter SGD.', config: { lr: 0.3 } },
+  { id: 'low-lr', label: 'Low learning rate (α = 0.03)', description: 'Colder SGD.', config: { lr: 0.03, warmupEpochs: 120 } },
+];
+
+export const DEFAULT_PRESET = 'paper';
+
+export function presetConfig(id: string): RunConfig {
+  const p = PRESETS.find((x) => x.id === id) ?? PRESETS[0];
+  return { ...DEFAULT_CONFIG, ...p.config };
+}
+
+export interface ParsedUrl {
+  preset: string;
+  config: RunConfig;
+  autorun: boolean;
+  backend: string | null;
+  embed: string | null;
+  hide: string[];
+  /** One message per value that was rejected (name, value, why). */
+  notices: string[];
+}
+
+function parseField(f: FieldSpec, raw: string): { ok: true; value: RunConfig[keyof RunConfig] } | { ok: false; why: string } {
+  switch (f.kind) {
+    case 'bool':
+      if (raw === '1' || raw === 'true') return { ok: true, value: true };
+      if (raw === '0' || raw === 'false') return { ok: true, value: false };
+      return { ok: false, why: 'expected 0 or 1' };
+    case 'enum':
+      return f.options.includes(raw) ? { ok: true, value: raw as never } : { ok: false, why: `expected one of ${f.options.join(', ')}` };
+    case 'number': {
+      const v = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(v)) return { ok: false, why: 'not a number' };
+      if (f.integer && !Number.isInteger(v)) return { ok: false, why: 'must be a whole number' };
+      if (v < f.min || v > f.max) return { ok: false, why: `out of range ${f.min}–${f.max}` };
+      return { ok: true, value: v };
+    }
+  }
+}
+
+/** Reads the settings from a query string and/or hash (hash wins). */
+export function parseUrl(search: string, hash = ''): ParsedUrl {
+  const params = new URLSearchParams(search.replace(/^\?/, ''));
+  new URLSearchParams(hash.replace(/^#/, '')).forEach((v, k) => params.set(k, v));
+  const notices: string[] = [];
+  let preset = params.get('preset') ?? DEFAULT_PRESET;
+  if (!PRESETS.some((p) => p.id === preset)) {
+    notices.push(`preset "${preset}" is unknown; using "${DEFAULT_PRESET}"`);
+    preset = DEFAULT_PRESET;
+  }
+  const config = presetConfig(preset);
+  const defaults = presetConfig(preset);
+  const target = config as unknown as Record<string, unknown>;
+  for (const f of CONFIG_FIELDS) {
+    const raw = params.get(f.url);
+    if (raw === null) continue;
+    const r = parseField(f, raw);
+    if (r.ok) target[f.key] = r.value;
+    else notices.push(`${f.url}=${raw} (${f.label}): ${r.why}; using ${String(defaults[f.key])}`);
+  }
+  const backend = params.get('backend');
+  const backends = ['webgpu', 'webgl', 'wasm', 'cpu'];
+  let forced: string | null = null;
+  if (backend !== null) {
+    if (backends.includes(backend)) forced = backend;
+    else notices.push(`backend=${backend}: expected one of ${backends.join(', ')}; choosing automatically`);
+  }
+  return {
+    preset,
+    config,
+    autorun: params.get('autorun') === '1',
+    backend: forced,
+    embed: params.get('embed'),
+    hide: (params.get('hide') ?? '').split(',').filter(Boolean),
+    notices,
+  };
+}
+
+/** The query string for a config: only values that differ from the preset's defaults. */
+export function configToQuery(preset: string, config: RunConfig, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams();
+  params.set('preset', preset);
+  const defaults = presetConfig(preset);
+  for (const f of CONFIG_FIELDS) {
+    const v = config[f.key];
+    if (v === defaults[f.key]) continue;
+    params.set(f.url, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
+  for (const [k, v] of Object.entries(extra)) params.set(k, v);
+  return params.toString();
+}

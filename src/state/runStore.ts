@@ -1,0 +1,74 @@
+/**
+ * What the workers report: the run's state, backend, data set, training curves, exploration
+ * phase, analysis results and errors. Series are append-only with caps so that long runs keep
+ * memory bounded.
+ */
+import { create } from 'zustand';
+import type { BackendChoice } from '../engine/backend';
+import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
+import type { EpochRecord, RunId } from '../engine/experiments/training';
+import type { DatasetInfo, Progress, RunState } from '../worker/protocol';
+
+/** Cap on the decimated minibatch-loss series (older points are thinned, never unbounded). */
+export const MAX_MINIBATCH_POINTS = 4000;
+
+export interface AnalysisProgress {
+  run: RunId;
+  phase: 'window' | 'pca' | 'flatness' | 'fits';
+  fraction: number;
+  etaSeconds: number | null;
+}
+
+export interface RunStoreState {
+  runState: RunState;
+  paused: boolean;
+  backend: BackendChoice | null;
+  dataset: DatasetInfo | null;
+  datasetError: string | null;
+  progress: Progress | null;
+  analysisProgress: AnalysisProgress | null;
+  epochs: EpochRecord[];
+  minibatch: { step: number; loss: number }[];
+  exploration: { epoch: number; step: number; reason: string } | null;
+  windows: { run: RunId; startStep: number; endStep: number | null }[];
+  results: Partial<Record<RunId, AnalysisResult>>;
+  profiles: Record<string, ModeProfile>;
+  error: string | null;
+  /** True when a worker died; the UI offers a restart. */
+  crashed: boolean;
+}
+
+export const initialRunState: RunStoreState = {
+  runState: 'loading',
+  paused: false,
+  backend: null,
+  dataset: null,
+  datasetError: null,
+  progress: null,
+  analysisProgress: null,
+  epochs: [],
+  minibatch: [],
+  exploration: null,
+  windows: [],
+  results: {},
+  profiles: {},
+  error: null,
+  crashed: false,
+};
+
+export const useRun = create<RunStoreState>(() => ({ ...initialRunState }));
+
+export function profileKey(run: RunId, rank: number): string {
+  return `${run}:${rank}`;
+}
+
+/** Appends points, halving the resolution of the oldest half when over the cap. */
+export function appendCapped<T>(series: T[], points: T[], cap = MAX_MINIBATCH_POINTS): T[] {
+  let out = series.concat(points);
+  while (out.length > cap) {
+    const half = Math.floor(out.length / 2);
+    const thinned = out.slice(0, half).filter((_, i) => i % 2 === 0);
+    out = thinned.concat(out.slice(half));
+  }
+  return out;
+}

@@ -1,0 +1,148 @@
+/// <reference lib="webworker" />
+/**
+ * The analysis worker: receives W2 snapshots from the trainer over a MessageChannel, holds the
+ * PCA window, and at the window's end runs the variance–flatness analysis
+ * (src/engine/experiments/analysis.ts). Only summaries go to the UI thread.
+ */
+import { selectBackend } from '../engine/backend';
+import type { DataSplit } from '../engine/data/dataset';
+import { WindowAnalysis } from '../engine/experiments/analysis';
+import type { RunConfig } from '../engine/experiments/config';
+import type { RunId } from '../engine/experiments/training';
+import { SnapshotWindow } from '../engine/pca/snapshotWindow';
+import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from './protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+/** Snapshot cap per window (16 MB of float32 at h = 50); a larger window is refused up front. */
+const MAX_SNAPSHOTS = 4000;
+
+interface OpenWindow {
+  window: SnapshotWindow;
+  expected: number;
+  firstStep: number | null;
+  lastReport: number;
+}
+
+let train: DataSplit | null = null;
+let config: RunConfig | null = null;
+const open = new Map<RunId, OpenWindow>();
+const done = new Map<RunId, WindowAnalysis>();
+let abort = new AbortController();
+let ready: Promise<unknown> = Promise.resolve();
+
+function post(e: AnalysisEvent): void {
+  self.postMessage(e);
+}
+
+function fail(e: unknown): void {
+  if (e instanceof DOMException && e.name === 'AbortError') return;
+  post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+}
+
+function resetAll(): void {
+  abort.abort();
+  abort = new AbortController();
+  open.clear();
+  for (const a of done.values()) a.dispose();
+  done.clear();
+}
+
+async function onFeed(msg: AnalysisFeed): Promise<void> {
+  switch (msg.type) {
+    case 'dataset':
+      train = { images: msg.images, labels: msg.labels, count: msg.count };
+      return;
+    case 'config':
+      config = msg.config;
+      return;
+    case 'reset':
+      resetAll();
+      return;
+    case 'windowStart': {
+      if (msg.expectedSnapshots > MAX_SNAPSHOTS) {
+        throw new Error(
+          `the window would hold ${msg.expectedSnapshots} snapshots; the cap is ${MAX_SNAPSHOTS} — shorten the window or raise B`,
+        );
+      }
+      done.get(msg.run)?.dispose();
+      done.delete(msg.run);
+      open.set(msg.run, {
+        window: new SnapshotWindow(msg.dim, { maxSnapshots: MAX_SNAPSHOTS }),
+        expected: msg.expectedSnapshots,
+        firstStep: null,
+        lastReport: 0,
+      });
+      post({ type: 'window', run: msg.run, snapshots: 0, expected: msg.expectedSnapshots });
+      return;
+    }
+    case 'snapshots': {
+      const w = open.get(msg.run);
+      if (!w) return;
+      if (w.firstStep === null) w.firstStep = msg.firstStep;
+      const room = w.window.maxSnapshots - w.window.count;
+      w.window.addBatch(msg.data, Math.min(msg.count, room));
+      const now = performance.now();
+      if (now - w.lastReport > 250) {
+        w.lastReport = now;
+        post({ type: 'window', run: msg.run, snapshots: w.window.count, expected: w.expected });
+      }
+      return;
+    }
+    case 'windowEnd': {
+      const w = open.get(msg.run);
+      open.delete(msg.run);
+      if (!w || !train || !config) return;
+      if (w.window.count < 3) throw new Error(`the ${msg.run} window holds only ${w.window.count} snapshots`);
+      await ready;
+      const signal = abort.signal;
+      const every = msg.run === 'langevin' ? config.langevinEvery : 1;
+      const run = msg.run;
+      const analysis = await WindowAnalysis.analyze(run, w.window, msg.weights, train, config, w.firstStep ?? 0, every, {
+        signal,
+        onProgress: (phase, fraction, etaSeconds) => post({ type: 'progress', run, phase, fraction, etaSeconds }),
+      });
+      if (signal.aborted) {
+        analysis.dispose();
+        return;
+      }
+      done.set(run, analysis);
+      post({ type: 'result', result: analysis.result });
+      return;
+    }
+  }
+}
+
+// Feed messages are handled strictly in order (a window's end after its last snapshots).
+let feedQueue: Promise<void> = Promise.resolve();
+
+self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
+  const cmd = ev.data;
+  switch (cmd.type) {
+    case 'init':
+      // A forced GPU backend applies to training; the analysis picks its own (a real GPU if
+      // there is one, else wasm) unless the CPU backends were forced.
+      ready = selectBackend({
+        forced: cmd.forcedBackend === 'wasm' || cmd.forcedBackend === 'cpu' ? cmd.forcedBackend : undefined,
+        wasmPaths: cmd.wasmPaths,
+      })
+        .then((b) => post({ type: 'ready', backend: b.name }))
+        .catch(fail);
+      cmd.port.onmessage = (e: MessageEvent<AnalysisFeed>) => {
+        const msg = e.data;
+        feedQueue = feedQueue.then(() => onFeed(msg)).catch(fail);
+      };
+      return;
+    case 'cancel':
+      resetAll();
+      return;
+    case 'profile': {
+      const a = done.get(cmd.run);
+      if (!a) return;
+      a.profile(cmd.rank)
+        .then((profile) => post({ type: 'profile', requestId: cmd.requestId, profile }))
+        .catch(fail);
+      return;
+    }
+  }
+};

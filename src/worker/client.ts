@@ -1,0 +1,234 @@
+/**
+ * The UI side of the workers: starts the trainer and analysis workers, joins them with a
+ * MessageChannel, turns their events into run-store updates, and restarts them after a crash.
+ */
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendName } from '../engine/backend';
+import type { RunConfig } from '../engine/experiments/config';
+import type { RunId } from '../engine/experiments/training';
+import { appendCapped, initialRunState, profileKey, useRun } from '../state/runStore';
+import type { AnalysisCommand, AnalysisEvent, IdxFile, TrainerCommand, TrainerEvent } from './protocol';
+
+function absolute(url: string): string {
+  return new URL(url, document.baseURI).href;
+}
+
+export class WorkerClient {
+  private trainer: Worker | null = null;
+  private analysis: Worker | null = null;
+  private readonly forcedBackend?: BackendName;
+  private nextRequest = 1;
+  private lastConfig: RunConfig | null = null;
+
+  constructor(forcedBackend?: BackendName) {
+    this.forcedBackend = forcedBackend;
+  }
+
+  /** Starts (or restarts) both workers; the current data set is the embedded one again. */
+  start(): void {
+    this.terminate();
+    useRun.setState({ ...initialRunState, runState: 'loading' });
+    const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), { type: 'module', name: 'trainer' });
+    const analysis = new Worker(new URL('./analysis.worker.ts', import.meta.url), { type: 'module', name: 'analysis' });
+    this.trainer = trainer;
+    this.analysis = analysis;
+    const channel = new MessageChannel();
+    const wasmPaths = {
+      'tfjs-backend-wasm.wasm': absolute(wasmPlain),
+      'tfjs-backend-wasm-simd.wasm': absolute(wasmSimd),
+      'tfjs-backend-wasm-threaded-simd.wasm': absolute(wasmThreaded),
+    };
+    trainer.onmessage = (e: MessageEvent<TrainerEvent>) => this.onTrainer(e.data);
+    analysis.onmessage = (e: MessageEvent<AnalysisEvent>) => this.onAnalysis(e.data);
+    const crashed = (which: string) => (e: ErrorEvent) => {
+      e.preventDefault();
+      useRun.setState({
+        runState: 'error',
+        crashed: true,
+        error: `The ${which} worker crashed${e.message ? `: ${e.message}` : ''}. Restart the workers to go on; your settings are kept.`,
+      });
+    };
+    trainer.onerror = crashed('training');
+    analysis.onerror = crashed('analysis');
+    this.sendAnalysis({ type: 'init', port: channel.port2, wasmPaths, forcedBackend: this.forcedBackend }, [channel.port2]);
+    this.sendTrainer(
+      {
+        type: 'init',
+        dataUrl: absolute('data/mnist-10k.bin'),
+        wasmPaths,
+        forcedBackend: this.forcedBackend,
+        // Two workers already keep both cores of a small machine busy; threads inside the
+        // trainer would fight the analysis worker, and the minified threaded build is broken.
+        wasmThreads: false,
+        analysisPort: channel.port1,
+      },
+      [channel.port1],
+    );
+  }
+
+  terminate(): void {
+    this.trainer?.terminate();
+    this.analysis?.terminate();
+    this.trainer = null;
+    this.analysis = null;
+  }
+
+  run(config: RunConfig): void {
+    this.lastConfig = config;
+    useRun.setState({
+      runState: 'training',
+      paused: false,
+      epochs: [],
+      minibatch: [],
+      exploration: null,
+      windows: [],
+      results: {},
+      profiles: {},
+      progress: null,
+      analysisProgress: null,
+      error: null,
+    });
+    this.sendTrainer({ type: 'start', config });
+  }
+
+  pause(): void {
+    this.sendTrainer({ type: 'pause' });
+  }
+  resume(): void {
+    this.sendTrainer({ type: 'resume' });
+  }
+  step(n: number): void {
+    this.sendTrainer({ type: 'step', n });
+  }
+  reset(): void {
+    this.sendTrainer({ type: 'reset' });
+    this.sendAnalysis({ type: 'cancel' });
+    useRun.setState({
+      runState: 'idle',
+      paused: false,
+      epochs: [],
+      minibatch: [],
+      exploration: null,
+      windows: [],
+      results: {},
+      profiles: {},
+      progress: null,
+      analysisProgress: null,
+      error: null,
+    });
+  }
+  setLive(c: { lr?: number; batchSize?: number }): void {
+    this.sendTrainer({ type: 'set', ...c });
+  }
+  loadIdx(files: IdxFile[]): void {
+    useRun.setState({ datasetError: null });
+    this.sendTrainer(
+      { type: 'loadIdx', files },
+      files.map((f) => f.bytes),
+    );
+  }
+  useEmbedded(): void {
+    this.sendTrainer({ type: 'useEmbedded' });
+  }
+  requestProfile(run: RunId, rank: number): void {
+    this.sendAnalysis({ type: 'profile', run, rank, requestId: this.nextRequest++ });
+  }
+
+  get config(): RunConfig | null {
+    return this.lastConfig;
+  }
+
+  private sendTrainer(cmd: TrainerCommand, transfer: Transferable[] = []): void {
+    this.trainer?.postMessage(cmd, transfer);
+  }
+  private sendAnalysis(cmd: AnalysisCommand, transfer: Transferable[] = []): void {
+    this.analysis?.postMessage(cmd, transfer);
+  }
+
+  private onTrainer(e: TrainerEvent): void {
+    const s = useRun.getState();
+    switch (e.type) {
+      case 'ready':
+        useRun.setState({ backend: e.backend });
+        return;
+      case 'dataset':
+        useRun.setState({ dataset: e.info, datasetError: null, runState: s.runState === 'loading' ? 'idle' : s.runState });
+        return;
+      case 'datasetError':
+        useRun.setState({ datasetError: e.message });
+        return;
+      case 'state':
+        if (e.state === 'training') useRun.setState({ runState: 'training', paused: false });
+        else if (e.state === 'idle') useRun.setState({ paused: s.runState === 'training' });
+        // 'done' from the trainer: the analysis worker still has to finish.
+        else if (e.state === 'done' && s.runState === 'training') useRun.setState({ runState: 'analyzing' });
+        return;
+      case 'progress':
+        useRun.setState({ progress: e.progress });
+        return;
+      case 'minibatch':
+        useRun.setState({ minibatch: appendCapped(s.minibatch, e.points) });
+        return;
+      case 'epoch':
+        useRun.setState({ epochs: [...s.epochs, e.record] });
+        return;
+      case 'exploration':
+        useRun.setState({ exploration: { epoch: e.epoch, step: e.step, reason: e.reason } });
+        return;
+      case 'windowStart':
+        useRun.setState({ windows: [...s.windows, { run: e.run, startStep: e.step, endStep: null }] });
+        return;
+      case 'windowEnd':
+        useRun.setState({
+          windows: s.windows.map((w) => (w.run === e.run && w.endStep === null ? { ...w, endStep: e.step } : w)),
+        });
+        return;
+      case 'diverged':
+        useRun.setState({ runState: 'error', error: e.message });
+        return;
+      case 'error':
+        useRun.setState({ runState: 'error', error: e.message });
+        return;
+    }
+  }
+
+  private onAnalysis(e: AnalysisEvent): void {
+    const s = useRun.getState();
+    switch (e.type) {
+      case 'ready':
+        return;
+      case 'window':
+        useRun.setState({
+          analysisProgress: { run: e.run, phase: 'window', fraction: e.expected ? e.snapshots / e.expected : 0, etaSeconds: null },
+        });
+        return;
+      case 'progress':
+        useRun.setState({
+          runState: s.runState === 'training' && e.run === 'sgd' && !this.lastConfig?.contrast ? 'analyzing' : s.runState,
+          analysisProgress: { run: e.run, phase: e.phase, fraction: e.fraction, etaSeconds: e.etaSeconds },
+        });
+        return;
+      case 'result': {
+        const results = { ...s.results, [e.result.run]: e.result };
+        const profiles = { ...s.profiles };
+        for (const p of e.result.profiles) profiles[profileKey(p.run, p.rank)] = p;
+        const finished = !this.lastConfig?.contrast || e.result.run === 'langevin';
+        useRun.setState({
+          results,
+          profiles,
+          analysisProgress: null,
+          runState: finished && s.runState !== 'error' ? 'done' : s.runState,
+        });
+        return;
+      }
+      case 'profile':
+        useRun.setState({ profiles: { ...s.profiles, [profileKey(e.profile.run, e.profile.rank)]: e.profile } });
+        return;
+      case 'error':
+        useRun.setState({ runState: 'error', error: `Analysis: ${e.message}` });
+        return;
+    }
+  }
+}

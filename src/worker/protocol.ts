@@ -1,0 +1,99 @@
+/**
+ * The one message protocol of Flat Minima Lab: UI ⇄ trainer worker, UI ⇄ analysis worker, and
+ * trainer → analysis (over a MessageChannel, so snapshots never touch the UI thread).
+ */
+import type { BackendChoice, BackendName } from '../engine/backend';
+import type { RunConfig } from '../engine/experiments/config';
+import type { EpochRecord, RunId, TrainPhase } from '../engine/experiments/training';
+import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
+import type { MlpWeights } from '../engine/nets/mlp';
+
+export type RunState = 'idle' | 'loading' | 'training' | 'analyzing' | 'done' | 'error';
+
+export interface DatasetInfo {
+  name: string;
+  source: 'embedded' | 'idx';
+  trainCount: number;
+  testCount: number;
+  /** Training images per class 0–9. */
+  classCounts: number[];
+}
+
+export interface IdxFile {
+  name: string;
+  bytes: ArrayBuffer;
+}
+
+// ───────────── UI → trainer ─────────────
+export type TrainerCommand =
+  | {
+      type: 'init';
+      /** Absolute URL of the embedded data asset. */
+      dataUrl: string;
+      /** Absolute URLs of the three tfjs wasm binaries, by file name. */
+      wasmPaths: Record<string, string>;
+      forcedBackend?: BackendName;
+      wasmThreads: boolean;
+      /** Port to the analysis worker. */
+      analysisPort: MessagePort;
+    }
+  | { type: 'loadIdx'; files: IdxFile[] }
+  | { type: 'useEmbedded' }
+  | { type: 'start'; config: RunConfig }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'step'; n: number }
+  | { type: 'reset' }
+  | { type: 'set'; lr?: number; batchSize?: number };
+
+// ───────────── trainer → UI ─────────────
+export interface Progress {
+  phase: TrainPhase;
+  epoch: number;
+  step: number;
+  stepsPerSecond: number;
+  /** Fraction of the whole training run done, 0–1. */
+  fraction: number;
+  /** Seconds left for the training part, or null while unknown. */
+  etaSeconds: number | null;
+}
+
+export type TrainerEvent =
+  | { type: 'ready'; backend: BackendChoice }
+  | { type: 'dataset'; info: DatasetInfo }
+  | { type: 'datasetError'; file: string; message: string }
+  | { type: 'state'; state: 'idle' | 'training' | 'paused' | 'done' }
+  | { type: 'progress'; progress: Progress }
+  /** Minibatch losses, decimated: one point per `every` steps (the mean over those steps). */
+  | { type: 'minibatch'; points: { step: number; loss: number }[] }
+  | { type: 'epoch'; record: EpochRecord }
+  | { type: 'exploration'; epoch: number; step: number; reason: string }
+  | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
+  | { type: 'windowEnd'; run: RunId; step: number }
+  | { type: 'diverged'; step: number; message: string }
+  | { type: 'error'; message: string };
+
+// ───────────── trainer → analysis (MessageChannel) ─────────────
+export type AnalysisFeed =
+  | { type: 'dataset'; images: Uint8Array; labels: Uint8Array; count: number }
+  | { type: 'config'; config: RunConfig }
+  | { type: 'windowStart'; run: RunId; expectedSnapshots: number; dim: number }
+  /** `count` W2 snapshots back to back, transferred zero-copy. */
+  | { type: 'snapshots'; run: RunId; firstStep: number; count: number; dim: number; data: Float32Array }
+  | { type: 'windowEnd'; run: RunId; weights: MlpWeights }
+  | { type: 'reset' };
+
+// ───────────── UI → analysis ─────────────
+export type AnalysisCommand =
+  | { type: 'init'; port: MessagePort; wasmPaths: Record<string, string>; forcedBackend?: BackendName }
+  | { type: 'profile'; run: RunId; rank: number; requestId: number }
+  | { type: 'cancel' };
+
+// ───────────── analysis → UI ─────────────
+export type AnalysisEvent =
+  | { type: 'ready'; backend: string }
+  | { type: 'window'; run: RunId; snapshots: number; expected: number }
+  | { type: 'progress'; run: RunId; phase: 'pca' | 'flatness' | 'fits'; fraction: number; etaSeconds: number | null }
+  | { type: 'result'; result: AnalysisResult }
+  | { type: 'profile'; requestId: number; profile: ModeProfile }
+  | { type: 'error'; message: string };

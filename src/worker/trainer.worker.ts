@@ -1,0 +1,332 @@
+/// <reference lib="webworker" />
+/**
+ * The trainer worker: owns the TensorFlow.js backend and the data, drives the training
+ * experiment (src/engine/experiments/training.ts) and streams W2 snapshots to the analysis
+ * worker over a MessageChannel. The UI thread gets only decimated curves and progress.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../engine/backend';
+import type { Dataset } from '../engine/data/dataset';
+import { loadEmbeddedDataset } from '../engine/data/embedded';
+import { IdxError, loadIdxDataset } from '../engine/data/idx';
+import type { RunConfig } from '../engine/experiments/config';
+import { trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
+import { initMlp } from '../engine/nets/mlp';
+import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
+import { yieldToEventLoop } from './yieldToEventLoop';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const SNAPSHOT_BATCH = 32;
+const PROGRESS_MS = 200;
+const MINIBATCH_POINTS_MS = 250;
+const YIELD_MS = 25;
+
+let dataset: Dataset | null = null;
+let embedded: Dataset | null = null;
+let analysis: MessagePort | null = null;
+let run: RunLoop | null = null;
+
+function post(e: TrainerEvent): void {
+  self.postMessage(e);
+}
+
+function feed(msg: AnalysisFeed, transfer: Transferable[] = []): void {
+  analysis?.postMessage(msg, transfer);
+}
+
+function describe(d: Dataset): DatasetInfo {
+  const classCounts = new Array<number>(10).fill(0);
+  for (let i = 0; i < d.train.count; i++) classCounts[d.train.labels[i]]++;
+  return { name: d.name, source: d.source, trainCount: d.train.count, testCount: d.test.count, classCounts };
+}
+
+function adoptDataset(d: Dataset): void {
+  dataset = d;
+  post({ type: 'dataset', info: describe(d) });
+  // A copy travels to the analysis worker (the full-set loss needs the training images).
+  const images = d.train.images.slice();
+  const labels = d.train.labels.slice();
+  feed({ type: 'dataset', images, labels, count: d.train.count }, [images.buffer, labels.buffer]);
+}
+
+/** One training run: pulls events from the experiment generator, honouring pause and step N. */
+class RunLoop {
+  private readonly gen: AsyncGenerator<TrainingEvent, void, void>;
+  private readonly config: RunConfig;
+  private controls: LiveControls = {};
+  private paused = false;
+  private stepsAllowed = Infinity;
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private snapBuf: Float32Array | null = null;
+  private snapCount = 0;
+  private snapFirst = 0;
+  private snapRun: 'sgd' | 'langevin' = 'sgd';
+  private lossSum = 0;
+  private lossN = 0;
+  private lossPoints: { step: number; loss: number }[] = [];
+  private rateSteps = 0;
+  private rateT0 = performance.now();
+  private stepsPerSecond = 0;
+  private lastProgress = 0;
+  private lastPoints = 0;
+  private epoch = 0;
+  private totalEpochsGuess: number;
+
+  constructor(config: RunConfig, data: Dataset) {
+    this.config = config;
+    this.totalEpochsGuess = config.warmupEpochs + config.windowEpochs;
+    this.gen = trainingRun(config, data, {
+      initial: initMlp(config.hidden, config.seed),
+      controls: () => this.controls,
+    });
+  }
+
+  set(c: LiveControls): void {
+    this.controls = { ...this.controls, ...c };
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.stepsAllowed = Infinity;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.stepsAllowed = Infinity;
+    this.wake?.();
+  }
+
+  stepN(n: number): void {
+    this.paused = false;
+    this.stepsAllowed = n;
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.gen.return();
+  }
+
+  async loop(): Promise<void> {
+    post({ type: 'state', state: 'training' });
+    let lastYield = performance.now();
+    while (!this.stopped) {
+      if (this.paused || this.stepsAllowed <= 0) {
+        this.flushPoints();
+        this.postProgress('warmup', true);
+        post({ type: 'state', state: 'idle' });
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        if (this.stopped) return;
+        post({ type: 'state', state: 'training' });
+        this.rateT0 = performance.now();
+        this.rateSteps = 0;
+      }
+      const { value: e, done } = await this.gen.next();
+      if (done || this.stopped) break;
+      this.handle(e);
+      if (e.type === 'done' || e.type === 'diverged') break;
+      const now = performance.now();
+      if (now - lastYield > YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    this.flushPoints();
+    if (!this.stopped) post({ type: 'state', state: 'done' });
+  }
+
+  private handle(e: TrainingEvent): void {
+    switch (e.type) {
+      case 'step': {
+        this.stepsAllowed--;
+        this.rateSteps++;
+        this.lossSum += e.loss;
+        this.lossN++;
+        if (e.epoch >= 0) this.epoch = e.epoch;
+        if (e.w2) this.pushSnapshot(e.step, e.w2, e.phase === 'langevin-window' ? 'langevin' : 'sgd');
+        const now = performance.now();
+        if (now - this.lastPoints > MINIBATCH_POINTS_MS / 5 && this.lossN > 0) {
+          this.lossPoints.push({ step: e.step, loss: this.lossSum / this.lossN });
+          this.lossSum = 0;
+          this.lossN = 0;
+          this.lastPoints = now;
+        }
+        if (now - this.lastProgress > PROGRESS_MS) this.postProgress(e.phase, false, e.step);
+        return;
+      }
+      case 'epoch':
+        this.flushPoints();
+        post({ type: 'epoch', record: e.record });
+        return;
+      case 'exploration':
+        this.totalEpochsGuess = e.epoch + this.config.windowEpochs;
+        post(e);
+        return;
+      case 'windowStart':
+        this.snapRun = e.run;
+        feed({ type: 'windowStart', run: e.run, expectedSnapshots: e.expectedSnapshots, dim: this.config.hidden ** 2 });
+        post(e);
+        return;
+      case 'windowEnd':
+        this.flushSnapshots();
+        feed({ type: 'windowEnd', run: e.run, weights: e.weights });
+        post({ type: 'windowEnd', run: e.run, step: e.step });
+        return;
+      case 'diverged':
+        this.flushSnapshots();
+        feed({ type: 'reset' });
+        post({ type: 'diverged', step: e.step, message: e.message });
+        return;
+      case 'done':
+        this.postProgress('window', true, e.step);
+        return;
+    }
+  }
+
+  private pushSnapshot(step: number, w2: Float32Array, runId: 'sgd' | 'langevin'): void {
+    const dim = w2.length;
+    if (!this.snapBuf || this.snapRun !== runId) {
+      this.flushSnapshots();
+      this.snapRun = runId;
+      this.snapBuf = new Float32Array(SNAPSHOT_BATCH * dim);
+      this.snapFirst = step;
+    }
+    this.snapBuf.set(w2, this.snapCount * dim);
+    this.snapCount++;
+    if (this.snapCount === SNAPSHOT_BATCH) this.flushSnapshots();
+  }
+
+  private flushSnapshots(): void {
+    if (!this.snapBuf || this.snapCount === 0) return;
+    const dim = this.config.hidden ** 2;
+    const data = this.snapCount === SNAPSHOT_BATCH ? this.snapBuf : this.snapBuf.slice(0, this.snapCount * dim);
+    feed({ type: 'snapshots', run: this.snapRun, firstStep: this.snapFirst, count: this.snapCount, dim, data }, [
+      data.buffer,
+    ]);
+    this.snapBuf = null;
+    this.snapCount = 0;
+  }
+
+  private flushPoints(): void {
+    if (this.lossN > 0) {
+      this.lossPoints.push({ step: -1, loss: this.lossSum / this.lossN });
+      this.lossSum = 0;
+      this.lossN = 0;
+    }
+    const pts = this.lossPoints.filter((p) => p.step >= 0);
+    if (pts.length) post({ type: 'minibatch', points: pts });
+    this.lossPoints = [];
+  }
+
+  private postProgress(phase: Progress['phase'], force: boolean, step = 0): void {
+    const now = performance.now();
+    const dt = (now - this.rateT0) / 1000;
+    if (dt > 0.5 || force) {
+      if (this.rateSteps > 0 && dt > 0) this.stepsPerSecond = this.rateSteps / dt;
+      this.rateT0 = now;
+      this.rateSteps = 0;
+    }
+    this.lastProgress = now;
+    const stepsPerEpoch = dataset ? Math.floor(dataset.train.count / this.config.batchSize) : 1;
+    const totalSteps = this.totalEpochsGuess * stepsPerEpoch;
+    const langevinSteps = this.config.contrast ? this.config.langevinBurnIn + this.config.langevinSteps : 0;
+    const fraction = Math.min(1, step / (totalSteps + langevinSteps));
+    const left = totalSteps + langevinSteps - step;
+    post({
+      type: 'progress',
+      progress: {
+        phase,
+        epoch: this.epoch,
+        step,
+        stepsPerSecond: this.stepsPerSecond,
+        fraction,
+        etaSeconds: this.stepsPerSecond > 0 && left >= 0 ? left / this.stepsPerSecond : null,
+      },
+    });
+    this.flushPoints();
+  }
+}
+
+async function handle(cmd: TrainerCommand): Promise<void> {
+  switch (cmd.type) {
+    case 'init': {
+      analysis = cmd.analysisPort;
+      const backend = await selectBackend({
+        forced: cmd.forcedBackend,
+        wasmPaths: cmd.wasmPaths,
+        wasmThreads: cmd.wasmThreads,
+      });
+      post({ type: 'ready', backend });
+      const res = await fetch(cmd.dataUrl);
+      if (!res.ok) throw new Error(`could not load the embedded digits (${cmd.dataUrl}: HTTP ${res.status})`);
+      embedded = loadEmbeddedDataset(await res.arrayBuffer());
+      adoptDataset(embedded);
+      return;
+    }
+    case 'loadIdx': {
+      try {
+        const d = await loadIdxDataset(cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+        await run?.stop();
+        run = null;
+        adoptDataset(d);
+      } catch (e) {
+        // The current data set stays loaded: only the message goes out.
+        const file = e instanceof IdxError ? e.file : cmd.files.map((f) => f.name).join(', ');
+        post({ type: 'datasetError', file, message: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    }
+    case 'useEmbedded':
+      if (embedded) {
+        await run?.stop();
+        run = null;
+        adoptDataset(embedded);
+      }
+      return;
+    case 'start': {
+      if (!dataset) throw new Error('no data set is loaded yet');
+      await run?.stop();
+      feed({ type: 'reset' });
+      feed({ type: 'config', config: cmd.config });
+      const r = new RunLoop(cmd.config, dataset);
+      run = r;
+      void r.loop().catch(reportError);
+      return;
+    }
+    case 'pause':
+      run?.pause();
+      return;
+    case 'resume':
+      run?.resume();
+      return;
+    case 'step':
+      run?.stepN(cmd.n);
+      return;
+    case 'set':
+      run?.set({ lr: cmd.lr, batchSize: cmd.batchSize });
+      return;
+    case 'reset':
+      await run?.stop();
+      run = null;
+      feed({ type: 'reset' });
+      post({ type: 'state', state: 'idle' });
+      return;
+  }
+}
+
+function reportError(e: unknown): void {
+  post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+}
+
+// Commands are handled one at a time, in order.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (ev: MessageEvent<TrainerCommand>) => {
+  queue = queue.then(() => handle(ev.data)).catch(reportError);
+};
+
+// Touch tf so the bundler keeps the core in this worker's chunk and tensors can be counted.
+void tf.version;
