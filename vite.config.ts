@@ -19,6 +19,9 @@ export default defineConfig({
   },
   build: {
     target: 'es2022',
+    rollupOptions: {
+      input: { main: 'index.html', bench: 'bench.html' },
+    },
     chunkSizeWarningLimit: 4000,
   },
 });

@@ -105,11 +105,13 @@ export class TfMlp {
       return logits;
     }
     const flags = this.impl === 'transpose-flags';
-    const H1 = tf.relu(tf.matMul(X, this.W1));
-    const H2 = tf.relu(tf.matMul(H1, this.W2));
+    // Fused matMul+ReLU: one kernel (and one op dispatch) per hidden layer.
+    const H1 = tf.fused.matMul({ a: X, b: this.W1, activation: 'relu' }) as tf.Tensor2D;
+    const H2 = tf.fused.matMul({ a: H1, b: this.W2, activation: 'relu' }) as tf.Tensor2D;
     const Z3 = tf.keep(tf.matMul(H2, this.W3)) as tf.Tensor2D;
-    // Gradient of the summed loss; the 1/B of the mean goes into the step size.
-    const D3 = tf.sub(tf.softmax(Z3), Y);
+    // Gradient of the summed loss scaled by α/B up front: the backward pass is linear in it,
+    // so every weight gradient comes out as its update and needs no separate scaling.
+    const D3 = tf.mul(tf.sub(tf.softmax(Z3), Y), tf.scalar(lr / B));
     const gW3 = flags ? tf.matMul(H2, D3, true, false) : tf.matMul(tf.transpose(H2), D3);
     const D2 = tf.mul(
       flags ? tf.matMul(D3, this.W3, false, true) : tf.matMul(D3, tf.transpose(this.W3)),
@@ -123,10 +125,9 @@ export class TfMlp {
     const gW1 = flags
       ? tf.matMul(X, D1, true, false)
       : tf.matMul(tf.tensor2d(batch.xT.subarray(0, n * B), [n, B]), D1);
-    const s = tf.scalar(lr / B);
-    this.W1.assign(tf.sub(this.W1, tf.mul(gW1, s)));
-    this.W2.assign(tf.sub(this.W2, tf.mul(gW2, s)));
-    this.W3.assign(tf.sub(this.W3, tf.mul(gW3, s)));
+    this.W1.assign(tf.sub(this.W1, gW1));
+    this.W2.assign(tf.sub(this.W2, gW2));
+    this.W3.assign(tf.sub(this.W3, gW3));
     return Z3;
   }
 

@@ -1,0 +1,225 @@
+/**
+ * The compact run panel: preset, the main settings, start / pause / step / reset, the backend
+ * badge and the progress bar with phase, steps/s and ETA.
+ */
+import { useId, useState } from 'react';
+import { CONFIG_FIELDS, PRESETS, type FieldSpec } from '../state/configSchema';
+import { useConfig } from '../state/configStore';
+import { useRun } from '../state/runStore';
+import type { RunConfig } from '../engine/experiments/config';
+import { workers } from './workers';
+
+const MAIN_FIELDS: (keyof RunConfig)[] = ['batchSize', 'lr', 'hidden', 'seed', 'warmupEpochs', 'windowEpochs'];
+
+function formatEta(s: number | null | undefined): string {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '—';
+  if (s < 60) return `${Math.ceil(s)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+const PHASE_LABEL: Record<string, string> = {
+  warmup: 'warm-up',
+  window: 'PCA window',
+  'langevin-burnin': 'Langevin burn-in',
+  'langevin-window': 'Langevin window',
+};
+
+function Field({ spec }: { spec: FieldSpec }) {
+  const id = useId();
+  const value = useConfig((s) => s.config[spec.key]);
+  const set = useConfig((s) => s.set);
+  const runState = useRun((s) => s.runState);
+  const [draft, setDraft] = useState<string | null>(null);
+  const [invalid, setInvalid] = useState<string | null>(null);
+  // α and B may change between steps of a running job; the rest apply to the next run.
+  const live = spec.key === 'lr' || spec.key === 'batchSize';
+  const locked = !live && (runState === 'training' || runState === 'analyzing');
+  if (spec.kind === 'bool') {
+    return (
+      <label className="field field-bool" htmlFor={id} title={spec.help}>
+        <input
+          id={id}
+          type="checkbox"
+          checked={Boolean(value)}
+          disabled={locked}
+          onChange={(e) => set(spec.key, e.target.checked as never)}
+        />
+        {spec.label}
+      </label>
+    );
+  }
+  if (spec.kind === 'enum') {
+    return (
+      <div className="field">
+        <label htmlFor={id} title={spec.help}>
+          {spec.label}
+        </label>
+        <select id={id} value={String(value)} disabled={locked} onChange={(e) => set(spec.key, e.target.value as never)}>
+          {spec.options.map((o) => (
+            <option key={o}>{o}</option>
+          ))}
+        </select>
+      </div>
+    );
+  }
+  const commit = (raw: string) => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || v < spec.min || v > spec.max || (spec.integer && !Number.isInteger(v))) {
+      setInvalid(`${spec.label}: enter ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}`);
+      return;
+    }
+    setInvalid(null);
+    setDraft(null);
+    set(spec.key, v as never);
+    if (live && runState === 'training') workers.setLive({ [spec.key === 'lr' ? 'lr' : 'batchSize']: v });
+  };
+  return (
+    <div className="field">
+      <label htmlFor={id} title={spec.help}>
+        {spec.label}
+        {spec.unit ? <span className="unit"> ({spec.unit})</span> : null}
+      </label>
+      <input
+        id={id}
+        inputMode="decimal"
+        value={draft ?? String(value)}
+        disabled={locked}
+        aria-invalid={invalid ? true : undefined}
+        aria-describedby={invalid ? `${id}-err` : undefined}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={(e) => commit(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit((e.target as HTMLInputElement).value);
+        }}
+      />
+      {invalid ? (
+        <span className="field-error" id={`${id}-err`} role="alert">
+          {invalid}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+export function RunPanel() {
+  const presetId = useId();
+  const preset = useConfig((s) => s.preset);
+  const setPreset = useConfig((s) => s.setPreset);
+  const config = useConfig((s) => s.config);
+  const hide = useConfig((s) => s.hide);
+  const run = useRun();
+  const [advanced, setAdvanced] = useState(false);
+  const busy = run.runState === 'training' || run.runState === 'analyzing';
+  const p = run.progress;
+  const a = run.analysisProgress;
+  const fields = CONFIG_FIELDS.filter((f) => (advanced || MAIN_FIELDS.includes(f.key)) && !hide.includes(f.url));
+
+  return (
+    <section className="run-panel" aria-label="Run controls">
+      <div className="run-row">
+        <div className="field">
+          <label htmlFor={presetId}>Preset</label>
+          <select id={presetId} value={preset} disabled={busy} onChange={(e) => setPreset(e.target.value)}>
+            {PRESETS.map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="buttons">
+          {run.runState === 'training' && !run.paused ? (
+            <button type="button" onClick={() => workers.pause()}>
+              Pause
+            </button>
+          ) : run.runState === 'training' && run.paused ? (
+            <button type="button" className="primary" onClick={() => workers.resume()}>
+              Resume
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="primary"
+              disabled={run.runState === 'loading' || run.runState === 'analyzing' || !run.dataset}
+              onClick={() => workers.run(config)}
+            >
+              {run.runState === 'done' || run.runState === 'error' ? 'Run again' : 'Start'}
+            </button>
+          )}
+          <button
+            type="button"
+            disabled={!(run.runState === 'training' && run.paused)}
+            onClick={() => workers.step(10)}
+            title="Run 10 minibatch steps, then pause"
+          >
+            Step 10
+          </button>
+          <button type="button" disabled={run.runState === 'loading' || run.runState === 'idle'} onClick={() => workers.reset()}>
+            Reset
+          </button>
+        </div>
+        <BackendBadge />
+      </div>
+      <p className="preset-description">{PRESETS.find((x) => x.id === preset)?.description}</p>
+      <div className="fields">
+        {fields.map((f) => (
+          <Field key={f.key} spec={f} />
+        ))}
+      </div>
+      <button type="button" className="link" aria-expanded={advanced} onClick={() => setAdvanced(!advanced)}>
+        {advanced ? 'Fewer settings' : 'All settings'}
+      </button>
+      <div className="progress" aria-live="polite">
+        <progress
+          max={1}
+          value={a && a.phase !== 'window' ? a.fraction : (p?.fraction ?? 0)}
+          aria-label="Run progress"
+        />
+        <span className="progress-text" data-testid="progress-text">
+          {run.runState === 'loading'
+            ? 'Loading the backend and the digits…'
+            : a && a.phase !== 'window'
+              ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
+              : p
+                ? `${run.paused ? 'Paused · ' : ''}${PHASE_LABEL[p.phase] ?? p.phase} · epoch ${p.epoch} · step ${p.step.toLocaleString('en')} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s · ETA ${formatEta(p.etaSeconds)}`
+                : run.runState === 'done'
+                  ? 'Done'
+                  : 'Ready'}
+        </span>
+      </div>
+      {run.error ? (
+        <div className="error-box" role="alert">
+          {run.error}
+          {run.crashed ? (
+            <button type="button" onClick={() => workers.start()}>
+              Restart workers
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+export function BackendBadge() {
+  const backend = useRun((s) => s.backend);
+  if (!backend) return <span className="badge">backend: starting…</span>;
+  const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('\n');
+  return (
+    <span className="badge" data-testid="backend-badge" title={skipped ? `Skipped:\n${skipped}` : backend.reason}>
+      <strong>{backend.name}</strong> · {backend.reason}
+      {backend.skipped.length ? (
+        <details>
+          <summary>why not the others</summary>
+          <ul>
+            {backend.skipped.map((s) => (
+              <li key={s.name}>
+                <strong>{s.name}</strong>: {s.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </span>
+  );
+}

@@ -1,0 +1,219 @@
+/**
+ * Shared JSX building blocks of the figures: the <figure> shell with its read-out line and
+ * caption, d3 axes drawn into a <g>, the empty state, the highlight halo and a colour bar.
+ */
+import { useEffect, useId, useRef, type ReactNode, type Ref } from 'react';
+import {
+  axisBottom,
+  axisLeft,
+  scaleLog,
+  select,
+  type NumberValue,
+  type ScaleContinuousNumeric,
+  type ScaleLogarithmic,
+} from 'd3';
+import { logTickFormat, safeId, tickCount, type Box, type Size } from './chart';
+
+export function FigureShell(props: {
+  id: string;
+  title: string;
+  caption: ReactNode;
+  readout: ReactNode;
+  frameRef?: Ref<HTMLDivElement>;
+  controls?: ReactNode;
+  legend?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
+  return (
+    <figure className={`fm-figure ${props.className ?? ''}`} data-figure={props.id}>
+      {props.controls ? <div className="fm-controls">{props.controls}</div> : null}
+      <div className="fm-frame" ref={props.frameRef}>
+        {props.children}
+      </div>
+      {props.legend ? <div className="fm-legend">{props.legend}</div> : null}
+      <div className="fm-readout">{props.readout}</div>
+      <figcaption>
+        <strong className="fm-title">{props.title}.</strong> {props.caption}
+      </figcaption>
+    </figure>
+  );
+}
+
+type NumScale = ScaleContinuousNumeric<number, number>;
+
+function isLogScale(s: NumScale): s is ScaleLogarithmic<number, number> {
+  return 'base' in s && typeof (s as { base?: unknown }).base === 'function';
+}
+
+/**
+ * A d3 axis drawn into a <g> after each render (cheap), with grid lines across the plot box
+ * and a text label. Log scales get log tick labels (10⁻⁵ …).
+ */
+export function Axis(props: {
+  scale: NumScale;
+  side: 'bottom' | 'left';
+  box: Box;
+  label: string;
+  /** Pixels per tick (defaults: 80 horizontal, 45 vertical). */
+  spacing?: number;
+  grid?: boolean;
+  format?: (d: NumberValue) => string;
+  highlighted?: boolean;
+}) {
+  const ref = useRef<SVGGElement>(null);
+  const { scale, side, box, spacing, grid = true, format } = props;
+  useEffect(() => {
+    const g = ref.current;
+    if (!g) return;
+    const bottom = side === 'bottom';
+    const length = bottom ? box.x1 - box.x0 : box.y1 - box.y0;
+    const count = tickCount(length, spacing ?? (bottom ? 80 : 45));
+    const axis = bottom ? axisBottom<number>(scale) : axisLeft<number>(scale);
+    axis.ticks(count);
+    const f = format ?? (isLogScale(scale) ? logTickFormat(scale, count) : scale.tickFormat(count));
+    axis.tickFormat((d) => f(d).replace(/^-/, '−'));
+    axis.tickSizeOuter(0);
+    if (grid) axis.tickSizeInner(-(bottom ? box.y1 - box.y0 : box.x1 - box.x0));
+    axis.tickPadding(grid ? 6 : 3);
+    select(g).call(axis);
+  });
+  const bottom = side === 'bottom';
+  return (
+    <g className={`fm-axis-wrap${props.highlighted ? ' highlighted' : ''}`}>
+      <g
+        ref={ref}
+        className={`fm-axis${grid ? ' fm-gridded' : ''}`}
+        transform={bottom ? `translate(0,${box.y1})` : `translate(${box.x0},0)`}
+      />
+      {bottom ? (
+        <text className="fm-axis-label" x={(box.x0 + box.x1) / 2} y={box.y1 + 38} textAnchor="middle">
+          {props.label}
+        </text>
+      ) : (
+        <text
+          className="fm-axis-label"
+          transform={`translate(${box.x0 - 48},${(box.y0 + box.y1) / 2}) rotate(-90)`}
+          textAnchor="middle"
+        >
+          {props.label}
+        </text>
+      )}
+    </g>
+  );
+}
+
+/** The plot frame with a centred message, at the figure's full size (no layout shift). */
+export function EmptyState({ box, text }: { box: Box; text: string }) {
+  return (
+    <g className="fm-empty">
+      <rect x={box.x0} y={box.y0} width={box.x1 - box.x0} height={box.y1 - box.y0} />
+      <text x={(box.x0 + box.x1) / 2} y={(box.y0 + box.y1) / 2} textAnchor="middle" dominantBaseline="middle">
+        {text}
+      </text>
+    </g>
+  );
+}
+
+/** An SVG of a given size with a clip path for its plot box; children get the clip id. */
+export function ChartSvg(props: {
+  size: Size;
+  box: Box;
+  label: string;
+  svgRef?: Ref<SVGSVGElement>;
+  children: (clipUrl: string) => ReactNode;
+  className?: string;
+}) {
+  const id = safeId(useId(), 'clip');
+  const { size, box } = props;
+  return (
+    <svg
+      ref={props.svgRef}
+      className={`fm-svg ${props.className ?? ''}`}
+      width={size.width}
+      height={size.height}
+      viewBox={`0 0 ${size.width} ${size.height}`}
+      role="img"
+      aria-label={props.label}
+    >
+      <defs>
+        <clipPath id={id}>
+          <rect x={box.x0} y={box.y0} width={Math.max(0, box.x1 - box.x0)} height={Math.max(0, box.y1 - box.y0)} />
+        </clipPath>
+      </defs>
+      {props.children(`url(#${id})`)}
+    </svg>
+  );
+}
+
+/** Ring drawn on top of the highlighted point (no pointer events, so it never blocks one). */
+export function Halo({ x, y, r = 8 }: { x: number; y: number; r?: number }) {
+  return <circle className="fm-halo" cx={x} cy={y} r={r} pointerEvents="none" />;
+}
+
+/** A small horizontal colour bar with a log axis (e.g. mode rank, time). */
+export function ColorBar(props: {
+  x: number;
+  y: number;
+  width: number;
+  domain: [number, number];
+  interpolate: (t: number) => string;
+  label: string;
+  log?: boolean;
+  /** Text at the two ends instead of ticks (e.g. "early", "late"). */
+  ends?: [string, string];
+}) {
+  const id = safeId(useId(), 'grad');
+  const ref = useRef<SVGGElement>(null);
+  const { x, y, width, domain, interpolate, log, ends } = props;
+  const stops = Array.from({ length: 11 }, (_, i) => i / 10);
+  useEffect(() => {
+    const g = ref.current;
+    if (!g || ends || !log) return;
+    const s = scaleLog().domain(domain).range([0, width]);
+    const count = Math.max(2, Math.floor(width / 40));
+    const axis = axisBottom<number>(s).ticks(count).tickFormat(logTickFormat(s, count)).tickSize(3);
+    select(g).call(axis);
+  });
+  return (
+    <g className="fm-colorbar" transform={`translate(${x},${y})`} pointerEvents="none">
+      <defs>
+        <linearGradient id={id} x1="0" x2="1" y1="0" y2="0">
+          {stops.map((t) => (
+            <stop key={t} offset={t} stopColor={interpolate(t)} />
+          ))}
+        </linearGradient>
+      </defs>
+      <text className="fm-colorbar-label" x={width / 2} y={-4} textAnchor="middle">
+        {props.label}
+      </text>
+      <rect width={width} height={8} fill={`url(#${id})`} />
+      {ends ? (
+        <>
+          <text className="fm-colorbar-end" x={0} y={19} textAnchor="start">
+            {ends[0]}
+          </text>
+          <text className="fm-colorbar-end" x={width} y={19} textAnchor="end">
+            {ends[1]}
+          </text>
+        </>
+      ) : (
+        <g ref={ref} className="fm-axis fm-colorbar-axis" transform="translate(0,8)" />
+      )}
+    </g>
+  );
+}
+
+/** A legend entry: a swatch (line, point or dashed line) and text. */
+export function Swatch({ color, kind = 'point' }: { color: string; kind?: 'point' | 'line' | 'dash' | 'diamond' }) {
+  return (
+    <svg className="fm-swatch" width={18} height={12} aria-hidden="true">
+      {kind === 'point' ? <circle cx={9} cy={6} r={4} style={{ fill: color }} /> : null}
+      {kind === 'diamond' ? <path d="M9,1.5L13.5,6L9,10.5L4.5,6Z" style={{ fill: color }} /> : null}
+      {kind === 'line' ? <line x1={1} x2={17} y1={6} y2={6} style={{ stroke: color, strokeWidth: 2.5 }} /> : null}
+      {kind === 'dash' ? (
+        <line x1={1} x2={17} y1={6} y2={6} style={{ stroke: color, strokeWidth: 2, strokeDasharray: '2 3' }} />
+      ) : null}
+    </svg>
+  );
+}

@@ -1,0 +1,473 @@
+/**
+ * Small shared helpers for the figure views: container size, margins, formatters, log-axis
+ * tick labels, zoom/pan, nearest-point hover and the linked-mode selection. Views import
+ * these so each figure file only says what it draws.
+ *
+ * Coordinates: every scale's range is in SVG pixel coordinates of the whole <svg> (margins
+ * included), so a d3-zoom transform can rescale the scales directly.
+ */
+import {
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type MouseEvent as ReactMouseEvent,
+  type PointerEvent as ReactPointerEvent,
+  type RefObject,
+} from 'react';
+import {
+  Delaunay,
+  format,
+  interpolateViridis,
+  pointer,
+  scaleSequentialLog,
+  select,
+  zoom,
+  zoomIdentity,
+  type NumberValue,
+  type ScaleLogarithmic,
+  type ScaleSequential,
+  type ZoomTransform,
+} from 'd3';
+import type { AnalysisResult, PowerFit } from '../engine/experiments/analysis';
+import { activeRank, useSelection } from '../state/selectionStore';
+
+export type RunId = 'sgd' | 'langevin';
+export const RUNS: readonly RunId[] = ['sgd', 'langevin'];
+export const RUN_LABEL: Record<RunId, string> = { sgd: 'SGD', langevin: 'Langevin' };
+export const RUN_COLOR: Record<RunId, string> = {
+  sgd: 'var(--fm-sgd)',
+  langevin: 'var(--fm-langevin)',
+};
+/** Categorical colours (Okabe–Ito) for a handful of curves, as CSS variables. */
+export const CATEGORY_COLORS = ['var(--fm-cat-1)', 'var(--fm-cat-2)', 'var(--fm-cat-3)', 'var(--fm-cat-4)'];
+
+export const WAITING_PCA = 'Waiting for the PCA window…';
+export const HINT_POINTS = 'Hover a point to read its values; click to pin a mode.';
+export const HINT_ZOOM = 'Ctrl/⌘ + scroll to zoom, drag to pan, double-click to reset.';
+
+// ───────────────────────────── size ─────────────────────────────
+
+export interface Margin {
+  top: number;
+  right: number;
+  bottom: number;
+  left: number;
+}
+export const MARGIN: Margin = { top: 14, right: 16, bottom: 46, left: 62 };
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** The plot area in SVG coordinates. */
+export interface Box {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+export function plotBox(size: Size, m: Margin = MARGIN): Box {
+  return {
+    x0: m.left,
+    x1: Math.max(m.left + 10, size.width - m.right),
+    y0: m.top,
+    y1: Math.max(m.top + 10, size.height - m.bottom),
+  };
+}
+
+/**
+ * Width of the element behind the returned ref (ResizeObserver), height from a fixed aspect
+ * ratio (height = width · aspect). Measures once before paint so there is no jump.
+ */
+export function useSize<T extends HTMLElement>(
+  aspect: number,
+  fallbackWidth = 480,
+): [RefObject<T | null>, Size] {
+  const ref = useRef<T | null>(null);
+  const [width, setWidth] = useState(fallbackWidth);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = (w: number) => {
+      const rounded = Math.max(200, Math.floor(w));
+      setWidth((prev) => (prev === rounded ? prev : rounded));
+    };
+    measure(el.getBoundingClientRect().width || fallbackWidth);
+    if (typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver((entries) => {
+      for (const e of entries) if (e.contentRect.width > 0) measure(e.contentRect.width);
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [fallbackWidth]);
+  return [ref, { width, height: Math.round(width * aspect) }];
+}
+
+/** A stable, CSS-safe id for clip paths and gradients. */
+export function safeId(reactId: string, suffix: string): string {
+  return `fm${reactId.replace(/[^a-zA-Z0-9_-]/g, '')}-${suffix}`;
+}
+
+// ───────────────────────────── formatting ─────────────────────────────
+
+const SUPERSCRIPT: Record<string, string> = {
+  '-': '⁻',
+  '+': '⁺',
+  '0': '⁰',
+  '1': '¹',
+  '2': '²',
+  '3': '³',
+  '4': '⁴',
+  '5': '⁵',
+  '6': '⁶',
+  '7': '⁷',
+  '8': '⁸',
+  '9': '⁹',
+};
+export function sup(s: string | number): string {
+  return String(s)
+    .split('')
+    .map((c) => SUPERSCRIPT[c] ?? c)
+    .join('');
+}
+
+const g3 = format('.3~g');
+const e3 = format('.3~e');
+const intFmt = format(',');
+
+/** Three significant digits; powers-of-ten notation (1.23×10⁻⁵) for very small or large values. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? '–' : x > 0 ? '∞' : '−∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e-3 && a < 1e5) return g3(x).replace('-', '−');
+  const [mant, exp] = e3(x).split('e');
+  const m = mant.replace('-', '−');
+  return `${m === '1' ? '' : `${m}×`}10${sup(Number(exp))}`;
+}
+
+/** Fixed decimals (default 2), with a real minus sign; "–" for non-finite. */
+export function fmtFixed(x: number, digits = 2): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? '–' : x > 0 ? '∞' : '−∞';
+  return x.toFixed(digits).replace('-', '−');
+}
+
+/** Explicit sign: "+1.80" / "−3.90". */
+export function fmtSigned(x: number, digits = 2): string {
+  if (!Number.isFinite(x)) return fmtFixed(x, digits);
+  return `${x >= 0 ? '+' : ''}${fmtFixed(x, digits)}`;
+}
+
+export function fmtInt(x: number): string {
+  return Number.isFinite(x) ? intFmt(Math.round(x)) : '–';
+}
+
+export function fmtPercent(fraction: number, digits = 1): string {
+  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : '–';
+}
+
+/** "[lo, hi]" with fixed decimals. */
+export function fmtInterval(ci: readonly [number, number], digits = 2): string {
+  return `[${fmtFixed(ci[0], digits)}, ${fmtFixed(ci[1], digits)}]`;
+}
+
+/** "lo–hi" for captions. */
+export function fmtDash(ci: readonly [number, number], digits = 1): string {
+  return `${fmtFixed(ci[0], digits)}–${fmtFixed(ci[1], digits)}`;
+}
+
+/** The CI of the raw slope, from the CI of the exponent (exponent = −slope). */
+export function slopeInterval(fit: PowerFit): [number, number] {
+  return [-fit.ci95[1], -fit.ci95[0]];
+}
+
+function tickLabel(v: number): string {
+  if (v <= 0 || !Number.isFinite(v)) return fmt(v);
+  const e = Math.log10(v);
+  const r = Math.round(e);
+  if (Math.abs(e - r) < 1e-9) {
+    if (r >= -2 && r <= 3) return g3(v);
+    return `10${sup(r)}`;
+  }
+  return fmt(v);
+}
+
+/**
+ * Tick labels for a log axis: d3 chooses which ticks get a label (thinning when many decades
+ * show); powers of ten print as 10⁻⁵.
+ */
+export function logTickFormat(
+  scale: ScaleLogarithmic<number, number>,
+  count: number,
+): (d: NumberValue) => string {
+  const keep = scale.tickFormat(count, '~g');
+  return (d) => (keep(d) === '' ? '' : tickLabel(Number(d)));
+}
+
+// ───────────────────────────── data helpers ─────────────────────────────
+
+export function isPos(x: number): boolean {
+  return Number.isFinite(x) && x > 0;
+}
+
+/** [min, max] of positive finite values, padded by a factor on each side (log axes). */
+export function logExtent(values: Iterable<number>, pad = 1.4): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!isPos(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(lo <= hi)) return null;
+  if (lo === hi) return [lo / 10, hi * 10];
+  return [lo / pad, hi * pad];
+}
+
+/** [min, max] of finite values, padded by a fraction of the span (linear axes). */
+export function linExtent(values: Iterable<number>, pad = 0.05): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(lo <= hi)) return null;
+  const span = hi - lo || Math.abs(hi) || 1;
+  return [lo - pad * span, hi + pad * span];
+}
+
+/** y on a fitted log–log line: log10 y = intercept + slope · log10 x. */
+export function fitY(fit: PowerFit, x: number): number {
+  return 10 ** (fit.intercept + fit.slope * Math.log10(x));
+}
+
+export function fitUsable(fit: PowerFit | undefined): fit is PowerFit {
+  return !!fit && Number.isFinite(fit.slope) && Number.isFinite(fit.intercept) && fit.n >= 2;
+}
+
+/** The results present, in a fixed order. */
+export function presentRuns(
+  results: Partial<Record<RunId, AnalysisResult>>,
+): { run: RunId; result: AnalysisResult }[] {
+  const out: { run: RunId; result: AnalysisResult }[] = [];
+  for (const run of RUNS) {
+    const r = results[run];
+    if (r) out.push({ run, result: r });
+  }
+  return out;
+}
+
+// ───────────────────────────── colour ─────────────────────────────
+
+/** Viridis without its darkest and lightest ends, so points read on light and dark themes. */
+export function sequentialInterpolator(t: number): string {
+  return interpolateViridis(0.12 + 0.8 * t);
+}
+
+/** Colour by mode rank, log-spaced. */
+export function rankColorScale(lo: number, hi: number): ScaleSequential<string> {
+  const a = Math.max(1, lo);
+  const b = Math.max(a * 1.0001, hi);
+  return scaleSequentialLog(sequentialInterpolator).domain([a, b]);
+}
+
+// ───────────────────────────── selection ─────────────────────────────
+
+/** The mode every view emphasises (hovered, else last pinned). */
+export function useActiveRank(): number | null {
+  return useSelection(activeRank);
+}
+
+function rankOf(target: EventTarget | null): number | null {
+  if (!(target instanceof Element)) return null;
+  const el = target.closest('[data-rank]');
+  const v = el?.getAttribute('data-rank');
+  if (v == null) return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * Event delegation for a group of elements carrying data-rank: hovering one sets the shared
+ * hover rank, leaving clears it, clicking pins/unpins it.
+ */
+export function useRankEvents(): {
+  onPointerOver: (e: ReactPointerEvent<SVGGElement>) => void;
+  onPointerOut: (e: ReactPointerEvent<SVGGElement>) => void;
+  onClick: (e: ReactMouseEvent<SVGGElement>) => void;
+} {
+  const setHover = useSelection((s) => s.setHover);
+  const toggle = useSelection((s) => s.toggle);
+  return useMemo(
+    () => ({
+      onPointerOver: (e) => {
+        const r = rankOf(e.target);
+        if (r !== null) setHover(r);
+      },
+      onPointerOut: (e) => {
+        if (rankOf(e.relatedTarget) === null) setHover(null);
+      },
+      onClick: (e) => {
+        const r = rankOf(e.target);
+        if (r !== null) toggle(r);
+      },
+    }),
+    [setHover, toggle],
+  );
+}
+
+// ───────────────────────────── nearest point ─────────────────────────────
+
+export interface ScreenPoint<T> {
+  x: number;
+  y: number;
+  datum: T;
+}
+
+/** Nearest screen point to the pointer (Delaunay), within `radius` pixels. */
+export function useNearest<T>(
+  points: readonly ScreenPoint<T>[],
+  radius = 14,
+): (px: number, py: number) => ScreenPoint<T> | null {
+  const delaunay = useMemo(
+    () =>
+      points.length
+        ? Delaunay.from(
+            points,
+            (p) => p.x,
+            (p) => p.y,
+          )
+        : null,
+    [points],
+  );
+  return useCallback(
+    (px, py) => {
+      if (!delaunay) return null;
+      const i = delaunay.find(px, py);
+      const p = points[i];
+      if (!p) return null;
+      return Math.hypot(p.x - px, p.y - py) <= radius ? p : null;
+    },
+    [delaunay, points, radius],
+  );
+}
+
+/** Pointer position in the coordinates of `svg`. */
+export function svgPointer(
+  e: { nativeEvent: Event },
+  svg: SVGSVGElement | null,
+): [number, number] | null {
+  if (!svg) return null;
+  const ev = e.nativeEvent;
+  if (!(ev instanceof MouseEvent)) return null;
+  return pointer(ev, svg);
+}
+
+/**
+ * Handlers for a background rect under the data points: the nearest point within reach
+ * becomes the hovered mode, a click pins it. Points drawn above receive their own events.
+ */
+export function useNearestRankHover(
+  svgRef: RefObject<SVGSVGElement | null>,
+  points: readonly ScreenPoint<number>[],
+): {
+  onPointerMove: (e: ReactPointerEvent<SVGElement>) => void;
+  onPointerLeave: () => void;
+  onClick: (e: ReactMouseEvent<SVGElement>) => void;
+} {
+  const find = useNearest(points);
+  const setHover = useSelection((s) => s.setHover);
+  const toggle = useSelection((s) => s.toggle);
+  const last = useRef<number | null>(null);
+  return useMemo(
+    () => ({
+      onPointerMove: (e) => {
+        const p = svgPointer(e, svgRef.current);
+        const hit = p ? find(p[0], p[1]) : null;
+        const r = hit ? hit.datum : null;
+        if (r !== last.current) {
+          last.current = r;
+          setHover(r);
+        }
+      },
+      onPointerLeave: () => {
+        if (last.current !== null) {
+          last.current = null;
+          setHover(null);
+        }
+      },
+      onClick: (e) => {
+        const p = svgPointer(e, svgRef.current);
+        const hit = p ? find(p[0], p[1]) : null;
+        if (hit) toggle(hit.datum);
+      },
+    }),
+    [find, setHover, toggle, svgRef],
+  );
+}
+
+// ───────────────────────────── zoom ─────────────────────────────
+
+/**
+ * d3-zoom on an <svg>: Ctrl/⌘/Shift + wheel or pinch zooms, drag pans, double-click resets.
+ * A plain wheel scrolls the page. Returns the current transform (identity when off) and a
+ * reset function. The transform resets when the plot size changes.
+ */
+export function useZoom(
+  svgRef: RefObject<SVGSVGElement | null>,
+  box: Box,
+  enabled: boolean,
+): [ZoomTransform, () => void] {
+  const [transform, setTransform] = useState<ZoomTransform>(zoomIdentity);
+  const resetRef = useRef<() => void>(() => undefined);
+  const { x0, x1, y0, y1 } = box;
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg || !enabled) return;
+    const sel = select(svg);
+    const extent: [[number, number], [number, number]] = [
+      [x0, y0],
+      [x1, y1],
+    ];
+    const z = zoom<SVGSVGElement, unknown>()
+      .scaleExtent([1, 64])
+      .extent(extent)
+      .translateExtent(extent)
+      .filter((event: Event) => {
+        if (event.type === 'wheel') {
+          const w = event as WheelEvent;
+          return w.ctrlKey || w.metaKey || w.shiftKey;
+        }
+        if (event instanceof MouseEvent) return !event.ctrlKey && !event.button;
+        return true;
+      })
+      .on('zoom', (event: { transform: ZoomTransform }) => setTransform(event.transform));
+    sel.call(z).on('dblclick.zoom', null);
+    z.transform(sel, zoomIdentity);
+    const reset = () => z.transform(sel, zoomIdentity);
+    resetRef.current = reset;
+    sel.on('dblclick.fmreset', reset);
+    return () => {
+      sel.on('.zoom', null).on('dblclick.fmreset', null);
+      resetRef.current = () => undefined;
+    };
+  }, [svgRef, enabled, x0, x1, y0, y1]);
+  const reset = useCallback(() => resetRef.current(), []);
+  return [enabled ? transform : zoomIdentity, reset];
+}
+
+/** Whether a screen point lies in the plot box (with a little slack). */
+export function inBox(b: Box, x: number, y: number, slack = 0.5): boolean {
+  return x >= b.x0 - slack && x <= b.x1 + slack && y >= b.y0 - slack && y <= b.y1 + slack;
+}
+
+/** Number of ticks that fit a pixel length. */
+export function tickCount(length: number, spacing: number): number {
+  return Math.max(2, Math.floor(length / spacing));
+}

@@ -1,0 +1,10 @@
+/** The figure views, one per figure of the paper. Importing this also loads their styles. */
+import './views.css';
+
+export { TrainingCurvesView } from './TrainingCurvesView';
+export { SpectrumView } from './SpectrumView';
+export { CumulativeVarianceView } from './CumulativeVarianceView';
+export { TrajectoryView } from './TrajectoryView';
+export { LossProfileView } from './LossProfileView';
+export { FlatnessRankView } from './FlatnessRankView';
+export { VarianceFlatnessView } from './VarianceFlatnessView';
