@@ -178,6 +178,8 @@ export function RunPanel() {
         <span className="progress-text" data-testid="progress-text">
           {run.runState === 'loading'
             ? 'Loading the backend and the digits…'
+            : run.runState === 'done' && p
+              ? `Done · ${p.step.toLocaleString('en')} steps at ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${run.results.sgd ? ` · analysis ${run.results.sgd.timings.total.toFixed(1)} s` : ''}`
             : a && a.phase !== 'window'
               ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
               : p

@@ -225,7 +225,8 @@ class RunLoop {
   private postProgress(phase: Progress['phase'], force: boolean, step = 0): void {
     const now = performance.now();
     const dt = (now - this.rateT0) / 1000;
-    if (dt > 0.5 || force) {
+    // A rate over at least 0.2 s, or whatever there is when none was measured yet.
+    if (dt > 0.2 || force || this.stepsPerSecond === 0) {
       if (this.rateSteps > 0 && dt > 0) this.stepsPerSecond = this.rateSteps / dt;
       this.rateT0 = now;
       this.rateSteps = 0;

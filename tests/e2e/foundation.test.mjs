@@ -17,7 +17,7 @@ after(async () => {
 test('the built site loads from a sub-path, picks a CPU backend and trains with falling loss', async () => {
   const { page, context, errors, foreign } = await openPage(
     browser,
-    `${server.url}?preset=quick&warmup=3&window=1&modes=8&autorun=1`,
+    `${server.url}?preset=quick&warmup=6&window=2&modes=8&autorun=1`,
     server.origin,
   );
   // Long tasks on the UI thread, observed from the start of the page.
@@ -35,7 +35,8 @@ test('the built site loads from a sub-path, picks a CPU backend and trains with 
   await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'training', null, {
     timeout: 60_000,
   });
-  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 3, null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 6, null, { timeout: 120_000 });
+  await page.waitForFunction(() => (window.__flatMinima.run().progress?.stepsPerSecond ?? 0) > 0, null, { timeout: 30_000 });
   const longTasksWhileTraining = await page.evaluate(() => window.__longTasks.slice());
   const s = await runState(page);
   const first = s.epochs[0];
