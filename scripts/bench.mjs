@@ -1,0 +1,84 @@
+// `npm run bench`: the Node benchmarks (scripts/bench.ts), then the same questions in headless
+// Chromium — training steps/s per backend in a worker (bench.html), and time-to-figure of the
+// preset on the built site, split by phase. Pass --preset quick for a short run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { launch, openPage, serveDist } from '../tests/e2e/harness.mjs';
+
+const args = process.argv.slice(2);
+const presetIdx = args.indexOf('--preset');
+const preset = presetIdx >= 0 ? args[presetIdx + 1] : 'paper';
+
+const node = spawnSync('npx', ['tsx', 'scripts/bench.ts', ...args], { stdio: 'inherit' });
+if (node.status !== 0) process.exit(node.status ?? 1);
+
+if (!existsSync('dist/bench.html') || args.includes('--rebuild')) {
+  spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+}
+spawnSync('bash', ['scripts/ensure-chromium.sh'], { stdio: 'inherit' });
+
+const server = await serveDist();
+const report = {};
+try {
+  // Training steps/s per backend in a Chromium worker. WebGPU needs --enable-unsafe-webgpu
+  // here, and is then a software adapter: listed, but not a speed to act on.
+  const browser = await launch(['--enable-unsafe-webgpu']);
+  const { page } = await openPage(browser, `${server.url}bench.html?backends=wasm,webgl,webgpu,cpu&seconds=2`, server.origin);
+  await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: 300_000 });
+  const bench = await page.evaluate(() => window.__bench);
+  const plain = bench.rows.find((r) => r.impl === 'plain-loop').stepsPerSecond;
+  console.log('\nTraining steps/s, B = 50 (Chromium worker)');
+  console.log('backend                               step                  steps/s  × plain loop');
+  for (const r of bench.rows) {
+    console.log(`${r.backend.slice(0, 36).padEnd(37)} ${r.impl.padEnd(21)} ${r.stepsPerSecond.toFixed(0).padStart(7)}  ${(r.stepsPerSecond / plain).toFixed(2)}`);
+  }
+  for (const n of bench.notes) console.log(`skipped: ${n}`);
+  report.steps = bench;
+  await browser.close();
+
+  // Time to the σ²–F figure on the built site, by phase (wall clock seen from the page).
+  const browser2 = await launch();
+  const { page: p2 } = await openPage(browser2, `${server.url}?preset=${preset}&autorun=1`, server.origin);
+  const marks = await p2.evaluate(async () => {
+    const t0 = performance.now();
+    const m = {};
+    const get = () => window.__flatMinima.run();
+    for (;;) {
+      const s = get();
+      const t = (performance.now() - t0) / 1000;
+      if (m.training === undefined && s.runState === 'training') m.training = t;
+      if (m.exploration === undefined && s.exploration) m.exploration = t;
+      if (m.windowEnd === undefined && s.windows[0]?.endStep != null) m.windowEnd = t;
+      if (s.runState === 'done' || s.runState === 'error') {
+        m.done = t;
+        m.state = s.runState;
+        m.error = s.error;
+        m.timings = s.results.sgd?.timings;
+        m.psi = s.results.sgd?.fits.psi;
+        m.stepsPerSecond = s.progress?.stepsPerSecond;
+        return m;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  console.log(`\nTime to the σ²–F figure, preset "${preset}" (Chromium, built site)`);
+  if (marks.state !== 'done') console.log(`run ended in ${marks.state}: ${marks.error}`);
+  const rows = [
+    ['start-up (backend, data)', marks.training],
+    ['warm-up training', marks.exploration - marks.training],
+    ['window training', marks.windowEnd - marks.exploration],
+    ['analysis: PCA', marks.timings?.pca],
+    ['analysis: flatness', marks.timings?.flatness],
+    ['analysis total', marks.done - marks.windowEnd],
+    ['total (page load to figure)', marks.done],
+  ];
+  for (const [k, v] of rows) console.log(`${k.padEnd(30)} ${v === undefined ? '—' : v.toFixed(2)} s`);
+  if (marks.psi) console.log(`ψ = ${marks.psi.exponent.toFixed(2)} (R² ${marks.psi.r2.toFixed(2)}); training ${Math.round(marks.stepsPerSecond)} steps/s`);
+  report.timeToFigure = { preset, marks };
+  await browser2.close();
+} finally {
+  await server.close();
+}
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/chromium.json', JSON.stringify(report, null, 1));
+console.log('\nwrote bench-results/chromium.json');

@@ -1,0 +1,105 @@
+/**
+ * Node half of `npm run bench`: training steps/s per backend against the plain loop, the
+ * eigensolver, the flatness search, snapshot ingest, and time-to-figure of a preset through the
+ * CLI's engine path. Prints tables and writes bench-results/node.json.
+ *
+ *   npx tsx scripts/bench.ts [--preset paper|quick] [--skip-figure] [--seconds 2]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { selectBackend } from '../src/engine/backend';
+import { loadEmbeddedDataset } from '../src/engine/data/embedded';
+import { SnapshotWindow } from '../src/engine/pca/snapshotWindow';
+import { benchPlain, benchSteps, type StepBenchRow } from '../src/bench/trainingBench';
+import { parseArgs, reproduce } from '../src/cli/reproduce';
+import { benchEigen } from './bench-eigen';
+import { benchLandscape } from './bench-landscape';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const preset = arg('--preset', 'paper');
+const seconds = Number(arg('--seconds', '2'));
+const wasmPaths = resolve('node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/';
+
+function table(title: string, header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = header.map((_, j) => Math.max(...cells.map((r) => String(r[j]).length)));
+  console.log(`\n${title}`);
+  for (const [i, r] of cells.entries()) {
+    console.log(r.map((c, j) => String(c).padEnd(widths[j])).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  if (Math.abs(x) >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+const data = loadEmbeddedDataset(readFileSync('public/data/mnist-10k.bin'));
+
+// 1. Training steps/s.
+const steps: StepBenchRow[] = [benchPlain(data.train, 'node', seconds)];
+await selectBackend({ forced: 'wasm', wasmPaths });
+steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose', 'transpose-flags', 'autodiff'], seconds)));
+await selectBackend({ forced: 'cpu' });
+steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose'], seconds)));
+const plain = steps[0].stepsPerSecond;
+table(
+  'Training steps/s, B = 50, 784-50-50-10 (Node)',
+  ['backend', 'step', 'steps/s', '× plain loop'],
+  steps.map((r) => [r.backend, r.impl, r.stepsPerSecond, r.stepsPerSecond / plain]),
+);
+report.steps = steps;
+
+// 2. Snapshot ingest against training.
+{
+  const dim = 2500;
+  const batch = new Float32Array(32 * dim).map((_, i) => Math.sin(i));
+  const win = new SnapshotWindow(dim, { maxSnapshots: 4000 });
+  const t0 = performance.now();
+  let n = 0;
+  while (n + 32 <= 3200) {
+    win.addBatch(batch, 32);
+    n += 32;
+  }
+  const rate = n / ((performance.now() - t0) / 1000);
+  const fastest = Math.max(...steps.map((r) => r.stepsPerSecond));
+  table('Snapshot ingest (W2, 2,500 floats, batches of 32)', ['snapshots/s', 'fastest training steps/s', 'headroom ×'], [[rate, fastest, rate / fastest]]);
+  report.ingest = { snapshotsPerSecond: rate, trainingStepsPerSecond: fastest };
+}
+
+// 3. Eigensolver.
+const eig = await benchEigen();
+table('Symmetric eigensolver and window PCA (float64)', ['case', 'seconds', 'note'], eig.map((r) => [r.name, r.seconds, r.note ?? '']));
+report.eigen = eig;
+
+// 4. Flatness search.
+await selectBackend({ forced: 'wasm', wasmPaths });
+const land = await benchLandscape({ log: () => undefined });
+table('Loss landscape (wasm, N = 8,000)', ['measure', 'value', 'unit'], land.map((r) => [r.name, r.value, r.unit]));
+report.landscape = land;
+
+// 5. Time-to-figure through the CLI's engine path.
+if (!argv.includes('--skip-figure')) {
+  const out = await reproduce(parseArgs(['--experiment', 'variance-flatness', '--preset', preset, '--quiet']), () => undefined);
+  const t = out.timings as Record<string, number>;
+  const psi = (out.fits as { psi: { exponent: number; r2: number } }).psi;
+  table(
+    `Time to the σ²–F figure, preset "${preset}" (Node, wasm)`,
+    ['phase', 'seconds'],
+    [...Object.entries(t).map(([k, v]) => [k, v] as [string, number]), ['ψ (R²)', `${psi.exponent.toFixed(2)} (${psi.r2.toFixed(2)})`]],
+  );
+  console.log('Reference: a PyTorch + numpy script doing the same work takes ~18 s on this machine.');
+  report.timeToFigure = { preset, timings: t, psi };
+}
+
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/node.json', JSON.stringify(report, null, 1));
+console.log('\nwrote bench-results/node.json');
