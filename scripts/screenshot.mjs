@@ -12,7 +12,9 @@ if (waitFor) {
 } else {
   await page.waitForTimeout(3000);
 }
-await page.screenshot({ path: out, fullPage: true });
+const scrollY = Number(process.env.SCROLL ?? -1);
+if (scrollY >= 0) await page.evaluate((y) => window.scrollTo(0, y), scrollY);
+await page.screenshot({ path: out, fullPage: scrollY < 0 });
 console.log(`wrote ${out}; console errors: ${errors.length ? errors.join('\n') : 'none'}`);
 await browser.close();
 await server.close();

@@ -105,9 +105,8 @@ export class TfMlp {
       return logits;
     }
     const flags = this.impl === 'transpose-flags';
-    // Fused matMul+ReLU: one kernel (and one op dispatch) per hidden layer.
-    const H1 = tf.fused.matMul({ a: X, b: this.W1, activation: 'relu' }) as tf.Tensor2D;
-    const H2 = tf.fused.matMul({ a: H1, b: this.W2, activation: 'relu' }) as tf.Tensor2D;
+    const H1 = tf.relu(tf.matMul(X, this.W1));
+    const H2 = tf.relu(tf.matMul(H1, this.W2));
     const Z3 = tf.keep(tf.matMul(H2, this.W3)) as tf.Tensor2D;
     // Gradient of the summed loss scaled by α/B up front: the backward pass is linear in it,
     // so every weight gradient comes out as its update and needs no separate scaling.
@@ -132,9 +131,18 @@ export class TfMlp {
   }
 
   private forward(X: tf.Tensor2D): tf.Tensor2D {
+    // A plain matMul then relu: on wasm the fused matMul+relu kernel measured ~1.5× slower.
     const H1 = tf.relu(tf.matMul(X, this.W1));
     const H2 = tf.relu(tf.matMul(H1, this.W2));
     return tf.matMul(H2, this.W3);
+  }
+
+  /** Loss and error count of inputs already resident on the backend, in one forward pass. */
+  async evaluateResident(X: tf.Tensor2D, labels: ArrayLike<number>): Promise<BatchStats> {
+    const logits = tf.tidy(() => this.forward(X));
+    const z = await readOwned(logits, this.backend);
+    logits.dispose();
+    return softmaxCrossEntropy(z, labels, X.shape[0]);
   }
 
   /**
