@@ -14,7 +14,17 @@ import {
 } from 'd3';
 import { logTickFormat, safeId, tickCount, type Box, type Size } from './chart';
 
-export function FigureShell(props: {
+export function FigureShell({
+  id,
+  title,
+  caption,
+  readout,
+  frameRef,
+  controls,
+  legend,
+  children,
+  className,
+}: {
   id: string;
   title: string;
   caption: ReactNode;
@@ -26,15 +36,15 @@ export function FigureShell(props: {
   className?: string;
 }) {
   return (
-    <figure className={`fm-figure ${props.className ?? ''}`} data-figure={props.id}>
-      {props.controls ? <div className="fm-controls">{props.controls}</div> : null}
-      <div className="fm-frame" ref={props.frameRef}>
-        {props.children}
+    <figure className={`fm-figure ${className ?? ''}`} data-figure={id}>
+      {controls ? <div className="fm-controls">{controls}</div> : null}
+      <div className="fm-frame" ref={frameRef}>
+        {children}
       </div>
-      {props.legend ? <div className="fm-legend">{props.legend}</div> : null}
-      <div className="fm-readout">{props.readout}</div>
+      {legend ? <div className="fm-legend">{legend}</div> : null}
+      <div className="fm-readout">{readout}</div>
       <figcaption>
-        <strong className="fm-title">{props.title}.</strong> {props.caption}
+        <strong className="fm-title">{title}.</strong> {caption}
       </figcaption>
     </figure>
   );
@@ -87,7 +97,12 @@ export function Axis(props: {
         transform={bottom ? `translate(0,${box.y1})` : `translate(${box.x0},0)`}
       />
       {bottom ? (
-        <text className="fm-axis-label" x={(box.x0 + box.x1) / 2} y={box.y1 + 38} textAnchor="middle">
+        <text
+          className="fm-axis-label"
+          x={(box.x0 + box.x1) / 2}
+          y={box.y1 + 38}
+          textAnchor="middle"
+        >
           {props.label}
         </text>
       ) : (
@@ -108,7 +123,12 @@ export function EmptyState({ box, text }: { box: Box; text: string }) {
   return (
     <g className="fm-empty">
       <rect x={box.x0} y={box.y0} width={box.x1 - box.x0} height={box.y1 - box.y0} />
-      <text x={(box.x0 + box.x1) / 2} y={(box.y0 + box.y1) / 2} textAnchor="middle" dominantBaseline="middle">
+      <text
+        x={(box.x0 + box.x1) / 2}
+        y={(box.y0 + box.y1) / 2}
+        textAnchor="middle"
+        dominantBaseline="middle"
+      >
         {text}
       </text>
     </g>
@@ -116,7 +136,14 @@ export function EmptyState({ box, text }: { box: Box; text: string }) {
 }
 
 /** An SVG of a given size with a clip path for its plot box; children get the clip id. */
-export function ChartSvg(props: {
+export function ChartSvg({
+  size,
+  box,
+  label,
+  svgRef,
+  children,
+  className,
+}: {
   size: Size;
   box: Box;
   label: string;
@@ -125,30 +152,43 @@ export function ChartSvg(props: {
   className?: string;
 }) {
   const id = safeId(useId(), 'clip');
-  const { size, box } = props;
   return (
     <svg
-      ref={props.svgRef}
-      className={`fm-svg ${props.className ?? ''}`}
+      ref={svgRef}
+      className={`fm-svg ${className ?? ''}`}
       width={size.width}
       height={size.height}
       viewBox={`0 0 ${size.width} ${size.height}`}
       role="img"
-      aria-label={props.label}
+      aria-label={label}
     >
       <defs>
         <clipPath id={id}>
-          <rect x={box.x0} y={box.y0} width={Math.max(0, box.x1 - box.x0)} height={Math.max(0, box.y1 - box.y0)} />
+          <rect
+            x={box.x0}
+            y={box.y0}
+            width={Math.max(0, box.x1 - box.x0)}
+            height={Math.max(0, box.y1 - box.y0)}
+          />
         </clipPath>
       </defs>
-      {props.children(`url(#${id})`)}
+      {children(`url(#${id})`)}
     </svg>
   );
 }
 
-/** Ring drawn on top of the highlighted point (no pointer events, so it never blocks one). */
-export function Halo({ x, y, r = 8 }: { x: number; y: number; r?: number }) {
-  return <circle className="fm-halo" cx={x} cy={y} r={r} pointerEvents="none" />;
+/**
+ * The emphasis of the highlighted point, drawn on top: an enlarged copy (when `fill` is given)
+ * and a ring. It takes no pointer events, so it never blocks the point (or a neighbour) below;
+ * the data point itself keeps its size and only gains the `highlighted` class.
+ */
+export function Halo({ x, y, r = 8, fill }: { x: number; y: number; r?: number; fill?: string }) {
+  return (
+    <g className="fm-halo-group" pointerEvents="none">
+      {fill ? <circle className="fm-halo-fill" cx={x} cy={y} r={r - 3} style={{ fill }} /> : null}
+      <circle className="fm-halo" cx={x} cy={y} r={r} />
+    </g>
+  );
 }
 
 /** A small horizontal colour bar with a log axis (e.g. mode rank, time). */
@@ -204,15 +244,52 @@ export function ColorBar(props: {
   );
 }
 
+/** A small inline colour-gradient swatch for HTML legends (e.g. colour by rank). */
+export function GradientSwatch({
+  interpolate,
+  width = 44,
+}: {
+  interpolate: (t: number) => string;
+  width?: number;
+}) {
+  const id = safeId(useId(), 'gsw');
+  return (
+    <svg className="fm-swatch" width={width} height={10} aria-hidden="true">
+      <defs>
+        <linearGradient id={id} x1="0" x2="1" y1="0" y2="0">
+          {Array.from({ length: 6 }, (_, i) => (
+            <stop key={i} offset={i / 5} stopColor={interpolate(i / 5)} />
+          ))}
+        </linearGradient>
+      </defs>
+      <rect width={width} height={10} rx={2} fill={`url(#${id})`} />
+    </svg>
+  );
+}
+
 /** A legend entry: a swatch (line, point or dashed line) and text. */
-export function Swatch({ color, kind = 'point' }: { color: string; kind?: 'point' | 'line' | 'dash' | 'diamond' }) {
+export function Swatch({
+  color,
+  kind = 'point',
+}: {
+  color: string;
+  kind?: 'point' | 'line' | 'dash' | 'diamond';
+}) {
   return (
     <svg className="fm-swatch" width={18} height={12} aria-hidden="true">
       {kind === 'point' ? <circle cx={9} cy={6} r={4} style={{ fill: color }} /> : null}
       {kind === 'diamond' ? <path d="M9,1.5L13.5,6L9,10.5L4.5,6Z" style={{ fill: color }} /> : null}
-      {kind === 'line' ? <line x1={1} x2={17} y1={6} y2={6} style={{ stroke: color, strokeWidth: 2.5 }} /> : null}
+      {kind === 'line' ? (
+        <line x1={1} x2={17} y1={6} y2={6} style={{ stroke: color, strokeWidth: 2.5 }} />
+      ) : null}
       {kind === 'dash' ? (
-        <line x1={1} x2={17} y1={6} y2={6} style={{ stroke: color, strokeWidth: 2, strokeDasharray: '2 3' }} />
+        <line
+          x1={1}
+          x2={17}
+          y1={6}
+          y2={6}
+          style={{ stroke: color, strokeWidth: 2, strokeDasharray: '2 3' }}
+        />
       ) : null}
     </svg>
   );

@@ -56,7 +56,7 @@ const Points = memo(function Points({ pts, active }: { pts: Pt[]; active: number
             data-run="sgd"
             cx={p.x}
             cy={p.y}
-            r={hi ? 5 : 2}
+            r={2}
             style={{ fill: RUN_COLOR.sgd }}
           />
         );
@@ -76,7 +76,10 @@ export function CumulativeVarianceView() {
   const has = data.length > 0;
   const n = result?.variance.length ?? 0;
   const x = useMemo(
-    () => scaleLog().domain([2, Math.max(3, n)]).range([box.x0, box.x1]),
+    () =>
+      scaleLog()
+        .domain([2, Math.max(3, n)])
+        .range([box.x0, box.x1]),
     [n, box.x0, box.x1],
   );
   const y = useMemo(() => scaleLinear().domain([0, 1]).range([box.y1, box.y0]), [box.y0, box.y1]);
@@ -112,20 +115,26 @@ export function CumulativeVarianceView() {
         : HINT_POINTS;
   const caption = result ? (
     <>
-      Share of the trajectory&rsquo;s variance, excluding the drift mode 1, held by modes 2 to i. Modes 2–35 hold{' '}
-      {fmtPercent(f35, 0)}; 90% is reached at rank {Number.isFinite(rank90) ? rank90 : '–'} ({fmtInt(rank90 - 1)} of{' '}
-      {fmtInt(n)} modes).
+      Share of the trajectory&rsquo;s variance, excluding the drift mode 1, held by modes 2 to i.
+      Modes 2–35 hold {fmtPercent(f35, 0)}; 90% is reached at rank{' '}
+      {Number.isFinite(rank90) ? rank90 : '–'} ({fmtInt(rank90 - 1)} of {fmtInt(n)} modes).
     </>
   ) : (
     <>
-      Share of the trajectory&rsquo;s variance, excluding the drift mode 1, held by modes 2 to i; the share of
-      modes 2–35 appears once the window is analysed.
+      Share of the trajectory&rsquo;s variance, excluding the drift mode 1, held by modes 2 to i;
+      the share of modes 2–35 appears once the window is analysed.
     </>
   );
 
   const r90x = Number.isFinite(rank90) ? x(rank90) : NaN;
   return (
-    <FigureShell id="cumulative" title="Cumulative variance" caption={caption} readout={readout} frameRef={frameRef}>
+    <FigureShell
+      id="cumulative"
+      title="Cumulative variance"
+      caption={caption}
+      readout={readout}
+      frameRef={frameRef}
+    >
       <ChartSvg size={size} box={box} label={ariaLabel} svgRef={svgRef}>
         {(clip) =>
           !has ? (
@@ -145,7 +154,7 @@ export function CumulativeVarianceView() {
                 scale={y}
                 side="left"
                 box={box}
-                label="cumulative share, modes 2…i"
+                label="cumulative share of σ²"
                 format={(d) => `${Math.round(Number(d) * 100)}%`}
               />
               <g clipPath={clip}>
@@ -161,11 +170,16 @@ export function CumulativeVarianceView() {
                     </text>
                   </>
                 ) : null}
-                <path className="fm-curve" d={path} style={{ stroke: RUN_COLOR.sgd }} pointerEvents="none" />
+                <path
+                  className="fm-curve"
+                  d={path}
+                  style={{ stroke: RUN_COLOR.sgd }}
+                  pointerEvents="none"
+                />
                 <g className="fm-points" {...events}>
                   <Points pts={pts} active={active} />
                 </g>
-                {activePt ? <Halo x={activePt.x} y={activePt.y} /> : null}
+                {activePt ? <Halo x={activePt.x} y={activePt.y} fill={RUN_COLOR.sgd} /> : null}
               </g>
             </>
           )

@@ -15,6 +15,7 @@ import {
   isPos,
   logExtent,
   plotBox,
+  pointClasser,
   presentRuns,
   useActiveRank,
   useNearestRankHover,
@@ -34,33 +35,32 @@ interface Pt {
 }
 
 const DIAMOND = symbol(symbolDiamond, 40)() ?? '';
-const DIAMOND_BIG = symbol(symbolDiamond, 100)() ?? '';
 
 const Points = memo(function Points({ pts, active }: { pts: Pt[]; active: number | null }) {
+  const cls = pointClasser(pts, active);
   return (
     <>
       {pts.map((p) => {
-        const hi = p.rank === active;
-        const cls = hi ? 'fm-pt highlighted' : 'fm-pt';
+        const c = cls(p);
         const style = { fill: RUN_COLOR[p.run] };
         return p.run === 'sgd' ? (
           <circle
             key={`${p.run}-${p.rank}`}
-            className={cls}
+            className={c}
             data-rank={p.rank}
             data-run={p.run}
             cx={p.x}
             cy={p.y}
-            r={hi ? 5.5 : 3.5}
+            r={3.5}
             style={style}
           />
         ) : (
           <path
             key={`${p.run}-${p.rank}`}
-            className={cls}
+            className={c}
             data-rank={p.rank}
             data-run={p.run}
-            d={hi ? DIAMOND_BIG : DIAMOND}
+            d={DIAMOND}
             transform={`translate(${p.x},${p.y})`}
             style={style}
           />
@@ -91,8 +91,14 @@ export function FlatnessRankView() {
 
   const base = useMemo(() => {
     const all = series.flatMap((s) => s.modes);
-    const xe = logExtent(all.map((m) => m.rank), 1.4) ?? [1, 1000];
-    const ye = logExtent(all.map((m) => m.flatness), 1.5) ?? [1e-2, 10];
+    const xe = logExtent(
+      all.map((m) => m.rank),
+      1.4,
+    ) ?? [1, 1000];
+    const ye = logExtent(
+      all.map((m) => m.flatness),
+      1.5,
+    ) ?? [1e-2, 10];
     return {
       x: scaleLog().domain(xe).range([box.x0, box.x1]),
       y: scaleLog().domain(ye).range([box.y1, box.y0]),
@@ -159,14 +165,15 @@ export function FlatnessRankView() {
       : `${HINT_POINTS} ${HINT_ZOOM}`;
   const caption = sg ? (
     <>
-      Flatness Fᵢ — the width of the region along mode i where the loss stays below the threshold — for the{' '}
-      {sg.n} measured modes. The high-variance modes are the sharp ones: F = {fmt(sg.first.flatness)} at mode{' '}
-      {sg.first.rank}, {fmt(sg.last.flatness)} at mode {sg.last.rank} (range {fmt(sg.lo.flatness)}–{fmt(sg.hi.flatness)}).
+      Flatness Fᵢ — the width of the region along mode i where the loss stays below the threshold —
+      for the {sg.n} measured modes. The high-variance modes are the sharp ones: F ={' '}
+      {fmt(sg.first.flatness)} at mode {sg.first.rank}, {fmt(sg.last.flatness)} at mode{' '}
+      {sg.last.rank} (range {fmt(sg.lo.flatness)}–{fmt(sg.hi.flatness)}).
     </>
   ) : (
     <>
-      Flatness Fᵢ — the width of the region along mode i where the loss stays below the threshold — against the
-      rank i; the measured range appears once the window is analysed.
+      Flatness Fᵢ — the width of the region along mode i where the loss stays below the threshold —
+      against the rank i; the measured range appears once the window is analysed.
     </>
   );
 
@@ -177,13 +184,12 @@ export function FlatnessRankView() {
       caption={caption}
       readout={readout}
       frameRef={frameRef}
-      legend={
-        (series.length ? series.map((s) => s.run) : (['sgd'] as RunId[])).map((run) => (
-          <span key={run} className="fm-legend-item">
-            <Swatch color={RUN_COLOR[run]} kind={run === 'sgd' ? 'point' : 'diamond'} /> {RUN_LABEL[run]}
-          </span>
-        ))
-      }
+      legend={(series.length ? series.map((s) => s.run) : (['sgd'] as RunId[])).map((run) => (
+        <span key={run} className="fm-legend-item">
+          <Swatch color={RUN_COLOR[run]} kind={run === 'sgd' ? 'point' : 'diamond'} />{' '}
+          {RUN_LABEL[run]}
+        </span>
+      ))}
     >
       <ChartSvg size={size} box={box} label={ariaLabel} svgRef={svgRef}>
         {(clip) =>
@@ -200,7 +206,7 @@ export function FlatnessRankView() {
                 {...bg}
               />
               <Axis scale={x} side="bottom" box={box} label="rank i (log scale)" />
-              <Axis scale={y} side="left" box={box} label="flatness Fᵢ (δθ units, log scale)" />
+              <Axis scale={y} side="left" box={box} label="flatness Fᵢ (log scale)" />
               <g clipPath={clip}>
                 {paths.map((p) => (
                   <path
@@ -215,7 +221,12 @@ export function FlatnessRankView() {
                   <Points pts={pts} active={active} />
                 </g>
                 {activePts.map((p) => (
-                  <Halo key={`${p.run}-halo`} x={p.x} y={p.y} />
+                  <Halo
+                    key={`${p.run}-halo`}
+                    x={p.x}
+                    y={p.y}
+                    fill={p.run === 'sgd' ? RUN_COLOR.sgd : undefined}
+                  />
                 ))}
               </g>
             </>

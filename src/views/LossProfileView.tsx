@@ -3,7 +3,13 @@
  * pinned modes of the SGD window: the threshold ln(factor·L⁰), the bracket [θˡ, θᵘ] whose width
  * is the flatness F, and the quadratic fit of ln L (dashed; an "inverse Gaussian" profile).
  */
-import { useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';
+import {
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type PointerEvent as ReactPointerEvent,
+} from 'react';
 import { line, range, scaleLinear } from 'd3';
 import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
 import { profileKey, useRun } from '../state/runStore';
@@ -38,7 +44,10 @@ function findProfile(
   profiles: Record<string, ModeProfile>,
   result: AnalysisResult | undefined,
 ): ModeProfile | undefined {
-  return profiles[profileKey(RUN, rank)] ?? result?.profiles.find((p) => p.run === RUN && p.rank === rank);
+  return (
+    profiles[profileKey(RUN, rank)] ??
+    result?.profiles.find((p) => p.run === RUN && p.rank === rank)
+  );
 }
 
 function factorLabel(p: ModeProfile): string {
@@ -126,7 +135,8 @@ export function LossProfileView({
         lnLo = Math.min(lnLo, v);
         lnHi = Math.max(lnHi, v);
       }
-      if (Number.isFinite(p.threshold) && p.threshold > 0) lnThr = Math.max(lnThr, Math.log(p.threshold));
+      if (Number.isFinite(p.threshold) && p.threshold > 0)
+        lnThr = Math.max(lnThr, Math.log(p.threshold));
       if (Number.isFinite(p.left) && Number.isFinite(p.right) && Number.isFinite(p.flatness)) {
         spans.push((p.left - 0.6 * p.flatness) * c.k, (p.right + 0.6 * p.flatness) * c.k);
       }
@@ -138,7 +148,8 @@ export function LossProfileView({
       : dataX;
     if (!(xd[0] < xd[1])) xd.splice(0, 2, ...dataX);
     let yHi = lnHi;
-    if (Number.isFinite(lnThr) && Number.isFinite(lnLo)) yHi = Math.min(lnHi, lnThr + 1.5 * (lnThr - lnLo));
+    if (Number.isFinite(lnThr) && Number.isFinite(lnLo))
+      yHi = Math.min(lnHi, lnThr + 1.5 * (lnThr - lnLo));
     const yd = linExtent([lnLo, yHi], 0.08) ?? [-1, 1];
     return {
       x: scaleLinear().domain(xd).range([box.x0, box.x1]),
@@ -150,10 +161,11 @@ export function LossProfileView({
     () =>
       curves.map((c) => {
         const p = c.profile;
-        const pts = p.deltas.map((d, i) => [x(d * c.k), y(Math.log(p.losses[i]))] as [number, number]);
+        const pts = p.deltas.map(
+          (d, i) => [x(d * c.k), y(Math.log(p.losses[i]))] as [number, number],
+        );
         const curve =
-          line()
-            .defined((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]))(pts) ?? '';
+          line().defined((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]))(pts) ?? '';
         const F = p.flatness;
         const lo = Number.isFinite(p.left) ? p.left : x.invert(box.x0) / c.k;
         const hi = Number.isFinite(p.right) ? p.right : x.invert(box.x1) / c.k;
@@ -162,7 +174,8 @@ export function LossProfileView({
           const d = lo - 0.5 * span + ((hi - lo + span) * i) / 80;
           return [x(d * c.k), y(p.fit.a + p.fit.b * d + p.fit.c * d * d)] as [number, number];
         });
-        const fit = line().defined((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]))(fitPts) ?? '';
+        const fit =
+          line().defined((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]))(fitPts) ?? '';
         const thrY = y(Math.log(p.threshold));
         return {
           ...c,
@@ -209,7 +222,8 @@ export function LossProfileView({
     const p = activeCurve.profile;
     readout = `Mode ${p.rank}: F = ${fmt(p.flatness)} (θˡ = ${fmt(p.left)}, θᵘ = ${fmt(p.right)}), L⁰ = ${fmt(p.L0)}; ln L ≈ ${fmtFixed(p.fit.a, 3)} ${p.fit.b >= 0 ? '+' : '−'} ${fmt(Math.abs(p.fit.b))}·δθ + ${fmt(p.fit.c)}·δθ² (R² ${fmtFixed(p.fit.r2, 3)})`;
   } else {
-    readout = 'Hover a curve to read its values; click a mode in any figure to add or remove its profile.';
+    readout =
+      'Hover a curve to read its values; click a mode in any figure to add or remove its profile.';
   }
 
   const ordered = [...curves].sort((a, b) => a.rank - b.rank);
@@ -221,17 +235,17 @@ export function LossProfileView({
   const minR2 = Math.min(...ordered.map((c) => c.profile.fit.r2));
   const caption = has ? (
     <>
-      Training loss ln L along modes {ordered.map((c) => c.rank).join(', ')} of the SGD window, against the
-      displacement δθ from w*. Lower-variance modes are flatter: {ordered
-        .map((c) => `F${toSub(c.rank)} = ${fmt(c.profile.flatness)}`)
-        .join(', ')}
-      ; the bars mark where L = {factorLabel(ordered[0].profile)}, dashed: quadratic fit of ln L (R² ≥{' '}
-      {fmtFixed(minR2)}).
+      Training loss ln L along modes {ordered.map((c) => c.rank).join(', ')} of the SGD window,
+      against the displacement δθ from w*. Lower-variance modes are flatter:{' '}
+      {ordered.map((c) => `F${toSub(c.rank)} = ${fmt(c.profile.flatness)}`).join(', ')}; the bars
+      mark where L = {factorLabel(ordered[0].profile)}, dashed: quadratic fit of ln L (R² ≥{' '}
+      {fmtFixed(minR2, 3)}).
     </>
   ) : (
     <>
-      Training loss ln L along the pinned PCA modes against the displacement δθ: the flatness Fᵢ is the width of the
-      region where L stays below e·L⁰; the values appear once the profiles are computed.
+      Training loss ln L along the pinned PCA modes against the displacement δθ: the flatness Fᵢ is
+      the width of the region where L stays below e·L⁰; the values appear once the profiles are
+      computed.
     </>
   );
   const emptyText = !result
@@ -249,8 +263,12 @@ export function LossProfileView({
       frameRef={frameRef}
       controls={
         <label className="fm-check">
-          <input type="checkbox" checked={normalise} onChange={(e) => setNormalise(e.target.checked)} /> scale δθ by
-          each mode&rsquo;s flatness Fᵢ
+          <input
+            type="checkbox"
+            checked={normalise}
+            onChange={(e) => setNormalise(e.target.checked)}
+          />{' '}
+          scale δθ by each mode&rsquo;s flatness Fᵢ
         </label>
       }
       legend={
@@ -267,7 +285,8 @@ export function LossProfileView({
                 onClick={() => toggle(rank)}
                 title="Click to remove this mode"
               >
-                <Swatch color={CATEGORY_COLORS[i % CATEGORY_COLORS.length]} kind="line" /> mode {rank}
+                <Swatch color={CATEGORY_COLORS[i % CATEGORY_COLORS.length]} kind="line" /> mode{' '}
+                {rank}
                 {c ? `, F = ${fmt(c.profile.flatness)}` : result ? ' (computing…)' : ''}
               </button>
             );
@@ -300,13 +319,23 @@ export function LossProfileView({
                 scale={x}
                 side="bottom"
                 box={box}
-                label={normalise ? 'displacement δθ / Fᵢ (flatness units)' : 'displacement δθ along pᵢ (weight units)'}
+                label={
+                  normalise
+                    ? 'displacement δθ / Fᵢ (flatness units)'
+                    : 'displacement δθ along pᵢ (weight units)'
+                }
               />
-              <Axis scale={y} side="left" box={box} label="ln L (training loss, natural log)" />
+              <Axis scale={y} side="left" box={box} label="ln L (training loss)" />
               <g clipPath={clip}>
                 {drawn.map((c) => (
                   <g key={`ann-${c.rank}`} style={{ stroke: c.color }} pointerEvents="none">
-                    <line className="fm-threshold" x1={box.x0} x2={box.x1} y1={c.thrY} y2={c.thrY} />
+                    <line
+                      className="fm-threshold"
+                      x1={box.x0}
+                      x2={box.x1}
+                      y1={c.thrY}
+                      y2={c.thrY}
+                    />
                     <path className="fm-qfit" d={c.fit} />
                   </g>
                 ))}

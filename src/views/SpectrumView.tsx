@@ -21,6 +21,7 @@ import {
   isPos,
   logExtent,
   plotBox,
+  pointClasser,
   presentRuns,
   useActiveRank,
   useNearestRankHover,
@@ -41,19 +42,19 @@ interface Pt {
 }
 
 const Points = memo(function Points({ pts, active }: { pts: Pt[]; active: number | null }) {
+  const cls = pointClasser(pts, active);
   return (
     <>
       {pts.map((p) => {
-        const hi = p.rank === active;
         return (
           <circle
             key={`${p.run}-${p.rank}`}
-            className={hi ? 'fm-pt highlighted' : 'fm-pt'}
+            className={cls(p)}
             data-rank={p.rank}
             data-run={p.run}
             cx={p.x}
             cy={p.y}
-            r={hi ? 5 : p.rank === 1 ? 4 : 2.6}
+            r={p.rank === 1 ? 4 : 2.6}
             style={{ fill: RUN_COLOR[p.run] }}
           />
         );
@@ -77,18 +78,24 @@ export function SpectrumView() {
       runs.map(({ run, result }) => ({
         run,
         result,
-        data: result.variance
-          .map((v, i) => ({ rank: i + 1, v }))
-          .filter((d) => isPos(d.v)),
+        data: result.variance.map((v, i) => ({ rank: i + 1, v })).filter((d) => isPos(d.v)),
       })),
     [runs],
   );
 
   const base = useMemo(() => {
-    const maxRank = Math.max(2, ...series.map((s) => s.data.length ? s.data[s.data.length - 1].rank : 2));
-    const ye = logExtent(series.flatMap((s) => s.data.map((d) => d.v)), 2) ?? [1e-6, 1];
+    const maxRank = Math.max(
+      2,
+      ...series.map((s) => (s.data.length ? s.data[s.data.length - 1].rank : 2)),
+    );
+    const ye = logExtent(
+      series.flatMap((s) => s.data.map((d) => d.v)),
+      2,
+    ) ?? [1e-6, 1];
     return {
-      x: scaleLog().domain([0.8, maxRank * 1.3]).range([box.x0, box.x1]),
+      x: scaleLog()
+        .domain([0.8, maxRank * 1.3])
+        .range([box.x0, box.x1]),
       y: scaleLog().domain(ye).range([box.y1, box.y0]),
     };
   }, [series, box.x0, box.x1, box.y0, box.y1]);
@@ -97,7 +104,8 @@ export function SpectrumView() {
 
   const pts = useMemo<Pt[]>(() => {
     const out: Pt[] = [];
-    for (const s of series) {
+    // Langevin first, so SGD (the subject) is drawn on top.
+    for (const s of [...series].reverse()) {
       for (const d of s.data) {
         const px = x(d.rank);
         const py = y(d.v);
@@ -126,26 +134,37 @@ export function SpectrumView() {
   const readout =
     active !== null && has
       ? `Mode ${active}${active === 1 ? ' (drift)' : ''}: ${runs
-          .map(({ run, result }) => `σ² = ${fmt(result.variance[active - 1] ?? NaN)} (${RUN_LABEL[run]})`)
+          .map(
+            ({ run, result }) =>
+              `σ² = ${fmt(result.variance[active - 1] ?? NaN)} (${RUN_LABEL[run]})`,
+          )
           .join(', ')}`
       : `${HINT_POINTS} ${HINT_ZOOM}`;
 
   const g = sgd?.fits.gamma;
-  const caption = sgd && g && fitUsable(g) ? (
-    <>
-      Variance σᵢ² of each PCA mode of the W2 trajectory against its rank i. Mode 1 is the drift
-      (σ₁²/σ₂² = {fmt(sgd.variance[0] / sgd.variance[1])}); beyond it the spectrum falls as a power law, γ ={' '}
-      {fmtFixed(g.exponent, 1)} (95% CI {fmtDash(g.ci95)}, R² {fmtFixed(g.r2)}) over ranks {g.ranks[0]}–{g.ranks[1]}.
-    </>
-  ) : (
-    <>
-      Variance σᵢ² of each PCA mode of the W2 trajectory against its rank i (log–log); the power-law exponent γ
-      appears once the window is analysed.
-    </>
-  );
+  const caption =
+    sgd && g && fitUsable(g) ? (
+      <>
+        Variance σᵢ² of each PCA mode of the W2 trajectory against its rank i. Mode 1 is the drift
+        (σ₁²/σ₂² = {fmt(sgd.variance[0] / sgd.variance[1])}); beyond it the spectrum falls as a
+        power law, γ = {fmtFixed(g.exponent, 1)} (95% CI {fmtDash(g.ci95)}, R² {fmtFixed(g.r2)})
+        over ranks {g.ranks[0]}–{g.ranks[1]}.
+      </>
+    ) : (
+      <>
+        Variance σᵢ² of each PCA mode of the W2 trajectory against its rank i (log–log); the
+        power-law exponent γ appears once the window is analysed.
+      </>
+    );
 
   return (
-    <FigureShell id="spectrum" title="PCA spectrum" caption={caption} readout={readout} frameRef={frameRef}>
+    <FigureShell
+      id="spectrum"
+      title="PCA spectrum"
+      caption={caption}
+      readout={readout}
+      frameRef={frameRef}
+    >
       <ChartSvg size={size} box={box} label={ariaLabel} svgRef={svgRef}>
         {(clip) =>
           !has ? (
@@ -185,17 +204,28 @@ export function SpectrumView() {
                   .filter((p) => p.rank === 1)
                   .slice(0, 1)
                   .map((p) => (
-                    <text key="drift" className="fm-annot" x={p.x + 8} y={p.y + 4} pointerEvents="none">
+                    <text
+                      key="drift"
+                      className="fm-annot"
+                      x={p.x + 8}
+                      y={p.y + 4}
+                      pointerEvents="none"
+                    >
                       mode 1: drift
                     </text>
                   ))}
                 {activePts.map((p) => (
-                  <Halo key={`${p.run}-halo`} x={p.x} y={p.y} />
+                  <Halo key={`${p.run}-halo`} x={p.x} y={p.y} fill={RUN_COLOR[p.run]} />
                 ))}
               </g>
-              <g className="fm-legend-svg" transform={`translate(${box.x1 - 6},${box.y0 + 14})`} pointerEvents="none">
+              {/* The spectrum runs from top left to bottom right: the bottom-left corner is free. */}
+              <g
+                className="fm-legend-svg"
+                transform={`translate(${box.x0 + 8},${box.y1 - 10 - 16 * (runs.length - 1)})`}
+                pointerEvents="none"
+              >
                 {runs.map(({ run, result }, i) => (
-                  <text key={run} y={i * 16} textAnchor="end" style={{ fill: RUN_COLOR[run] }}>
+                  <text key={run} y={i * 16} textAnchor="start" style={{ fill: RUN_COLOR[run] }}>
                     ● {gammaText(run, result)}
                   </text>
                 ))}

@@ -50,7 +50,12 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
   const toX = (step: number) => (spe ? step / spe : step);
 
   const hTotal = size.height - M.top - M.bottom - GAP;
-  const top: Box = { x0: M.left, x1: size.width - M.right, y0: M.top, y1: M.top + Math.round(hTotal * 0.6) };
+  const top: Box = {
+    x0: M.left,
+    x1: size.width - M.right,
+    y0: M.top,
+    y1: M.top + Math.round(hTotal * 0.6),
+  };
   const bottom: Box = { x0: top.x0, x1: top.x1, y0: top.y1 + GAP, y1: size.height - M.bottom };
   const all: Box = { x0: top.x0, x1: top.x1, y0: top.y0, y1: bottom.y1 };
 
@@ -133,15 +138,15 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
     : '';
   const caption = last ? (
     <>
-      Loss (log scale) and error of the network per epoch, train and test, with the noisy minibatch loss behind. Latest,
-      epoch {last.epoch}: train error {fmtPercent(last.trainError, 2)}, test error {fmtPercent(last.testError, 2)},
-      train loss {fmt(last.trainLoss)}.{explorationText}
+      Loss (log scale) and error of the network per epoch, train and test, with the noisy minibatch
+      loss behind. Latest, epoch {last.epoch}: train error {fmtPercent(last.trainError, 2)}, test
+      error {fmtPercent(last.testError, 2)}, train loss {fmt(last.trainLoss)}.{explorationText}
       {windows.length ? ' Shaded: the PCA window(s).' : ''}
     </>
   ) : (
     <>
-      Loss (log scale) and error of the network per epoch, train and test, with the noisy minibatch loss behind; the
-      latest errors appear after the first epoch.
+      Loss (log scale) and error of the network per epoch, train and test, with the noisy minibatch
+      loss behind; the latest errors appear after the first epoch.
     </>
   );
   const ariaLabel = last
@@ -184,7 +189,12 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
       >
         <defs>
           <clipPath id={clipId}>
-            <rect x={all.x0} y={all.y0 - 20} width={all.x1 - all.x0} height={all.y1 - all.y0 + 20} />
+            <rect
+              x={all.x0}
+              y={all.y0 - 20}
+              width={all.x1 - all.x0}
+              height={all.y1 - all.y0 + 20}
+            />
           </clipPath>
         </defs>
         {!has ? (
@@ -193,7 +203,12 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
           <>
             <Axis scale={x} side="bottom" box={top} label="" format={() => ''} />
             <Axis scale={yLoss} side="left" box={top} label="loss (log scale)" spacing={40} />
-            <Axis scale={x} side="bottom" box={bottom} label={inEpochs ? 'epoch' : 'minibatch step'} />
+            <Axis
+              scale={x}
+              side="bottom"
+              box={bottom}
+              label={inEpochs ? 'epoch' : 'minibatch step'}
+            />
             <Axis scale={yErr} side="left" box={bottom} label="error (%)" spacing={30} />
             <g clipPath={`url(#${clipId})`} pointerEvents="none">
               {spans.map((s, k) => {
@@ -225,10 +240,24 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
               {hi ? (
                 <g className="fm-guide">
                   <line x1={x(hi.x)} x2={x(hi.x)} y1={all.y0} y2={all.y1} />
-                  {isPos(hi.r.trainLoss) ? <circle cx={x(hi.x)} cy={yLoss(hi.r.trainLoss)} r={4} style={{ fill: TRAIN }} /> : null}
-                  {isPos(hi.r.testLoss) ? <circle cx={x(hi.x)} cy={yLoss(hi.r.testLoss)} r={4} style={{ fill: TEST }} /> : null}
-                  <circle cx={x(hi.x)} cy={yErr(hi.r.trainError * 100)} r={4} style={{ fill: TRAIN }} />
-                  <circle cx={x(hi.x)} cy={yErr(hi.r.testError * 100)} r={4} style={{ fill: TEST }} />
+                  {isPos(hi.r.trainLoss) ? (
+                    <circle cx={x(hi.x)} cy={yLoss(hi.r.trainLoss)} r={4} style={{ fill: TRAIN }} />
+                  ) : null}
+                  {isPos(hi.r.testLoss) ? (
+                    <circle cx={x(hi.x)} cy={yLoss(hi.r.testLoss)} r={4} style={{ fill: TEST }} />
+                  ) : null}
+                  <circle
+                    cx={x(hi.x)}
+                    cy={yErr(hi.r.trainError * 100)}
+                    r={4}
+                    style={{ fill: TRAIN }}
+                  />
+                  <circle
+                    cx={x(hi.x)}
+                    cy={yErr(hi.r.testError * 100)}
+                    r={4}
+                    style={{ fill: TEST }}
+                  />
                 </g>
               ) : null}
             </g>

@@ -87,7 +87,13 @@ function Panel(props: {
     () =>
       traj
         ? pts.map((p) => (
-            <circle key={p.datum} cx={p.x} cy={p.y} r={1.8} style={{ fill: scales.c(traj.steps[p.datum]) }} />
+            <circle
+              key={p.datum}
+              cx={p.x}
+              cy={p.y}
+              r={1.8}
+              style={{ fill: scales.c(traj.steps[p.datum]) }}
+            />
           ))
         : null,
     [pts, traj, scales],
@@ -127,8 +133,20 @@ function Panel(props: {
                 onPointerMove={onMove}
                 onPointerLeave={() => setHoverIdx(null)}
               />
-              <Axis scale={scales.x} side="bottom" box={box} label={axisLabel(i)} highlighted={active === i} />
-              <Axis scale={scales.y} side="left" box={box} label={axisLabel(j)} highlighted={active === j} />
+              <Axis
+                scale={scales.x}
+                side="bottom"
+                box={box}
+                label={axisLabel(i)}
+                highlighted={active === i}
+              />
+              <Axis
+                scale={scales.y}
+                side="left"
+                box={box}
+                label={axisLabel(j)}
+                highlighted={active === j}
+              />
               <g clipPath={clip} pointerEvents="none">
                 <path className="fm-traj-line" d={path} />
                 {dots}
@@ -197,17 +215,18 @@ export function TrajectoryView() {
   const idRun = useId();
   const options = Array.from({ length: Math.max(rows, 10) }, (_, k) => k + 1);
 
-  const drift = traj && traj.theta.length >= 2 ? spread(traj.theta[0]) / spread(traj.theta[1]) : NaN;
+  const drift =
+    traj && traj.theta.length >= 2 ? spread(traj.theta[0]) / spread(traj.theta[1]) : NaN;
   const caption = traj ? (
     <>
-      The {RUN_LABEL[chosen?.run ?? 'sgd']} trajectory of W2 over the window, projected on pairs of PCA modes and coloured
-      from early to late. Along mode 1 the weights drift steadily (its range is {fmt(drift)}× that of mode 2); the other
-      modes wander back and forth like random walks.
+      The {RUN_LABEL[chosen?.run ?? 'sgd']} trajectory of W2 over the window, projected on pairs of
+      PCA modes and coloured from early to late. Along mode 1 the weights drift steadily (its range
+      is {fmt(drift)}× that of mode 2); the other modes wander back and forth like random walks.
     </>
   ) : (
     <>
-      The trajectory of W2 over the window, projected on pairs of PCA modes and coloured from early to late: a steady
-      drift along mode 1, random walks along the others.
+      The trajectory of W2 over the window, projected on pairs of PCA modes and coloured from early
+      to late: a steady drift along mode 1, random walks along the others.
     </>
   );
   return (
@@ -223,7 +242,12 @@ export function TrajectoryView() {
       controls={
         <>
           <label htmlFor={idI}>horizontal mode i</label>
-          <select id={idI} value={i} disabled={!traj} onChange={(e) => setI(Number(e.target.value))}>
+          <select
+            id={idI}
+            value={i}
+            disabled={!traj}
+            onChange={(e) => setI(Number(e.target.value))}
+          >
             {options.map((r) => (
               <option key={r} value={r} disabled={r > rows}>
                 {r}
@@ -231,7 +255,12 @@ export function TrajectoryView() {
             ))}
           </select>
           <label htmlFor={idJ}>vertical mode j</label>
-          <select id={idJ} value={j} disabled={!traj} onChange={(e) => setJ(Number(e.target.value))}>
+          <select
+            id={idJ}
+            value={j}
+            disabled={!traj}
+            onChange={(e) => setJ(Number(e.target.value))}
+          >
             {options.map((r) => (
               <option key={r} value={r} disabled={r > rows}>
                 {r}
@@ -241,7 +270,11 @@ export function TrajectoryView() {
           {runs.length > 1 ? (
             <>
               <label htmlFor={idRun}>run</label>
-              <select id={idRun} value={chosen?.run} onChange={(e) => setRunChoice(e.target.value === 'langevin' ? 'langevin' : 'sgd')}>
+              <select
+                id={idRun}
+                value={chosen?.run}
+                onChange={(e) => setRunChoice(e.target.value === 'langevin' ? 'langevin' : 'sgd')}
+              >
                 {runs.map((r) => (
                   <option key={r.run} value={r.run}>
                     {RUN_LABEL[r.run]}

@@ -24,6 +24,7 @@ import {
   isPos,
   logExtent,
   plotBox,
+  pointClasser,
   rankColorScale,
   sequentialInterpolator,
   slopeInterval,
@@ -36,7 +37,15 @@ import {
   type RunId,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, ColorBar, EmptyState, FigureShell, Halo, Swatch } from './ChartParts';
+import {
+  Axis,
+  ChartSvg,
+  EmptyState,
+  FigureShell,
+  GradientSwatch,
+  Halo,
+  Swatch,
+} from './ChartParts';
 
 interface Pt {
   run: RunId;
@@ -47,32 +56,31 @@ interface Pt {
 }
 
 const DIAMOND = symbol(symbolDiamond, 48)() ?? '';
-const DIAMOND_BIG = symbol(symbolDiamond, 110)() ?? '';
 
 const Points = memo(function Points({ pts, active }: { pts: Pt[]; active: number | null }) {
+  const cls = pointClasser(pts, active);
   return (
     <>
       {pts.map((p) => {
-        const hi = p.rank === active;
-        const cls = hi ? 'fm-pt highlighted' : 'fm-pt';
+        const c = cls(p);
         return p.run === 'sgd' ? (
           <circle
             key={`${p.run}-${p.rank}`}
-            className={cls}
+            className={c}
             data-rank={p.rank}
             data-run={p.run}
             cx={p.x}
             cy={p.y}
-            r={hi ? 6 : 4}
+            r={4}
             style={{ fill: p.color }}
           />
         ) : (
           <path
             key={`${p.run}-${p.rank}`}
-            className={cls}
+            className={c}
             data-rank={p.rank}
             data-run={p.run}
-            d={hi ? DIAMOND_BIG : DIAMOND}
+            d={DIAMOND}
             transform={`translate(${p.x},${p.y})`}
             style={{ fill: p.color }}
           />
@@ -105,12 +113,12 @@ function FitLegend({ run, result }: { run: RunId; result: AnalysisResult }) {
   const range = ok ? ` (modes ${f.ranks[0]}–${f.ranks[1]}, n = ${f.n})` : '';
   return (
     <span className="fm-legend-item">
-      <Swatch color={RUN_COLOR[run]} kind={run === 'sgd' ? 'point' : 'diamond'} />
+      <Swatch color={RUN_COLOR[run]} kind={run === 'sgd' ? 'line' : 'diamond'} />
       {!ok ? (
         `${RUN_LABEL[run]}: no fit`
       ) : run === 'sgd' ? (
         <>
-          {RUN_LABEL[run]}: ψ ={' '}
+          {RUN_LABEL[run]} fit: ψ ={' '}
           <strong data-testid="psi-value" data-value={f.exponent}>
             {fmtFixed(f.exponent)}
           </strong>{' '}
@@ -134,7 +142,15 @@ function einsteinLine(
   x: (v: number) => number,
   y: (v: number) => number,
   centre: [number, number],
-): { x1: number; y1: number; x2: number; y2: number; lx: number; ly: number; angle: number } | null {
+): {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  lx: number;
+  ly: number;
+  angle: number;
+} | null {
   const [fc, vc] = centre;
   const X = (F: number) => x(F);
   const Y = (F: number) => y(vc * (F / fc) ** 2);
@@ -185,16 +201,25 @@ export function VarianceFlatnessView() {
   const has = series.some((s) => s.modes.length > 0);
   const [zt] = useZoom(svgRef, box, has);
 
-  const sgdModes = series.find((s) => s.run === 'sgd')?.modes ?? [];
+  const sgdModes = useMemo(() => series.find((s) => s.run === 'sgd')?.modes ?? [], [series]);
   const color = useMemo(() => {
     const ranks = sgdModes.map((m) => m.rank);
-    return rankColorScale(ranks.length ? Math.min(...ranks) : 2, ranks.length ? Math.max(...ranks) : 1000);
+    return rankColorScale(
+      ranks.length ? Math.min(...ranks) : 2,
+      ranks.length ? Math.max(...ranks) : 1000,
+    );
   }, [sgdModes]);
 
   const base = useMemo(() => {
     const all = series.flatMap((s) => s.modes);
-    const xe = logExtent(all.map((m) => m.flatness), 1.5) ?? [1e-2, 10];
-    const ye = logExtent(all.map((m) => m.variance), 2) ?? [1e-8, 1e-3];
+    const xe = logExtent(
+      all.map((m) => m.flatness),
+      1.5,
+    ) ?? [1e-2, 10];
+    const ye = logExtent(
+      all.map((m) => m.variance),
+      2,
+    ) ?? [1e-8, 1e-3];
     return {
       x: scaleLog().domain(xe).range([box.x0, box.x1]),
       y: scaleLog().domain(ye).range([box.y1, box.y0]),
@@ -231,10 +256,15 @@ export function VarianceFlatnessView() {
 
   // Einstein reference anchored at the Langevin data centre (else SGD): geometric means.
   const einstein = useMemo(() => {
-    const ref = series.find((s) => s.run === 'langevin' && s.modes.length) ?? series.find((s) => s.modes.length);
+    const ref =
+      series.find((s) => s.run === 'langevin' && s.modes.length) ??
+      series.find((s) => s.modes.length);
     if (!ref) return null;
     const gm = (v: number[]) => 10 ** (v.reduce((a, b) => a + Math.log10(b), 0) / v.length);
-    return einsteinLine(box, x, y, [gm(ref.modes.map((m) => m.flatness)), gm(ref.modes.map((m) => m.variance))]);
+    return einsteinLine(box, x, y, [
+      gm(ref.modes.map((m) => m.flatness)),
+      gm(ref.modes.map((m) => m.variance)),
+    ]);
   }, [series, box, x, y]);
 
   const sgd = results.sgd;
@@ -242,7 +272,7 @@ export function VarianceFlatnessView() {
   const psi = sgd?.fits.psi;
   const psiOk = !!psi && fitUsable(psi);
   const ariaLabel = has
-    ? `Variance against flatness, log–log. ${psiOk && psi ? `SGD: psi = ${fmtFixed(psi.exponent)} (95% CI ${fmtDash(psi.ci95)}), R² ${fmtFixed(psi.r2)}.` : ''}${lang && fitUsable(lang.fits.psi) ? ` Langevin: slope ${fmtSigned(lang.fits.psi.slope)}.` : ''}`
+    ? `Variance against flatness, log–log. ${psiOk && psi ? `SGD: ψ = ${fmtFixed(psi.exponent)} (95% CI ${fmtDash(psi.ci95)}), R² ${fmtFixed(psi.r2)}.` : ''}${lang && fitUsable(lang.fits.psi) ? ` Langevin: slope ${fmtSigned(lang.fits.psi.slope)}.` : ''}`
     : 'Variance against flatness: waiting for the PCA window.';
 
   const activePts = active === null ? [] : pts.filter((p) => p.rank === active);
@@ -261,20 +291,21 @@ export function VarianceFlatnessView() {
   const caption =
     psiOk && psi ? (
       <>
-        Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is along it (Fᵢ). SGD
-        moves least along the flattest directions, σ² ∝ F<sup>−ψ</sup> with ψ = {fmtFixed(psi.exponent, 1)} (95% CI{' '}
-        {fmtDash(psi.ci95)}, R² {fmtFixed(psi.r2)}) — the opposite of the Einstein relation σ² ∝ F² (dotted) that
-        equilibrium {lang ? 'Langevin dynamics approaches' : 'dynamics would obey'}.
+        Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is
+        along it (Fᵢ). SGD moves least along the flattest directions, σ² ∝ F<sup>−ψ</sup> with ψ ={' '}
+        {fmtFixed(psi.exponent, 1)} (95% CI {fmtDash(psi.ci95)}, R² {fmtFixed(psi.r2)}) — the
+        opposite of the Einstein relation σ² ∝ F² (dotted) that equilibrium{' '}
+        {lang ? 'Langevin dynamics approaches' : 'dynamics would obey'}.
       </>
     ) : (
       <>
-        Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is along it (Fᵢ). The
-        exponent ψ of σ² ∝ F<sup>−ψ</sup> appears once the window is analysed; dotted: the Einstein relation σ² ∝ F².
+        Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is
+        along it (Fᵢ). The exponent ψ of σ² ∝ F<sup>−ψ</sup> appears once the window is analysed;
+        dotted: the Einstein relation σ² ∝ F².
       </>
     );
 
   const [rankLo, rankHi] = color.domain() as [number, number];
-  const barW = Math.min(120, (box.x1 - box.x0) * 0.35);
   return (
     <FigureShell
       id="variance-flatness"
@@ -288,6 +319,12 @@ export function VarianceFlatnessView() {
             {series.map((s) => (
               <FitLegend key={s.run} run={s.run} result={s.result} />
             ))}
+            {sgdModes.length ? (
+              <span className="fm-legend-item">
+                <GradientSwatch interpolate={sequentialInterpolator} /> SGD modes by rank, {rankLo}{' '}
+                → {rankHi}
+              </span>
+            ) : null}
             <span className="fm-legend-item">
               <Swatch color="var(--fm-fg)" kind="dash" /> Einstein relation σ² ∝ F² (slope +2)
             </span>
@@ -348,20 +385,15 @@ export function VarianceFlatnessView() {
                   <Points pts={pts} active={active} />
                 </g>
                 {activePts.map((p) => (
-                  <Halo key={`${p.run}-halo`} x={p.x} y={p.y} r={9} />
+                  <Halo
+                    key={`${p.run}-halo`}
+                    x={p.x}
+                    y={p.y}
+                    r={9}
+                    fill={p.run === 'sgd' ? p.color : undefined}
+                  />
                 ))}
               </g>
-              {sgdModes.length > 1 ? (
-                <ColorBar
-                  x={box.x1 - barW - 8}
-                  y={box.y0 + 16}
-                  width={barW}
-                  domain={[rankLo, rankHi]}
-                  interpolate={sequentialInterpolator}
-                  label="SGD mode rank i"
-                  log
-                />
-              ) : null}
             </>
           )
         }

@@ -42,7 +42,12 @@ export const RUN_COLOR: Record<RunId, string> = {
   langevin: 'var(--fm-langevin)',
 };
 /** Categorical colours (Okabe–Ito) for a handful of curves, as CSS variables. */
-export const CATEGORY_COLORS = ['var(--fm-cat-1)', 'var(--fm-cat-2)', 'var(--fm-cat-3)', 'var(--fm-cat-4)'];
+export const CATEGORY_COLORS = [
+  'var(--fm-cat-1)',
+  'var(--fm-cat-2)',
+  'var(--fm-cat-3)',
+  'var(--fm-cat-4)',
+];
 
 export const WAITING_PCA = 'Waiting for the PCA window…';
 export const HINT_POINTS = 'Hover a point to read its values; click to pin a mode.';
@@ -135,8 +140,8 @@ export function sup(s: string | number): string {
     .join('');
 }
 
-const g3 = format('.3~g');
-const e3 = format('.3~e');
+const g3 = format(',.3~r');
+const e3 = format('.2~e');
 const intFmt = format(',');
 
 /** Three significant digits; powers-of-ten notation (1.23×10⁻⁵) for very small or large values. */
@@ -190,7 +195,8 @@ function tickLabel(v: number): string {
   const e = Math.log10(v);
   const r = Math.round(e);
   if (Math.abs(e - r) < 1e-9) {
-    if (r >= -2 && r <= 3) return g3(v);
+    if (r >= 0 && r <= 4) return intFmt(v);
+    if (r >= -2 && r < 0) return String(Number(v.toPrecision(1)));
     return `10${sup(r)}`;
   }
   return fmt(v);
@@ -322,6 +328,21 @@ export function useRankEvents(): {
   );
 }
 
+/**
+ * Class of a data point: exactly one element per figure carries `highlighted` (the SGD point of
+ * the active rank when present, else the other run's); the other run's point of that rank is
+ * `linked` (styled the same).
+ */
+export function pointClasser(
+  pts: readonly { run: RunId; rank: number }[],
+  active: number | null,
+): (p: { run: RunId; rank: number }) => string {
+  if (active === null) return () => 'fm-pt';
+  const primary: RunId = pts.some((p) => p.rank === active && p.run === 'sgd') ? 'sgd' : 'langevin';
+  return (p) =>
+    p.rank !== active ? 'fm-pt' : p.run === primary ? 'fm-pt highlighted' : 'fm-pt linked';
+}
+
 // ───────────────────────────── nearest point ─────────────────────────────
 
 export interface ScreenPoint<T> {
@@ -446,6 +467,13 @@ export function useZoom(
         }
         if (event instanceof MouseEvent) return !event.ctrlKey && !event.button;
         return true;
+      })
+      // d3's default speeds Ctrl+wheel up 10× (trackpad pinch); keep that for small pinch
+      // deltas only, so a mouse wheel notch with Ctrl zooms by a comfortable step.
+      .wheelDelta((event: WheelEvent) => {
+        const unit = event.deltaMode === 1 ? 0.05 : event.deltaMode ? 1 : 0.002;
+        const pinch = event.ctrlKey && Math.abs(event.deltaY) < 50 ? 10 : 1;
+        return -event.deltaY * unit * pinch;
       })
       .on('zoom', (event: { transform: ZoomTransform }) => setTransform(event.transform));
     sel.call(z).on('dblclick.zoom', null);
