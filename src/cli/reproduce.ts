@@ -149,7 +149,7 @@ async function loadData(idxDir: string | null): Promise<Dataset> {
   try {
     return loadEmbeddedDataset(readFileSync(asset));
   } catch (e) {
-    throw new Error(`cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`);
+    throw new Error(`cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`, { cause: e });
   }
 }
 
