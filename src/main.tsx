@@ -3,12 +3,13 @@ import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { useRun } from './state/runStore';
 import { useConfig } from './state/configStore';
+import { workers } from './ui/workers';
 import './ui/styles.css';
 
 declare global {
   interface Window {
     /** Read-only hook for automation and tests (README, "Automation surface"). */
-    __flatMinima: { run: () => unknown; config: () => unknown };
+    __flatMinima: { run: () => unknown; config: () => unknown; crashTrainer: () => void };
   }
 }
 
@@ -18,6 +19,7 @@ window.__flatMinima = {
     return JSON.parse(JSON.stringify(rest));
   },
   config: () => JSON.parse(JSON.stringify(useConfig.getState().config)),
+  crashTrainer: () => workers.crashTrainer(),
 };
 
 const root = document.getElementById('root')!;

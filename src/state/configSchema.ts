@@ -19,7 +19,7 @@ export type FieldSpec<K extends keyof RunConfig = keyof RunConfig> = {
 
 export const CONFIG_FIELDS: FieldSpec[] = [
   { key: 'batchSize', url: 'B', label: 'Minibatch size B', kind: 'number', min: 1, max: 2000, integer: true, help: 'Samples per SGD step.' },
-  { key: 'lr', url: 'lr', label: 'Learning rate α', kind: 'number', min: 1e-4, max: 10, log: true, help: 'SGD step size.' },
+  { key: 'lr', url: 'lr', label: 'Learning rate α', kind: 'number', min: 1e-4, max: 1000, log: true, help: 'SGD step size (above ~1 the network dies or diverges).' },
   { key: 'hidden', url: 'h', label: 'Hidden width h', kind: 'number', min: 2, max: 200, integer: true, help: 'Units per hidden layer; W2 has h² weights.' },
   { key: 'seed', url: 'seed', label: 'Seed', kind: 'number', min: 0, max: 2 ** 31 - 1, integer: true, help: 'Initialisation, shuffling and noise.' },
   { key: 'warmupEpochs', url: 'warmup', label: 'Warm-up epochs', unit: 'epochs', kind: 'number', min: 1, max: 1000, integer: true, help: 'Training before the PCA window (the cap when the phase is found by error).' },

@@ -132,6 +132,10 @@ export class WorkerClient {
   useEmbedded(): void {
     this.sendTrainer({ type: 'useEmbedded' });
   }
+  /** Test hook: makes the trainer worker crash (see protocol.ts). */
+  crashTrainer(): void {
+    this.sendTrainer({ type: 'crash' });
+  }
   requestProfile(run: RunId, rank: number): void {
     this.sendAnalysis({ type: 'profile', run, rank, requestId: this.nextRequest++ });
   }

@@ -44,7 +44,9 @@ export type TrainerCommand =
   | { type: 'resume' }
   | { type: 'step'; n: number }
   | { type: 'reset' }
-  | { type: 'set'; lr?: number; batchSize?: number };
+  | { type: 'set'; lr?: number; batchSize?: number }
+  /** Test hook: the worker throws an uncaught error, exercising crash reporting and restart. */
+  | { type: 'crash' };
 
 // ───────────── trainer → UI ─────────────
 export interface Progress {

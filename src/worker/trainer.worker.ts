@@ -310,6 +310,11 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'set':
       run?.set({ lr: cmd.lr, batchSize: cmd.batchSize });
       return;
+    case 'crash':
+      setTimeout(() => {
+        throw new Error('deliberate crash (test hook)');
+      });
+      return;
     case 'reset':
       await run?.stop();
       run = null;

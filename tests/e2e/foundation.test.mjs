@@ -71,3 +71,33 @@ test('a bad IDX file gets a message naming it and the embedded data stays loaded
   assert.equal(s.dataset.trainCount, 8000);
   await context.close();
 });
+
+test('a crashed worker is reported and can be restarted without reloading the page', async () => {
+  const { page, context } = await openPage(browser, `${server.url}?preset=quick&warmup=40`, server.origin);
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, { timeout: 60_000 });
+  await page.evaluate(() => window.__flatMinima.crashTrainer());
+  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'error', null, { timeout: 30_000 });
+  const alert = page.getByRole('alert').filter({ hasText: 'crashed' });
+  assert.match(await alert.innerText(), /training worker crashed/);
+  await page.getByRole('button', { name: 'Restart workers' }).click();
+  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'idle', null, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2, null, { timeout: 60_000 });
+  await context.close();
+});
+
+test('a diverging learning rate stops with a clear message and the page keeps working', async () => {
+  const { page, context, errors } = await openPage(browser, `${server.url}?preset=quick&lr=1000&autorun=1`, server.origin);
+  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'error', null, { timeout: 60_000 });
+  const msg = await page.getByRole('alert').first().innerText();
+  assert.match(msg, /diverged at step \d+/);
+  assert.match(msg, /lower α/);
+  // Still usable: back to a sane α and run again.
+  const lr = page.getByLabel('Learning rate α');
+  await lr.fill('0.1');
+  await lr.press('Enter');
+  await page.getByRole('button', { name: 'Run again' }).click();
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2 && !window.__flatMinima.run().error, null, { timeout: 60_000 });
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
+});

@@ -173,7 +173,12 @@ export class WindowAnalysis {
         progress('pca', f, null);
       },
     });
-    const lastRank = Math.max(2, Math.min(pca.rank, pca.k));
+    if (pca.rank < 3 || pca.k < 3) {
+      throw new Error(
+        `W2 barely moved during the window (PCA rank ${pca.rank}): the network has probably died (every ReLU inactive) — lower α and run again`,
+      );
+    }
+    const lastRank = Math.min(pca.rank, pca.k);
     const ranks = wanted.filter((r) => r <= lastRank);
     const tPca = performance.now();
     opts.signal?.throwIfAborted();
