@@ -88,7 +88,7 @@ report.landscape = land;
 
 // 5. Time-to-figure through the CLI's engine path.
 if (!argv.includes('--skip-figure')) {
-  const out = await reproduce(parseArgs(['--experiment', 'variance-flatness', '--preset', preset, '--quiet']), () => undefined);
+  const { out } = await reproduce(parseArgs(['--experiment', 'variance-flatness', '--preset', preset, '--quiet']), () => undefined);
   const t = out.timings as Record<string, number>;
   const psi = (out.fits as { psi: { exponent: number; r2: number } }).psi;
   table(

@@ -21,6 +21,7 @@ import { trainingRun, type EpochRecord, type RunId } from '../engine/experiments
 import { initMlp } from '../engine/nets/mlp';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import { PRESETS, presetConfig } from '../state/configSchema';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, roundNumbers, slimResult, type RunBundle } from '../state/runBundle';
 
 const USAGE = `usage: npm run reproduce -- --experiment variance-flatness [options]
 
@@ -44,6 +45,7 @@ options:
   --centre mean|last     profile centre
   --idx DIR              use the four MNIST IDX files in DIR instead of the embedded digits
   --out FILE             JSON output (default results.json); CSVs are written next to it
+  --bundle FILE          also write a run bundle (the page's run format, opened by the app)
   --quiet                no progress on stderr`;
 
 class UsageError extends Error {}
@@ -55,6 +57,8 @@ interface CliOptions {
   out: string;
   idx: string | null;
   quiet: boolean;
+  bundle: string | null;
+  preset: string;
 }
 
 const NUMERIC: Record<string, keyof RunConfig> = {
@@ -80,6 +84,7 @@ export function parseArgs(argv: string[]): CliOptions {
   let out = 'results.json';
   let idx: string | null = null;
   let quiet = false;
+  let bundle: string | null = null;
   const overrides: Partial<Record<keyof RunConfig, number | string>> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -98,6 +103,7 @@ export function parseArgs(argv: string[]): CliOptions {
       dynamics = v;
     } else if (a === '--out') out = value();
     else if (a === '--idx') idx = value();
+    else if (a === '--bundle') bundle = value();
     else if (a === '--quiet') quiet = true;
     else if (a === '--phase') {
       const v = value();
@@ -131,7 +137,7 @@ export function parseArgs(argv: string[]): CliOptions {
     throw new UsageError('B ≥ 1, hidden ≥ 2, lr > 0, window-epochs ≥ 1 and modes ≥ 2 are required');
   }
   if (dynamics === 'langevin') config.contrast = true;
-  return { experiment, config, dynamics, out, idx, quiet };
+  return { experiment, config, dynamics, out, idx, quiet, bundle, preset };
 }
 
 function here(): string {
@@ -178,7 +184,11 @@ function analysisJson(r: AnalysisResult) {
   };
 }
 
-export async function reproduce(opts: CliOptions, log: (s: string) => void): Promise<Record<string, unknown>> {
+/** Runs the experiment; returns the JSON document and the run bundle of the same run. */
+export async function reproduce(
+  opts: CliOptions,
+  log: (s: string) => void,
+): Promise<{ out: Record<string, unknown>; bundle: RunBundle }> {
   const t0 = performance.now();
   const backend = await selectBackend({
     forced: 'wasm',
@@ -188,6 +198,11 @@ export async function reproduce(opts: CliOptions, log: (s: string) => void): Pro
   const cfg = opts.config;
   log(`backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`);
   const epochs: EpochRecord[] = [];
+  const minibatch: { step: number; loss: number }[] = [];
+  const windowSteps: RunBundle['windows'] = [];
+  let lossSum = 0;
+  let lossN = 0;
+  let exploration: RunBundle['exploration'] = null;
   let explorationStartEpoch: number | null = null;
   const windows = new Map<RunId, { win: SnapshotWindow; first: number | null }>();
   const results = new Map<RunId, AnalysisResult>();
@@ -204,13 +219,22 @@ export async function reproduce(opts: CliOptions, log: (s: string) => void): Pro
       }
     } else if (e.type === 'exploration') {
       explorationStartEpoch = e.epoch;
+      exploration = { epoch: e.epoch, step: e.step, reason: e.reason };
       timings.warmup = (performance.now() - phaseStart) / 1000;
       phaseStart = performance.now();
       log(`exploration phase from epoch ${e.epoch} (${e.reason})`);
     } else if (e.type === 'windowStart') {
+      windowSteps.push({ run: e.run, startStep: e.step, endStep: null });
       windows.set(e.run, { win: new SnapshotWindow(cfg.hidden ** 2, { maxSnapshots: Math.max(4000, e.expectedSnapshots) }), first: null });
       phaseStart = performance.now();
-    } else if (e.type === 'step' && e.w2) {
+    } else if (e.type === 'step') {
+      lossSum += e.loss;
+      if (++lossN === 20) {
+        minibatch.push({ step: e.step, loss: lossSum / lossN });
+        lossSum = 0;
+        lossN = 0;
+      }
+      if (!e.w2) continue;
       const w = windows.get(e.phase === 'langevin-window' ? 'langevin' : 'sgd');
       if (w) {
         if (w.first === null) w.first = e.step;
@@ -218,6 +242,7 @@ export async function reproduce(opts: CliOptions, log: (s: string) => void): Pro
       }
     } else if (e.type === 'windowEnd') {
       timings[e.run === 'sgd' ? 'window' : 'langevin'] = (performance.now() - phaseStart) / 1000;
+      for (const w of windowSteps) if (w.run === e.run && w.endStep === null) w.endStep = e.step;
       const w = windows.get(e.run)!;
       log(`${e.run} window: ${w.win.count} snapshots; analysing…`);
       const a = await WindowAnalysis.analyze(e.run, w.win, e.weights, data.train, cfg, w.first ?? 0, e.run === 'langevin' ? cfg.langevinEvery : 1);
@@ -254,7 +279,23 @@ export async function reproduce(opts: CliOptions, log: (s: string) => void): Pro
     timings,
   };
   if (opts.dynamics === 'langevin' && results.get('sgd')) out.sgd = analysisJson(results.get('sgd')!);
-  return out;
+  const bundleResults: RunBundle['results'] = {};
+  for (const [run, r] of results) bundleResults[run] = slimResult(r);
+  const bundle: RunBundle = roundNumbers({
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    createdAt: new Date().toISOString(),
+    createdWith: `npm run reproduce (Node ${process.version}, tfjs ${backend.name})`,
+    preset: opts.preset,
+    config: cfg,
+    epochs,
+    minibatch,
+    exploration,
+    windows: windowSteps,
+    results: bundleResults,
+    profiles: [...results.values()].flatMap((r) => r.profiles),
+  });
+  return { out, bundle };
 }
 
 function writeOutputs(out: Record<string, unknown>, file: string): string[] {
@@ -287,8 +328,13 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
-  const out = await reproduce(opts, log);
+  const { out, bundle } = await reproduce(opts, log);
   const files = writeOutputs(out, opts.out);
+  if (opts.bundle) {
+    mkdirSync(dirname(resolve(opts.bundle)), { recursive: true });
+    writeFileSync(opts.bundle, JSON.stringify(bundle));
+    files.push(opts.bundle);
+  }
   log(`wrote ${files.join(', ')}`);
 }
 

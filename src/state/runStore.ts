@@ -8,6 +8,7 @@ import type { BackendChoice } from '../engine/backend';
 import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
 import type { EpochRecord, RunId } from '../engine/experiments/training';
 import type { DatasetInfo, Progress, RunState } from '../worker/protocol';
+import type { RunBundle } from './runBundle';
 
 /** Cap on the decimated minibatch-loss series (older points are thinned, never unbounded). */
 export const MAX_MINIBATCH_POINTS = 4000;
@@ -36,6 +37,8 @@ export interface RunStoreState {
   error: string | null;
   /** True when a worker died; the UI offers a restart. */
   crashed: boolean;
+  /** Where the shown results come from: this browser's run, the bundled precomputed run, or a file. */
+  source: { kind: 'live' } | { kind: 'precomputed' | 'file'; note: string; preset: string };
 }
 
 export const initialRunState: RunStoreState = {
@@ -54,6 +57,7 @@ export const initialRunState: RunStoreState = {
   profiles: {},
   error: null,
   crashed: false,
+  source: { kind: 'live' },
 };
 
 export const useRun = create<RunStoreState>(() => ({ ...initialRunState }));
@@ -71,4 +75,25 @@ export function appendCapped<T>(series: T[], points: T[], cap = MAX_MINIBATCH_PO
     out = thinned.concat(out.slice(half));
   }
   return out;
+}
+
+/** Shows a saved run (the bundled precomputed one, or a file) without training. */
+export function showBundle(b: RunBundle, kind: 'precomputed' | 'file', note: string): void {
+  const profiles: Record<string, ModeProfile> = {};
+  for (const p of b.profiles) profiles[profileKey(p.run, p.rank)] = p;
+  const last = b.epochs[b.epochs.length - 1];
+  useRun.setState({
+    epochs: b.epochs,
+    minibatch: b.minibatch,
+    exploration: b.exploration,
+    windows: b.windows,
+    results: b.results,
+    profiles,
+    progress: last
+      ? { phase: 'window', epoch: last.epoch, step: last.step, stepsPerSecond: 0, fraction: 1, etaSeconds: null }
+      : null,
+    analysisProgress: null,
+    error: null,
+    source: { kind, note, preset: b.preset },
+  });
 }

@@ -4,7 +4,8 @@
  */
 import { useEffect } from 'react';
 import { syncConfigToUrl, useConfig } from '../state/configStore';
-import { useRun } from '../state/runStore';
+import { showBundle, useRun } from '../state/runStore';
+import { validateBundle } from '../state/runBundle';
 import {
   CumulativeVarianceView,
   FlatnessRankView,
@@ -37,6 +38,18 @@ function Notices() {
   );
 }
 
+/** Says where the figures' data come from when it is not this browser's own run. */
+function SourceBanner() {
+  const source = useRun((s) => s.source);
+  if (source.kind === 'live') return null;
+  return (
+    <p className="source-banner" role="status" data-testid="source-banner">
+      {source.note} Press <strong>Start</strong> to train your own network in this tab — the figures then follow
+      your run live.
+    </p>
+  );
+}
+
 function ResultSummary() {
   const sgd = useRun((s) => s.results.sgd);
   const lang = useRun((s) => s.results.langevin);
@@ -62,6 +75,19 @@ export function App() {
   const autorun = useConfig((s) => s.autorun);
   useEffect(() => {
     workers.start();
+    // Until the first run of this visit, the figures show a bundled precomputed run.
+    if (!useConfig.getState().autorun) {
+      void import('../data/precomputed-paper.json').then((m) => {
+        const s = useRun.getState();
+        if (s.epochs.length || s.progress) return;
+        const b = validateBundle(m.default);
+        showBundle(
+          b,
+          'precomputed',
+          `Showing a precomputed run of the "${b.preset}" preset (seed ${b.config.seed}, made with ${b.createdWith}).`,
+        );
+      });
+    }
     const unsync = syncConfigToUrl();
     return () => {
       unsync();
@@ -88,7 +114,10 @@ export function App() {
           <a href="https://doi.org/10.1073/pnas.2015617118">Feng &amp; Tu (PNAS 2021)</a> appear.
         </p>
       </header>
-      <Notices />
+      <div className="notes">
+        <Notices />
+        <SourceBanner />
+      </div>
       <aside className="panel">
         <RunPanel />
         <DataPanel />

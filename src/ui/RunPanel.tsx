@@ -9,7 +9,14 @@ import { useRun } from '../state/runStore';
 import type { RunConfig } from '../engine/experiments/config';
 import { workers } from './workers';
 
-const MAIN_FIELDS: (keyof RunConfig)[] = ['batchSize', 'lr', 'hidden', 'seed', 'warmupEpochs', 'windowEpochs'];
+const MAIN_FIELDS: (keyof RunConfig)[] = [
+  'batchSize',
+  'lr',
+  'hidden',
+  'seed',
+  'warmupEpochs',
+  'windowEpochs',
+];
 
 function formatEta(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return '—';
@@ -54,7 +61,12 @@ function Field({ spec }: { spec: FieldSpec }) {
         <label htmlFor={id} title={spec.help}>
           {spec.label}
         </label>
-        <select id={id} value={String(value)} disabled={locked} onChange={(e) => set(spec.key, e.target.value as never)}>
+        <select
+          id={id}
+          value={String(value)}
+          disabled={locked}
+          onChange={(e) => set(spec.key, e.target.value as never)}
+        >
           {spec.options.map((o) => (
             <option key={o}>{o}</option>
           ))}
@@ -64,14 +76,23 @@ function Field({ spec }: { spec: FieldSpec }) {
   }
   const commit = (raw: string) => {
     const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || v < spec.min || v > spec.max || (spec.integer && !Number.isInteger(v))) {
-      setInvalid(`${spec.label}: enter ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}`);
+    if (
+      raw.trim() === '' ||
+      !Number.isFinite(v) ||
+      v < spec.min ||
+      v > spec.max ||
+      (spec.integer && !Number.isInteger(v))
+    ) {
+      setInvalid(
+        `${spec.label}: enter ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}`,
+      );
       return;
     }
     setInvalid(null);
     setDraft(null);
     set(spec.key, v as never);
-    if (live && runState === 'training') workers.setLive({ [spec.key === 'lr' ? 'lr' : 'batchSize']: v });
+    if (live && runState === 'training')
+      workers.setLive({ [spec.key === 'lr' ? 'lr' : 'batchSize']: v });
   };
   return (
     <div className="field">
@@ -112,14 +133,21 @@ export function RunPanel() {
   const busy = run.runState === 'training' || run.runState === 'analyzing';
   const p = run.progress;
   const a = run.analysisProgress;
-  const fields = CONFIG_FIELDS.filter((f) => (advanced || MAIN_FIELDS.includes(f.key)) && !hide.includes(f.url));
+  const fields = CONFIG_FIELDS.filter(
+    (f) => (advanced || MAIN_FIELDS.includes(f.key)) && !hide.includes(f.url),
+  );
 
   return (
     <section className="run-panel" aria-label="Run controls">
       <div className="run-row">
         <div className="field">
           <label htmlFor={presetId}>Preset</label>
-          <select id={presetId} value={preset} disabled={busy} onChange={(e) => setPreset(e.target.value)}>
+          <select
+            id={presetId}
+            value={preset}
+            disabled={busy}
+            onChange={(e) => setPreset(e.target.value)}
+          >
             {PRESETS.map((x) => (
               <option key={x.id} value={x.id}>
                 {x.label}
@@ -154,7 +182,11 @@ export function RunPanel() {
           >
             Step 10
           </button>
-          <button type="button" disabled={run.runState === 'loading' || run.runState === 'idle'} onClick={() => workers.reset()}>
+          <button
+            type="button"
+            disabled={run.runState === 'loading' || run.runState === 'idle'}
+            onClick={() => workers.reset()}
+          >
             Reset
           </button>
         </div>
@@ -166,7 +198,12 @@ export function RunPanel() {
           <Field key={f.key} spec={f} />
         ))}
       </div>
-      <button type="button" className="link" aria-expanded={advanced} onClick={() => setAdvanced(!advanced)}>
+      <button
+        type="button"
+        className="link"
+        aria-expanded={advanced}
+        onClick={() => setAdvanced(!advanced)}
+      >
         {advanced ? 'Fewer settings' : 'All settings'}
       </button>
       <div className="progress" aria-live="polite">
@@ -178,15 +215,17 @@ export function RunPanel() {
         <span className="progress-text" data-testid="progress-text">
           {run.runState === 'loading'
             ? 'Loading the backend and the digits…'
-            : run.runState === 'done' && p
-              ? `Done · ${p.step.toLocaleString('en')} steps at ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${run.results.sgd ? ` · analysis ${run.results.sgd.timings.total.toFixed(1)} s` : ''}`
-            : a && a.phase !== 'window'
-              ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
-              : p
-                ? `${run.paused ? 'Paused · ' : ''}${PHASE_LABEL[p.phase] ?? p.phase} · epoch ${p.epoch} · step ${p.step.toLocaleString('en')} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s · ETA ${formatEta(p.etaSeconds)}`
-                : run.runState === 'done'
-                  ? 'Done'
-                  : 'Ready'}
+            : run.source.kind !== 'live' && run.runState === 'idle'
+              ? `Showing a ${run.source.kind === 'precomputed' ? 'precomputed' : 'saved'} run · press Start for your own`
+              : run.runState === 'done' && p
+                ? `Done · ${p.step.toLocaleString('en')} steps at ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${run.results.sgd ? ` · analysis ${run.results.sgd.timings.total.toFixed(1)} s` : ''}`
+                : a && a.phase !== 'window'
+                  ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
+                  : p
+                    ? `${run.paused ? 'Paused · ' : ''}${PHASE_LABEL[p.phase] ?? p.phase} · epoch ${p.epoch} · step ${p.step.toLocaleString('en')} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s · ETA ${formatEta(p.etaSeconds)}`
+                    : run.runState === 'done'
+                      ? 'Done'
+                      : 'Ready'}
         </span>
       </div>
       {run.error ? (
@@ -208,7 +247,11 @@ export function BackendBadge() {
   if (!backend) return <span className="badge">backend: starting…</span>;
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('\n');
   return (
-    <span className="badge" data-testid="backend-badge" title={skipped ? `Skipped:\n${skipped}` : backend.reason}>
+    <span
+      className="badge"
+      data-testid="backend-badge"
+      title={skipped ? `Skipped:\n${skipped}` : backend.reason}
+    >
       <strong>{backend.name}</strong> · {backend.reason}
       {backend.skipped.length ? (
         <details>

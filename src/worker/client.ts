@@ -89,6 +89,7 @@ export class WorkerClient {
       progress: null,
       analysisProgress: null,
       error: null,
+      source: { kind: 'live' },
     });
     this.sendTrainer({ type: 'start', config });
   }
@@ -117,6 +118,7 @@ export class WorkerClient {
       progress: null,
       analysisProgress: null,
       error: null,
+      source: { kind: 'live' },
     });
   }
   setLive(c: { lr?: number; batchSize?: number }): void {

@@ -47,3 +47,31 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   await context.close();
 });
+
+test('before anything runs, the page shows the bundled precomputed run with its ψ', async () => {
+  const { page, context, errors } = await openPage(browser, server.url, server.origin);
+  await page.getByTestId('source-banner').waitFor({ timeout: 30_000 });
+  assert.match(await page.getByTestId('source-banner').innerText(), /precomputed run of the "paper" preset/);
+  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'idle', null, { timeout: 60_000 });
+  const s = await runState(page);
+  assert.ok(s.results.sgd.fits.psi.exponent > 1, 'the bundled run shows the inverse relation');
+  assert.match(await page.getByTestId('psi-value').innerText(), /\d\.\d\d/);
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
+});
+
+test('invalid URL values fall back to defaults with a notice naming them', async () => {
+  const { page, context } = await openPage(browser, `${server.url}?preset=quick&B=abc&lr=-1&factor=3&seed=7`, server.origin);
+  const notice = page.getByTestId('url-notices');
+  await notice.waitFor({ timeout: 30_000 });
+  const text = await notice.innerText();
+  assert.match(text, /B=abc/);
+  assert.match(text, /lr=-1/);
+  assert.match(text, /factor=3/);
+  const cfg = await page.evaluate(() => window.__flatMinima.config());
+  assert.equal(cfg.batchSize, 50);
+  assert.equal(cfg.lr, 0.1);
+  assert.equal(cfg.thresholdFactor, 'e');
+  assert.equal(cfg.seed, 7, 'valid values are kept');
+  await context.close();
+});
