@@ -57,11 +57,13 @@ export const DEFAULT_CONFIG: RunConfig = {
   thresholdFactor: 'e',
   profileCentre: 'mean',
   contrast: false,
-  temperature: 1e-4,
+  // Langevin contrast: hot enough that noise, not the residual gradient drift, moves W2, yet
+  // the sharp modes stay near the SGD minimum; 1,600 snapshots like the SGD window.
+  temperature: 1e-7,
   langevinLr: 0.5,
-  langevinBurnIn: 10000,
-  langevinSteps: 16000,
-  langevinEvery: 10,
+  langevinBurnIn: 5000,
+  langevinSteps: 8000,
+  langevinEvery: 5,
 };
 
 export function thresholdValue(f: ThresholdFactor): number {

@@ -1,0 +1,277 @@
+/**
+ * Velocity statistics of the PCA modes (SCIENCE.md "Why: random landscape theory", Fig. 3):
+ * the SGD noise strength D_i and the correlation times along each PCA direction, computed from
+ * the window projections θ_i(t) alone (no extra training, no loss evaluations).
+ *
+ * Definitions (ranks are 1-based: rank i is row i − 1 of the k × count projections matrix).
+ * Snapshots are `stepEvery` SGD steps apart (1 for the SGD window: a snapshot after every step),
+ * so Δt = stepEvery steps and every time below is in STEPS.
+ * - velocity            v_i(t) = [θ_i(t+1) − θ_i(t)] / Δt,          t = 0 … n − 1, n = count − 1
+ * - noise strength      D_i = var(v_i)            (population variance, mean removed)
+ * - weight variance     σ_i² = var(θ_i)           (population variance, = the PCA eigenvalue)
+ * - autocorrelation     C_i(s) = c_i(s)/c_i(0),   c_i(s) = Σ_{t<n−s} (v_t − v̄)(v_{t+s} − v̄) / (n − s)
+ *                       (unbiased-per-lag autocovariance; s in snapshot lags, lag s = s·Δt steps)
+ * - window time scale   τ_i = σ_i² / (D_i · T_w),  T_w = count · Δt  (SCIENCE.md's [choice], the
+ *                       paper's Eq. 13 with Δt = 1 step). Units: steps.
+ * - integrated time     τ_int,i = ∫_0^{z} C_i(s) ds of the piecewise-linear C, from lag 0 to its
+ *                       first zero crossing z (linear interpolation between the last positive
+ *                       lag and the first lag with C ≤ 0), times Δt. Units: steps. For
+ *                       C(s) = e^{−s/τc} it returns ≈ τc; for white velocities ≈ ½ step
+ *                       (C drops from 1 to ~0 within one lag). When C stays positive up to
+ *                       maxLag the integral is truncated there and `zeroLag` is null.
+ *
+ * How the two times relate. For FREE diffusion with short-range velocity correlations the
+ * window variance is σ² ≈ D·(Σ_{s=−∞}^{∞} C(s))·T_w/6 ≈ D·2τ_int·T_w/6, i.e. τ ≈ τ_int/3 (and
+ * τ ≈ 1/6 step for white velocities). SGD velocities are ANTI-correlated at longer lags (the
+ * weights are confined; for a confined, stationary θ the full sum Σ_s C(s) is 0), which is why
+ * the paper's τ is far smaller than that free-diffusion value and falls with flatness. τ_int
+ * only sees the positive, short-lag part of C; the two can be compared on the same plot.
+ *
+ * Caveat for stepEvery > 1 (the Langevin window): uncorrelated per-step noise of variance D₁
+ * gives var(v) = D₁/Δt, so D and τ depend on the sampling interval; compare runs only at equal
+ * stepEvery. Power-law EXPONENTS (theoryFits) are unaffected by such constant factors.
+ *
+ * Cost: a direct sum, O(modes · n · maxLag): 50 modes × 1,600 snapshots × 320 lags ≈ 26 M
+ * multiply–adds, a few tens of milliseconds in plain JS; no FFT needed.
+ */
+import { powerLawFit, type PowerLawFit } from './fits';
+
+export interface VelocityOptions {
+  /** Largest lag (in snapshots) of C(s); default 320 (one epoch at N = 8,000, B = 25 … 50). */
+  maxLag?: number;
+  /** SGD steps between snapshots (Δt); default 1. */
+  stepEvery?: number;
+}
+
+export interface ModeVelocity {
+  /** 1-based PCA rank. */
+  rank: number;
+  /** D_i = var(v_i), per step². */
+  D: number;
+  /** σ_i² = var(θ_i) over the window. */
+  sigma2: number;
+  /** Mean velocity (drift per step); ≈ 0 for the diffusive modes i ≥ 2. */
+  meanVelocity: number;
+  /** Normalised velocity autocorrelation C(s), s = 0 … maxLag (snapshot lags), C(0) = 1. */
+  C: Float64Array;
+  /** Lag (in snapshots) of the first C(s) ≤ 0, or null if C stays positive up to maxLag. */
+  zeroLag: number | null;
+  /** τ_i = σ_i²/(D_i·T_w), in steps. */
+  tau: number;
+  /** ∫ C(s) ds from 0 to the first zero crossing (trapezoid, interpolated zero), in steps. */
+  tauIntegral: number;
+}
+
+export const DEFAULT_MAX_LAG = 320;
+
+/**
+ * Velocity statistics of the modes `ranks` from the k × count row-major `projections` (PcaResult
+ * `projections`, `k`, `count`).
+ */
+export function velocityStatistics(
+  projections: Float64Array,
+  k: number,
+  count: number,
+  ranks: readonly number[],
+  opts: VelocityOptions = {},
+): ModeVelocity[] {
+  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(count) || count < 3) {
+    throw new Error(
+      `velocityStatistics: need k ≥ 1 modes and count ≥ 3 snapshots (k=${k}, count=${count})`,
+    );
+  }
+  if (projections.length < k * count) {
+    throw new Error(
+      `velocityStatistics: projections hold ${projections.length} values, expected ${k}×${count}`,
+    );
+  }
+  const dt = opts.stepEvery ?? 1;
+  if (!(dt > 0)) throw new Error(`velocityStatistics: stepEvery must be positive, got ${dt}`);
+  const n = count - 1;
+  const wantLag = opts.maxLag ?? DEFAULT_MAX_LAG;
+  if (!Number.isInteger(wantLag) || wantLag < 1) {
+    throw new Error(`velocityStatistics: maxLag must be a positive integer, got ${wantLag}`);
+  }
+  const maxLag = Math.min(wantLag, n - 1);
+  const Tw = count * dt;
+  const v = new Float64Array(n);
+  const out: ModeVelocity[] = [];
+  for (const rank of ranks) {
+    if (!Number.isInteger(rank) || rank < 1 || rank > k) {
+      throw new Error(`velocityStatistics: rank ${rank} is outside 1..${k}`);
+    }
+    const row = (rank - 1) * count;
+    // σ² of θ (two-pass, population).
+    let mt = 0;
+    for (let t = 0; t < count; t++) mt += projections[row + t];
+    mt /= count;
+    let s2 = 0;
+    for (let t = 0; t < count; t++) {
+      const d = projections[row + t] - mt;
+      s2 += d * d;
+    }
+    const sigma2 = s2 / count;
+    // Centred velocities.
+    let mv = 0;
+    for (let t = 0; t < n; t++) {
+      v[t] = (projections[row + t + 1] - projections[row + t]) / dt;
+      mv += v[t];
+    }
+    mv /= n;
+    for (let t = 0; t < n; t++) v[t] -= mv;
+    const C = autocorrelation(v, maxLag);
+    let c0 = 0;
+    for (let t = 0; t < n; t++) c0 += v[t] * v[t];
+    const D = c0 / n;
+    const { integral, zeroLag } = integrateToFirstZero(C);
+    out.push({
+      rank,
+      D,
+      sigma2,
+      meanVelocity: mv,
+      C,
+      zeroLag,
+      tau: D > 0 ? sigma2 / (D * Tw) : NaN,
+      tauIntegral: D > 0 ? integral * dt : NaN,
+    });
+  }
+  return out;
+}
+
+/**
+ * Normalised autocorrelation of an already CENTRED series x (length n): C(s) = c(s)/c(0) with
+ * c(s) = Σ_{t<n−s} x_t x_{t+s} / (n − s), for s = 0 … maxLag (maxLag ≤ n − 1). All zero (C(0)
+ * included) when x is identically zero.
+ */
+export function autocorrelation(x: ArrayLike<number>, maxLag: number): Float64Array {
+  const n = x.length;
+  const L = Math.min(maxLag, n - 1);
+  const C = new Float64Array(L + 1);
+  let c0 = 0;
+  for (let t = 0; t < n; t++) c0 += x[t] * x[t];
+  c0 /= n;
+  if (!(c0 > 0)) return C;
+  C[0] = 1;
+  for (let s = 1; s <= L; s++) {
+    let acc = 0;
+    const m = n - s;
+    // Four accumulators: lets the JIT pipeline the loop.
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let t = 0;
+    for (; t + 3 < m; t += 4) {
+      acc += x[t] * x[t + s];
+      a1 += x[t + 1] * x[t + s + 1];
+      a2 += x[t + 2] * x[t + s + 2];
+      a3 += x[t + 3] * x[t + s + 3];
+    }
+    for (; t < m; t++) acc += x[t] * x[t + s];
+    C[s] = (acc + a1 + a2 + a3) / m / c0;
+  }
+  return C;
+}
+
+/**
+ * ∫_0^z C(s) ds of the piecewise-linear C (unit lag spacing), z = the first zero crossing:
+ * between the last lag with C > 0 and the first with C ≤ 0, linearly interpolated. If C stays
+ * positive, the trapezoid integral up to the last lag, with zeroLag = null.
+ */
+export function integrateToFirstZero(C: ArrayLike<number>): {
+  integral: number;
+  zeroLag: number | null;
+} {
+  if (C.length === 0 || !(C[0] > 0)) return { integral: 0, zeroLag: C.length ? 0 : null };
+  let integral = 0;
+  for (let s = 1; s < C.length; s++) {
+    const a = C[s - 1];
+    const b = C[s];
+    if (b <= 0) {
+      const z = a / (a - b); // fraction of the last interval before the crossing
+      integral += 0.5 * a * z;
+      return { integral, zeroLag: s };
+    }
+    integral += 0.5 * (a + b);
+  }
+  return { integral, zeroLag: null };
+}
+
+/** A power-law fit over a PCA rank range, exponent reported NEGATED ("y ∝ F^(−β)"). */
+export type TheoryFit = PowerLawFit & { ranks: [number, number] };
+
+export interface TheoryPoint {
+  rank: number;
+  flatness: number;
+  D: number;
+  tau: number;
+  tauIntegral: number;
+}
+
+export interface TheoryFits {
+  /** D_i ∝ F_i^(−β₁): exponent = β₁. */
+  D: TheoryFit;
+  /** τ_i ∝ F_i^(−β₂): exponent = β₂. */
+  tau: TheoryFit;
+  /** τ_int,i ∝ F_i^(−β₂'): exponent = β₂'. */
+  tauIntegral: TheoryFit;
+  /**
+   * β₁ + β₂, the theory's prediction of ψ (σ² = D·τ·T_w exactly, so over the same modes it
+   * equals the ψ fitted to σ² = D·τ·T_w). ci95: the two half-widths added in quadrature (treats
+   * the fits as independent, which they are not: indicative only).
+   */
+  psiPredicted: { value: number; ci95: [number, number] };
+}
+
+function negatedFit(f: PowerLawFit, ranks: [number, number]): TheoryFit {
+  return { ...f, exponent: -f.slope, ci95: [-f.ci95[1], -f.ci95[0]], ranks };
+}
+
+/**
+ * Log–log fits of D, τ and τ_int against the flatness F over the modes with rank in
+ * fromRank..toRank (inclusive). Modes with non-finite or non-positive values are skipped by
+ * powerLawFit. Exponents are reported as the NEGATED slope (positive for an inverse law), like
+ * ψ in varianceFlatnessFit, so ψ ≈ β₁ + β₂ can be compared directly.
+ */
+export function theoryFits(
+  modes: readonly TheoryPoint[],
+  fromRank: number,
+  toRank: number,
+): TheoryFits {
+  if (
+    !Number.isInteger(fromRank) ||
+    !Number.isInteger(toRank) ||
+    fromRank < 1 ||
+    toRank < fromRank
+  ) {
+    throw new Error(`theoryFits: bad rank range [${fromRank}, ${toRank}]`);
+  }
+  const sel = modes.filter((m) => m.rank >= fromRank && m.rank <= toRank);
+  const F = sel.map((m) => m.flatness);
+  const ranks: [number, number] = [fromRank, toRank];
+  const D = negatedFit(
+    powerLawFit(
+      F,
+      sel.map((m) => m.D),
+    ),
+    ranks,
+  );
+  const tau = negatedFit(
+    powerLawFit(
+      F,
+      sel.map((m) => m.tau),
+    ),
+    ranks,
+  );
+  const tauIntegral = negatedFit(
+    powerLawFit(
+      F,
+      sel.map((m) => m.tauIntegral),
+    ),
+    ranks,
+  );
+  const value = D.exponent + tau.exponent;
+  const h1 = 0.5 * (D.ci95[1] - D.ci95[0]);
+  const h2 = 0.5 * (tau.ci95[1] - tau.ci95[0]);
+  const half = Math.sqrt(h1 * h1 + h2 * h2);
+  return { D, tau, tauIntegral, psiPredicted: { value, ci95: [value - half, value + half] } };
+}
