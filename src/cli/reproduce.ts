@@ -20,10 +20,16 @@ import type { RunConfig } from '../engine/experiments/config';
 import { trainingRun, type EpochRecord, type RunId } from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
+import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import { PRESETS, presetConfig } from '../state/configSchema';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, roundNumbers, slimResult, type RunBundle } from '../state/runBundle';
 
-const USAGE = `usage: npm run reproduce -- --experiment variance-flatness [options]
+const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory [options]
+
+experiments:
+  variance-flatness      PCA spectrum, flatness and the σ²–F fit (Figs. 1–2)
+  theory                 the same, plus noise strength D, correlation time τ and the
+                         active temperature (Figs. 3, 5)
 
 options:
   --preset NAME          ${PRESETS.map((p) => p.id).join(' | ')} (default paper)
@@ -129,7 +135,7 @@ export function parseArgs(argv: string[]): CliOptions {
       throw new UsageError('');
     } else throw new UsageError(`unknown option "${a}"`);
   }
-  if (experiment !== 'variance-flatness') {
+  if (experiment !== 'variance-flatness' && experiment !== 'theory') {
     throw new UsageError(experiment ? `unknown experiment "${experiment}"` : '--experiment is required');
   }
   const config = { ...presetConfig(preset), ...overrides } as RunConfig;
@@ -172,10 +178,27 @@ function fitJson(f: AnalysisResult['fits']['psi']) {
 }
 
 function analysisJson(r: AnalysisResult) {
+  const th = r.theory;
+  const byRank = new Map(th?.modes.map((m) => [m.rank, m]));
   return {
     spectrum: { variance: r.variance },
-    modes: modesJson(r),
-    fits: { gamma: fitJson(r.fits.gamma), psi: fitJson(r.fits.psi) },
+    modes: modesJson(r).map((m) => {
+      const t = byRank.get(m.rank);
+      return t ? { ...m, D: t.D, tau: t.tau, tauIntegral: t.tauIntegral, T0: t.T0 } : m;
+    }),
+    fits: {
+      gamma: fitJson(r.fits.gamma),
+      psi: fitJson(r.fits.psi),
+      ...(th
+        ? { D: fitJson(th.fits.D), tau: fitJson(th.fits.tau), tauIntegral: fitJson(th.fits.tauIntegral), psiPredicted: th.fits.psiPredicted }
+        : {}),
+    },
+    ...(th
+      ? {
+          activeTemperature: th.temperature.map((t) => ({ rank: t.rank, flatness: t.flatness, K: t.K, deltas: t.deltas, T: t.T, stderr: t.stderr, loss: t.loss, minimaSpread: t.minima.std })),
+          trajectory: th.trajectory,
+        }
+      : {}),
     varianceFraction35: r.varianceFraction35,
     rank90: r.rank90,
     driftAlignment: r.driftAlignment,
@@ -205,6 +228,7 @@ export async function reproduce(
   let exploration: RunBundle['exploration'] = null;
   let explorationStartEpoch: number | null = null;
   const windows = new Map<RunId, { win: SnapshotWindow; first: number | null }>();
+  const checkpoints: (WeightCheckpoint & { epoch: number })[] = [];
   const results = new Map<RunId, AnalysisResult>();
   const timings: Record<string, number> = {};
   let phaseStart = performance.now();
@@ -217,6 +241,8 @@ export async function reproduce(
         lastLog = now;
         log(`epoch ${e.record.epoch}: train loss ${e.record.trainLoss.toExponential(3)}, error ${(e.record.trainError * 100).toFixed(2)}%`);
       }
+    } else if (e.type === 'checkpoint') {
+      if (opts.experiment === 'theory') checkpoints.push({ epoch: e.epoch, step: e.step, ...e.weights });
     } else if (e.type === 'exploration') {
       explorationStartEpoch = e.epoch;
       exploration = { epoch: e.epoch, step: e.step, reason: e.reason };
@@ -246,6 +272,12 @@ export async function reproduce(
       const w = windows.get(e.run)!;
       log(`${e.run} window: ${w.win.count} snapshots; analysing…`);
       const a = await WindowAnalysis.analyze(e.run, w.win, e.weights, data.train, cfg, w.first ?? 0, e.run === 'langevin' ? cfg.langevinEvery : 1);
+      if (opts.experiment === 'theory') {
+        const th = await a.theory(e.run === 'sgd' ? checkpoints : []);
+        a.result.theory = th;
+        timings[`${e.run === 'sgd' ? '' : 'langevin.'}theory`] = th.timings.velocity + th.timings.temperature + th.timings.trajectory;
+        log(`${e.run}: β₁ = ${th.fits.D.exponent.toFixed(3)}, β₂ = ${th.fits.tau.exponent.toFixed(3)}, β₁+β₂ = ${th.fits.psiPredicted.value.toFixed(3)} (ψ = ${a.result.fits.psi.exponent.toFixed(3)})${th.trajectory ? `; corr(T, L) along the trajectory ${th.trajectory.correlation.toFixed(3)}` : ''}`);
+      }
       results.set(e.run, a.result);
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}pca`] = a.result.timings.pca;
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}flatness`] = a.result.timings.flatness;

@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import type { BackendChoice } from '../engine/backend';
-import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
+import type { AnalysisPhase, AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
 import type { EpochRecord, RunId } from '../engine/experiments/training';
 import type { DatasetInfo, Progress, RunState } from '../worker/protocol';
 import type { RunBundle } from './runBundle';
@@ -15,7 +15,7 @@ export const MAX_MINIBATCH_POINTS = 4000;
 
 export interface AnalysisProgress {
   run: RunId;
-  phase: 'window' | 'pca' | 'flatness' | 'fits';
+  phase: 'window' | AnalysisPhase;
   fraction: number;
   etaSeconds: number | null;
 }

@@ -220,7 +220,7 @@ export function RunPanel() {
               : run.runState === 'done' && p
                 ? `Done · ${p.step.toLocaleString('en')} steps at ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${run.results.sgd ? ` · analysis ${run.results.sgd.timings.total.toFixed(1)} s` : ''}`
                 : a && a.phase !== 'window'
-                  ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
+                  ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : a.phase === 'theory' ? 'noise strength and active temperature' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
                   : p
                     ? `${run.paused ? 'Paused · ' : ''}${PHASE_LABEL[p.phase] ?? p.phase} · epoch ${p.epoch} · step ${p.step.toLocaleString('en')} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s · ETA ${formatEta(p.etaSeconds)}`
                     : run.runState === 'done'

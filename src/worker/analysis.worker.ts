@@ -10,6 +10,7 @@ import { WindowAnalysis } from '../engine/experiments/analysis';
 import type { RunConfig } from '../engine/experiments/config';
 import type { RunId } from '../engine/experiments/training';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
+import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -24,7 +25,11 @@ interface OpenWindow {
   lastReport: number;
 }
 
+/** Per-epoch weight checkpoints kept for the trajectory temperature (thinned past the cap). */
+const MAX_CHECKPOINTS = 120;
+
 let train: DataSplit | null = null;
+let checkpoints: (WeightCheckpoint & { epoch: number })[] = [];
 let config: RunConfig | null = null;
 const open = new Map<RunId, OpenWindow>();
 const done = new Map<RunId, WindowAnalysis>();
@@ -44,6 +49,7 @@ function resetAll(): void {
   abort.abort();
   abort = new AbortController();
   open.clear();
+  checkpoints = [];
   for (const a of done.values()) a.dispose();
   done.clear();
 }
@@ -58,6 +64,11 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       return;
     case 'reset':
       resetAll();
+      return;
+    case 'checkpoint':
+      checkpoints.push({ epoch: msg.epoch, step: msg.step, W1: msg.weights.W1, W2: msg.weights.W2, W3: msg.weights.W3 });
+      // Thin the middle, keep the first and the last: memory stays bounded on long runs.
+      if (checkpoints.length > MAX_CHECKPOINTS) checkpoints = checkpoints.filter((_, i) => i % 2 === 0 || i === checkpoints.length - 1);
       return;
     case 'windowStart': {
       if (msg.expectedSnapshots > MAX_SNAPSHOTS) {
@@ -108,6 +119,15 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       }
       done.set(run, analysis);
       post({ type: 'result', result: analysis.result });
+      // Then the theory figures (velocity statistics, active temperature): the σ²–F figure
+      // does not wait for them.
+      const theory = await analysis.theory(run === 'sgd' ? checkpoints : [], {
+        signal,
+        onProgress: (phase, fraction, etaSeconds) => post({ type: 'progress', run, phase, fraction, etaSeconds }),
+      });
+      if (signal.aborted) return;
+      analysis.result.theory = theory;
+      post({ type: 'theory', run, theory });
       return;
     }
   }

@@ -220,18 +220,24 @@ export class WorkerClient {
         const results = { ...s.results, [e.result.run]: e.result };
         const profiles = { ...s.profiles };
         for (const p of e.result.profiles) profiles[profileKey(p.run, p.rank)] = p;
-        const finished = !this.lastConfig?.contrast || e.result.run === 'langevin';
-        useRun.setState({
-          results,
-          profiles,
-          analysisProgress: null,
-          runState: finished && s.runState !== 'error' ? 'done' : s.runState,
-        });
+        // The σ²–F figure is ready; 'done' waits for the theory figures that follow.
+        useRun.setState({ results, profiles, analysisProgress: null });
         return;
       }
       case 'profile':
         useRun.setState({ profiles: { ...s.profiles, [profileKey(e.profile.run, e.profile.rank)]: e.profile } });
         return;
+      case 'theory': {
+        const r = s.results[e.run];
+        if (!r) return;
+        const finished = !this.lastConfig?.contrast || e.run === 'langevin';
+        useRun.setState({
+          results: { ...s.results, [e.run]: { ...r, theory: e.theory } },
+          analysisProgress: null,
+          runState: finished && s.runState !== 'error' ? 'done' : s.runState,
+        });
+        return;
+      }
       case 'error':
         useRun.setState({ runState: 'error', error: `Analysis: ${e.message}` });
         return;

@@ -5,7 +5,7 @@
 import type { BackendChoice, BackendName } from '../engine/backend';
 import type { RunConfig } from '../engine/experiments/config';
 import type { EpochRecord, RunId, TrainPhase } from '../engine/experiments/training';
-import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
+import type { AnalysisPhase, AnalysisResult, ModeProfile, TheoryResult } from '../engine/experiments/analysis';
 import type { MlpWeights } from '../engine/nets/mlp';
 
 export type RunState = 'idle' | 'loading' | 'training' | 'analyzing' | 'done' | 'error';
@@ -83,6 +83,7 @@ export type AnalysisFeed =
   /** `count` W2 snapshots back to back, transferred zero-copy. */
   | { type: 'snapshots'; run: RunId; firstStep: number; count: number; dim: number; data: Float32Array }
   | { type: 'windowEnd'; run: RunId; weights: MlpWeights }
+  | { type: 'checkpoint'; epoch: number; step: number; weights: MlpWeights }
   | { type: 'reset' };
 
 // ───────────── UI → analysis ─────────────
@@ -95,7 +96,8 @@ export type AnalysisCommand =
 export type AnalysisEvent =
   | { type: 'ready'; backend: string }
   | { type: 'window'; run: RunId; snapshots: number; expected: number }
-  | { type: 'progress'; run: RunId; phase: 'pca' | 'flatness' | 'fits'; fraction: number; etaSeconds: number | null }
+  | { type: 'progress'; run: RunId; phase: AnalysisPhase; fraction: number; etaSeconds: number | null }
   | { type: 'result'; result: AnalysisResult }
+  | { type: 'theory'; run: RunId; theory: TheoryResult }
   | { type: 'profile'; requestId: number; profile: ModeProfile }
   | { type: 'error'; message: string };

@@ -162,6 +162,11 @@ class RunLoop {
         this.flushPoints();
         post({ type: 'epoch', record: e.record });
         return;
+      case 'checkpoint': {
+        const w = e.weights;
+        feed({ type: 'checkpoint', epoch: e.epoch, step: e.step, weights: w }, [w.W1.buffer, w.W2.buffer, w.W3.buffer]);
+        return;
+      }
       case 'exploration':
         this.totalEpochsGuess = e.epoch + this.config.windowEpochs;
         post(e);

@@ -26,7 +26,9 @@ describe.skipIf(!existsSync(dataPath))('the training protocol', () => {
   it('warm-up, exploration, a window with one W2 snapshot per step, then done', async () => {
     const cfg = { ...DEFAULT_CONFIG, hidden: 16, batchSize: 100, warmupEpochs: 2, windowEpochs: 2 };
     const ev = await collect(cfg);
-    const types = ev.map((e) => e.type).filter((t) => t !== 'step');
+    const types = ev.map((e) => e.type).filter((t) => t !== 'step' && t !== 'checkpoint');
+    const checkpoints = ev.filter((e) => e.type === 'checkpoint');
+    expect(checkpoints.map((e) => e.type === 'checkpoint' && e.epoch)).toEqual([0, 1, 2, 3, 4]);
     expect(types).toEqual(['epoch', 'epoch', 'epoch', 'exploration', 'windowStart', 'epoch', 'epoch', 'windowEnd', 'done']);
     const steps = ev.filter((e) => e.type === 'step');
     expect(steps).toHaveLength(4 * 80);

@@ -47,6 +47,70 @@ export interface ModeProfile {
   fit: { a: number; b: number; c: number; r2: number };
 }
 
+/** Velocity statistics and active temperature of one mode (Figs. 3B, 5B). */
+export interface ModeTheory {
+  rank: number;
+  flatness: number;
+  variance: number;
+  /** D_i = var(v_i), v_i(t) = θ_i(t+1) − θ_i(t) (per sampling interval). */
+  D: number;
+  /** τ_i = σ_i²/(D_i·T_w), T_w the window in steps. */
+  tau: number;
+  /** ∫ C_i(s) ds up to the first zero of C_i, in steps. */
+  tauIntegral: number;
+  /** Lag (steps) of C_i's first zero crossing, or null when none within the lags kept. */
+  zeroLag: number | null;
+  /** Normalised velocity autocorrelation C_i(s) for s = 0, 1, … (a few modes only; else empty). */
+  C: number[];
+  /** Active temperature at the profile minimum and its standard error. */
+  T0: number;
+  T0stderr: number;
+}
+
+/** T_i(δθ) beside L_i(δθ) along one mode, with a few individual minibatch profiles (Figs. 3A, 5A). */
+export interface ModeTemperature {
+  run: RunId;
+  rank: number;
+  flatness: number;
+  deltas: number[];
+  T: number[];
+  stderr: number[];
+  /** Overall loss on the K minibatches, L(δ). */
+  loss: number[];
+  /** A handful of individual minibatch losses L^μ(δ), row μ. */
+  minibatchLosses: number[][];
+  /** Spread of the minibatch profiles' minima (the springs' centres). */
+  minima: { mean: number; std: number; values: number[]; atEdge: number };
+  K: number;
+}
+
+/** The active temperature and loss along the training trajectory (Figs. 5C, 5D). */
+export interface TrajectoryTheory {
+  /** Mode of the final window used as the fixed direction. */
+  ranks: number[];
+  epochs: number[];
+  steps: number[];
+  loss: number[];
+  /** Direction-averaged T at each checkpoint. */
+  T: number[];
+  correlation: number;
+  /** T(δθ) along mode ranks[0] at a few checkpoints. */
+  profiles: { epoch: number; deltas: number[]; T: number[] }[];
+}
+
+export interface TheoryResult {
+  run: RunId;
+  K: number;
+  batchSize: number;
+  lr: number;
+  stepEvery: number;
+  modes: ModeTheory[];
+  fits: { D: PowerFit; tau: PowerFit; tauIntegral: PowerFit; psiPredicted: { value: number; ci95: [number, number] } };
+  temperature: ModeTemperature[];
+  trajectory: TrajectoryTheory | null;
+  timings: { velocity: number; temperature: number; trajectory: number };
+}
+
 export interface AnalysisResult {
   run: RunId;
   snapshots: number;
@@ -68,6 +132,8 @@ export interface AnalysisResult {
   profiles: ModeProfile[];
   timings: { pca: number; flatness: number; total: number };
   threshold: number;
+  /** Velocity statistics and active temperature (computed after the σ²–F figure). */
+  theory?: TheoryResult;
 }
 
 // ───────────────────────────── implementation ─────────────────────────────
@@ -83,11 +149,20 @@ import {
   type PowerLawFit,
 } from '../landscape/fits';
 import type { MlpWeights } from '../nets/mlp';
+import { velocityStatistics, theoryFits, type TheoryFit } from '../landscape/velocity';
+import {
+  MinibatchSlopes,
+  activeTemperatureProfile,
+  ensembleMinima,
+  minibatchesForRelativeError,
+  temperatureAlongTrajectory,
+  type WeightCheckpoint,
+} from '../landscape/activeTemperature';
 import type { SnapshotWindow } from '../pca/snapshotWindow';
 import { windowPca, type PcaResult } from '../pca/pca';
 import { thresholdValue, type RunConfig } from './config';
 
-export type AnalysisPhase = 'pca' | 'flatness' | 'fits';
+export type AnalysisPhase = 'pca' | 'flatness' | 'fits' | 'theory';
 
 export interface AnalysisOptions {
   onProgress?: (phase: AnalysisPhase, fraction: number, etaSeconds: number | null) => void;
@@ -102,6 +177,49 @@ export const DEFAULT_PROFILE_RANKS = [2, 10, 50];
 const TRAJECTORY_MODES = 20;
 const TRAJECTORY_POINTS = 800;
 const PROFILE_POINTS = 61;
+const VELOCITY_MAX_LAG = 320;
+const TEMPERATURE_POINTS = 21;
+/** Individual minibatch profiles drawn in the ensemble figure. */
+const ENSEMBLE_SHOWN = 8;
+/** Checkpoints (log-spaced in epochs) and minibatches for T and L along the trajectory. */
+const TRAJECTORY_CHECKPOINTS = 14;
+const TRAJECTORY_K = 200;
+
+/** Row of mode `rank` in a PCA result's modes/projections, or −1 when it was not computed. */
+export function modeRow(pca: PcaResult, rank: number): number {
+  let lo = 0;
+  let hi = pca.k - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = pca.ranks[mid];
+    if (r === rank) return mid;
+    if (r < rank) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The unit vector p_rank (a view into the PCA result). */
+export function modeVector(pca: PcaResult, rank: number): Float64Array {
+  const row = modeRow(pca, rank);
+  if (row < 0) throw new Error(`mode ${rank} was not computed`);
+  return pca.modes.subarray(row * pca.dim, (row + 1) * pca.dim);
+}
+
+/** About `n` checkpoints, log-spaced in epoch so the fast early phase is resolved. */
+export function pickCheckpoints<T extends { epoch: number }>(all: readonly T[], n: number): T[] {
+  if (all.length <= n) return [...all];
+  const first = all[0].epoch;
+  const last = all[all.length - 1].epoch;
+  const chosen = new Set<T>();
+  for (let i = 0; i < n; i++) {
+    const target = first - 1 + Math.exp(Math.log(last - first + 1) * (i / (n - 1)));
+    let best = all[0];
+    for (const c of all) if (Math.abs(c.epoch - target) < Math.abs(best.epoch - target)) best = c;
+    chosen.add(best);
+  }
+  return [...chosen].sort((a, b) => a.epoch - b.epoch);
+}
 
 function toPowerFit(f: PowerLawFit, ranks: [number, number]): PowerFit {
   return {
@@ -127,6 +245,10 @@ export class WindowAnalysis {
   private readonly centre: Float64Array;
   private readonly factor: number;
   private readonly snapshotSteps: number[];
+  private readonly train: DataSplit;
+  private readonly weights: MlpWeights;
+  private readonly config: RunConfig;
+  private readonly stepEvery: number;
 
   private constructor(
     run: RunId,
@@ -136,7 +258,12 @@ export class WindowAnalysis {
     factor: number,
     result: AnalysisResult,
     snapshotSteps: number[],
+    context: { train: DataSplit; weights: MlpWeights; config: RunConfig; stepEvery: number },
   ) {
+    this.train = context.train;
+    this.weights = context.weights;
+    this.config = context.config;
+    this.stepEvery = context.stepEvery;
     this.run = run;
     this.pca = pca;
     this.loss = loss;
@@ -167,7 +294,8 @@ export class WindowAnalysis {
       new Set([...logSpacedRanks(2, maxRank, config.flatnessModes), ...DEFAULT_PROFILE_RANKS.filter((r) => r <= maxRank)]),
     ).sort((a, b) => a - b);
     const pca = windowPca(window, {
-      vectors: Math.max(TRAJECTORY_MODES, wanted[wanted.length - 1]),
+      vectors: TRAJECTORY_MODES,
+      ranks: wanted,
       onProgress: (f) => {
         opts.signal?.throwIfAborted();
         progress('pca', f, null);
@@ -178,8 +306,8 @@ export class WindowAnalysis {
         `W2 barely moved during the window (PCA rank ${pca.rank}): the network has probably died (every ReLU inactive) — lower α and run again`,
       );
     }
-    const lastRank = Math.min(pca.rank, pca.k);
-    const ranks = wanted.filter((r) => r <= lastRank);
+    const lastRank = pca.rank;
+    const ranks = wanted.filter((r) => modeRow(pca, r) >= 0);
     const tPca = performance.now();
     opts.signal?.throwIfAborted();
     progress('flatness', 0, null);
@@ -189,7 +317,7 @@ export class WindowAnalysis {
     const evalFn: EvalFn = (points) => loss.evaluate(centre, points);
     const factor = thresholdValue(config.thresholdFactor);
     const dim = pca.dim;
-    const direction = (rank: number) => pca.modes.subarray((rank - 1) * dim, rank * dim);
+    const direction = (rank: number) => modeVector(pca, rank);
     const tFlat0 = performance.now();
     const report = await measureFlatness(
       evalFn,
@@ -237,7 +365,8 @@ export class WindowAnalysis {
     }
 
     // Trajectory θ_i(t) of the top modes, decimated to a drawable number of points.
-    const kTraj = Math.min(TRAJECTORY_MODES, pca.k);
+    let kTraj = 0;
+    while (kTraj < pca.k && pca.ranks[kTraj] === kTraj + 1 && kTraj < TRAJECTORY_MODES) kTraj++;
     const stride = Math.max(1, Math.ceil(pca.count / TRAJECTORY_POINTS));
     const steps: number[] = [];
     for (let t = 0; t < pca.count; t += stride) steps.push(firstStep + t * stepEvery);
@@ -264,7 +393,7 @@ export class WindowAnalysis {
       timings: { pca: (tPca - t0) / 1000, flatness: (tFlat - tFlat0) / 1000, total: 0 },
       threshold: factor,
     };
-    const wa = new WindowAnalysis(run, pca, loss, centre, factor, result, steps);
+    const wa = new WindowAnalysis(run, pca, loss, centre, factor, result, steps, { train, weights, config, stepEvery });
     for (const r of DEFAULT_PROFILE_RANKS) {
       if (r <= lastRank) result.profiles.push(await wa.profile(r));
     }
@@ -275,9 +404,10 @@ export class WindowAnalysis {
 
   /** The loss profile along mode `rank` on a grid covering its flatness bracket. */
   async profile(rank: number): Promise<ModeProfile> {
-    if (rank < 1 || rank > this.pca.k) throw new Error(`mode ${rank} has no eigenvector (top ${this.pca.k} kept)`);
-    const dim = this.pca.dim;
-    const dir = this.pca.modes.subarray((rank - 1) * dim, rank * dim);
+    if (modeRow(this.pca, rank) < 0) {
+      throw new Error(`mode ${rank} has no eigenvector in this analysis: choose one of the measured modes`);
+    }
+    const dir = modeVector(this.pca, rank);
     let m = this.result.modes.find((x) => x.rank === rank);
     if (!m) {
       const rep = await measureFlatness((p) => this.loss.evaluate(this.centre, p), [{ rank, direction: dir }], {
@@ -305,6 +435,159 @@ export class WindowAnalysis {
       flatness: m.flatness,
       threshold: this.factor,
       fit: { a: fit.a, b: fit.b, c: fit.c, r2: fit.r2 },
+    };
+  }
+
+  /**
+   * Why SGD does it (SCIENCE.md, Figs. 3 and 5): velocity statistics of the flatness modes,
+   * D ∝ F^(−β₁) and τ ∝ F^(−β₂) against ψ; the active temperature along selected modes and at
+   * each mode's minimum; and, given per-epoch checkpoints, T and L along the trajectory.
+   */
+  async theory(checkpoints: readonly (WeightCheckpoint & { epoch: number })[], opts: AnalysisOptions = {}): Promise<TheoryResult> {
+    const progress = opts.onProgress ?? (() => undefined);
+    const cfg = this.config;
+    const lr = this.run === 'langevin' ? cfg.langevinLr : cfg.lr;
+    const t0 = performance.now();
+    progress('theory', 0, null);
+    const modesIn = this.result.modes.filter((m) => Number.isFinite(m.flatness) && modeRow(this.pca, m.rank) >= 0);
+    // velocityStatistics addresses projection rows by 1-based index.
+    const vel = velocityStatistics(
+      this.pca.projections,
+      this.pca.k,
+      this.pca.count,
+      modesIn.map((m) => modeRow(this.pca, m.rank) + 1),
+      { maxLag: VELOCITY_MAX_LAG, stepEvery: this.stepEvery },
+    );
+    const tVel = performance.now();
+
+    // Active temperature: K minibatches of the run's B, enough for a 5% standard error.
+    // (Langevin noise is isotropic by construction: its run gets the velocity statistics only.)
+    const withTemperature = this.run === 'sgd';
+    const K = minibatchesForRelativeError(0.05);
+    const B = cfg.batchSize;
+    const slopes = !withTemperature ? null : new MinibatchSlopes({
+      images: this.train.images,
+      labels: this.train.labels,
+      w1: this.weights.W1,
+      w3: this.weights.W3,
+      hidden: this.weights.hidden,
+      batchSize: B,
+      minibatches: K,
+      seed: cfg.seed + 7,
+      count: this.train.count,
+    });
+    const dir = (rank: number) => modeVector(this.pca, rank);
+    const modes: ModeTheory[] = [];
+    const temperature: ModeTemperature[] = [];
+    try {
+      for (let i = 0; i < modesIn.length; i++) {
+        opts.signal?.throwIfAborted();
+        const m = modesIn[i];
+        const v = vel[i];
+        const T0 = withTemperature
+          ? activeTemperatureProfile((await slopes!.profile(this.centre, dir(m.rank), [m.theta0])).slopes, lr, [m.theta0])
+          : { T: [NaN], stderr: [NaN] };
+        modes.push({
+          rank: m.rank,
+          flatness: m.flatness,
+          variance: m.variance,
+          D: v.D,
+          tau: v.tau,
+          tauIntegral: v.tauIntegral,
+          zeroLag: v.zeroLag,
+          C: DEFAULT_PROFILE_RANKS.includes(m.rank) ? Array.from(v.C) : [],
+          T0: T0.T[0],
+          T0stderr: T0.stderr[0],
+        });
+        progress('theory', (0.4 * (i + 1)) / modesIn.length, null);
+      }
+      for (const rank of withTemperature ? DEFAULT_PROFILE_RANKS : []) {
+        const m = modesIn.find((x) => x.rank === rank);
+        if (!m) continue;
+        const span = 1.6 * Math.max(-m.left, m.right);
+        const deltas = Array.from({ length: TEMPERATURE_POINTS }, (_, j) => -span + (2 * span * j) / (TEMPERATURE_POINTS - 1));
+        const ens = await slopes!.profile(this.centre, dir(rank), deltas);
+        const prof = activeTemperatureProfile(ens.slopes, lr, deltas);
+        const mins = ensembleMinima(ens.losses, deltas);
+        temperature.push({
+          run: this.run,
+          rank,
+          flatness: m.flatness,
+          deltas,
+          T: prof.T,
+          stderr: prof.stderr,
+          loss: ens.losses.map((l) => l.reduce((a, b) => a + b, 0) / l.length),
+          minibatchLosses: Array.from({ length: ENSEMBLE_SHOWN }, (_, mu) => ens.losses.map((l) => l[mu])),
+          minima: { mean: mins.mean, std: mins.std, values: Array.from(mins.minima), atEdge: mins.atEdge },
+          K,
+        });
+      }
+    } finally {
+      slopes?.dispose();
+    }
+    progress('theory', 0.6, null);
+    const tTemp = performance.now();
+
+    let trajectory: TrajectoryTheory | null = null;
+    if (checkpoints.length >= 3 && this.run === 'sgd') {
+      // From the end of the first epoch: at initialisation the final modes are meaningless.
+      const picked = pickCheckpoints(checkpoints.filter((c) => c.epoch >= 1), TRAJECTORY_CHECKPOINTS);
+      const ranks = DEFAULT_PROFILE_RANKS.filter((r) => modeRow(this.pca, r) >= 0);
+      const common = {
+        images: this.train.images,
+        labels: this.train.labels,
+        hidden: this.weights.hidden,
+        batchSize: B,
+        minibatches: TRAJECTORY_K,
+        seed: cfg.seed + 7,
+        lr,
+        count: this.train.count,
+        signal: opts.signal,
+      };
+      const tt = await temperatureAlongTrajectory(
+        { ...common, onProgress: (f) => progress('theory', 0.6 + 0.3 * f, null) },
+        picked,
+        ranks.map(dir),
+      );
+      const profiles: TrajectoryTheory['profiles'] = [];
+      const m2 = modesIn.find((x) => x.rank === ranks[0]);
+      const span = m2 ? 1.6 * Math.max(-m2.left, m2.right) : 1;
+      const deltas = Array.from({ length: TEMPERATURE_POINTS }, (_, j) => -span + (2 * span * j) / (TEMPERATURE_POINTS - 1));
+      for (const cp of pickCheckpoints(picked, 5)) {
+        const ms = new MinibatchSlopes({ ...common, w1: cp.W1, w3: cp.W3 });
+        try {
+          const ens = await ms.profile(cp.W2, dir(ranks[0]), deltas);
+          profiles.push({ epoch: cp.epoch, deltas, T: activeTemperatureProfile(ens.slopes, lr, deltas).T });
+        } finally {
+          ms.dispose();
+        }
+      }
+      trajectory = {
+        ranks,
+        epochs: picked.map((c) => c.epoch),
+        steps: tt.steps,
+        loss: tt.loss,
+        T: tt.T.map((row) => row.reduce((a, b) => a + b, 0) / row.length),
+        correlation: tt.meanCorrelation,
+        profiles,
+      };
+    }
+    const tTraj = performance.now();
+    const fitRanks: [number, number] = [PSI_RANKS[0], Math.min(PSI_RANKS[1], this.pca.rank)];
+    const f = theoryFits(modes, fitRanks[0], fitRanks[1]);
+    const toFit = (x: TheoryFit): PowerFit => toPowerFit(x, fitRanks);
+    progress('theory', 1, 0);
+    return {
+      run: this.run,
+      K,
+      batchSize: B,
+      lr,
+      stepEvery: this.stepEvery,
+      modes,
+      fits: { D: toFit(f.D), tau: toFit(f.tau), tauIntegral: toFit(f.tauIntegral), psiPredicted: f.psiPredicted },
+      temperature,
+      trajectory,
+      timings: { velocity: (tVel - t0) / 1000, temperature: (tTemp - tVel) / 1000, trajectory: (tTraj - tTemp) / 1000 },
     };
   }
 

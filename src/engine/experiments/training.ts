@@ -37,6 +37,8 @@ export type TrainingEvent =
       w2?: Float32Array;
     }
   | { type: 'epoch'; record: EpochRecord }
+  /** All weights at the end of each epoch (for T and L along the trajectory, Figs. 5C/5D). */
+  | { type: 'checkpoint'; epoch: number; step: number; weights: MlpWeights }
   | { type: 'exploration'; epoch: number; step: number; reason: string }
   | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
   | { type: 'windowEnd'; run: RunId; step: number; weights: MlpWeights }
@@ -208,6 +210,7 @@ export async function* trainingRun(
   try {
     trainer = new SgdTrainer(net, data, config);
     yield { type: 'epoch', record: await trainer.evaluateEpoch() };
+    yield { type: 'checkpoint', epoch: 0, step: 0, weights: await net.getWeights() };
     let phase: TrainPhase = 'warmup';
     let windowStartEpoch = -1;
     const detector = new ExplorationDetector({
@@ -244,6 +247,7 @@ export async function* trainingRun(
       if (!r.epochEnded) continue;
       const record = await trainer.evaluateEpoch();
       yield { type: 'epoch', record };
+      yield { type: 'checkpoint', epoch: record.epoch, step: trainer.step, weights: await net.getWeights() };
       if (phase === 'warmup') {
         if (detector.recordEpoch(record.trainError)) {
           yield { type: 'exploration', epoch: record.epoch, step: trainer.step, reason: detector.reason ?? '' };
