@@ -22,7 +22,7 @@ import { initMlp } from '../engine/nets/mlp';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import { PRESETS, presetConfig } from '../state/configSchema';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, roundNumbers, slimResult, type RunBundle } from '../state/runBundle';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, roundNumbers, slimResult, thinSeries, type RunBundle } from '../state/runBundle';
 
 const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory [options]
 
@@ -321,7 +321,7 @@ export async function reproduce(
     preset: opts.preset,
     config: cfg,
     epochs,
-    minibatch,
+    minibatch: thinSeries(minibatch),
     exploration,
     windows: windowSteps,
     results: bundleResults,

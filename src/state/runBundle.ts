@@ -2,7 +2,7 @@
  * A run as one JSON document: its config and everything the figures draw (training curves,
  * exploration phase, windows, analysis results, loss profiles). The CLI writes one with
  * `--bundle`; the page ships a precomputed one so the first screen shows real results before
- * anything runs. Numbers are rounded to 5 significant digits to keep bundles small.
+ * anything runs. Numbers are rounded to 4 significant digits to keep bundles small.
  */
 import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
 import type { RunConfig } from '../engine/experiments/config';
@@ -28,7 +28,7 @@ export interface RunBundle {
 }
 
 /** Deep copy with every non-integer number rounded to `digits` significant digits. */
-export function roundNumbers<T>(value: T, digits = 5): T {
+export function roundNumbers<T>(value: T, digits = 4): T {
   return JSON.parse(
     JSON.stringify(value, (_k, v: unknown) =>
       typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(digits)) : v,
@@ -37,7 +37,7 @@ export function roundNumbers<T>(value: T, digits = 5): T {
 }
 
 /** Keeps the first `modes` trajectory rows and at most `points` time points. */
-export function slimResult(r: AnalysisResult, modes = 12, points = 400): AnalysisResult {
+export function slimResult(r: AnalysisResult, modes = 8, points = 300): AnalysisResult {
   const stride = Math.max(1, Math.ceil(r.trajectory.steps.length / points));
   const pick = <T>(a: T[]) => a.filter((_, i) => i % stride === 0);
   return {
@@ -73,4 +73,10 @@ export function validateBundle(x: unknown): RunBundle {
   }
   if (!Array.isArray(x.profiles)) fail('"profiles" is not a list');
   return x as unknown as RunBundle;
+}
+
+/** At most `max` points, evenly thinned (the minibatch-loss series of a bundle). */
+export function thinSeries<T>(series: T[], max = 800): T[] {
+  const stride = Math.ceil(series.length / max);
+  return stride <= 1 ? series : series.filter((_, i) => i % stride === 0);
 }

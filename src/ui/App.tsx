@@ -77,7 +77,7 @@ export function App() {
     workers.start();
     // Until the first run of this visit, the figures show a bundled precomputed run.
     if (!useConfig.getState().autorun) {
-      void import('../data/precomputed-paper.json').then((m) => {
+      void import('../data/precomputed-run.json').then((m) => {
         const s = useRun.getState();
         if (s.epochs.length || s.progress) return;
         const b = validateBundle(m.default);

@@ -51,7 +51,7 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
 test('before anything runs, the page shows the bundled precomputed run with its ψ', async () => {
   const { page, context, errors } = await openPage(browser, server.url, server.origin);
   await page.getByTestId('source-banner').waitFor({ timeout: 30_000 });
-  assert.match(await page.getByTestId('source-banner').innerText(), /precomputed run of the "paper" preset/);
+  assert.match(await page.getByTestId('source-banner').innerText(), /precomputed run of the "(paper|contrast)" preset/);
   await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'idle', null, { timeout: 60_000 });
   const s = await runState(page);
   assert.ok(s.results.sgd.fits.psi.exponent > 1, 'the bundled run shows the inverse relation');
