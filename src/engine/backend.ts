@@ -33,6 +33,13 @@ export interface BackendOptions {
   wasmPaths?: string | Record<string, string>;
   /** Allow wasm threads (only when cross-origin isolated and the build supports them). */
   wasmThreads?: boolean;
+  /**
+   * Measures the current backend (steps/s of the real workload). When given, a hardware GPU is
+   * kept only if it beats wasm on that measure: for a network this small, a GPU's per-step
+   * latency can outweigh its arithmetic (measured: 300 steps/s on an H200 through WebGPU
+   * against ~1,500 on one CPU core with wasm).
+   */
+  probe?: () => Promise<number>;
 }
 
 interface GpuAdapterLike {
@@ -108,6 +115,25 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendC
     if (err) {
       skipped.push({ name, reason: err });
       continue;
+    }
+    if ((name === 'webgpu' || name === 'webgl') && !forced && opts.probe) {
+      const gpuRate = await opts.probe();
+      const wasmErr = await trySet('wasm');
+      if (!wasmErr) {
+        const wasmRate = await opts.probe();
+        const rates = `${Math.round(gpuRate)} vs ${Math.round(wasmRate)} steps/s`;
+        if (wasmRate > gpuRate) {
+          skipped.push({ name, reason: `hardware GPU (${device}) measured slower than wasm for this network: ${rates}` });
+          return {
+            name: 'wasm',
+            reason: `fastest measured (wasm ${Math.round(wasmRate)} steps/s, ${name} ${Math.round(gpuRate)})`,
+            skipped,
+            wasmThreads: Boolean(opts.wasmThreads),
+          };
+        }
+        await trySet(name);
+        return { name, reason: `hardware GPU: ${device}; fastest measured (${name} ${rates} on wasm)`, skipped, wasmThreads: false, device };
+      }
     }
     const wasmThreads = name === 'wasm' && Boolean(opts.wasmThreads);
     const reason = forced

@@ -12,6 +12,7 @@ import { IdxError, loadIdxDataset } from '../engine/data/idx';
 import type { RunConfig } from '../engine/experiments/config';
 import { trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
+import { probeStepsPerSecond } from '../engine/nets/tfMlp';
 import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
@@ -265,6 +266,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
         forced: cmd.forcedBackend,
         wasmPaths: cmd.wasmPaths,
         wasmThreads: cmd.wasmThreads,
+        probe: () => probeStepsPerSecond(),
       });
       post({ type: 'ready', backend });
       const res = await fetch(cmd.dataUrl);
