@@ -7,13 +7,19 @@ import { syncConfigToUrl, useConfig } from '../state/configStore';
 import { showBundle, useRun } from '../state/runStore';
 import { validateBundle } from '../state/runBundle';
 import {
+  ActiveTemperatureView,
   CumulativeVarianceView,
   FlatnessRankView,
   LossProfileView,
+  MinibatchEnsembleView,
+  NoiseStrengthView,
   SpectrumView,
+  TemperatureFlatnessView,
+  TemperatureTrajectoryView,
   TrainingCurvesView,
   TrajectoryView,
   VarianceFlatnessView,
+  VelocityCorrelationView,
 } from '../views';
 import { DataPanel } from './DataPanel';
 import { RunPanel } from './RunPanel';
@@ -172,6 +178,47 @@ export function App() {
           <VarianceFlatnessView />
           <ResultSummary />
           <p className="try">Try: the large-batch preset lowers SGD&rsquo;s noise — does ψ move?</p>
+        </section>
+        <section>
+          <h2>5. Why SGD does it: weaker, shorter-lived noise along flat directions</h2>
+          <p>
+            Each SGD step moves the weights by a velocity v<sub>i</sub> along mode i. Two things set how far the weights
+            spread: how strong that noise is, D<sub>i</sub> = var(v<sub>i</sub>), and how long it keeps pushing the same
+            way, the correlation time τ<sub>i</sub>. Along flatter modes the SGD noise is weaker <em>and</em>{' '}
+            decorrelates faster, so σ<sub>i</sub>² ∝ D<sub>i</sub>·τ<sub>i</sub> falls with flatness. Langevin noise, by
+            contrast, is equally strong in every direction.
+          </p>
+          <NoiseStrengthView />
+          <p>
+            The velocity correlation shows why τ is so short: after a step or so the correlation turns negative. A step
+            one way tends to be followed by a step back, so the weights stay put instead of diffusing away.
+          </p>
+          <VelocityCorrelationView />
+          <p>
+            Where does the noise come from? Each minibatch has its own loss, a random &ldquo;spring&rdquo; with its own
+            centre and stiffness. The overall loss is their smooth average, but every step is pulled by one spring
+            only, towards a centre that changes from step to step.
+          </p>
+          <MinibatchEnsembleView />
+          <p>
+            How hard the springs disagree about the slope measures how actively SGD searches: the active temperature
+            T = (α/2)·var<sub>μ</sub>(slope). Unlike a heat bath&rsquo;s fixed temperature, it is high where the loss is
+            high and in sharp directions, and low at the bottom of wide, flat valleys.
+          </p>
+          <div className="figure-row">
+            <ActiveTemperatureView />
+            <TemperatureFlatnessView />
+          </div>
+          <p>
+            The temperature also changes in time: along the training trajectory it falls together with the loss. SGD
+            anneals itself, with a cooling schedule set by the landscape rather than by hand, and settles where it is
+            both low and flat.
+          </p>
+          <TemperatureTrajectoryView />
+          <p className="try">
+            Try: the small-batch preset makes each spring noisier — does the temperature rise, and does β₁ + β₂ still
+            match ψ?
+          </p>
         </section>
       </main>
       <footer className="footer">
