@@ -24,12 +24,14 @@ import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import { PRESETS, presetConfig } from '../state/configSchema';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, roundNumbers, slimResult, thinSeries, type RunBundle } from '../state/runBundle';
 
-const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory [options]
+const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory|forgetting [options]
 
 experiments:
   variance-flatness      PCA spectrum, flatness and the σ²–F fit (Figs. 1–2)
   theory                 the same, plus noise strength D, correlation time τ and the
                          active temperature (Figs. 3, 5)
+  forgetting             catastrophic forgetting, LDC versus EWC (Fig. 4); its options:
+                         npm run reproduce -- --experiment forgetting --help
 
 options:
   --preset NAME          ${PRESETS.map((p) => p.id).join(' | ')} (default paper)
@@ -348,6 +350,13 @@ function writeOutputs(out: Record<string, unknown>, file: string): string[] {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const ei = argv.indexOf('--experiment');
+  if (ei >= 0 && argv[ei + 1] === 'forgetting') {
+    // The forgetting sweep (Fig. 4) parses its own options.
+    const { forgettingMain } = await import('./forgetting');
+    return forgettingMain(argv);
+  }
   let opts: CliOptions;
   try {
     opts = parseArgs(process.argv.slice(2));
