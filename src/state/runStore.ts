@@ -34,6 +34,8 @@ export interface RunStoreState {
   windows: { run: RunId; startStep: number; endStep: number | null }[];
   results: Partial<Record<RunId, AnalysisResult>>;
   profiles: Record<string, ModeProfile>;
+  /** Why a requested profile could not be drawn, by profileKey. */
+  profileErrors: Record<string, string>;
   error: string | null;
   /** True when a worker died; the UI offers a restart. */
   crashed: boolean;
@@ -55,6 +57,7 @@ export const initialRunState: RunStoreState = {
   windows: [],
   results: {},
   profiles: {},
+  profileErrors: {},
   error: null,
   crashed: false,
   source: { kind: 'live' },

@@ -161,7 +161,15 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
       if (!a) return;
       a.profile(cmd.rank)
         .then((profile) => post({ type: 'profile', requestId: cmd.requestId, profile }))
-        .catch(fail);
+        .catch((e: unknown) =>
+          post({
+            type: 'profileError',
+            requestId: cmd.requestId,
+            run: cmd.run,
+            rank: cmd.rank,
+            message: e instanceof Error ? e.message : String(e),
+          }),
+        );
       return;
     }
   }

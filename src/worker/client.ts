@@ -227,6 +227,9 @@ export class WorkerClient {
       case 'profile':
         useRun.setState({ profiles: { ...s.profiles, [profileKey(e.profile.run, e.profile.rank)]: e.profile } });
         return;
+      case 'profileError':
+        useRun.setState({ profileErrors: { ...s.profileErrors, [profileKey(e.run, e.rank)]: e.message } });
+        return;
       case 'theory': {
         const r = s.results[e.run];
         if (!r) return;

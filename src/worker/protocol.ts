@@ -100,4 +100,6 @@ export type AnalysisEvent =
   | { type: 'result'; result: AnalysisResult }
   | { type: 'theory'; run: RunId; theory: TheoryResult }
   | { type: 'profile'; requestId: number; profile: ModeProfile }
+  /** A requested profile could not be drawn (e.g. a mode without an eigenvector); the run goes on. */
+  | { type: 'profileError'; requestId: number; run: RunId; rank: number; message: string }
   | { type: 'error'; message: string };
