@@ -1,0 +1,338 @@
+/**
+ * Headless catastrophic-forgetting sweep (SCIENCE.md, Fig. 4): LDC versus EWC.
+ *
+ *   npm run reproduce -- --experiment forgetting [--task1 0,1 --task2 2,3 --lambdas 1,10,100
+ *     --ewc-lambdas 1e3,1e5 --nc 5,10,20 --seeds 0,1,2 --out forgetting.json]
+ *
+ * Writes JSON: `runs` (one row per task-2 run: method, λ, N_c, seed, final errors, the error
+ * curve and the displacement along the task-1 modes), `task1Modes` (rank, variance, flatness
+ * per seed), `sweep` (means over seeds), `summary` (best ε₁+ε₂ per method with its λ, LDC's
+ * best N_c, the N_c curve) and `timings`. A CSV of the runs is written next to it. Numbers that
+ * are NaN in the engine (an unmeasured flatness, say) are written as null. Bad arguments print
+ * the usage and exit with code 2.
+ */
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../engine/backend';
+import type { Dataset } from '../engine/data/dataset';
+import { loadEmbeddedDataset } from '../engine/data/embedded';
+import { loadIdxDataset } from '../engine/data/idx';
+import {
+  DEFAULT_FORGETTING_CONFIG,
+  checkForgettingConfig,
+  forgettingRun,
+  parseDigitGroup,
+  type ForgettingConfig,
+  type ForgettingResult,
+} from '../engine/forgetting';
+
+export const FORGETTING_USAGE = `usage: npm run reproduce -- --experiment forgetting [options]
+
+Catastrophic forgetting (Fig. 4): pretrain the network, freeze W1 and W3, train W2 on task 1,
+PCA + flatness of its window, then train task 2 with no constraint, EWC and LDC.
+
+options (defaults in brackets):
+  --task1 DIGITS         task-1 digits, e.g. 0,1 [${DEFAULT_FORGETTING_CONFIG.task1.join(',')}]
+  --task2 DIGITS         task-2 digits, disjoint from task 1 [${DEFAULT_FORGETTING_CONFIG.task2.join(',')}]
+  --lambdas LIST         LDC λ grid [${DEFAULT_FORGETTING_CONFIG.lambdas.join(',')}]
+  --ewc-lambdas LIST     EWC λ grid [${DEFAULT_FORGETTING_CONFIG.ewcLambdas.join(',')}]
+  --nc LIST              numbers of constrained modes N_c [${DEFAULT_FORGETTING_CONFIG.ncList.join(',')}]
+  --seeds LIST           seeds, each a full repetition [${DEFAULT_FORGETTING_CONFIG.seeds.join(',')}]
+  --flatness measured|estimated  F_i measured, or from σ_i via F ∝ σ^(−2/ψ) [${DEFAULT_FORGETTING_CONFIG.flatnessSource}]
+  --psi X                ψ of the estimate [${DEFAULT_FORGETTING_CONFIG.psi}]
+  --exclude-drift        constrain the diffusive modes 2..N_c+1 (default: ranks 1..N_c, Eq. 14)
+  --anchor mean|last     w1* = window mean or last snapshot [${DEFAULT_FORGETTING_CONFIG.anchor}]
+  --pretrain all|tasks   pretrain on all digits or the two tasks' digits [${DEFAULT_FORGETTING_CONFIG.pretrain}]
+  --pretrain-epochs N    [${DEFAULT_FORGETTING_CONFIG.pretrainEpochs}]
+  --task1-epochs N       task-1 epochs before its window [${DEFAULT_FORGETTING_CONFIG.task1Epochs}]
+  --window-epochs N      task-1 PCA window [${DEFAULT_FORGETTING_CONFIG.windowEpochs}]
+  --task2-steps N        task-2 SGD steps per run [${DEFAULT_FORGETTING_CONFIG.task2Steps}]
+  --curve-every N        test errors every N task-2 steps [${DEFAULT_FORGETTING_CONFIG.curveEvery}]
+  --displacement-modes N modes whose displacement is reported [${DEFAULT_FORGETTING_CONFIG.displacementModes}]
+  --B N                  minibatch size [${DEFAULT_FORGETTING_CONFIG.batchSize}]
+  --lr X                 learning rate α [${DEFAULT_FORGETTING_CONFIG.lr}]
+  --hidden N             hidden width h [${DEFAULT_FORGETTING_CONFIG.hidden}]
+  --factor e|2           flatness threshold factor [${DEFAULT_FORGETTING_CONFIG.thresholdFactor}]
+  --idx DIR              use the four MNIST IDX files in DIR instead of the embedded digits
+  --out FILE             JSON output [forgetting.json]; a runs CSV is written next to it
+  --quiet                no progress on stderr`;
+
+export class ForgettingUsageError extends Error {}
+
+export interface ForgettingCliOptions {
+  config: ForgettingConfig;
+  out: string;
+  idx: string | null;
+  quiet: boolean;
+}
+
+function numberList(flag: string, raw: string, integer: boolean): number[] {
+  const parts = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length === 0) throw new ForgettingUsageError(`${flag} needs a comma-separated list`);
+  return parts.map((p) => {
+    const v = Number(p);
+    if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+      throw new ForgettingUsageError(
+        `${flag} expects ${integer ? 'whole numbers' : 'numbers'} ≥ 0, got "${p}"`,
+      );
+    }
+    return v;
+  });
+}
+
+const INTEGER_FLAGS: Record<string, keyof ForgettingConfig> = {
+  '--pretrain-epochs': 'pretrainEpochs',
+  '--task1-epochs': 'task1Epochs',
+  '--window-epochs': 'windowEpochs',
+  '--task2-steps': 'task2Steps',
+  '--curve-every': 'curveEvery',
+  '--displacement-modes': 'displacementModes',
+  '--B': 'batchSize',
+  '--hidden': 'hidden',
+};
+
+export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
+  const c: ForgettingConfig = { ...DEFAULT_FORGETTING_CONFIG };
+  let out = 'forgetting.json';
+  let idx: string | null = null;
+  let quiet = false;
+  let experiment = '';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--'))
+        throw new ForgettingUsageError(`${a} needs a value`);
+      return v;
+    };
+    const digits = (v: string) => {
+      try {
+        return parseDigitGroup(v);
+      } catch (e) {
+        throw new ForgettingUsageError(`${a}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+    if (a === '--experiment') experiment = value();
+    else if (a === '--task1') c.task1 = digits(value());
+    else if (a === '--task2') c.task2 = digits(value());
+    else if (a === '--lambdas') c.lambdas = numberList(a, value(), false);
+    else if (a === '--ewc-lambdas') c.ewcLambdas = numberList(a, value(), false);
+    else if (a === '--nc') c.ncList = numberList(a, value(), true);
+    else if (a === '--seeds') c.seeds = numberList(a, value(), true);
+    else if (a === '--flatness') {
+      const v = value();
+      if (v !== 'measured' && v !== 'estimated')
+        throw new ForgettingUsageError('--flatness must be measured or estimated');
+      c.flatnessSource = v;
+    } else if (a === '--anchor') {
+      const v = value();
+      if (v !== 'mean' && v !== 'last')
+        throw new ForgettingUsageError('--anchor must be mean or last');
+      c.anchor = v;
+    } else if (a === '--pretrain') {
+      const v = value();
+      if (v !== 'all' && v !== 'tasks')
+        throw new ForgettingUsageError('--pretrain must be all or tasks');
+      c.pretrain = v;
+    } else if (a === '--factor') {
+      const v = value();
+      if (v !== 'e' && v !== '2') throw new ForgettingUsageError('--factor must be e or 2');
+      c.thresholdFactor = v;
+    } else if (a === '--exclude-drift') c.includeDrift = false;
+    else if (a === '--include-drift') c.includeDrift = true;
+    else if (a === '--psi' || a === '--lr') {
+      const raw = value();
+      const v = Number(raw);
+      if (!Number.isFinite(v) || v <= 0)
+        throw new ForgettingUsageError(`${a} expects a positive number, got "${raw}"`);
+      if (a === '--psi') c.psi = v;
+      else c.lr = v;
+    } else if (a in INTEGER_FLAGS) {
+      const raw = value();
+      const v = Number(raw);
+      if (!Number.isInteger(v) || v < 0)
+        throw new ForgettingUsageError(`${a} expects a non-negative whole number, got "${raw}"`);
+      (c as unknown as Record<string, number>)[INTEGER_FLAGS[a]] = v;
+    } else if (a === '--out') out = value();
+    else if (a === '--idx') idx = value();
+    else if (a === '--quiet') quiet = true;
+    else if (a === '--help' || a === '-h') throw new ForgettingUsageError('');
+    else throw new ForgettingUsageError(`unknown option "${a}"`);
+  }
+  if (experiment !== '' && experiment !== 'forgetting')
+    throw new ForgettingUsageError(`unknown experiment "${experiment}"`);
+  try {
+    checkForgettingConfig(c);
+  } catch (e) {
+    throw new ForgettingUsageError(e instanceof Error ? e.message : String(e));
+  }
+  return { config: c, out, idx, quiet };
+}
+
+function here(): string {
+  return dirname(fileURLToPath(import.meta.url));
+}
+
+async function loadData(idxDir: string | null): Promise<Dataset> {
+  if (idxDir) {
+    const files = readdirSync(idxDir)
+      .filter((f) => /idx[13]-ubyte(\.gz)?$/.test(f))
+      .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(idxDir, f))) }));
+    return loadIdxDataset(files);
+  }
+  const asset = resolve(here(), '../../public/data/mnist-10k.bin');
+  try {
+    return loadEmbeddedDataset(readFileSync(asset));
+  } catch (e) {
+    throw new Error(
+      `cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`,
+      { cause: e },
+    );
+  }
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** The JSON document of a finished sweep. */
+export function forgettingJson(
+  r: ForgettingResult,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    experiment: 'forgetting',
+    ...extra,
+    config: r.config,
+    tasks: r.tasks,
+    task1Modes: r.task1.flatMap((t) =>
+      t.modes.map((m) => ({
+        seed: t.seed,
+        rank: m.rank,
+        variance: m.variance,
+        flatness: m.flatness,
+        source: m.source,
+        measured: m.measured,
+        left: m.left,
+        right: m.right,
+      })),
+    ),
+    task1: r.task1.map(({ modes: _modes, ...rest }) => rest),
+    runs: r.runs,
+    sweep: r.sweep,
+    summary: r.summary,
+    timings: r.timings,
+  };
+}
+
+/** Runs the sweep, logging progress; returns the result. */
+export async function runForgetting(
+  opts: ForgettingCliOptions,
+  log: (s: string) => void,
+): Promise<{ result: ForgettingResult; backend: string; data: Dataset }> {
+  const backend = await selectBackend({
+    forced: 'wasm',
+    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
+  });
+  const data = await loadData(opts.idx);
+  log(
+    `backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`,
+  );
+  let lastLog = 0;
+  const gen = forgettingRun(opts.config, data, { streamCurves: false });
+  for (;;) {
+    const it = await gen.next();
+    if (it.done) return { result: it.value, backend: backend.name, data };
+    const e = it.value;
+    if (e.type === 'phase') log(e.message);
+    else if (e.type === 'task1Modes') {
+      const r = e.report;
+      log(
+        `seed ${r.seed}: pretrained test error ${pct(r.pretrainTestError)}; task-1 train error ${pct(r.task1TrainError)}; at w1*: ε₁ ${pct(r.atAnchor.task1.eps)}, ε₂ ${pct(r.atAnchor.task2.eps)}; ` +
+          `PCA rank ${r.pcaRank}, ψ ${r.psi.value.toFixed(2)} (R² ${r.psi.r2.toFixed(2)}); F₂…F₆ ${r.modes
+            .slice(1, 6)
+            .map((m) => m.flatness.toPrecision(3))
+            .join(' ')}`,
+      );
+    } else if (e.type === 'progress') {
+      const now = performance.now();
+      if (now - lastLog > 3000) {
+        lastLog = now;
+        log(
+          `  ${(100 * e.fraction).toFixed(0)}%${e.etaSeconds !== null ? `, about ${Math.ceil(e.etaSeconds)} s left` : ''}`,
+        );
+      }
+    }
+  }
+}
+
+function summaryLines(r: ForgettingResult): string[] {
+  const s = r.summary;
+  const lines: string[] = [];
+  for (const m of ['none', 'ewc', 'ldc'] as const) {
+    const b = s.best[m];
+    if (!b) continue;
+    lines.push(
+      `${m.padEnd(4)} best ε₁+ε₂ = ${b.total.toFixed(3)} ± ${b.totalSd.toFixed(3)} (ε₁ ${pct(b.eps1)}, ε₂ ${pct(b.eps2)}) at λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''}; own-class best ${s.bestOwn[m]?.total.toFixed(3)}`,
+    );
+  }
+  lines.push(
+    `LDC ε₁+ε₂ vs N_c: ${s.ncCurve.map((p) => `${p.nc}: ${p.total.toFixed(3)}`).join(', ')} (EWC best ${s.ewcReference.toFixed(3)})`,
+  );
+  lines.push(
+    `${r.timings.runs} runs in ${r.timings.total.toFixed(1)} s (pretrain ${r.timings.pretrain.toFixed(1)}, task 1 ${r.timings.task1.toFixed(1)}, analysis ${r.timings.analysis.toFixed(1)}, task 2 ${r.timings.task2.toFixed(1)})`,
+  );
+  return lines;
+}
+
+export async function forgettingMain(argv: string[]): Promise<void> {
+  let opts: ForgettingCliOptions;
+  try {
+    opts = parseForgettingArgs(argv);
+  } catch (e) {
+    if (e instanceof ForgettingUsageError) {
+      if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
+      process.stderr.write(FORGETTING_USAGE + '\n');
+      process.exit(e.message ? 2 : 0);
+    }
+    throw e;
+  }
+  const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
+  const { result, backend, data } = await runForgetting(opts, log);
+  const out = forgettingJson(result, {
+    backend,
+    data: { name: data.name, train: data.train.count, test: data.test.count },
+  });
+  mkdirSync(dirname(resolve(opts.out)), { recursive: true });
+  writeFileSync(opts.out, JSON.stringify(out, null, 1));
+  const csvFile = opts.out.replace(/\.json$/i, '') + '.runs.csv';
+  const rows = [
+    ['method', 'lambda', 'nc', 'seed', 'eps1', 'eps2', 'eps1Own', 'eps2Own', 'penalty'].join(','),
+  ];
+  for (const r of result.runs)
+    rows.push(
+      [
+        r.method,
+        r.lambda,
+        r.nc ?? '',
+        r.seed,
+        r.eps1,
+        r.eps2,
+        r.eps1Own,
+        r.eps2Own,
+        r.penalty,
+      ].join(','),
+    );
+  writeFileSync(csvFile, rows.join('\n') + '\n');
+  for (const l of summaryLines(result)) log(l);
+  log(`wrote ${opts.out}, ${csvFile}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  forgettingMain(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

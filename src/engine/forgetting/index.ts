@@ -1,0 +1,8 @@
+/** Catastrophic forgetting: LDC versus EWC (SCIENCE.md, Fig. 4). */
+export * from './config';
+export * from './experiment';
+export * from './fisher';
+export * from './penalties';
+export * from './scoring';
+export * from './tasks';
+export * from './w2Trainer';
