@@ -47,7 +47,7 @@ const data = loadEmbeddedDataset(readFileSync('public/data/mnist-10k.bin'));
 // 1. Training steps/s.
 const steps: StepBenchRow[] = [benchPlain(data.train, 'node', seconds)];
 await selectBackend({ forced: 'wasm', wasmPaths });
-steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose', 'transpose-flags', 'autodiff'], seconds)));
+steps.push(...(await benchSteps(data.train, 'node', ['wasm-simd', 'explicit-transpose', 'transpose-flags', 'autodiff'], seconds)));
 await selectBackend({ forced: 'cpu' });
 steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose'], seconds)));
 const plain = steps[0].stepsPerSecond;

@@ -2,7 +2,9 @@
 /** Browser benchmark worker: training steps/s per reachable backend, and the plain loop. */
 import { selectBackend, type BackendName } from '../engine/backend';
 import { loadEmbeddedDataset } from '../engine/data/embedded';
-import { preferredStepImpl, type StepImpl } from '../engine/nets/tfMlp';
+import { preferredStepImpl } from '../engine/nets/tfMlp';
+import type { TrainStepImpl } from '../engine/experiments/training';
+import { SimdMlp } from '../engine/nets/simdMlp';
 import { benchPlain, benchSteps, type StepBenchRow } from './trainingBench';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -17,7 +19,10 @@ self.onmessage = async (ev: MessageEvent<{ dataUrl: string; wasmPaths: Record<st
     for (const b of backends) {
       try {
         const choice = await selectBackend({ forced: b, wasmPaths });
-        const impls: StepImpl[] = b === 'wasm' ? ['explicit-transpose', 'transpose-flags', 'autodiff'] : [preferredStepImpl(b)];
+        const impls: TrainStepImpl[] =
+          b === 'wasm'
+            ? [...(SimdMlp.available() ? (['wasm-simd'] as const) : []), 'explicit-transpose', 'transpose-flags', 'autodiff']
+            : [preferredStepImpl(b)];
         const r = await benchSteps(data.train, 'chromium-worker', impls, b === 'webgpu' || b === 'webgl' ? Math.min(seconds, 3) : seconds);
         for (const row of r) rows.push({ ...row, backend: `${row.backend}${choice.device ? ` (${choice.device})` : ''}` });
       } catch (e) {

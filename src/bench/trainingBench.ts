@@ -8,12 +8,14 @@ import type { DataSplit } from '../engine/data/dataset';
 import { MinibatchSampler } from '../engine/data/batches';
 import { fillBatch } from '../engine/experiments/training';
 import { initMlp, PlainMlp } from '../engine/nets/mlp';
-import { TfMlp, allocBatch, type StepImpl } from '../engine/nets/tfMlp';
+import { allocBatch } from '../engine/nets/tfMlp';
+import { createNet, type TrainStepImpl } from '../engine/experiments/training';
+import { SimdMlp } from '../engine/nets/simdMlp';
 
 export interface StepBenchRow {
   where: string;
   backend: string;
-  impl: StepImpl | 'plain-loop';
+  impl: TrainStepImpl | 'plain-loop';
   stepsPerSecond: number;
   steps: number;
 }
@@ -21,7 +23,7 @@ export interface StepBenchRow {
 export async function benchSteps(
   train: DataSplit,
   where: string,
-  impls: StepImpl[],
+  impls: TrainStepImpl[],
   seconds = 2,
   B = 50,
 ): Promise<StepBenchRow[]> {
@@ -34,21 +36,27 @@ export async function benchSteps(
     fillBatch(train, idx, B, batch);
   };
   for (const impl of impls) {
-    const net = new TfMlp(initMlp(50, 0), impl);
-    for (let i = 0; i < 30; i++) {
-      next();
-      await net.step(batch, 0.1);
-    }
+    const net = createNet(initMlp(50, 0), impl);
+    // Each net trains the way SgdTrainer drives it (SimdMlp reads the pixel bytes directly).
+    const one = async () => {
+      if (net instanceof SimdMlp) {
+        sampler.nextInto(idx);
+        await net.stepIndices(train, idx, B, 0.1);
+      } else {
+        next();
+        await net.step(batch, 0.1);
+      }
+    };
+    for (let i = 0; i < 30; i++) await one();
     let steps = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < seconds * 1000) {
-      next();
-      await net.step(batch, 0.1);
+      await one();
       steps++;
     }
     const dt = (performance.now() - t0) / 1000;
     net.dispose();
-    rows.push({ where, backend: tf.getBackend(), impl, stepsPerSecond: steps / dt, steps });
+    rows.push({ where, backend: impl === 'wasm-simd' ? 'own wasm' : tf.getBackend(), impl, stepsPerSecond: steps / dt, steps });
   }
   return rows;
 }

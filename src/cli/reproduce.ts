@@ -51,6 +51,7 @@ options:
   --modes N              number of log-spaced flatness modes
   --factor e|2           flatness threshold factor
   --centre mean|last     profile centre
+  --step auto|wasm-simd|tfjs  training step: the WebAssembly SIMD kernel or tfjs ops (auto: kernel)
   --idx DIR              use the four MNIST IDX files in DIR instead of the embedded digits
   --out FILE             JSON output (default results.json); CSVs are written next to it
   --bundle FILE          also write a run bundle (the page's run format, opened by the app)
@@ -121,6 +122,10 @@ export function parseArgs(argv: string[]): CliOptions {
       const v = value();
       if (v !== 'e' && v !== '2') throw new UsageError(`--factor must be e or 2`);
       overrides.thresholdFactor = v;
+    } else if (a === '--step') {
+      const v = value();
+      if (v !== 'auto' && v !== 'wasm-simd' && v !== 'tfjs') throw new UsageError(`--step must be auto, wasm-simd or tfjs`);
+      overrides.stepImpl = v;
     } else if (a === '--centre') {
       const v = value();
       if (v !== 'mean' && v !== 'last') throw new UsageError(`--centre must be mean or last`);

@@ -22,6 +22,7 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { key: 'lr', url: 'lr', label: 'Learning rate α', kind: 'number', min: 1e-4, max: 1000, log: true, help: 'SGD step size (above ~1 the network dies or diverges).' },
   { key: 'hidden', url: 'h', label: 'Hidden width h', kind: 'number', min: 2, max: 200, integer: true, help: 'Units per hidden layer; W2 has h² weights.' },
   { key: 'seed', url: 'seed', label: 'Seed', kind: 'number', min: 0, max: 2 ** 31 - 1, integer: true, help: 'Initialisation, shuffling and noise.' },
+  { key: 'stepImpl', url: 'step', label: 'Training step', kind: 'enum', options: ['auto', 'wasm-simd', 'tfjs'], help: '"auto": the WebAssembly SIMD kernel on CPU backends, tfjs ops on GPUs; "tfjs" forces TensorFlow.js ops.' },
   { key: 'warmupEpochs', url: 'warmup', label: 'Warm-up epochs', unit: 'epochs', kind: 'number', min: 1, max: 1000, integer: true, help: 'Training before the PCA window (the cap when the phase is found by error).' },
   { key: 'windowEpochs', url: 'window', label: 'Window', unit: 'epochs', kind: 'number', min: 1, max: 50, integer: true, help: 'Length of the PCA window.' },
   { key: 'phaseMode', url: 'phase', label: 'Exploration phase starts', kind: 'enum', options: ['warmup', 'error'], help: '"warmup": after the warm-up epochs; "error": once training error stays below the threshold for an epoch.' },
@@ -86,6 +87,27 @@ export function presetConfig(id: string): RunConfig {
   return { ...DEFAULT_CONFIG, ...p.config };
 }
 
+/** Where the training data come from: the embedded 10,000 digits or the visitor's own IDX files. */
+export type DataChoice = 'embedded' | 'idx';
+export const DATA_CHOICES: readonly DataChoice[] = ['embedded', 'idx'];
+
+/** Colour theme: follow the system, or force light or dark (`theme=` in the URL, e.g. for embeds). */
+export type ThemeChoice = 'auto' | 'light' | 'dark';
+export const THEME_CHOICES: readonly ThemeChoice[] = ['auto', 'light', 'dark'];
+
+/**
+ * Named parts of the page that `hide=` can remove, besides the settings' own URL keys:
+ * the preset menu, every setting, the data panel, the backend badge, and the export and
+ * save/open-run buttons.
+ */
+export const HIDE_PANELS = ['preset', 'settings', 'data', 'backend', 'export'] as const;
+export type HidePanel = (typeof HIDE_PANELS)[number];
+
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+
+/** Every URL key the page reads (settings and page flags). */
+export const PAGE_KEYS = ['preset', 'autorun', 'backend', 'embed', 'hide', 'data', 'theme'] as const;
+
 export interface ParsedUrl {
   preset: string;
   config: RunConfig;
@@ -93,11 +115,14 @@ export interface ParsedUrl {
   backend: string | null;
   embed: string | null;
   hide: string[];
+  /** The data set the link was made with. */
+  data: DataChoice;
+  theme: ThemeChoice;
   /** One message per value that was rejected (name, value, why). */
   notices: string[];
 }
 
-function parseField(f: FieldSpec, raw: string): { ok: true; value: RunConfig[keyof RunConfig] } | { ok: false; why: string } {
+export function parseField(f: FieldSpec, raw: string): { ok: true; value: RunConfig[keyof RunConfig] } | { ok: false; why: string } {
   switch (f.kind) {
     case 'bool':
       if (raw === '1' || raw === 'true') return { ok: true, value: true };
@@ -115,10 +140,23 @@ function parseField(f: FieldSpec, raw: string): { ok: true; value: RunConfig[key
   }
 }
 
-/** Reads the settings from a query string and/or hash (hash wins). */
-export function parseUrl(search: string, hash = ''): ParsedUrl {
+/** The URL parameters of a query string and a hash, merged (the hash wins). */
+export function urlParams(search: string, hash = ''): URLSearchParams {
   const params = new URLSearchParams(search.replace(/^\?/, ''));
   new URLSearchParams(hash.replace(/^#/, '')).forEach((v, k) => params.set(k, v));
+  return params;
+}
+
+/** True when a hash carries any key the page reads (so that it can be folded into the query). */
+export function hashHasSettings(hash: string): boolean {
+  const keys = new Set<string>([...PAGE_KEYS, ...CONFIG_FIELDS.map((f) => f.url)]);
+  for (const k of new URLSearchParams(hash.replace(/^#/, '')).keys()) if (keys.has(k)) return true;
+  return false;
+}
+
+/** Reads the settings from a query string and/or hash (hash wins). */
+export function parseUrl(search: string, hash = ''): ParsedUrl {
+  const params = urlParams(search, hash);
   const notices: string[] = [];
   let preset = params.get('preset') ?? DEFAULT_PRESET;
   if (!PRESETS.some((p) => p.id === preset)) {
@@ -136,33 +174,77 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
     else notices.push(`${f.url}=${raw} (${f.label}): ${r.why}; using ${String(defaults[f.key])}`);
   }
   const backend = params.get('backend');
-  const backends = ['webgpu', 'webgl', 'wasm', 'cpu'];
   let forced: string | null = null;
   if (backend !== null) {
-    if (backends.includes(backend)) forced = backend;
-    else notices.push(`backend=${backend}: expected one of ${backends.join(', ')}; choosing automatically`);
+    if ((BACKENDS as readonly string[]).includes(backend)) forced = backend;
+    else notices.push(`backend=${backend}: expected one of ${BACKENDS.join(', ')}; choosing automatically`);
   }
+  let data: DataChoice = 'embedded';
+  const rawData = params.get('data');
+  if (rawData !== null) {
+    if ((DATA_CHOICES as readonly string[]).includes(rawData)) data = rawData as DataChoice;
+    else notices.push(`data=${rawData}: expected one of ${DATA_CHOICES.join(', ')}; using embedded`);
+  }
+  let theme: ThemeChoice = 'auto';
+  const rawTheme = params.get('theme');
+  if (rawTheme !== null) {
+    if ((THEME_CHOICES as readonly string[]).includes(rawTheme)) theme = rawTheme as ThemeChoice;
+    else notices.push(`theme=${rawTheme}: expected one of ${THEME_CHOICES.join(', ')}; using auto`);
+  }
+  const hideKeys = new Set<string>([...HIDE_PANELS, ...CONFIG_FIELDS.map((f) => f.url)]);
+  const hide: string[] = [];
+  for (const h of (params.get('hide') ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (hideKeys.has(h)) {
+      if (!hide.includes(h)) hide.push(h);
+    } else {
+      notices.push(`hide=${h}: unknown; expected setting keys or ${HIDE_PANELS.join(', ')}`);
+    }
+  }
+  const embed = params.get('embed');
   return {
     preset,
     config,
     autorun: params.get('autorun') === '1',
     backend: forced,
-    embed: params.get('embed'),
-    hide: (params.get('hide') ?? '').split(',').filter(Boolean),
+    embed: embed === null ? null : embed,
+    hide,
+    data,
+    theme,
     notices,
   };
 }
 
-/** The query string for a config: only values that differ from the preset's defaults. */
+/**
+ * The query string for a config: the preset, the seed (always, so a link names its run), and
+ * every other value that differs from the preset's defaults; then the page flags in `extra`.
+ */
 export function configToQuery(preset: string, config: RunConfig, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams();
   params.set('preset', preset);
   const defaults = presetConfig(preset);
   for (const f of CONFIG_FIELDS) {
     const v = config[f.key];
-    if (v === defaults[f.key]) continue;
+    if (v === defaults[f.key] && f.key !== 'seed') continue;
     params.set(f.url, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
   }
   for (const [k, v] of Object.entries(extra)) params.set(k, v);
   return params.toString();
+}
+
+/**
+ * A config read from elsewhere (a run file): starts from the preset's defaults and takes every
+ * field the schema accepts. Throws naming the first invalid field.
+ */
+export function checkedConfig(preset: string, raw: Record<string, unknown>): RunConfig {
+  const config = presetConfig(PRESETS.some((p) => p.id === preset) ? preset : DEFAULT_PRESET);
+  const target = config as unknown as Record<string, unknown>;
+  for (const f of CONFIG_FIELDS) {
+    const v = raw[f.key];
+    if (v === undefined) continue;
+    const text = typeof v === 'boolean' ? (v ? '1' : '0') : typeof v === 'number' || typeof v === 'string' ? String(v) : '';
+    const r = parseField(f, text);
+    if (!r.ok) throw new Error(`config.${f.key} = ${JSON.stringify(v)}: ${r.why}`);
+    target[f.key] = r.value;
+  }
+  return config;
 }

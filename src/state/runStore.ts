@@ -6,6 +6,7 @@
 import { create } from 'zustand';
 import type { BackendChoice } from '../engine/backend';
 import type { AnalysisPhase, AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
+import type { RunConfig } from '../engine/experiments/config';
 import type { EpochRecord, RunId } from '../engine/experiments/training';
 import type { DatasetInfo, Progress, RunState } from '../worker/protocol';
 import type { RunBundle } from './runBundle';
@@ -24,6 +25,8 @@ export interface RunStoreState {
   runState: RunState;
   paused: boolean;
   backend: BackendChoice | null;
+  /** The step implementation of the current run. */
+  stepImpl: string | null;
   dataset: DatasetInfo | null;
   datasetError: string | null;
   progress: Progress | null;
@@ -40,13 +43,16 @@ export interface RunStoreState {
   /** True when a worker died; the UI offers a restart. */
   crashed: boolean;
   /** Where the shown results come from: this browser's run, the bundled precomputed run, or a file. */
-  source: { kind: 'live' } | { kind: 'precomputed' | 'file'; note: string; preset: string };
+  source:
+    | { kind: 'live' }
+    | { kind: 'precomputed' | 'file'; note: string; preset: string; config: RunConfig; createdWith: string };
 }
 
 export const initialRunState: RunStoreState = {
   runState: 'loading',
   paused: false,
   backend: null,
+  stepImpl: null,
   dataset: null,
   datasetError: null,
   progress: null,
@@ -97,6 +103,6 @@ export function showBundle(b: RunBundle, kind: 'precomputed' | 'file', note: str
       : null,
     analysisProgress: null,
     error: null,
-    source: { kind, note, preset: b.preset },
+    source: { kind, note, preset: b.preset, config: b.config, createdWith: b.createdWith },
   });
 }

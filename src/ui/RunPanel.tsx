@@ -2,11 +2,12 @@
  * The compact run panel: preset, the main settings, start / pause / step / reset, the backend
  * badge and the progress bar with phase, steps/s and ETA.
  */
-import { useId, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import { CONFIG_FIELDS, PRESETS, type FieldSpec } from '../state/configSchema';
-import { useConfig } from '../state/configStore';
+import { shareUrl, useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import type { RunConfig } from '../engine/experiments/config';
+import { canSave, openRunFile, saveRun, startRun, useRunFile } from './runActions';
 import { workers } from './workers';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
@@ -126,35 +127,38 @@ export function RunPanel() {
   const presetId = useId();
   const preset = useConfig((s) => s.preset);
   const setPreset = useConfig((s) => s.setPreset);
-  const config = useConfig((s) => s.config);
   const hide = useConfig((s) => s.hide);
   const run = useRun();
   const [advanced, setAdvanced] = useState(false);
   const busy = run.runState === 'training' || run.runState === 'analyzing';
   const p = run.progress;
   const a = run.analysisProgress;
-  const fields = CONFIG_FIELDS.filter(
-    (f) => (advanced || MAIN_FIELDS.includes(f.key)) && !hide.includes(f.url),
-  );
+  const fields = hide.includes('settings')
+    ? []
+    : CONFIG_FIELDS.filter(
+        (f) => (advanced || MAIN_FIELDS.includes(f.key)) && !hide.includes(f.url),
+      );
 
   return (
     <section className="run-panel" aria-label="Run controls">
       <div className="run-row">
-        <div className="field">
-          <label htmlFor={presetId}>Preset</label>
-          <select
-            id={presetId}
-            value={preset}
-            disabled={busy}
-            onChange={(e) => setPreset(e.target.value)}
-          >
-            {PRESETS.map((x) => (
-              <option key={x.id} value={x.id}>
-                {x.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        {hide.includes('preset') ? null : (
+          <div className="field">
+            <label htmlFor={presetId}>Preset</label>
+            <select
+              id={presetId}
+              value={preset}
+              disabled={busy}
+              onChange={(e) => setPreset(e.target.value)}
+            >
+              {PRESETS.map((x) => (
+                <option key={x.id} value={x.id}>
+                  {x.label}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         <div className="buttons">
           {run.runState === 'training' && !run.paused ? (
             <button type="button" onClick={() => workers.pause()}>
@@ -169,7 +173,7 @@ export function RunPanel() {
               type="button"
               className="primary"
               disabled={run.runState === 'loading' || run.runState === 'analyzing' || !run.dataset}
-              onClick={() => workers.run(config)}
+              onClick={startRun}
             >
               {run.runState === 'done' || run.runState === 'error' ? 'Run again' : 'Start'}
             </button>
@@ -190,22 +194,28 @@ export function RunPanel() {
             Reset
           </button>
         </div>
-        <BackendBadge />
+        {hide.includes('backend') ? null : <BackendBadge />}
       </div>
-      <p className="preset-description">{PRESETS.find((x) => x.id === preset)?.description}</p>
-      <div className="fields">
-        {fields.map((f) => (
-          <Field key={f.key} spec={f} />
-        ))}
-      </div>
-      <button
-        type="button"
-        className="link"
-        aria-expanded={advanced}
-        onClick={() => setAdvanced(!advanced)}
-      >
-        {advanced ? 'Fewer settings' : 'All settings'}
-      </button>
+      {hide.includes('preset') ? null : (
+        <p className="preset-description">{PRESETS.find((x) => x.id === preset)?.description}</p>
+      )}
+      {fields.length ? (
+        <div className="fields">
+          {fields.map((f) => (
+            <Field key={f.key} spec={f} />
+          ))}
+        </div>
+      ) : null}
+      {hide.includes('settings') ? null : (
+        <button
+          type="button"
+          className="link"
+          aria-expanded={advanced}
+          onClick={() => setAdvanced(!advanced)}
+        >
+          {advanced ? 'Fewer settings' : 'All settings'}
+        </button>
+      )}
       <div className="progress" aria-live="polite">
         <progress
           max={1}
@@ -228,6 +238,7 @@ export function RunPanel() {
                       : 'Ready'}
         </span>
       </div>
+      <RunFiles canExport={!hide.includes('export')} />
       {run.error ? (
         <div className="error-box" role="alert">
           {run.error}
@@ -242,8 +253,101 @@ export function RunPanel() {
   );
 }
 
+/** Share link, save run (JSON bundle) and open run (file picker; dropping works page-wide). */
+function RunFiles({ canExport }: { canExport: boolean }) {
+  const inputRef = useRef<HTMLInputElement>(null);
+  const saveable = useRun(canSave);
+  const busy = useRun((s) => s.runState === 'training' || s.runState === 'analyzing');
+  const { error, status } = useRunFile();
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = async () => {
+    const url = shareUrl();
+    try {
+      await navigator.clipboard.writeText(url);
+      setCopied('Link copied.');
+    } catch {
+      // No clipboard (insecure context, permissions): show the link to copy by hand.
+      setCopied(url);
+    }
+  };
+  return (
+    <div className="run-files">
+      <div className="buttons">
+        <button type="button" onClick={() => void copy()} title="Copy a link that reproduces these settings">
+          Copy link
+        </button>
+        {canExport ? (
+          <>
+            <button
+              type="button"
+              disabled={!saveable || busy}
+              onClick={saveRun}
+              title="Download the run (settings and results) as a JSON file"
+            >
+              Save run
+            </button>
+            <button
+              type="button"
+              onClick={() => inputRef.current?.click()}
+              title="Show a saved run (.json) without training; you can also drop the file on the page"
+            >
+              Open run…
+            </button>
+            <input
+              ref={inputRef}
+              type="file"
+              accept=".json,application/json"
+              hidden
+              aria-label="Open a saved run (.json)"
+              data-testid="open-run-input"
+              onChange={(e) => {
+                const f = e.target.files?.[0];
+                e.target.value = '';
+                if (f) void openRunFile(f);
+              }}
+            />
+          </>
+        ) : null}
+      </div>
+      {copied ? (
+        copied.startsWith('http') ? (
+          <input
+            className="share-url"
+            readOnly
+            value={copied}
+            aria-label="Link to these settings"
+            onFocus={(e) => e.target.select()}
+          />
+        ) : (
+          <p className="run-files-status" role="status">
+            {copied}
+          </p>
+        )
+      ) : null}
+      {status && !error ? (
+        <p className="run-files-status" role="status" data-testid="run-file-status">
+          {status}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="error-box" role="alert" data-testid="open-run-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+const STEP_LABEL: Record<string, string> = {
+  'wasm-simd': 'WebAssembly SIMD kernel',
+  'explicit-transpose': 'tfjs ops',
+  'transpose-flags': 'tfjs ops',
+  autodiff: 'tfjs autodiff',
+};
+
 export function BackendBadge() {
   const backend = useRun((s) => s.backend);
+  const stepImpl = useRun((s) => s.stepImpl);
   if (!backend) return <span className="badge">backend: starting…</span>;
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('\n');
   return (
@@ -253,6 +357,7 @@ export function BackendBadge() {
       title={skipped ? `Skipped:\n${skipped}` : backend.reason}
     >
       <strong>{backend.name}</strong> · {backend.reason}
+      {stepImpl ? <> · step: {STEP_LABEL[stepImpl] ?? stepImpl}</> : null}
       {backend.skipped.length ? (
         <details>
           <summary>why not the others</summary>

@@ -159,6 +159,9 @@ export class WorkerClient {
       case 'ready':
         useRun.setState({ backend: e.backend });
         return;
+      case 'net':
+        useRun.setState({ stepImpl: e.impl });
+        return;
       case 'dataset':
         useRun.setState({ dataset: e.info, datasetError: null, runState: s.runState === 'loading' ? 'idle' : s.runState });
         return;

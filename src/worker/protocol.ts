@@ -62,6 +62,8 @@ export interface Progress {
 
 export type TrainerEvent =
   | { type: 'ready'; backend: BackendChoice }
+  /** Which step implementation trains this run ('wasm-simd' kernel or a tfjs step). */
+  | { type: 'net'; impl: string }
   | { type: 'dataset'; info: DatasetInfo }
   | { type: 'datasetError'; file: string; message: string }
   | { type: 'state'; state: 'idle' | 'training' | 'paused' | 'done' }

@@ -10,9 +10,8 @@ import type { Dataset } from '../engine/data/dataset';
 import { loadEmbeddedDataset } from '../engine/data/embedded';
 import { IdxError, loadIdxDataset } from '../engine/data/idx';
 import type { RunConfig } from '../engine/experiments/config';
-import { trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
+import { probeStepsPerSecond, trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
-import { probeStepsPerSecond } from '../engine/nets/tfMlp';
 import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
@@ -81,6 +80,7 @@ class RunLoop {
     this.gen = trainingRun(config, data, {
       initial: initMlp(config.hidden, config.seed),
       controls: () => this.controls,
+      onNet: (impl) => post({ type: 'net', impl }),
     });
   }
 

@@ -6,6 +6,8 @@ export type Dynamics = 'sgd' | 'langevin';
 export type PhaseMode = 'error' | 'warmup';
 export type ProfileCentre = 'mean' | 'last';
 export type ThresholdFactor = 'e' | '2';
+/** 'auto': the WebAssembly SIMD kernel on CPU backends, tfjs ops on GPU backends. */
+export type StepChoice = 'auto' | 'wasm-simd' | 'tfjs';
 
 export interface RunConfig {
   /** Hidden width h of the 784-h-h-10 network. */
@@ -16,6 +18,8 @@ export interface RunConfig {
   lr: number;
   /** Seed of initialisation, shuffling and noise (the data split has its own fixed seed). */
   seed: number;
+  /** How the training step is computed. */
+  stepImpl: StepChoice;
   /** How the exploration phase is found: training error ≤ threshold for an epoch, or fixed warm-up. */
   phaseMode: PhaseMode;
   /** Training-error threshold of the exploration phase (fraction, 0.005 = 0.5%). */
@@ -49,6 +53,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   batchSize: 50,
   lr: 0.1,
   seed: 0,
+  stepImpl: 'auto',
   phaseMode: 'warmup',
   errorThreshold: 0.005,
   warmupEpochs: 60,

@@ -8,8 +8,9 @@ import type { Dataset, DataSplit } from '../data/dataset';
 import { MinibatchSampler } from '../data/batches';
 import { PIXEL_LUT } from '../data/batches';
 import * as tf from '@tensorflow/tfjs';
-import { CLASSES, type MlpWeights } from '../nets/mlp';
+import { CLASSES, INPUT_SIZE, initMlp, type MlpWeights } from '../nets/mlp';
 import { TfMlp, allocBatch, type StepImpl, type UploadBatch } from '../nets/tfMlp';
+import { SimdMlp } from '../nets/simdMlp';
 import { LangevinW2 } from '../nets/langevin';
 import { ExplorationDetector } from '../landscape/phase';
 import type { RunConfig } from './config';
@@ -75,6 +76,25 @@ export function fillRange(split: DataSplit, start: number, count: number, out: U
 }
 
 const EVAL_CHUNK = 1000;
+
+/** How a training step is computed: tfjs ops on the active backend, or one WebAssembly SIMD kernel. */
+export type TrainStepImpl = StepImpl | 'wasm-simd';
+export type TrainNet = TfMlp | SimdMlp;
+
+/**
+ * The fastest correct step for this backend. On the CPU backends tfjs's per-op overhead caps
+ * the step at ~1,500 steps/s, so the hand-written WebAssembly SIMD kernel (SimdMlp, ~3× that)
+ * trains instead when it compiles here; GPU backends run the tfjs step.
+ */
+export function createNet(weights: MlpWeights, choice: 'auto' | 'tfjs' | TrainStepImpl = 'auto'): TrainNet {
+  if (choice === 'wasm-simd') return new SimdMlp(weights);
+  if (choice === 'auto') {
+    const backend = tf.getBackend();
+    if ((backend === 'wasm' || backend === 'cpu') && SimdMlp.available(weights.hidden)) return new SimdMlp(weights);
+    return new TfMlp(weights);
+  }
+  return new TfMlp(weights, choice === 'tfjs' ? undefined : choice);
+}
 /**
  * Data sets up to this size (train + test, as float32) stay resident on the backend for the
  * per-epoch evaluation: one forward pass each instead of re-uploading every epoch. The embedded
@@ -85,7 +105,7 @@ const CHECKPOINT_EVERY = 100;
 
 /** A step-at-a-time SGD trainer with live-adjustable α and B. */
 export class SgdTrainer {
-  readonly net: TfMlp;
+  readonly net: TrainNet;
   readonly sampler: MinibatchSampler;
   lr: number;
   step = 0;
@@ -96,7 +116,7 @@ export class SgdTrainer {
   private checkpoint: { step: number; weights: MlpWeights } | null = null;
   private resident: { train: tf.Tensor2D; test: tf.Tensor2D } | null = null;
 
-  constructor(net: TfMlp, data: Dataset, config: RunConfig) {
+  constructor(net: TrainNet, data: Dataset, config: RunConfig) {
     this.net = net;
     this.data = data;
     this.lr = config.lr;
@@ -105,7 +125,7 @@ export class SgdTrainer {
     this.idx = new Uint32Array(config.batchSize);
     this.evalScratch = allocBatch(EVAL_CHUNK, net.inputSize);
     const P = net.inputSize;
-    if ((data.train.count + data.test.count) * P * 4 <= RESIDENT_EVAL_BYTES) {
+    if (net instanceof TfMlp && (data.train.count + data.test.count) * P * 4 <= RESIDENT_EVAL_BYTES) {
       const upload = (split: DataSplit) => {
         const x = new Float32Array(split.count * P);
         for (let i = 0; i < x.length; i++) x[i] = PIXEL_LUT[split.images[i]];
@@ -140,8 +160,13 @@ export class SgdTrainer {
     }
     const before = this.sampler.epoch;
     const B = this.sampler.nextInto(this.idx);
-    fillBatch(this.data.train, this.idx, B, this.batch);
-    const r = await this.net.step(this.batch, this.lr);
+    let r;
+    if (this.net instanceof SimdMlp) {
+      r = await this.net.stepIndices(this.data.train, this.idx, B, this.lr);
+    } else {
+      fillBatch(this.data.train, this.idx, B, this.batch);
+      r = await this.net.step(this.batch, this.lr);
+    }
     if (!Number.isFinite(r.loss) || !allFinite(r.w2)) return null;
     this.step++;
     return { loss: r.loss, errors: r.errors, w2: r.w2, epochEnded: this.sampler.epoch !== before };
@@ -159,12 +184,15 @@ export class SgdTrainer {
     const fill = (split: DataSplit) => (start: number, count: number, out: UploadBatch) =>
       fillRange(split, start, count, out);
     const r = this.resident;
-    const tr = r
-      ? await this.net.evaluateResident(r.train, this.data.train.labels)
-      : await this.net.evaluate(this.data.train.count, EVAL_CHUNK, fill(this.data.train), this.evalScratch);
-    const te = r
-      ? await this.net.evaluateResident(r.test, this.data.test.labels)
-      : await this.net.evaluate(this.data.test.count, EVAL_CHUNK, fill(this.data.test), this.evalScratch);
+    const net = this.net;
+    const evaluate = async (split: DataSplit, resident: tf.Tensor2D | undefined) =>
+      net instanceof SimdMlp
+        ? net.evaluateSplit(split)
+        : resident
+          ? net.evaluateResident(resident, split.labels)
+          : net.evaluate(split.count, EVAL_CHUNK, fill(split), this.evalScratch);
+    const tr = await evaluate(this.data.train, r?.train);
+    const te = await evaluate(this.data.test, r?.test);
     return {
       epoch: this.sampler.epoch,
       step: this.step,
@@ -190,7 +218,9 @@ export interface LiveControls {
 export interface TrainingOptions {
   /** Read before every step: α or B changed from the UI between steps. */
   controls?: () => LiveControls;
-  stepImpl?: StepImpl;
+  stepImpl?: 'auto' | 'tfjs' | TrainStepImpl;
+  /** Told which step implementation trains, once the network is built. */
+  onNet?: (impl: string) => void;
   /** Start from these weights instead of a fresh initialisation. */
   initial: MlpWeights;
 }
@@ -205,7 +235,8 @@ export async function* trainingRun(
   data: Dataset,
   opts: TrainingOptions,
 ): AsyncGenerator<TrainingEvent, void, void> {
-  const net = new TfMlp(opts.initial, opts.stepImpl);
+  const net = createNet(opts.initial, opts.stepImpl ?? config.stepImpl);
+  opts.onNet?.(net.impl);
   let trainer: SgdTrainer | null = null;
   try {
     trainer = new SgdTrainer(net, data, config);
@@ -319,5 +350,32 @@ async function* langevinRun(
     yield { type: 'windowEnd', run: 'langevin', step, weights: await lv.getWeights() };
   } finally {
     lv.dispose();
+  }
+}
+
+/**
+ * Steps per second of the paper's network (B = 50) with the step this backend would use, from
+ * a short run on random sparse inputs: the workload-specific measure used to choose a backend.
+ */
+export async function probeStepsPerSecond(steps = 30, hidden = 50, B = 50): Promise<number> {
+  const net = createNet(initMlp(hidden, 1));
+  const batch = allocBatch(B, INPUT_SIZE);
+  batch.size = B;
+  for (let i = 0; i < B * INPUT_SIZE; i++) {
+    const v = (i * 2654435761) % 997 < 200 ? ((i * 40503) % 255) / 255 : 0;
+    batch.x[i] = v;
+    batch.xT[(i % INPUT_SIZE) * B + Math.floor(i / INPUT_SIZE)] = v;
+  }
+  for (let b = 0; b < B; b++) {
+    batch.labels[b] = b % CLASSES;
+    batch.oneHot[b * CLASSES + (b % CLASSES)] = 1;
+  }
+  try {
+    for (let i = 0; i < 5; i++) await net.step(batch, 0.01);
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await net.step(batch, 0.01);
+    return steps / ((performance.now() - t0) / 1000);
+  } finally {
+    net.dispose();
   }
 }

@@ -10,7 +10,7 @@
  * All three compute the gradient of the mean minibatch cross-entropy and apply w ← w − α·g.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CLASSES, INPUT_SIZE, initMlp, softmaxCrossEntropy, type BatchStats, type MlpWeights } from './mlp';
+import { CLASSES, softmaxCrossEntropy, type BatchStats, type MlpWeights } from './mlp';
 
 export type StepImpl = 'explicit-transpose' | 'transpose-flags' | 'autodiff';
 
@@ -193,32 +193,5 @@ export class TfMlp {
     this.W1.dispose();
     this.W2.dispose();
     this.W3.dispose();
-  }
-}
-
-/**
- * Steps per second of the paper's network (B = 50) on the current backend, from a short run
- * on random sparse inputs: the workload-specific measure used to choose a backend.
- */
-export async function probeStepsPerSecond(steps = 30, hidden = 50, B = 50): Promise<number> {
-  const net = new TfMlp(initMlp(hidden, 1));
-  const batch = allocBatch(B, INPUT_SIZE);
-  batch.size = B;
-  for (let i = 0; i < B * INPUT_SIZE; i++) {
-    const v = (i * 2654435761) % 997 < 200 ? ((i * 40503) % 255) / 255 : 0;
-    batch.x[i] = v;
-    batch.xT[(i % INPUT_SIZE) * B + Math.floor(i / INPUT_SIZE)] = v;
-  }
-  for (let b = 0; b < B; b++) {
-    batch.labels[b] = b % CLASSES;
-    batch.oneHot[b * CLASSES + (b % CLASSES)] = 1;
-  }
-  try {
-    for (let i = 0; i < 5; i++) await net.step(batch, 0.01);
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await net.step(batch, 0.01);
-    return steps / ((performance.now() - t0) / 1000);
-  } finally {
-    net.dispose();
   }
 }
