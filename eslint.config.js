@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'public/', 'test-results/', 'bench-results/', 'out/'] },
+  { ignores: ['dist/', 'node_modules/', 'public/', 'test-results/', 'bench-results/', 'out/', 'scripts/gpu-check/', '.gpucheck/', '.gl/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,8 +9,10 @@ const args = process.argv.slice(2);
 const presetIdx = args.indexOf('--preset');
 const preset = presetIdx >= 0 ? args[presetIdx + 1] : 'paper';
 
-const node = spawnSync('npx', ['tsx', 'scripts/bench.ts', ...args], { stdio: 'inherit' });
-if (node.status !== 0) process.exit(node.status ?? 1);
+if (!args.includes('--chromium-only')) {
+  const node = spawnSync('npx', ['tsx', 'scripts/bench.ts', ...args], { stdio: 'inherit' });
+  if (node.status !== 0) process.exit(node.status ?? 1);
+}
 
 if (!existsSync('dist/bench.html') || args.includes('--rebuild')) {
   spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
