@@ -153,21 +153,29 @@ export class SgdTrainer {
     }
   }
 
-  /** One SGD step. Returns null when the loss was not finite (weights restored to a checkpoint). */
-  async trainStep(): Promise<{ loss: number; errors: number; w2: Float32Array; epochEnded: boolean } | null> {
+  /**
+   * One SGD step; W2 after it when `wantW2` (outside the PCA window nobody needs it, and the
+   * copy costs more than the SIMD step itself). Returns null when the loss or W2 was not finite.
+   */
+  async trainStep(
+    wantW2 = true,
+  ): Promise<{ loss: number; errors: number; w2?: Float32Array; epochEnded: boolean } | null> {
     if (this.step % CHECKPOINT_EVERY === 0) {
       this.checkpoint = { step: this.step, weights: await this.net.getWeights() };
     }
     const before = this.sampler.epoch;
     const B = this.sampler.nextInto(this.idx);
-    let r;
+    let r: { loss: number; errors: number; w2?: Float32Array };
     if (this.net instanceof SimdMlp) {
-      r = await this.net.stepIndices(this.data.train, this.idx, B, this.lr);
+      r = wantW2
+        ? await this.net.stepIndices(this.data.train, this.idx, B, this.lr)
+        : this.net.stepIndicesSync(this.data.train, this.idx, B, this.lr);
     } else {
       fillBatch(this.data.train, this.idx, B, this.batch);
       r = await this.net.step(this.batch, this.lr);
     }
-    if (!Number.isFinite(r.loss) || !allFinite(r.w2)) return null;
+    // Non-finite weights show up as a non-finite loss one step later when W2 is not read.
+    if (!Number.isFinite(r.loss) || (r.w2 && !allFinite(r.w2))) return null;
     this.step++;
     return { loss: r.loss, errors: r.errors, w2: r.w2, epochEnded: this.sampler.epoch !== before };
   }
@@ -255,7 +263,7 @@ export async function* trainingRun(
       if (live?.batchSize !== undefined && live.batchSize !== trainer.sampler.batchSize) {
         trainer.setBatchSize(live.batchSize);
       }
-      const r = await trainer.trainStep();
+      const r = await trainer.trainStep(phase === 'window');
       if (!r) {
         const failed = trainer.step + 1;
         const restored = trainer.restoreCheckpoint();
