@@ -36,79 +36,34 @@ import type { StepResult, UploadBatch } from './tfMlp';
 
 // ---- A minimal WebAssembly binary writer -------------------------------------------------
 
-type Bytes = readonly number[];
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function name(s: string): number[] {
-  const out = uleb(s.length);
-  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
-  return out;
-}
-
-function vec(items: Bytes[]): number[] {
-  const out = uleb(items.length);
-  for (const it of items) out.push(...it);
-  return out;
-}
-
-function section(id: number, body: Bytes): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-const simd = (code: number): number[] => [0xfd, ...uleb(code)];
+import {
+  FunctionBody,
+  I32,
+  V128,
+  coreOps,
+  functionType,
+  memoryModule,
+  section,
+  simd,
+  uleb,
+  vec,
+  type Bytes,
+} from '../wasm/binary';
 
 /** Instruction encoders (the subset used below). */
 const op = {
-  get: (i: number): Bytes => [0x20, ...uleb(i)],
-  set: (i: number): Bytes => [0x21, ...uleb(i)],
-  tee: (i: number): Bytes => [0x22, ...uleb(i)],
-  i32: (v: number): Bytes => [0x41, ...sleb(v)],
-  i32Add: [0x6a],
+  ...coreOps,
   i32Mul: [0x6c],
   i32And: [0x71],
   i32Shl: [0x74],
   i32Ne: [0x47],
   i32Eqz: [0x45],
-  i32LtS: [0x48],
-  i32GeS: [0x4e],
   i32GeU: [0x4f],
   // Memory immediates: alignment exponent, then the offset.
   i32Load: (offset = 0): Bytes => [0x28, 2, ...uleb(offset)],
   i32Store: (offset = 0): Bytes => [0x36, 2, ...uleb(offset)],
   f32Load: (offset = 0): Bytes => [0x2a, 2, ...uleb(offset)],
   f32Store: (offset = 0): Bytes => [0x38, 2, ...uleb(offset)],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  end: [0x0b],
-  br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
-  brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
   vLoad: (offset = 0): Bytes => [...simd(0x00), 4, ...uleb(offset)],
   vLoad32Splat: (offset = 0): Bytes => [...simd(0x09), 2, ...uleb(offset)],
   vStore: (offset = 0): Bytes => [...simd(0x0b), 4, ...uleb(offset)],
@@ -142,18 +97,7 @@ const op = {
 };
 
 /** A function body being written: numbered locals after the parameters, then code. */
-class Fn {
-  private readonly code: number[] = [];
-  private readonly localTypes: number[] = [];
-  constructor(private readonly nParams: number) {}
-  local(type: number): number {
-    this.localTypes.push(type);
-    return this.nParams + this.localTypes.length - 1;
-  }
-  emit(...parts: Bytes[]): this {
-    for (const p of parts) for (const b of p) this.code.push(b);
-    return this;
-  }
+class Fn extends FunctionBody {
   /** `while (i <u end) { body(); i += step }` — `end` is code that pushes the bound. */
   loopPtr(i: number, end: Bytes, step: number, body: () => void): void {
     this.emit(op.block, op.loop, op.get(i), end, op.i32GeU, op.brIf(1));
@@ -170,11 +114,6 @@ class Fn {
   /** p += step. */
   bump(p: number, step: number | Bytes): void {
     this.emit(op.get(p), typeof step === 'number' ? op.i32(step) : step, op.i32Add, op.set(p));
-  }
-  bytes(): number[] {
-    const groups: Bytes[] = this.localTypes.map((t) => [1, t]);
-    const body = [...vec(groups), ...this.code, 0x0b];
-    return [...uleb(body.length), ...body];
   }
 }
 
@@ -743,30 +682,17 @@ const DEFAULT_BLOCK = 7;
 function moduleBytes(h: number, maxBlock: number): Uint8Array<ArrayBuffer> {
   const hp = 4 * Math.ceil(h / 4);
   const g: Geometry = { h, hp, rb: 4 * hp, blocks: blocksOf(hp / 4, maxBlock) };
-  const type = (params: number, results: number[]): number[] => [
-    0x60,
-    ...vec(new Array<Bytes>(params).fill([I32])),
-    ...vec(results.map((r) => [r])),
-  ];
-  const funcs = [
-    { name: 'fwd', type: type(16, [I32]), body: fwdBody(g, false) },
-    { name: 'fwdU8', type: type(16, [I32]), body: fwdBody(g, true) },
-    { name: 'bwd', type: type(20, []), body: bwdBody(g) },
-  ];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec(funcs.map((k) => k.type))),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
-    ...section(7, vec(funcs.map((k, i) => [...name(k.name), 0x00, ...uleb(i)]))),
-    ...section(10, vec(funcs.map((k) => k.body))),
+  const type = (params: number, results: number[]): Bytes =>
+    functionType(new Array<number>(params).fill(I32), results);
+  return memoryModule(
+    [
+      { name: 'fwd', type: type(16, [I32]), body: fwdBody(g, false) },
+      { name: 'fwdU8', type: type(16, [I32]), body: fwdBody(g, true) },
+      { name: 'bwd', type: type(20, []), body: bwdBody(g) },
+    ],
     // Active data segment: the compaction table at TABLE.
-    ...section(
-      11,
-      vec([[0x00, ...op.i32(TABLE), 0x0b, ...vec(compactionTable().map((b) => [b]))]]),
-    ),
-  ];
-  return new Uint8Array(bytes);
+    section(11, vec([[0x00, ...op.i32(TABLE), 0x0b, ...vec(compactionTable().map((b) => [b]))]])),
+  );
 }
 
 interface StepExports {

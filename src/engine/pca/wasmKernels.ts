@@ -9,72 +9,25 @@
  * engine keeps to its JS kernels.
  */
 
-// ---- A minimal WebAssembly binary writer -------------------------------------------------
-
-type Bytes = number[];
-
-function uleb(n: number): Bytes {
-  const out: Bytes = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): Bytes {
-  const out: Bytes = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function name(s: string): Bytes {
-  const out = uleb(s.length);
-  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
-  return out;
-}
-
-function vec(items: Bytes[]): Bytes {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, body: Bytes): Bytes {
-  return [id, ...uleb(body.length), ...body];
-}
-
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
+import {
+  F64,
+  FunctionBody as Body,
+  I32,
+  V128,
+  coreOps,
+  functionType,
+  memoryModule,
+  uleb,
+  type Bytes,
+} from '../wasm/binary';
 
 /** Instruction encoders (the subset used below). */
 const op = {
-  get: (i: number): Bytes => [0x20, ...uleb(i)],
-  set: (i: number): Bytes => [0x21, ...uleb(i)],
-  tee: (i: number): Bytes => [0x22, ...uleb(i)],
-  i32: (v: number): Bytes => [0x41, ...sleb(v)],
-  i32Add: [0x6a],
-  i32GeS: [0x4e],
-  i32LtS: [0x48],
-  i32And: [0x71],
+  ...coreOps,
   f64Load: (offset = 0): Bytes => [0x2b, 3, ...uleb(offset)],
   f64Store: (offset = 0): Bytes => [0x39, 3, ...uleb(offset)],
   f64Add: [0xa0],
   f64Mul: [0xa2],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  end: [0x0b],
-  br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
-  brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
   // SIMD (0xfd prefix). Memory immediates: alignment hint 2^3, then the offset.
   v128Load: (offset = 0): Bytes => [0xfd, ...uleb(0x00), 3, ...uleb(offset)],
   v128Load64Splat: (offset = 0): Bytes => [0xfd, ...uleb(0x0a), 3, ...uleb(offset)],
@@ -85,26 +38,6 @@ const op = {
   f64x2Add: [0xfd, ...uleb(0xf0)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
 };
-
-/** A function body being written: numbered locals after the parameters, then code. */
-class Body {
-  private code: Bytes = [];
-  private readonly localTypes: number[] = [];
-  constructor(private readonly nParams: number) {}
-  local(type: number): number {
-    this.localTypes.push(type);
-    return this.nParams + this.localTypes.length - 1;
-  }
-  emit(...parts: Bytes[]): this {
-    for (const p of parts) for (const b of p) this.code.push(b);
-    return this;
-  }
-  bytes(): Bytes {
-    const groups: Bytes[] = this.localTypes.map((t) => [1, t]);
-    const body = [...vec(groups), ...this.code, 0x0b];
-    return [...uleb(body.length), ...body];
-  }
-}
 
 // ---- Kernels --------------------------------------------------------------------------------
 
@@ -336,23 +269,16 @@ function emitByteEnd(f: Body, len: number, dst: number, even: boolean): void {
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = (params: number[]): Bytes => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
-  const kernels: { name: string; params: number[]; body: Bytes }[] = [
-    { name: 'gemm4', params: [I32, I32, I32, I32, I32, I32, I32, F64], body: gemm4() },
-    { name: 'symv4', params: [I32, I32, I32, I32, I32, F64, F64, F64, F64, I32], body: symv4() },
-    { name: 'dot4', params: [I32, I32, I32, I32, I32], body: dot4() },
-    { name: 'axpy4', params: [I32, I32, I32, I32, F64, F64, F64, F64], body: axpy4() },
-  ];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec(kernels.map((k) => type(k.params)))),
-    // import env.memory (min 1 page)
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec(kernels.map((_, i) => uleb(i)))),
-    ...section(7, vec(kernels.map((k, i) => [...name(k.name), 0x00, ...uleb(i)]))),
-    ...section(10, vec(kernels.map((k) => k.body))),
-  ];
-  return new Uint8Array(bytes);
+  return memoryModule([
+    { name: 'gemm4', type: functionType([I32, I32, I32, I32, I32, I32, I32, F64]), body: gemm4() },
+    {
+      name: 'symv4',
+      type: functionType([I32, I32, I32, I32, I32, F64, F64, F64, F64, I32]),
+      body: symv4(),
+    },
+    { name: 'dot4', type: functionType([I32, I32, I32, I32, I32]), body: dot4() },
+    { name: 'axpy4', type: functionType([I32, I32, I32, I32, F64, F64, F64, F64]), body: axpy4() },
+  ]);
 }
 
 // ---- Instantiation --------------------------------------------------------------------------
