@@ -91,6 +91,34 @@ try {
   if (marks.psi) console.log(`ψ = ${marks.psi.exponent.toFixed(2)} (R² ${marks.psi.r2.toFixed(2)}); training ${Math.round(marks.stepsPerSecond)} steps/s`);
   report.timeToFigure = { preset, marks };
   await browser2.close();
+
+  // One full default forgetting sweep (section 6) in the trainer worker, end to end.
+  if (!args.includes('--skip-forgetting')) {
+    const browser3 = await launch();
+    const { page: p3 } = await openPage(browser3, `${server.url}?fautorun=1`, server.origin);
+    const t0 = Date.now();
+    await p3.waitForFunction(
+      () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.forgetting().status),
+      null,
+      { timeout: 900_000, polling: 500 },
+    );
+    const f = await p3.evaluate(() => {
+      const s = window.__flatMinima.forgetting();
+      return { status: s.status, message: s.message, timings: s.timings, best: s.summary?.best, backend: window.__flatMinima.run().backend?.name };
+    });
+    console.log(`\nForgetting sweep, default settings (Chromium, ${f.backend}, built site)`);
+    if (f.status !== 'done') console.log(`sweep ended in ${f.status}: ${f.message}`);
+    else {
+      for (const k of ['pretrain', 'task1', 'analysis', 'task2', 'total']) console.log(`${k.padEnd(30)} ${f.timings[k].toFixed(2)} s`);
+      console.log(`${f.timings.runs} runs; page load to done ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      for (const m of ['ldc', 'ewc', 'none']) {
+        const b = f.best[m];
+        if (b) console.log(`best ε₁+ε₂ ${m.padEnd(4)} ${b.total.toFixed(3)} ± ${b.totalSd.toFixed(3)} (λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''})`);
+      }
+    }
+    report.forgetting = f;
+    await browser3.close();
+  }
 } finally {
   await server.close();
 }

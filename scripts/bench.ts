@@ -3,7 +3,7 @@
  * eigensolver, the flatness search, snapshot ingest, and time-to-figure of a preset through the
  * CLI's engine path. Prints tables and writes bench-results/node.json.
  *
- *   npx tsx scripts/bench.ts [--preset paper|quick] [--skip-figure] [--seconds 2]
+ *   npx tsx scripts/bench.ts [--preset paper|quick] [--skip-figure] [--skip-forgetting] [--seconds 2]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { SnapshotWindow } from '../src/engine/pca/snapshotWindow';
 import { benchPlain, benchSteps, type StepBenchRow } from '../src/bench/trainingBench';
 import { parseArgs, reproduce } from '../src/cli/reproduce';
 import { benchEigen } from './bench-eigen';
+import { benchForgetting } from './bench-forgetting';
 import { benchLandscape } from './bench-landscape';
 
 const argv = process.argv.slice(2);
@@ -98,6 +99,18 @@ if (!argv.includes('--skip-figure')) {
   );
   console.log('Reference: a PyTorch + numpy script doing the same work takes ~18 s on this machine.');
   report.timeToFigure = { preset, timings: t, psi };
+}
+
+// 6. One full default forgetting sweep (section 6, Fig. 4), wasm.
+if (!argv.includes('--skip-forgetting')) {
+  await selectBackend({ forced: 'wasm', wasmPaths });
+  const rows = await benchForgetting();
+  table(
+    'Forgetting sweep, default settings (Node, wasm)',
+    ['measure', 'value', 'unit', 'note'],
+    rows.map((r) => [r.name.replace(/^forgetting: /, ''), r.value, r.unit, r.note ?? '']),
+  );
+  report.forgetting = rows;
 }
 
 mkdirSync('bench-results', { recursive: true });

@@ -4,12 +4,25 @@ import { App } from './ui/App';
 import { useRun } from './state/runStore';
 import { useConfig } from './state/configStore';
 import { workers } from './ui/workers';
+import { forgettingSnapshot } from './state/forgettingStore';
+import { CONFIG_FIELDS } from './state/configSchema';
+import { FIGURE_IDS } from './ui/figures';
 import './ui/styles.css';
 
 declare global {
   interface Window {
     /** Read-only hook for automation and tests (README, "Automation surface"). */
-    __flatMinima: { run: () => unknown; config: () => unknown; crashTrainer: () => void };
+    __flatMinima: {
+      run: () => unknown;
+      config: () => unknown;
+      /** The URL schema of every setting (key, URL key, kind, bounds or options). */
+      schema: () => unknown;
+      /** The figure ids (`data-figure`, `?embed=`). */
+      figures: () => string[];
+      crashTrainer: () => void;
+      /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
+      forgetting: () => unknown;
+    };
   }
 }
 
@@ -19,7 +32,10 @@ window.__flatMinima = {
     return JSON.parse(JSON.stringify(rest));
   },
   config: () => JSON.parse(JSON.stringify(useConfig.getState().config)),
+  schema: () => JSON.parse(JSON.stringify(CONFIG_FIELDS)),
+  figures: () => [...FIGURE_IDS],
   crashTrainer: () => workers.crashTrainer(),
+  forgetting: () => forgettingSnapshot(),
 };
 
 const root = document.getElementById('root')!;

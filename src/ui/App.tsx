@@ -1,48 +1,21 @@
 /**
  * The page: a short explanation of each step of the paper's argument, each with its live
- * figure, and the run panel that produces the data.
+ * figure, and the run panel that produces the data. With `?embed=<figure id>` it is one figure
+ * and its minimal controls instead (Embed.tsx).
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
+import { THEME_CHOICES, type ThemeChoice } from '../state/configSchema';
 import { syncConfigToUrl, useConfig } from '../state/configStore';
 import { showBundle, useRun } from '../state/runStore';
 import { validateBundle } from '../state/runBundle';
-import {
-  ActiveTemperatureView,
-  CumulativeVarianceView,
-  FlatnessRankView,
-  LossProfileView,
-  MinibatchEnsembleView,
-  NoiseStrengthView,
-  SpectrumView,
-  TemperatureFlatnessView,
-  TemperatureTrajectoryView,
-  TrainingCurvesView,
-  TrajectoryView,
-  VarianceFlatnessView,
-  VelocityCorrelationView,
-} from '../views';
 import { DataPanel } from './DataPanel';
+import { Embed } from './Embed';
+import { DataNotice, Notices } from './Notices';
+import { Figure } from './figures';
+import { ForgettingSection } from './ForgettingSection';
 import { RunPanel } from './RunPanel';
+import { openRunFile, startRun, useRunFile } from './runActions';
 import { workers } from './workers';
-
-function Notices() {
-  const notices = useConfig((s) => s.notices);
-  const dismiss = useConfig((s) => s.dismissNotices);
-  if (!notices.length) return null;
-  return (
-    <div className="notice" role="status" data-testid="url-notices">
-      <p>Some settings in the link were not valid and use their defaults:</p>
-      <ul>
-        {notices.map((n) => (
-          <li key={n}>{n}</li>
-        ))}
-      </ul>
-      <button type="button" onClick={dismiss}>
-        OK
-      </button>
-    </div>
-  );
-}
 
 /** Says where the figures' data come from when it is not this browser's own run. */
 function SourceBanner() {
@@ -81,15 +54,21 @@ function ResultSummary() {
   );
 }
 
-export function App() {
-  const autorun = useConfig((s) => s.autorun);
+/** Everything the page and the embed share: workers, the bundled run, URL sync, data set, theme. */
+function useAppSetup(): void {
+  const theme = useConfig((s) => s.theme);
+  useEffect(() => {
+    const root = document.documentElement;
+    if (theme === 'auto') delete root.dataset.theme;
+    else root.dataset.theme = theme;
+  }, [theme]);
   useEffect(() => {
     workers.start();
     // Until the first run of this visit, the figures show a bundled precomputed run.
     if (!useConfig.getState().autorun) {
       void import('../data/precomputed-run.json').then((m) => {
         const s = useRun.getState();
-        if (s.epochs.length || s.progress) return;
+        if (s.epochs.length || s.progress || s.source.kind === 'file') return;
         const b = validateBundle(m.default);
         showBundle(
           b,
@@ -99,25 +78,116 @@ export function App() {
       });
     }
     const unsync = syncConfigToUrl();
+    // The URL keeps the data set a run was made with: loading IDX files (or going back to
+    // the embedded digits) changes it; the first load of the embedded digits does not, so a
+    // link asking for IDX files keeps saying so until they are loaded.
+    const unData = useRun.subscribe((s, prev) => {
+      if (s.dataset === prev.dataset || !s.dataset) return;
+      if (s.dataset.source === 'idx') useConfig.getState().setData('idx');
+      else if (prev.dataset?.source === 'idx') useConfig.getState().setData('embedded');
+    });
     return () => {
       unsync();
+      unData();
       workers.terminate();
     };
   }, []);
-  // `?autorun=1` starts the run as soon as the data is in.
-  const ready = useRun((s) => s.dataset !== null && s.runState === 'idle');
+  // `?autorun=1` starts the run as soon as the data is in (the link's data set, if it names one).
+  const autorun = useConfig((s) => s.autorun);
+  const wanted = useConfig((s) => s.data);
+  const ready = useRun(
+    (s) =>
+      s.dataset !== null &&
+      s.runState === 'idle' &&
+      (wanted !== 'idx' || s.dataset.source === 'idx'),
+  );
   useEffect(() => {
     if (autorun && ready && useRun.getState().epochs.length === 0 && !useRun.getState().progress) {
-      workers.run(useConfig.getState().config);
+      startRun();
     }
   }, [autorun, ready]);
-  const requestProfile = (run: 'sgd' | 'langevin', rank: number) =>
-    workers.requestProfile(run, rank);
+}
 
+const THEME_LABEL: Record<ThemeChoice, string> = {
+  auto: 'Auto (system)',
+  light: 'Light',
+  dark: 'Dark',
+};
+
+function ThemeSelect() {
+  const theme = useConfig((s) => s.theme);
+  const setTheme = useConfig((s) => s.setTheme);
+  return (
+    <label className="theme-select">
+      Theme{' '}
+      <select value={theme} onChange={(e) => setTheme(e.target.value as ThemeChoice)}>
+        {THEME_CHOICES.map((t) => (
+          <option key={t} value={t}>
+            {THEME_LABEL[t]}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** Dropping a saved run (.json) anywhere on the page opens it. */
+function useRunDrop(): boolean {
+  const [over, setOver] = useState(false);
+  useEffect(() => {
+    const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+    const onOver = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      setOver(true);
+    };
+    const onLeave = (e: DragEvent) => {
+      if (e.relatedTarget === null) setOver(false);
+    };
+    const onDrop = (e: DragEvent) => {
+      setOver(false);
+      // The data panel's drop zone handles its own drops (and passes runs on).
+      if (e.defaultPrevented || !hasFiles(e)) return;
+      e.preventDefault();
+      const files = Array.from(e.dataTransfer?.files ?? []);
+      const run = files.find((f) => f.name.toLowerCase().endsWith('.json'));
+      if (run) void openRunFile(run);
+      else if (files.length) {
+        useRunFile.setState({
+          error: `“${files[0].name}” is not a saved run (.json). Drop MNIST IDX files on the data panel.`,
+          status: null,
+        });
+      }
+    };
+    window.addEventListener('dragover', onOver);
+    window.addEventListener('dragleave', onLeave);
+    window.addEventListener('drop', onDrop);
+    return () => {
+      window.removeEventListener('dragover', onOver);
+      window.removeEventListener('dragleave', onLeave);
+      window.removeEventListener('drop', onDrop);
+    };
+  }, []);
+  return over;
+}
+
+export function App() {
+  useAppSetup();
+  const embed = useConfig((s) => s.embed);
+  if (embed !== null) return <Embed id={embed} />;
+  return <Page />;
+}
+
+function Page() {
+  const hideData = useConfig((s) => s.hide.includes('data'));
+  const dropping = useRunDrop();
   return (
     <div className="page">
       <header className="masthead">
-        <h1>Flat Minima Lab</h1>
+        <div className="masthead-row">
+          <h1>Flat Minima Lab</h1>
+          <ThemeSelect />
+        </div>
         <p className="lede">
           Stochastic gradient descent does not wander a neural network&rsquo;s loss landscape like a
           particle in a heat bath. Along flat directions it moves <em>less</em>, not more. Train a
@@ -127,12 +197,18 @@ export function App() {
       </header>
       <div className="notes">
         <Notices />
+        <DataNotice />
         <SourceBanner />
       </div>
-      <aside className="panel">
+      <aside className="panel" aria-label="Run and data">
         <RunPanel />
-        <DataPanel />
+        {hideData ? null : <DataPanel />}
       </aside>
+      {dropping ? (
+        <div className="drop-overlay" aria-hidden="true">
+          Drop a saved run (.json) to open it
+        </div>
+      ) : null}
       <main className="article">
         <section>
           <h2>1. SGD is a noisy walk</h2>
@@ -143,7 +219,7 @@ export function App() {
             keeps creeping down: the <strong>exploration phase</strong>, where all the analysis
             below happens.
           </p>
-          <TrainingCurvesView />
+          <Figure id="training" />
           <p className="try">
             Try: raise α (all settings) while the run goes on and watch the minibatch loss jump.
           </p>
@@ -157,10 +233,10 @@ export function App() {
             modes diffuse, and a few dozen of the 2,500 hold most of the variance.
           </p>
           <div className="figure-row">
-            <SpectrumView />
-            <CumulativeVarianceView />
+            <Figure id="spectrum" />
+            <Figure id="cumulative" />
           </div>
-          <TrajectoryView />
+          <Figure id="trajectory" />
         </section>
         <section>
           <h2>3. How flat is the landscape along each mode?</h2>
@@ -171,8 +247,8 @@ export function App() {
             to compare modes.
           </p>
           <div className="figure-row">
-            <LossProfileView onRequestProfile={requestProfile} />
-            <FlatnessRankView />
+            <Figure id="profiles" />
+            <Figure id="flatness" />
           </div>
         </section>
         <section>
@@ -188,7 +264,7 @@ export function App() {
             contrast&rdquo; (or choose the SGD-vs-Langevin preset) to run equilibrium dynamics from
             the same solution and see the slope flip.
           </p>
-          <VarianceFlatnessView />
+          <Figure id="variance-flatness" />
           <ResultSummary />
           <p>
             The Langevin run (gradient descent on the whole training set plus isotropic noise of
@@ -211,20 +287,20 @@ export function App() {
             ² ∝ D<sub>i</sub>·τ<sub>i</sub> falls with flatness. Langevin noise, by contrast, is
             equally strong in every direction.
           </p>
-          <NoiseStrengthView />
+          <Figure id="noise-strength" />
           <p>
             The velocity correlation shows why τ is so short: after a step or so the correlation
             turns negative. A step one way tends to be followed by a step back, so the weights stay
             put instead of diffusing away.
           </p>
-          <VelocityCorrelationView />
+          <Figure id="velocity-correlation" />
           <p>
             Where does the noise come from? Each minibatch has its own loss, a random
             &ldquo;spring&rdquo; with its own centre and stiffness. The overall loss is their smooth
             average, but every step is pulled by one spring only, towards a centre that changes from
             step to step.
           </p>
-          <MinibatchEnsembleView />
+          <Figure id="minibatch-ensemble" />
           <p>
             How hard the springs disagree about the slope measures how actively SGD searches: the
             active temperature T = (α/2)·var<sub>μ</sub>(slope). Unlike a heat bath&rsquo;s fixed
@@ -232,20 +308,21 @@ export function App() {
             bottom of wide, flat valleys.
           </p>
           <div className="figure-row">
-            <ActiveTemperatureView />
-            <TemperatureFlatnessView />
+            <Figure id="active-temperature" />
+            <Figure id="temperature-flatness" />
           </div>
           <p>
             The temperature also changes in time: along the training trajectory it falls together
             with the loss. SGD anneals itself, with a cooling schedule set by the landscape rather
             than by hand, and settles where it is both low and flat.
           </p>
-          <TemperatureTrajectoryView />
+          <Figure id="temperature-trajectory" />
           <p className="try">
             Try: the small-batch preset makes each spring noisier — does the temperature rise, and
             does β₁ + β₂ still match ψ?
           </p>
         </section>
+        <ForgettingSection />
       </main>
       <footer className="footer">
         <p>

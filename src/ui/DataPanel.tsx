@@ -4,10 +4,13 @@
  */
 import { useId, useState } from 'react';
 import { useRun } from '../state/runStore';
+import { openRunFile } from './runActions';
 import { workers } from './workers';
 
 async function readFiles(list: FileList | File[]): Promise<{ name: string; bytes: ArrayBuffer }[]> {
-  return Promise.all(Array.from(list).map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+  return Promise.all(
+    Array.from(list).map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })),
+  );
 }
 
 export function DataPanel() {
@@ -17,19 +20,45 @@ export function DataPanel() {
   const busy = useRun((s) => s.runState === 'training' || s.runState === 'analyzing');
   const [over, setOver] = useState(false);
   const load = async (files: FileList | File[]) => {
-    if (files.length) workers.loadIdx(await readFiles(files));
+    const list = Array.from(files);
+    // A saved run dropped here is opened, not parsed as digits.
+    const run = list.find((f) => f.name.toLowerCase().endsWith('.json'));
+    if (run) {
+      void openRunFile(run);
+      return;
+    }
+    if (list.length) workers.loadIdx(await readFiles(list));
   };
   return (
     <section className="data-panel" aria-label="Data set">
+      <h2 className="panel-heading">Data</h2>
+      <ul className="dataset-list">
+        <li aria-current={dataset?.source === 'embedded' ? 'true' : undefined}>
+          Embedded MNIST digits: 10,000 images (8,000 training, 2,000 test), shipped with the page
+          {dataset?.source === 'embedded' ? ' — in use' : ''}
+        </li>
+        <li aria-current={dataset?.source === 'idx' ? 'true' : undefined}>
+          Full MNIST from your own IDX files: 70,000 images (60,000 training, 10,000 test)
+          {dataset?.source === 'idx' ? ' — in use' : ''}
+        </li>
+      </ul>
       <p data-testid="dataset-info">
         {dataset ? (
           <>
-            <strong>{dataset.source === 'embedded' ? 'Embedded MNIST digits' : 'Your MNIST files'}</strong>:{' '}
-            {dataset.trainCount.toLocaleString('en')} training and {dataset.testCount.toLocaleString('en')} test images
+            <strong>
+              {dataset.source === 'embedded' ? 'Embedded MNIST digits' : 'Your MNIST files'}
+            </strong>
+            : {dataset.trainCount.toLocaleString('en')} training and{' '}
+            {dataset.testCount.toLocaleString('en')} test images
             {dataset.source === 'idx' ? (
               <>
                 {' '}
-                <button type="button" className="link" disabled={busy} onClick={() => workers.useEmbedded()}>
+                <button
+                  type="button"
+                  className="link"
+                  disabled={busy}
+                  onClick={() => workers.useEmbedded()}
+                >
                   back to the embedded digits
                 </button>
               </>
@@ -54,8 +83,8 @@ export function DataPanel() {
       >
         <label htmlFor={id}>
           Full MNIST: choose or drop the four IDX files (<code>train-images-idx3-ubyte</code>,{' '}
-          <code>train-labels-idx1-ubyte</code>, <code>t10k-images-idx3-ubyte</code>, <code>t10k-labels-idx1-ubyte</code>
-          , raw or <code>.gz</code>)
+          <code>train-labels-idx1-ubyte</code>, <code>t10k-images-idx3-ubyte</code>,{' '}
+          <code>t10k-labels-idx1-ubyte</code>, raw or <code>.gz</code>)
         </label>
         <input
           id={id}

@@ -8,6 +8,7 @@ import { shareUrl, useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import type { RunConfig } from '../engine/experiments/config';
 import { canSave, openRunFile, saveRun, startRun, useRunFile } from './runActions';
+import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
@@ -216,6 +217,7 @@ export function RunPanel() {
           {advanced ? 'Fewer settings' : 'All settings'}
         </button>
       )}
+      <ForgettingBusyNote />
       <div className="progress" aria-live="polite">
         <progress
           max={1}
@@ -257,7 +259,6 @@ export function RunPanel() {
 function RunFiles({ canExport }: { canExport: boolean }) {
   const inputRef = useRef<HTMLInputElement>(null);
   const saveable = useRun(canSave);
-  const busy = useRun((s) => s.runState === 'training' || s.runState === 'analyzing');
   const { error, status } = useRunFile();
   const [copied, setCopied] = useState<string | null>(null);
   const copy = async () => {
@@ -273,14 +274,18 @@ function RunFiles({ canExport }: { canExport: boolean }) {
   return (
     <div className="run-files">
       <div className="buttons">
-        <button type="button" onClick={() => void copy()} title="Copy a link that reproduces these settings">
+        <button
+          type="button"
+          onClick={() => void copy()}
+          title="Copy a link that reproduces these settings"
+        >
           Copy link
         </button>
         {canExport ? (
           <>
             <button
               type="button"
-              disabled={!saveable || busy}
+              disabled={!saveable}
               onClick={saveRun}
               title="Download the run (settings and results) as a JSON file"
             >

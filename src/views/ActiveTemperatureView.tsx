@@ -225,6 +225,30 @@ export function ActiveTemperatureView() {
     <FigureShell
       id="active-temperature"
       title="Active temperature follows the loss"
+      csv={
+        has
+          ? () => ({
+              header: [
+                'rank',
+                'delta_theta',
+                'T_active_temperature',
+                'T_stderr',
+                'loss',
+                'flatness_F_dtheta',
+              ],
+              rows: curves.flatMap((c) =>
+                c.t.deltas.map((d, i) => [
+                  c.rank,
+                  d,
+                  c.t.T[i],
+                  c.t.stderr[i],
+                  c.t.loss[i],
+                  c.t.flatness,
+                ]),
+              ),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

@@ -2,7 +2,15 @@
  * Shared JSX building blocks of the figures: the <figure> shell with its read-out line and
  * caption, d3 axes drawn into a <g>, the empty state, the highlight halo and a colour bar.
  */
-import { useEffect, useId, useRef, type ReactNode, type Ref } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ReactNode,
+  type Ref,
+  type RefObject,
+} from 'react';
 import {
   axisBottom,
   axisLeft,
@@ -12,8 +20,71 @@ import {
   type ScaleContinuousNumeric,
   type ScaleLogarithmic,
 } from 'd3';
+import { useConfig } from '../state/configStore';
 import { logTickFormat, safeId, tickCount, type Box, type Size } from './chart';
+import { exportFigure, type CsvTable, type ExportKind } from './figureExport';
 
+export type { CsvTable } from './figureExport';
+
+const EXPORTS: { kind: ExportKind; label: string; what: string }[] = [
+  { kind: 'svg', label: 'SVG', what: 'as an SVG image' },
+  { kind: 'png', label: 'PNG', what: 'as a PNG image' },
+  { kind: 'csv', label: 'CSV', what: 'data as CSV' },
+];
+
+/** SVG, PNG and CSV buttons of a figure (hidden with `hide=export`). */
+function ExportButtons({
+  id,
+  title,
+  figureRef,
+  csv,
+}: {
+  id: string;
+  title: string;
+  figureRef: RefObject<HTMLElement | null>;
+  csv?: () => CsvTable;
+}) {
+  const hidden = useConfig((s) => s.hide.includes('export'));
+  const [error, setError] = useState<string | null>(null);
+  if (hidden) return null;
+  const run = (kind: ExportKind) => {
+    const fig = figureRef.current;
+    if (!fig) return;
+    setError(null);
+    exportFigure(kind, fig, id, title, csv).catch((e: unknown) =>
+      setError(`Export failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  };
+  return (
+    <div className="fm-export" role="group" aria-label={`Export “${title}”`}>
+      {EXPORTS.map((x) => (
+        <button
+          key={x.kind}
+          type="button"
+          className="fm-export-button"
+          data-export={x.kind}
+          disabled={x.kind === 'csv' && !csv}
+          aria-label={`Download “${title}” ${x.what}`}
+          title={`Download ${x.what}`}
+          onClick={() => run(x.kind)}
+        >
+          {x.label}
+        </button>
+      ))}
+      {error ? (
+        <span className="fm-export-error" role="alert">
+          {error}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The frame of every figure: controls and export buttons, the plot, legend, read-out line and
+ * caption. `csv` gives the figure's data as a table (column names with units) for the CSV
+ * export; leave it out while there is nothing to export.
+ */
 export function FigureShell({
   id,
   title,
@@ -24,6 +95,7 @@ export function FigureShell({
   legend,
   children,
   className,
+  csv,
 }: {
   id: string;
   title: string;
@@ -34,10 +106,15 @@ export function FigureShell({
   legend?: ReactNode;
   children: ReactNode;
   className?: string;
+  csv?: () => CsvTable;
 }) {
+  const figureRef = useRef<HTMLElement>(null);
   return (
-    <figure className={`fm-figure ${className ?? ''}`} data-figure={id}>
-      {controls ? <div className="fm-controls">{controls}</div> : null}
+    <figure ref={figureRef} className={`fm-figure ${className ?? ''}`} data-figure={id}>
+      <div className="fm-toolbar">
+        <div className="fm-controls">{controls}</div>
+        <ExportButtons id={id} title={title} figureRef={figureRef} csv={csv} />
+      </div>
       <div className="fm-frame" ref={frameRef}>
         {children}
       </div>

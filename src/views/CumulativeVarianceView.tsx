@@ -131,6 +131,14 @@ export function CumulativeVarianceView() {
     <FigureShell
       id="cumulative"
       title="Cumulative variance"
+      csv={
+        has && result
+          ? () => ({
+              header: ['rank', 'variance_sigma2', 'cumulative_share_beyond_mode1_fraction'],
+              rows: data.map((d) => [d.rank, result.variance[d.rank - 1], d.frac]),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

@@ -180,6 +180,24 @@ export function FlatnessRankView() {
   return (
     <FigureShell
       id="flatness"
+      csv={
+        has
+          ? () => ({
+              header: [
+                'run',
+                'rank',
+                'flatness_F_dtheta',
+                'theta_left_dtheta',
+                'theta_right_dtheta',
+                'L0_loss_min',
+                'variance_sigma2',
+              ],
+              rows: series.flatMap((s) =>
+                s.modes.map((m) => [s.run, m.rank, m.flatness, m.left, m.right, m.L0, m.variance]),
+              ),
+            })
+          : undefined
+      }
       title="Flatness by mode"
       caption={caption}
       readout={readout}

@@ -258,6 +258,38 @@ export function LossProfileView({
     <FigureShell
       id="profiles"
       title="Loss along PCA modes"
+      csv={
+        has
+          ? () => ({
+              header: [
+                'run',
+                'rank',
+                'delta_theta',
+                'loss',
+                'ln_loss',
+                'L0_loss_min',
+                'threshold_loss',
+                'flatness_F_dtheta',
+                'theta_left_dtheta',
+                'theta_right_dtheta',
+              ],
+              rows: ordered.flatMap(({ profile: p }) =>
+                p.deltas.map((d, i) => [
+                  p.run,
+                  p.rank,
+                  d,
+                  p.losses[i],
+                  Math.log(p.losses[i]),
+                  p.L0,
+                  p.threshold,
+                  p.flatness,
+                  p.left,
+                  p.right,
+                ]),
+              ),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

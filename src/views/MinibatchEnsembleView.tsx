@@ -131,6 +131,24 @@ export function MinibatchEnsembleView() {
     <FigureShell
       id="minibatch-ensemble"
       title="The minibatch ensemble: random springs"
+      csv={
+        t
+          ? () => ({
+              header: [
+                'rank',
+                'delta_theta',
+                'overall_loss',
+                ...t.minibatchLosses.map((_, k) => `minibatch_${k + 1}_loss`),
+              ],
+              rows: t.deltas.map((d, i) => [
+                t.rank,
+                d,
+                t.loss[i],
+                ...t.minibatchLosses.map((row) => row[i]),
+              ]),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

@@ -12,6 +12,7 @@ import {
   HINT_POINTS,
   HINT_ZOOM,
   RUN_COLOR,
+  RUN_INK,
   RUN_LABEL,
   fitUsable,
   fitY,
@@ -143,7 +144,7 @@ function Panel({
   primary: boolean;
   waiting: boolean;
 }) {
-  const [ref, size] = useSize<HTMLDivElement>(0.82, 320);
+  const [ref, size] = useSize<HTMLDivElement>(0.82, 320, 44);
   const svgRef = useRef<SVGSVGElement>(null);
   const box = plotBox(size, PANEL_MARGIN);
   const has = !waiting && series.some((s) => s.modes.length > 0);
@@ -245,7 +246,7 @@ function Panel({
       <div className="fm-panel-fits">
         {has
           ? fits.map(({ run, fit }) => (
-              <div key={run} style={{ color: RUN_COLOR[run] }}>
+              <div key={run} style={{ color: RUN_INK[run] }}>
                 {fitText(run, fit, quantity)}
               </div>
             ))
@@ -355,6 +356,36 @@ export function NoiseStrengthView() {
     <FigureShell
       id="noise-strength"
       title="Weaker, shorter-lived noise along flat directions"
+      csv={
+        waiting
+          ? undefined
+          : () => ({
+              header: [
+                'run',
+                'rank',
+                'flatness_F_dtheta',
+                'variance_sigma2',
+                'D_velocity_variance',
+                'tau_steps',
+                'tau_integral_steps',
+                'first_zero_lag_steps',
+                'T0_active_temperature',
+              ],
+              rows: series.flatMap((s) =>
+                s.modes.map((m) => [
+                  s.run,
+                  m.rank,
+                  m.flatness,
+                  m.variance,
+                  m.D,
+                  m.tau,
+                  m.tauIntegral,
+                  m.zeroLag,
+                  m.T0,
+                ]),
+              ),
+            })
+      }
       caption={caption}
       readout={readout}
       controls={

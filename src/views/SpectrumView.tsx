@@ -9,6 +9,7 @@ import {
   HINT_POINTS,
   HINT_ZOOM,
   RUN_COLOR,
+  RUN_INK,
   RUN_LABEL,
   WAITING_PCA,
   fitUsable,
@@ -161,6 +162,21 @@ export function SpectrumView() {
     <FigureShell
       id="spectrum"
       title="PCA spectrum"
+      csv={
+        has
+          ? () => ({
+              header: ['run', 'rank', 'variance_sigma2', 'in_gamma_fit', 'gamma_fit_variance'],
+              rows: series.flatMap(({ run, result, data }) => {
+                const f = result.fits.gamma;
+                const ok = fitUsable(f);
+                return data.map((d) => {
+                  const inFit = ok && d.rank >= f.ranks[0] && d.rank <= f.ranks[1];
+                  return [run, d.rank, d.v, inFit ? 1 : 0, inFit ? fitY(f, d.rank) : null];
+                });
+              }),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}
@@ -225,7 +241,7 @@ export function SpectrumView() {
                 pointerEvents="none"
               >
                 {runs.map(({ run, result }, i) => (
-                  <text key={run} y={i * 16} textAnchor="start" style={{ fill: RUN_COLOR[run] }}>
+                  <text key={run} y={i * 16} textAnchor="start" style={{ fill: RUN_INK[run] }}>
                     ● {gammaText(run, result)}
                   </text>
                 ))}

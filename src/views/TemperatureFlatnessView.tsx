@@ -180,6 +180,21 @@ export function TemperatureFlatnessView() {
     <FigureShell
       id="temperature-flatness"
       title="Cooler along flatter directions"
+      csv={
+        has
+          ? () => ({
+              header: [
+                'run',
+                'rank',
+                'flatness_F_dtheta',
+                'T0_active_temperature_at_min',
+                'T0_stderr',
+                'variance_sigma2',
+              ],
+              rows: modes.map((m) => ['sgd', m.rank, m.flatness, m.T0, m.T0stderr, m.variance]),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

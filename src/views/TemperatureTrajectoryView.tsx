@@ -382,6 +382,35 @@ export function TemperatureTrajectoryView() {
     <FigureShell
       id="temperature-trajectory"
       title="SGD cools as it learns"
+      csv={
+        traj
+          ? () => ({
+              header: [
+                'series',
+                'epoch',
+                'step',
+                'rank',
+                'delta_theta',
+                'T_active_temperature',
+                'loss',
+              ],
+              rows: [
+                ...traj.epochs.map((e, i) => [
+                  'checkpoint',
+                  e,
+                  traj.steps[i],
+                  traj.ranks.join(' '),
+                  0,
+                  traj.T[i],
+                  traj.loss[i],
+                ]),
+                ...profiles.flatMap((p) =>
+                  p.deltas.map((d, i) => ['profile', p.epoch, null, rank ?? null, d, p.T[i], null]),
+                ),
+              ],
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       legend={

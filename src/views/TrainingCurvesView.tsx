@@ -158,6 +158,44 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
     <FigureShell
       id="training"
       title="Training"
+      csv={
+        has
+          ? () => ({
+              header: [
+                'series',
+                'epoch',
+                'step',
+                'train_loss',
+                'test_loss',
+                'train_error_fraction',
+                'test_error_fraction',
+                'minibatch_loss',
+              ],
+              rows: [
+                ...epochs.map((r) => [
+                  'epoch',
+                  r.epoch,
+                  r.step,
+                  r.trainLoss,
+                  r.testLoss,
+                  r.trainError,
+                  r.testError,
+                  null,
+                ]),
+                ...minibatch.map((m) => [
+                  'minibatch',
+                  spe ? m.step / spe : null,
+                  m.step,
+                  null,
+                  null,
+                  null,
+                  null,
+                  m.loss,
+                ]),
+              ],
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

@@ -41,7 +41,7 @@ function Panel(props: {
   title: string;
 }) {
   const { traj, i, j, active } = props;
-  const [ref, size] = useSize<HTMLDivElement>(0.9, 320);
+  const [ref, size] = useSize<HTMLDivElement>(0.9, 320, 24);
   const svgRef = useRef<SVGSVGElement>(null);
   const box = plotBox(size, PANEL_MARGIN);
   const setHover = useSelection((s) => s.setHover);
@@ -233,6 +233,18 @@ export function TrajectoryView() {
     <FigureShell
       id="trajectory"
       title="The trajectory in mode space"
+      csv={
+        traj && chosen
+          ? () => ({
+              header: ['run', 'step', ...traj.theta.map((_, k) => `theta_${k + 1}`)],
+              rows: traj.steps.map((step, t) => [
+                chosen.run,
+                step,
+                ...traj.theta.map((row) => row[t]),
+              ]),
+            })
+          : undefined
+      }
       caption={caption}
       readout={
         active !== null && (active === i || active === j || active <= 2)

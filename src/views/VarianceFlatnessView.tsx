@@ -310,6 +310,35 @@ export function VarianceFlatnessView() {
     <FigureShell
       id="variance-flatness"
       title="The inverse variance–flatness relation"
+      csv={
+        has
+          ? () => ({
+              header: [
+                'run',
+                'rank',
+                'flatness_F_dtheta',
+                'variance_sigma2',
+                'in_psi_fit',
+                'psi_fit_variance',
+              ],
+              rows: series.flatMap((s) => {
+                const f = s.result.fits.psi;
+                const ok = fitUsable(f);
+                return s.modes.map((m) => {
+                  const inFit = ok && m.rank >= f.ranks[0] && m.rank <= f.ranks[1];
+                  return [
+                    s.run,
+                    m.rank,
+                    m.flatness,
+                    m.variance,
+                    inFit ? 1 : 0,
+                    inFit ? fitY(f, m.flatness) : null,
+                  ];
+                });
+              }),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

@@ -229,6 +229,16 @@ export function VelocityCorrelationView() {
     <FigureShell
       id="velocity-correlation"
       title="Velocity correlations: anticorrelated steps"
+      csv={
+        has && chosen
+          ? () => ({
+              header: ['run', 'rank', 'lag_steps', 'C_normalised', 'noise_95_halfwidth'],
+              rows: curves.flatMap((c) =>
+                c.mode.C.map((v, s) => [chosen.run, c.rank, s * dt, v, noiseAt(nVel, s)]),
+              ),
+            })
+          : undefined
+      }
       caption={caption}
       readout={readout}
       frameRef={frameRef}

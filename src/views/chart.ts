@@ -7,7 +7,9 @@
  * included), so a d3-zoom transform can rescale the scales directly.
  */
 import {
+  createContext,
   useCallback,
+  useContext,
   useEffect,
   useLayoutEffect,
   useMemo,
@@ -40,6 +42,11 @@ export const RUN_LABEL: Record<RunId, string> = { sgd: 'SGD', langevin: 'Langevi
 export const RUN_COLOR: Record<RunId, string> = {
   sgd: 'var(--fm-sgd)',
   langevin: 'var(--fm-langevin)',
+};
+/** Text in a run's colour: darker where the plot colour is too light for small text (WCAG AA). */
+export const RUN_INK: Record<RunId, string> = {
+  sgd: 'var(--fm-sgd)',
+  langevin: 'var(--fm-langevin-ink)',
 };
 /** Categorical colours (Okabe–Ito) for a handful of curves, as CSS variables. */
 export const CATEGORY_COLORS = [
@@ -85,20 +92,31 @@ export function plotBox(size: Size, m: Margin = MARGIN): Box {
 }
 
 /**
+ * The height, in pixels, a figure's plot area may take (embed mode: the figure fills its
+ * iframe); null on the page, where figures take their width and a fixed aspect ratio.
+ */
+export const FitHeightContext = createContext<number | null>(null);
+
+/**
  * Width of the element behind the returned ref (ResizeObserver), height from a fixed aspect
- * ratio (height = width · aspect). Measures once before paint so there is no jump.
+ * ratio (height = width · aspect). Measures once before paint so there is no jump. Inside a
+ * FitHeightContext the width is also capped so that the height fits (less `reserve` pixels of
+ * other content in the same frame, e.g. a panel's read-out line).
  */
 export function useSize<T extends HTMLElement>(
   aspect: number,
   fallbackWidth = 480,
+  reserve = 0,
 ): [RefObject<T | null>, Size] {
   const ref = useRef<T | null>(null);
-  const [width, setWidth] = useState(fallbackWidth);
+  const fit = useContext(FitHeightContext);
+  const [measured, setWidth] = useState(fallbackWidth);
+  const minWidth = fit === null ? 200 : 120;
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
     const measure = (w: number) => {
-      const rounded = Math.max(200, Math.floor(w));
+      const rounded = Math.max(minWidth, Math.floor(w));
       setWidth((prev) => (prev === rounded ? prev : rounded));
     };
     measure(el.getBoundingClientRect().width || fallbackWidth);
@@ -108,7 +126,11 @@ export function useSize<T extends HTMLElement>(
     });
     ro.observe(el);
     return () => ro.disconnect();
-  }, [fallbackWidth]);
+  }, [fallbackWidth, minWidth]);
+  const width =
+    fit === null
+      ? measured
+      : Math.max(minWidth, Math.min(measured, Math.floor((fit - reserve) / aspect)));
   return [ref, { width, height: Math.round(width * aspect) }];
 }
 

@@ -14,3 +14,8 @@ export { MinibatchEnsembleView } from './MinibatchEnsembleView';
 export { ActiveTemperatureView } from './ActiveTemperatureView';
 export { TemperatureFlatnessView } from './TemperatureFlatnessView';
 export { TemperatureTrajectoryView } from './TemperatureTrajectoryView';
+export { ForgettingCurvesView } from './ForgettingCurvesView';
+export { ModeDisplacementView } from './ModeDisplacementView';
+export { TradeoffView } from './TradeoffView';
+export { ConstraintCountView } from './ConstraintCountView';
+export { TaskDigitsView } from './TaskDigitsView';

@@ -8,6 +8,15 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import type { BackendName } from '../engine/backend';
 import type { RunConfig } from '../engine/experiments/config';
 import type { RunId } from '../engine/experiments/training';
+import type { ForgettingConfig } from '../engine/forgetting';
+import {
+  applyForgettingEvent,
+  beginForgetting,
+  forgettingBusy,
+  isForgettingEvent,
+  stopForgetting,
+  useForgetting,
+} from '../state/forgettingStore';
 import { appendCapped, initialRunState, profileKey, useRun } from '../state/runStore';
 import type { AnalysisCommand, AnalysisEvent, IdxFile, TrainerCommand, TrainerEvent } from './protocol';
 
@@ -44,6 +53,7 @@ export class WorkerClient {
     analysis.onmessage = (e: MessageEvent<AnalysisEvent>) => this.onAnalysis(e.data);
     const crashed = (which: string) => (e: ErrorEvent) => {
       e.preventDefault();
+      stopForgetting('error', `The ${which} worker crashed; restart the workers to run the sweep again.`);
       useRun.setState({
         runState: 'error',
         crashed: true,
@@ -69,6 +79,7 @@ export class WorkerClient {
   }
 
   terminate(): void {
+    stopForgetting('cancelled', 'Stopped: the workers were restarted.');
     this.trainer?.terminate();
     this.analysis?.terminate();
     this.trainer = null;
@@ -76,6 +87,8 @@ export class WorkerClient {
   }
 
   run(config: RunConfig): void {
+    // One experiment at a time: the trainer worker stops a forgetting sweep before this run.
+    stopForgetting('cancelled', 'Stopped: a training run was started (one experiment runs at a time).');
     this.lastConfig = config;
     useRun.setState({
       runState: 'training',
@@ -134,6 +147,31 @@ export class WorkerClient {
   useEmbedded(): void {
     this.sendTrainer({ type: 'useEmbedded' });
   }
+  /**
+   * Starts the forgetting sweep (section 6) in the trainer worker. A training run in progress
+   * is stopped and cleared first (one experiment at a time); finished results stay.
+   */
+  startForgetting(config: ForgettingConfig): void {
+    if (forgettingBusy(useForgetting.getState())) return;
+    const rs = useRun.getState().runState;
+    let notice: string | null = null;
+    if (rs === 'training' || rs === 'analyzing') {
+      this.reset();
+      notice = 'The training run in progress was stopped: one experiment runs at a time.';
+    }
+    beginForgetting(config, notice);
+    this.sendTrainer({ type: 'forgettingStart', config });
+  }
+  cancelForgetting(): void {
+    if (!forgettingBusy(useForgetting.getState())) return;
+    useForgetting.setState({ status: 'cancelling' });
+    this.sendTrainer({ type: 'forgettingCancel' });
+  }
+  /** Asks the trainer for `perGroup` training images of each digit group. */
+  requestTaskSamples(groups: number[][], perGroup = 8): void {
+    this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
+  }
+
   /** Test hook: makes the trainer worker crash (see protocol.ts). */
   crashTrainer(): void {
     this.sendTrainer({ type: 'crash' });
@@ -154,6 +192,10 @@ export class WorkerClient {
   }
 
   private onTrainer(e: TrainerEvent): void {
+    if (isForgettingEvent(e)) {
+      applyForgettingEvent(e);
+      return;
+    }
     const s = useRun.getState();
     switch (e.type) {
       case 'ready':

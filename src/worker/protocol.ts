@@ -7,6 +7,16 @@ import type { RunConfig } from '../engine/experiments/config';
 import type { EpochRecord, RunId, TrainPhase } from '../engine/experiments/training';
 import type { AnalysisPhase, AnalysisResult, ModeProfile, TheoryResult } from '../engine/experiments/analysis';
 import type { MlpWeights } from '../engine/nets/mlp';
+import type {
+  CurvePoint,
+  ForgettingConfig,
+  ForgettingPhase,
+  ForgettingResult,
+  RunKey,
+  RunResult,
+  SweepPoint,
+  Task1Report,
+} from '../engine/forgetting';
 
 export type RunState = 'idle' | 'loading' | 'training' | 'analyzing' | 'done' | 'error';
 
@@ -46,7 +56,15 @@ export type TrainerCommand =
   | { type: 'reset' }
   | { type: 'set'; lr?: number; batchSize?: number }
   /** Test hook: the worker throws an uncaught error, exercising crash reporting and restart. */
-  | { type: 'crash' };
+  | { type: 'crash' }
+  /**
+   * The catastrophic-forgetting sweep (section 6) on the loaded data set. One experiment at a
+   * time: this stops a training run, and `start` stops a sweep.
+   */
+  | { type: 'forgettingStart'; config: ForgettingConfig }
+  | { type: 'forgettingCancel' }
+  /** A few training images of each digit group (answered by 'forgettingSamples'). */
+  | { type: 'forgettingSamples'; groups: number[][]; perGroup: number };
 
 // ───────────── trainer → UI ─────────────
 export interface Progress {
@@ -75,7 +93,48 @@ export type TrainerEvent =
   | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
   | { type: 'windowEnd'; run: RunId; step: number }
   | { type: 'diverged'; step: number; message: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | ForgettingWorkerEvent;
+
+// ───────────── trainer → UI: the forgetting sweep ─────────────
+export interface ForgettingProgress {
+  phase: ForgettingPhase;
+  seed: number;
+  /** Fraction of the whole sweep done, 0–1 (weighted by the engine's cost estimate). */
+  fraction: number;
+  etaSeconds: number | null;
+}
+
+/** Sample images of one digit group: `count` images of 28×28 bytes back to back. */
+export interface TaskSamples {
+  digits: number[];
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export type ForgettingWorkerEvent =
+  | {
+      type: 'forgettingState';
+      state: 'running' | 'done' | 'cancelled' | 'error';
+      /** Why it was cancelled, or the error. */
+      message?: string;
+    }
+  | { type: 'forgettingPhase'; phase: ForgettingPhase; seed: number; seedIndex: number; message: string }
+  | { type: 'forgettingModes'; report: Task1Report }
+  /**
+   * The streamed part of the sweep, batched (at most ~10 messages a second): new points of the
+   * run in progress, finished runs, updated means over seeds, and the latest progress.
+   */
+  | {
+      type: 'forgettingBatch';
+      curves: { key: RunKey; point: CurvePoint }[];
+      runs: RunResult[];
+      sweep: SweepPoint[];
+      progress: ForgettingProgress | null;
+    }
+  | { type: 'forgettingDone'; result: ForgettingResult }
+  | { type: 'forgettingSamples'; groups: TaskSamples[] };
 
 // ───────────── trainer → analysis (MessageChannel) ─────────────
 export type AnalysisFeed =

@@ -12,6 +12,7 @@ import { IdxError, loadIdxDataset } from '../engine/data/idx';
 import type { RunConfig } from '../engine/experiments/config';
 import { probeStepsPerSecond, trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
+import { ForgettingLoop, taskSamples } from './forgettingLoop';
 import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
@@ -19,13 +20,23 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const SNAPSHOT_BATCH = 32;
 const PROGRESS_MS = 200;
-const MINIBATCH_POINTS_MS = 250;
+const MINIBATCH_POINTS_PER_EPOCH = 20;
 const YIELD_MS = 25;
 
 let dataset: Dataset | null = null;
 let embedded: Dataset | null = null;
 let analysis: MessagePort | null = null;
 let run: RunLoop | null = null;
+/** The forgetting sweep (section 6); never at the same time as `run`. */
+let forgetting: ForgettingLoop | null = null;
+
+async function stopForgetting(reason: string): Promise<void> {
+  const f = forgetting;
+  if (!f) return;
+  forgetting = null;
+  f.cancel(reason);
+  await f.finished;
+}
 
 function post(e: TrainerEvent): void {
   self.postMessage(e);
@@ -59,6 +70,7 @@ class RunLoop {
   private stepsAllowed = Infinity;
   private wake: (() => void) | null = null;
   private stopped = false;
+  private ended = false;
   private snapBuf: Float32Array | null = null;
   private snapCount = 0;
   private snapFirst = 0;
@@ -70,13 +82,15 @@ class RunLoop {
   private rateT0 = performance.now();
   private stepsPerSecond = 0;
   private lastProgress = 0;
-  private lastPoints = 0;
+  private lastStep = 0;
+  private readonly pointEvery: number;
   private epoch = 0;
   private totalEpochsGuess: number;
 
   constructor(config: RunConfig, data: Dataset) {
     this.config = config;
     this.totalEpochsGuess = config.warmupEpochs + config.windowEpochs;
+    this.pointEvery = Math.max(1, Math.floor(Math.floor(data.train.count / config.batchSize) / MINIBATCH_POINTS_PER_EPOCH));
     this.gen = trainingRun(config, data, {
       initial: initMlp(config.hidden, config.seed),
       controls: () => this.controls,
@@ -137,7 +151,13 @@ class RunLoop {
       }
     }
     this.flushPoints();
+    this.ended = true;
     if (!this.stopped) post({ type: 'state', state: 'done' });
+  }
+
+  /** Still training (or paused): not finished and not stopped. */
+  get active(): boolean {
+    return !this.ended && !this.stopped;
   }
 
   private handle(e: TrainingEvent): void {
@@ -149,13 +169,11 @@ class RunLoop {
         this.lossN++;
         if (e.epoch >= 0) this.epoch = e.epoch;
         if (e.w2) this.pushSnapshot(e.step, e.w2, e.phase === 'langevin-window' ? 'langevin' : 'sgd');
+        this.lastStep = e.step;
+        // One point per ~1/20 epoch (the mean over those steps), however fast the steps run;
+        // the points travel with the progress messages.
+        if (this.lossN >= this.pointEvery) this.closePoint();
         const now = performance.now();
-        if (now - this.lastPoints > MINIBATCH_POINTS_MS / 5 && this.lossN > 0) {
-          this.lossPoints.push({ step: e.step, loss: this.lossSum / this.lossN });
-          this.lossSum = 0;
-          this.lossN = 0;
-          this.lastPoints = now;
-        }
         if (now - this.lastProgress > PROGRESS_MS) this.postProgress(e.phase, false, e.step);
         return;
       }
@@ -217,14 +235,16 @@ class RunLoop {
     this.snapCount = 0;
   }
 
+  private closePoint(): void {
+    if (this.lossN === 0) return;
+    this.lossPoints.push({ step: this.lastStep, loss: this.lossSum / this.lossN });
+    this.lossSum = 0;
+    this.lossN = 0;
+  }
+
   private flushPoints(): void {
-    if (this.lossN > 0) {
-      this.lossPoints.push({ step: -1, loss: this.lossSum / this.lossN });
-      this.lossSum = 0;
-      this.lossN = 0;
-    }
-    const pts = this.lossPoints.filter((p) => p.step >= 0);
-    if (pts.length) post({ type: 'minibatch', points: pts });
+    this.closePoint();
+    if (this.lossPoints.length) post({ type: 'minibatch', points: this.lossPoints });
     this.lossPoints = [];
   }
 
@@ -278,6 +298,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'loadIdx': {
       try {
         const d = await loadIdxDataset(cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+        await stopForgetting('Stopped: another data set was loaded.');
         await run?.stop();
         run = null;
         adoptDataset(d);
@@ -290,6 +311,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     }
     case 'useEmbedded':
       if (embedded) {
+        await stopForgetting('Stopped: the embedded digits were loaded again.');
         await run?.stop();
         run = null;
         adoptDataset(embedded);
@@ -297,6 +319,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       return;
     case 'start': {
       if (!dataset) throw new Error('no data set is loaded yet');
+      await stopForgetting('Stopped: a training run was started (one experiment runs at a time).');
       await run?.stop();
       feed({ type: 'reset' });
       feed({ type: 'config', config: cmd.config });
@@ -316,6 +339,29 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       return;
     case 'set':
       run?.set({ lr: cmd.lr, batchSize: cmd.batchSize });
+      return;
+    case 'forgettingStart': {
+      if (!dataset) throw new Error('no data set is loaded yet');
+      await stopForgetting('Stopped: a new sweep was started.');
+      // A run still training is stopped; a finished one keeps its analysis (profiles).
+      if (run?.active) {
+        await run.stop();
+        run = null;
+        feed({ type: 'reset' });
+        post({ type: 'state', state: 'idle' });
+      }
+      const f = new ForgettingLoop(cmd.config, dataset, post);
+      forgetting = f;
+      void f.finished.then(() => {
+        if (forgetting === f) forgetting = null;
+      });
+      return;
+    }
+    case 'forgettingCancel':
+      await stopForgetting('Cancelled.');
+      return;
+    case 'forgettingSamples':
+      if (dataset) post({ type: 'forgettingSamples', groups: taskSamples(dataset, cmd.groups, cmd.perGroup) });
       return;
     case 'crash':
       setTimeout(() => {

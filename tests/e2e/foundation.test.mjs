@@ -81,7 +81,7 @@ test('a crashed worker is reported and can be restarted without reloading the pa
   assert.match(await alert.innerText(), /training worker crashed/);
   await page.getByRole('button', { name: 'Restart workers' }).click();
   await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'idle', null, { timeout: 60_000 });
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2, null, { timeout: 60_000 });
   await context.close();
 });

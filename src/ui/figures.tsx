@@ -1,0 +1,122 @@
+/**
+ * The figures by id (their `data-figure` values): the article places them by id, and
+ * `?embed=<id>` shows one of them alone. Each is wrapped in an error boundary, so a figure that
+ * cannot draw some data says so instead of blanking the page.
+ */
+import { Component, type ReactNode } from 'react';
+import { useRun } from '../state/runStore';
+import {
+  ActiveTemperatureView,
+  CumulativeVarianceView,
+  FlatnessRankView,
+  LossProfileView,
+  MinibatchEnsembleView,
+  NoiseStrengthView,
+  SpectrumView,
+  TemperatureFlatnessView,
+  TemperatureTrajectoryView,
+  TrainingCurvesView,
+  TrajectoryView,
+  VarianceFlatnessView,
+  VelocityCorrelationView,
+} from '../views';
+import { workers } from './workers';
+
+const requestProfile = (run: 'sgd' | 'langevin', rank: number) => workers.requestProfile(run, rank);
+
+export interface FigureEntry {
+  id: string;
+  title: string;
+  render: () => ReactNode;
+}
+
+/** Every figure, in the order of the article. */
+export const FIGURES: readonly FigureEntry[] = [
+  { id: 'training', title: 'Training curves', render: () => <TrainingCurvesView /> },
+  { id: 'spectrum', title: 'PCA spectrum', render: () => <SpectrumView /> },
+  { id: 'cumulative', title: 'Cumulative variance', render: () => <CumulativeVarianceView /> },
+  { id: 'trajectory', title: 'The trajectory in mode space', render: () => <TrajectoryView /> },
+  {
+    id: 'profiles',
+    title: 'Loss along PCA modes',
+    render: () => <LossProfileView onRequestProfile={requestProfile} />,
+  },
+  { id: 'flatness', title: 'Flatness by mode', render: () => <FlatnessRankView /> },
+  {
+    id: 'variance-flatness',
+    title: 'The inverse variance–flatness relation',
+    render: () => <VarianceFlatnessView />,
+  },
+  {
+    id: 'noise-strength',
+    title: 'Noise strength and correlation time',
+    render: () => <NoiseStrengthView />,
+  },
+  {
+    id: 'velocity-correlation',
+    title: 'Velocity correlations',
+    render: () => <VelocityCorrelationView />,
+  },
+  {
+    id: 'minibatch-ensemble',
+    title: 'The minibatch ensemble',
+    render: () => <MinibatchEnsembleView />,
+  },
+  {
+    id: 'active-temperature',
+    title: 'Active temperature',
+    render: () => <ActiveTemperatureView />,
+  },
+  {
+    id: 'temperature-flatness',
+    title: 'Temperature against flatness',
+    render: () => <TemperatureFlatnessView />,
+  },
+  {
+    id: 'temperature-trajectory',
+    title: 'Temperature along training',
+    render: () => <TemperatureTrajectoryView />,
+  },
+];
+
+export const FIGURE_IDS: readonly string[] = FIGURES.map((f) => f.id);
+
+class Boundary extends Component<
+  { id: string; resetKey: unknown; children: ReactNode },
+  { error: string | null; key: unknown }
+> {
+  state: { error: string | null; key: unknown } = { error: null, key: this.props.resetKey };
+  static getDerivedStateFromError(e: unknown): Partial<{ error: string }> {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+  static getDerivedStateFromProps(
+    props: { resetKey: unknown },
+    state: { error: string | null; key: unknown },
+  ): Partial<{ error: string | null; key: unknown }> | null {
+    // New data: try drawing again.
+    return props.resetKey !== state.key ? { error: null, key: props.resetKey } : null;
+  }
+  render() {
+    if (this.state.error !== null) {
+      return (
+        <div className="error-box" role="alert" data-figure-error={this.props.id}>
+          The figure &ldquo;{this.props.id}&rdquo; could not be drawn from these results:{' '}
+          {this.state.error}
+        </div>
+      );
+    }
+    return this.props.children;
+  }
+}
+
+/** One figure by id, inside its error boundary. */
+export function Figure({ id }: { id: string }) {
+  const results = useRun((s) => s.results);
+  const entry = FIGURES.find((f) => f.id === id);
+  if (!entry) return null;
+  return (
+    <Boundary id={id} resetKey={results}>
+      {entry.render()}
+    </Boundary>
+  );
+}

@@ -1,0 +1,257 @@
+// Product quality in real Chromium: a keyboard-only run start with visible focus, no layout
+// shift while a run streams, no request leaving the origin, axe-core accessibility checks
+// (light, dark, narrow, embed), a 375 px layout without sideways scrolling, and static hosting
+// without isolation headers (coi-serviceworker, and the single-thread fallback without it).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { launch, openPage, serveDist, SUBPATH } from './harness.mjs';
+
+const AXE = 'node_modules/axe-core/axe.min.js';
+
+let server;
+let browser;
+before(async () => {
+  server = await serveDist();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const isFocusVisible = (page) =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return false;
+    const cs = getComputedStyle(el);
+    return (
+      el.matches(':focus-visible') && cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2
+    );
+  });
+
+test('keyboard only: Tab to Start, Enter starts a run; the run streams without layout shift', async () => {
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?preset=quick&warmup=4&window=2&modes=8`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'idle',
+    null,
+    { timeout: 60_000 },
+  );
+  await page.evaluate(() => {
+    window.__shifts = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        if (!e.hadRecentInput) window.__shifts.push({ value: e.value, t: e.startTime });
+    }).observe({ type: 'layout-shift', buffered: false });
+  });
+  let found = false;
+  for (let i = 0; i < 40 && !found; i++) {
+    await page.keyboard.press('Tab');
+    found = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el instanceof HTMLButtonElement && el.textContent.trim() === 'Start';
+    });
+  }
+  assert.ok(found, 'Start is reachable with Tab');
+  assert.ok(await isFocusVisible(page), 'the focused Start button shows a focus ring');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'training',
+    null,
+    { timeout: 30_000 },
+  );
+  const t0 = await page.evaluate(() => performance.now());
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 4, null, {
+    timeout: 120_000,
+  });
+  const shifts = await page.evaluate((t) => window.__shifts.filter((s) => s.t > t + 600), t0);
+  const cls = shifts.reduce((a, s) => a + s.value, 0);
+  assert.ok(
+    cls < 0.02,
+    `layout shift while streaming: ${cls.toFixed(4)} (${shifts.length} shifts)`,
+  );
+
+  // The figures' export buttons are in the Tab order too, with a visible focus ring.
+  let exportFocused = false;
+  for (let i = 0; i < 60 && !exportFocused; i++) {
+    await page.keyboard.press('Tab');
+    exportFocused = await page.evaluate(
+      () => document.activeElement?.classList.contains('fm-export-button') ?? false,
+    );
+  }
+  assert.ok(exportFocused, 'an export button is reachable with Tab');
+  assert.ok(await isFocusVisible(page), 'the export button shows a focus ring');
+  assert.deepEqual(errors, [], errors.join('\n'));
+  assert.deepEqual(foreign, [], `requests left the origin: ${foreign.join(', ')}`);
+  await context.close();
+});
+
+async function axeViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document);
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+    }));
+  });
+}
+
+for (const [name, query, colorScheme, viewport] of [
+  ['light, 1440 px', '', 'light', { width: 1440, height: 900 }],
+  ['dark, 1280 px', '', 'dark', { width: 1280, height: 900 }],
+  ['dark, 375 px', '', 'dark', { width: 375, height: 812 }],
+  ['embed', '?embed=variance-flatness', 'light', { width: 640, height: 480 }],
+  [
+    'embed, dark theme from the URL',
+    '?embed=noise-strength&theme=dark',
+    'light',
+    { width: 640, height: 480 },
+  ],
+]) {
+  test(`axe-core: no serious or critical violations (${name})`, async () => {
+    const context = await browser.newContext({ viewport, colorScheme });
+    const page = await context.newPage();
+    await page.goto(server.url + query);
+    await page.waitForFunction(
+      () =>
+        window.__flatMinima.run().results.sgd?.theory &&
+        document.getElementById('root').dataset.runState === 'idle',
+      null,
+      { timeout: 60_000 },
+    );
+    const violations = await axeViolations(page);
+    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(bad, [], JSON.stringify(bad, null, 2));
+    if (viewport.width === 375) {
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(w <= 375, `no sideways scrolling at 375 px (${w} px wide)`);
+    }
+    await context.close();
+  });
+}
+
+test('every plot of the story has an aria-label stating its key number', async () => {
+  const { page, context } = await openPage(browser, server.url, server.origin);
+  await page.waitForFunction(() => window.__flatMinima.run().results.sgd?.theory, null, {
+    timeout: 60_000,
+  });
+  const ids = await page.evaluate(() => window.__flatMinima.figures());
+  const labels = await page.evaluate(
+    (story) =>
+      [...document.querySelectorAll('[data-figure]')]
+        .filter((f) => story.includes(f.dataset.figure))
+        .map((f) => ({
+          id: f.dataset.figure,
+          labels: [...f.querySelectorAll('svg[role="img"]')].map(
+            (s) => s.getAttribute('aria-label') ?? '',
+          ),
+        })),
+    ids,
+  );
+  assert.equal(labels.length, ids.length);
+  for (const { id, labels: ls } of labels) {
+    assert.ok(ls.length > 0, `${id} has a labelled plot`);
+    for (const l of ls) {
+      assert.ok(!/waiting/i.test(l), `${id}: "${l}"`);
+      assert.match(l, /\d/, `${id}: the label states a number: "${l}"`);
+    }
+  }
+  await context.close();
+});
+
+/** dist/ under the sub-path WITHOUT isolation headers, like a plain static host. */
+async function servePlain(root = 'dist') {
+  const types = {
+    '.html': 'text/html; charset=utf-8',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.wasm': 'application/wasm',
+    '.json': 'application/json',
+  };
+  const srv = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (!url.pathname.startsWith(SUBPATH)) return res.writeHead(404).end();
+    const file = normalize(
+      join(root, decodeURIComponent(url.pathname.slice(SUBPATH.length)) || 'index.html'),
+    );
+    try {
+      const st = await stat(file);
+      const path = st.isDirectory() ? join(file, 'index.html') : file;
+      res.writeHead(200, {
+        'Content-Type': types[extname(path)] ?? 'application/octet-stream',
+        'Cache-Control': 'no-store',
+      });
+      res.end(await readFile(path));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  return {
+    url: `http://127.0.0.1:${port}${SUBPATH}`,
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => srv.close(r)),
+  };
+}
+
+test('static host without isolation headers: coi-serviceworker isolates; blocked, the page still trains', async () => {
+  assert.ok(existsSync('dist/coi-serviceworker.min.js'), 'the build ships coi-serviceworker');
+  // With headers (the test server) the service worker is never registered.
+  const iso = await openPage(browser, server.url, server.origin);
+  await iso.page.waitForFunction(() => window.__flatMinima?.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
+  const isoState = await iso.page.evaluate(async () => ({
+    isolated: window.crossOriginIsolated,
+    registrations: (await navigator.serviceWorker.getRegistrations()).length,
+  }));
+  assert.deepEqual(isoState, { isolated: true, registrations: 0 });
+  await iso.context.close();
+
+  const plain = await servePlain();
+  try {
+    // Service workers allowed: the page registers coi-serviceworker, reloads once, and is isolated.
+    const a = await openPage(browser, plain.url, plain.origin);
+    await a.page.waitForFunction(() => window.crossOriginIsolated === true, null, {
+      timeout: 30_000,
+    });
+    await a.page.waitForFunction(() => window.__flatMinima?.run().results.sgd, null, {
+      timeout: 60_000,
+    });
+    assert.equal(await a.page.evaluate(() => navigator.serviceWorker.controller !== null), true);
+    assert.deepEqual(a.foreign, []);
+    await a.context.close();
+
+    // No service workers (some browsers, private modes): not isolated, and the single-thread
+    // page still loads and trains.
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'serviceWorker', {
+        get: () => undefined,
+        configurable: true,
+      });
+    });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${plain.url}?preset=quick&warmup=3&window=1&modes=8&autorun=1`);
+    await page.waitForFunction(() => window.__flatMinima?.run().epochs.length >= 2, null, {
+      timeout: 120_000,
+    });
+    assert.equal(await page.evaluate(() => window.crossOriginIsolated), false);
+    assert.deepEqual(errors, [], errors.join('\n'));
+    await context.close();
+  } finally {
+    await plain.close();
+  }
+});
