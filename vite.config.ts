@@ -19,7 +19,11 @@ function coiServiceWorker(): Plugin {
     name: 'coi-serviceworker',
     apply: 'build',
     generateBundle() {
-      this.emitFile({ type: 'asset', fileName: 'coi-serviceworker.min.js', source: readFileSync(file) });
+      this.emitFile({
+        type: 'asset',
+        fileName: 'coi-serviceworker.min.js',
+        source: readFileSync(file),
+      });
     },
   };
 }
@@ -32,7 +36,11 @@ export default defineConfig({
   preview: { headers: isolation },
   worker: { format: 'es' },
   optimizeDeps: {
-    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
+    include: [
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-backend-webgpu',
+    ],
   },
   build: {
     target: 'es2022',

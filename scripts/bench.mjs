@@ -28,7 +28,11 @@ try {
   // One page (one fresh worker) per backend: switching a worker between GPU backends can hang.
   const bench = { rows: [], notes: [] };
   for (const backends of ['wasm,cpu', 'webgl', 'webgpu']) {
-    const { page, context } = await openPage(browser, `${server.url}bench.html?backends=${backends}&seconds=2`, server.origin);
+    const { page, context } = await openPage(
+      browser,
+      `${server.url}bench.html?backends=${backends}&seconds=2`,
+      server.origin,
+    );
     try {
       await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: 120_000 });
       const r = await page.evaluate(() => window.__bench);
@@ -40,10 +44,14 @@ try {
     await context.close();
   }
   const plain = bench.rows.find((r) => r.impl === 'plain-loop').stepsPerSecond;
-  console.log('\nTraining steps/s, B = 50 (Chromium worker; webgl/webgpu here are SwiftShader software adapters)');
+  console.log(
+    '\nTraining steps/s, B = 50 (Chromium worker; webgl/webgpu here are SwiftShader software adapters)',
+  );
   console.log('backend                               step                  steps/s  × plain loop');
   for (const r of bench.rows) {
-    console.log(`${r.backend.slice(0, 36).padEnd(37)} ${r.impl.padEnd(21)} ${r.stepsPerSecond.toFixed(0).padStart(7)}  ${(r.stepsPerSecond / plain).toFixed(2)}`);
+    console.log(
+      `${r.backend.slice(0, 36).padEnd(37)} ${r.impl.padEnd(21)} ${r.stepsPerSecond.toFixed(0).padStart(7)}  ${(r.stepsPerSecond / plain).toFixed(2)}`,
+    );
   }
   for (const n of bench.notes) console.log(`skipped: ${n}`);
   report.steps = bench;
@@ -51,7 +59,11 @@ try {
 
   // Time to the σ²–F figure on the built site, by phase (wall clock seen from the page).
   const browser2 = await launch();
-  const { page: p2 } = await openPage(browser2, `${server.url}?preset=${preset}&autorun=1`, server.origin);
+  const { page: p2 } = await openPage(
+    browser2,
+    `${server.url}?preset=${preset}&autorun=1`,
+    server.origin,
+  );
   const marks = await p2.evaluate(async () => {
     const t0 = performance.now();
     const m = {};
@@ -87,8 +99,12 @@ try {
     ['total (page load to σ²–F figure)', marks.figure],
     ['theory figures after that', marks.done - marks.figure],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(30)} ${v === undefined ? '—' : v.toFixed(2)} s`);
-  if (marks.psi) console.log(`ψ = ${marks.psi.exponent.toFixed(2)} (R² ${marks.psi.r2.toFixed(2)}); training ${Math.round(marks.stepsPerSecond)} steps/s`);
+  for (const [k, v] of rows)
+    console.log(`${k.padEnd(30)} ${v === undefined ? '—' : v.toFixed(2)} s`);
+  if (marks.psi)
+    console.log(
+      `ψ = ${marks.psi.exponent.toFixed(2)} (R² ${marks.psi.r2.toFixed(2)}); training ${Math.round(marks.stepsPerSecond)} steps/s`,
+    );
   report.timeToFigure = { preset, marks };
   await browser2.close();
 
@@ -104,16 +120,28 @@ try {
     );
     const f = await p3.evaluate(() => {
       const s = window.__flatMinima.forgetting();
-      return { status: s.status, message: s.message, timings: s.timings, best: s.summary?.best, backend: window.__flatMinima.run().backend?.name };
+      return {
+        status: s.status,
+        message: s.message,
+        timings: s.timings,
+        best: s.summary?.best,
+        backend: window.__flatMinima.run().backend?.name,
+      };
     });
     console.log(`\nForgetting sweep, default settings (Chromium, ${f.backend}, built site)`);
     if (f.status !== 'done') console.log(`sweep ended in ${f.status}: ${f.message}`);
     else {
-      for (const k of ['pretrain', 'task1', 'analysis', 'task2', 'total']) console.log(`${k.padEnd(30)} ${f.timings[k].toFixed(2)} s`);
-      console.log(`${f.timings.runs} runs; page load to done ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      for (const k of ['pretrain', 'task1', 'analysis', 'task2', 'total'])
+        console.log(`${k.padEnd(30)} ${f.timings[k].toFixed(2)} s`);
+      console.log(
+        `${f.timings.runs} runs; page load to done ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       for (const m of ['ldc', 'ewc', 'none']) {
         const b = f.best[m];
-        if (b) console.log(`best ε₁+ε₂ ${m.padEnd(4)} ${b.total.toFixed(3)} ± ${b.totalSd.toFixed(3)} (λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''})`);
+        if (b)
+          console.log(
+            `best ε₁+ε₂ ${m.padEnd(4)} ${b.total.toFixed(3)} ± ${b.totalSd.toFixed(3)} (λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''})`,
+          );
       }
     }
     report.forgetting = f;

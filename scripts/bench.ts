@@ -48,7 +48,14 @@ const data = loadEmbeddedDataset(readFileSync('public/data/mnist-10k.bin'));
 // 1. Training steps/s.
 const steps: StepBenchRow[] = [benchPlain(data.train, 'node', seconds)];
 await selectBackend({ forced: 'wasm', wasmPaths });
-steps.push(...(await benchSteps(data.train, 'node', ['wasm-simd', 'explicit-transpose', 'transpose-flags', 'autodiff'], seconds)));
+steps.push(
+  ...(await benchSteps(
+    data.train,
+    'node',
+    ['wasm-simd', 'explicit-transpose', 'transpose-flags', 'autodiff'],
+    seconds,
+  )),
+);
 await selectBackend({ forced: 'cpu' });
 steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose'], seconds)));
 const plain = steps[0].stepsPerSecond;
@@ -72,32 +79,52 @@ report.steps = steps;
   }
   const rate = n / ((performance.now() - t0) / 1000);
   const fastest = Math.max(...steps.map((r) => r.stepsPerSecond));
-  table('Snapshot ingest (W2, 2,500 floats, batches of 32)', ['snapshots/s', 'fastest training steps/s', 'headroom ×'], [[rate, fastest, rate / fastest]]);
+  table(
+    'Snapshot ingest (W2, 2,500 floats, batches of 32)',
+    ['snapshots/s', 'fastest training steps/s', 'headroom ×'],
+    [[rate, fastest, rate / fastest]],
+  );
   report.ingest = { snapshotsPerSecond: rate, trainingStepsPerSecond: fastest };
 }
 
 // 3. Eigensolver.
 const eig = await benchEigen();
-table('Symmetric eigensolver and window PCA (float64)', ['case', 'seconds', 'note'], eig.map((r) => [r.name, r.seconds, r.note ?? '']));
+table(
+  'Symmetric eigensolver and window PCA (float64)',
+  ['case', 'seconds', 'note'],
+  eig.map((r) => [r.name, r.seconds, r.note ?? '']),
+);
 report.eigen = eig;
 
 // 4. Flatness search.
 await selectBackend({ forced: 'wasm', wasmPaths });
 const land = await benchLandscape({ log: () => undefined });
-table('Loss landscape (wasm, N = 8,000)', ['measure', 'value', 'unit'], land.map((r) => [r.name, r.value, r.unit]));
+table(
+  'Loss landscape (wasm, N = 8,000)',
+  ['measure', 'value', 'unit'],
+  land.map((r) => [r.name, r.value, r.unit]),
+);
 report.landscape = land;
 
 // 5. Time-to-figure through the CLI's engine path.
 if (!argv.includes('--skip-figure')) {
-  const { out } = await reproduce(parseArgs(['--experiment', 'variance-flatness', '--preset', preset, '--quiet']), () => undefined);
+  const { out } = await reproduce(
+    parseArgs(['--experiment', 'variance-flatness', '--preset', preset, '--quiet']),
+    () => undefined,
+  );
   const t = out.timings as Record<string, number>;
   const psi = (out.fits as { psi: { exponent: number; r2: number } }).psi;
   table(
     `Time to the σ²–F figure, preset "${preset}" (Node, wasm)`,
     ['phase', 'seconds'],
-    [...Object.entries(t).map(([k, v]) => [k, v] as [string, number]), ['ψ (R²)', `${psi.exponent.toFixed(2)} (${psi.r2.toFixed(2)})`]],
+    [
+      ...Object.entries(t).map(([k, v]) => [k, v] as [string, number]),
+      ['ψ (R²)', `${psi.exponent.toFixed(2)} (${psi.r2.toFixed(2)})`],
+    ],
   );
-  console.log('Reference: a PyTorch + numpy script doing the same work takes ~18 s on this machine.');
+  console.log(
+    'Reference: a PyTorch + numpy script doing the same work takes ~18 s on this machine.',
+  );
   report.timeToFigure = { preset, timings: t, psi };
 }
 

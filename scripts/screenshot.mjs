@@ -8,7 +8,11 @@ const { page, errors } = await openPage(browser, `${server.url}${query}`, server
   viewport: { width: Number(width), height: 900 },
 });
 if (waitFor) {
-  await page.waitForFunction((s) => document.getElementById('root').dataset.runState === s, waitFor, { timeout: 600_000 });
+  await page.waitForFunction(
+    (s) => document.getElementById('root').dataset.runState === s,
+    waitFor,
+    { timeout: 600_000 },
+  );
 } else {
   await page.waitForTimeout(3000);
 }

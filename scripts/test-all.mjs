@@ -26,10 +26,15 @@ mkdirSync('test-results', { recursive: true });
 run('data asset', 'npx', ['tsx', 'scripts/build-data.ts']);
 run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
 run('lint', 'npx', ['eslint', '.']);
+run('format', 'npx', ['prettier', '--check', '.']);
 run('chromium present', 'bash', ['scripts/ensure-chromium.sh']);
-const unit = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json'], {
-  stdio: 'inherit',
-});
+const unit = spawnSync(
+  'npx',
+  ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json'],
+  {
+    stdio: 'inherit',
+  },
+);
 try {
   const j = JSON.parse(readFileSync('test-results/unit.json', 'utf8'));
   passed += j.numPassedTests;
@@ -45,7 +50,18 @@ if (unit.status !== 0) {
 run('build', 'npx', ['vite', 'build', '--logLevel', 'warn']);
 const e2e = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', '--test-reporter-destination=test-results/e2e.tap', ...readdirSync('tests/e2e').filter((f) => f.endsWith('.test.mjs')).sort().map((f) => `tests/e2e/${f}`)],
+  [
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    '--test-reporter-destination=test-results/e2e.tap',
+    ...readdirSync('tests/e2e')
+      .filter((f) => f.endsWith('.test.mjs'))
+      .sort()
+      .map((f) => `tests/e2e/${f}`),
+  ],
   { stdio: 'inherit' },
 );
 try {

@@ -39,10 +39,19 @@ async function speed(impl: StepImpl, B: number, seconds: number): Promise<number
   const s = new MinibatchSampler(data.train.count, B, 0);
   const b = allocBatch(B, 784);
   const idx = new Uint32Array(B);
-  for (let i = 0; i < 20; i++) { s.nextInto(idx); fillBatch(data.train, idx, B, b); await net.step(b, 0.1); }
+  for (let i = 0; i < 20; i++) {
+    s.nextInto(idx);
+    fillBatch(data.train, idx, B, b);
+    await net.step(b, 0.1);
+  }
   let n = 0;
   const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) { s.nextInto(idx); fillBatch(data.train, idx, B, b); await net.step(b, 0.1); n++; }
+  while (performance.now() - t0 < seconds * 1000) {
+    s.nextInto(idx);
+    fillBatch(data.train, idx, B, b);
+    await net.step(b, 0.1);
+    n++;
+  }
   net.dispose();
   return n / ((performance.now() - t0) / 1000);
 }
@@ -56,11 +65,18 @@ console.log('forced:', JSON.stringify(forced));
 if (forced.name === 'webgpu') {
   const gpu = await losses(300);
   const speeds: Record<string, number> = {};
-  for (const impl of ['transpose-flags', 'autodiff', 'explicit-transpose'] as StepImpl[]) speeds[`B50 ${impl}`] = await speed(impl, 50, 3);
+  for (const impl of ['transpose-flags', 'autodiff', 'explicit-transpose'] as StepImpl[])
+    speeds[`B50 ${impl}`] = await speed(impl, 50, 3);
   speeds['B500 transpose-flags'] = await speed('transpose-flags', 500, 3);
   // Full-set loss on webgpu.
   const w = initMlp(50, 1);
-  const fl = new FullSetLoss({ images: data.train.images, labels: data.train.labels, w1: w.W1, w3: w.W3, hidden: 50 });
+  const fl = new FullSetLoss({
+    images: data.train.images,
+    labels: data.train.labels,
+    w1: w.W1,
+    w3: w.W3,
+    hidden: 50,
+  });
   const dir = new Float64Array(2500).fill(0.02);
   const pts = Array.from({ length: 100 }, (_, i) => ({ direction: dir, delta: (i - 50) * 0.01 }));
   await fl.evaluate(w.W2, pts);
@@ -70,12 +86,26 @@ if (forced.name === 'webgpu') {
   fl.dispose();
   await tf.setBackend('cpu');
   const cpu = await losses(300);
-  const fl2 = new FullSetLoss({ images: data.train.images, labels: data.train.labels, w1: w.W1, w3: w.W3, hidden: 50 });
+  const fl2 = new FullSetLoss({
+    images: data.train.images,
+    labels: data.train.labels,
+    w1: w.W1,
+    w3: w.W3,
+    hidden: 50,
+  });
   const cpuLoss = await fl2.evaluate(w.W2, pts);
   let maxRel = 0;
-  for (let i = 0; i < gpu.length; i++) maxRel = Math.max(maxRel, Math.abs(gpu[i] - cpu[i]) / cpu[i]);
+  for (let i = 0; i < gpu.length; i++)
+    maxRel = Math.max(maxRel, Math.abs(gpu[i] - cpu[i]) / cpu[i]);
   let flRel = 0;
-  for (let i = 0; i < 100; i++) flRel = Math.max(flRel, Math.abs(gpuLoss[i] - cpuLoss[i]) / cpuLoss[i]);
-  Object.assign(out, { speeds, maxRelLossDiff300Steps: maxRel, loss300: [gpu[299], cpu[299]], fullSetLoss100PointsSeconds: flTime, fullSetLossMaxRel: flRel });
+  for (let i = 0; i < 100; i++)
+    flRel = Math.max(flRel, Math.abs(gpuLoss[i] - cpuLoss[i]) / cpuLoss[i]);
+  Object.assign(out, {
+    speeds,
+    maxRelLossDiff300Steps: maxRel,
+    loss300: [gpu[299], cpu[299]],
+    fullSetLoss100PointsSeconds: flTime,
+    fullSetLossMaxRel: flRel,
+  });
   console.log(JSON.stringify(out, null, 1));
 }

@@ -9,7 +9,14 @@ import { benchPlain, benchSteps, type StepBenchRow } from './trainingBench';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-self.onmessage = async (ev: MessageEvent<{ dataUrl: string; wasmPaths: Record<string, string>; backends: BackendName[]; seconds: number }>) => {
+self.onmessage = async (
+  ev: MessageEvent<{
+    dataUrl: string;
+    wasmPaths: Record<string, string>;
+    backends: BackendName[];
+    seconds: number;
+  }>,
+) => {
   const { dataUrl, wasmPaths, backends, seconds } = ev.data;
   const rows: StepBenchRow[] = [];
   const notes: string[] = [];
@@ -21,10 +28,24 @@ self.onmessage = async (ev: MessageEvent<{ dataUrl: string; wasmPaths: Record<st
         const choice = await selectBackend({ forced: b, wasmPaths });
         const impls: TrainStepImpl[] =
           b === 'wasm'
-            ? [...(SimdMlp.available() ? (['wasm-simd'] as const) : []), 'explicit-transpose', 'transpose-flags', 'autodiff']
+            ? [
+                ...(SimdMlp.available() ? (['wasm-simd'] as const) : []),
+                'explicit-transpose',
+                'transpose-flags',
+                'autodiff',
+              ]
             : [preferredStepImpl(b)];
-        const r = await benchSteps(data.train, 'chromium-worker', impls, b === 'webgpu' || b === 'webgl' ? Math.min(seconds, 3) : seconds);
-        for (const row of r) rows.push({ ...row, backend: `${row.backend}${choice.device ? ` (${choice.device})` : ''}` });
+        const r = await benchSteps(
+          data.train,
+          'chromium-worker',
+          impls,
+          b === 'webgpu' || b === 'webgl' ? Math.min(seconds, 3) : seconds,
+        );
+        for (const row of r)
+          rows.push({
+            ...row,
+            backend: `${row.backend}${choice.device ? ` (${choice.device})` : ''}`,
+          });
       } catch (e) {
         notes.push(`${b}: ${e instanceof Error ? e.message : String(e)}`);
       }

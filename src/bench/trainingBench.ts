@@ -56,7 +56,13 @@ export async function benchSteps(
     }
     const dt = (performance.now() - t0) / 1000;
     net.dispose();
-    rows.push({ where, backend: impl === 'wasm-simd' ? 'own wasm' : tf.getBackend(), impl, stepsPerSecond: steps / dt, steps });
+    rows.push({
+      where,
+      backend: impl === 'wasm-simd' ? 'own wasm' : tf.getBackend(),
+      impl,
+      stepsPerSecond: steps / dt,
+      steps,
+    });
   }
   return rows;
 }
@@ -74,5 +80,11 @@ export function benchPlain(train: DataSplit, where: string, seconds = 2, B = 50)
     p.step(batch.x, batch.labels, B, 0.1);
     steps++;
   }
-  return { where, backend: 'none', impl: 'plain-loop', stepsPerSecond: steps / ((performance.now() - t0) / 1000), steps };
+  return {
+    where,
+    backend: 'none',
+    impl: 'plain-loop',
+    stepsPerSecond: steps / ((performance.now() - t0) / 1000),
+    steps,
+  };
 }

@@ -22,7 +22,14 @@ import { initMlp } from '../engine/nets/mlp';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import { PRESETS, presetConfig } from '../state/configSchema';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, roundNumbers, slimResult, thinSeries, type RunBundle } from '../state/runBundle';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  roundNumbers,
+  slimResult,
+  thinSeries,
+  type RunBundle,
+} from '../state/runBundle';
 
 const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory|forgetting [options]
 
@@ -84,7 +91,17 @@ const NUMERIC: Record<string, keyof RunConfig> = {
   '--window-epochs': 'windowEpochs',
   '--modes': 'flatnessModes',
 };
-const INTEGER = new Set<keyof RunConfig>(['batchSize', 'hidden', 'seed', 'langevinBurnIn', 'langevinSteps', 'langevinEvery', 'warmupEpochs', 'windowEpochs', 'flatnessModes']);
+const INTEGER = new Set<keyof RunConfig>([
+  'batchSize',
+  'hidden',
+  'seed',
+  'langevinBurnIn',
+  'langevinSteps',
+  'langevinEvery',
+  'warmupEpochs',
+  'windowEpochs',
+  'flatnessModes',
+]);
 
 export function parseArgs(argv: string[]): CliOptions {
   let experiment = '';
@@ -108,7 +125,8 @@ export function parseArgs(argv: string[]): CliOptions {
       if (!PRESETS.some((p) => p.id === preset)) throw new UsageError(`unknown preset "${preset}"`);
     } else if (a === '--dynamics') {
       const v = value();
-      if (v !== 'sgd' && v !== 'langevin') throw new UsageError(`--dynamics must be sgd or langevin, got "${v}"`);
+      if (v !== 'sgd' && v !== 'langevin')
+        throw new UsageError(`--dynamics must be sgd or langevin, got "${v}"`);
       dynamics = v;
     } else if (a === '--out') out = value();
     else if (a === '--idx') idx = value();
@@ -124,7 +142,8 @@ export function parseArgs(argv: string[]): CliOptions {
       overrides.thresholdFactor = v;
     } else if (a === '--step') {
       const v = value();
-      if (v !== 'auto' && v !== 'wasm-simd' && v !== 'tfjs') throw new UsageError(`--step must be auto, wasm-simd or tfjs`);
+      if (v !== 'auto' && v !== 'wasm-simd' && v !== 'tfjs')
+        throw new UsageError(`--step must be auto, wasm-simd or tfjs`);
       overrides.stepImpl = v;
     } else if (a === '--centre') {
       const v = value();
@@ -135,7 +154,9 @@ export function parseArgs(argv: string[]): CliOptions {
       const raw = value();
       const v = Number(raw);
       if (!Number.isFinite(v) || v < 0 || (INTEGER.has(key) && !Number.isInteger(v))) {
-        throw new UsageError(`${a} expects a ${INTEGER.has(key) ? 'non-negative whole number' : 'non-negative number'}, got "${raw}"`);
+        throw new UsageError(
+          `${a} expects a ${INTEGER.has(key) ? 'non-negative whole number' : 'non-negative number'}, got "${raw}"`,
+        );
       }
       overrides[key] = v;
     } else if (a === '--help' || a === '-h') {
@@ -143,10 +164,18 @@ export function parseArgs(argv: string[]): CliOptions {
     } else throw new UsageError(`unknown option "${a}"`);
   }
   if (experiment !== 'variance-flatness' && experiment !== 'theory') {
-    throw new UsageError(experiment ? `unknown experiment "${experiment}"` : '--experiment is required');
+    throw new UsageError(
+      experiment ? `unknown experiment "${experiment}"` : '--experiment is required',
+    );
   }
   const config = { ...presetConfig(preset), ...overrides } as RunConfig;
-  if (config.batchSize < 1 || config.hidden < 2 || config.lr <= 0 || config.windowEpochs < 1 || config.flatnessModes < 2) {
+  if (
+    config.batchSize < 1 ||
+    config.hidden < 2 ||
+    config.lr <= 0 ||
+    config.windowEpochs < 1 ||
+    config.flatnessModes < 2
+  ) {
     throw new UsageError('B ≥ 1, hidden ≥ 2, lr > 0, window-epochs ≥ 1 and modes ≥ 2 are required');
   }
   if (dynamics === 'langevin') config.contrast = true;
@@ -168,7 +197,10 @@ async function loadData(idxDir: string | null): Promise<Dataset> {
   try {
     return loadEmbeddedDataset(readFileSync(asset));
   } catch (e) {
-    throw new Error(`cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`, { cause: e });
+    throw new Error(
+      `cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`,
+      { cause: e },
+    );
   }
 }
 
@@ -177,7 +209,14 @@ function csv(rows: (string | number)[][]): string {
 }
 
 function modesJson(r: AnalysisResult) {
-  return r.modes.map((m) => ({ rank: m.rank, variance: m.variance, flatness: m.flatness, left: m.left, right: m.right, L0: m.L0 }));
+  return r.modes.map((m) => ({
+    rank: m.rank,
+    variance: m.variance,
+    flatness: m.flatness,
+    left: m.left,
+    right: m.right,
+    L0: m.L0,
+  }));
 }
 
 function fitJson(f: AnalysisResult['fits']['psi']) {
@@ -197,12 +236,26 @@ function analysisJson(r: AnalysisResult) {
       gamma: fitJson(r.fits.gamma),
       psi: fitJson(r.fits.psi),
       ...(th
-        ? { D: fitJson(th.fits.D), tau: fitJson(th.fits.tau), tauIntegral: fitJson(th.fits.tauIntegral), psiPredicted: th.fits.psiPredicted }
+        ? {
+            D: fitJson(th.fits.D),
+            tau: fitJson(th.fits.tau),
+            tauIntegral: fitJson(th.fits.tauIntegral),
+            psiPredicted: th.fits.psiPredicted,
+          }
         : {}),
     },
     ...(th
       ? {
-          activeTemperature: th.temperature.map((t) => ({ rank: t.rank, flatness: t.flatness, K: t.K, deltas: t.deltas, T: t.T, stderr: t.stderr, loss: t.loss, minimaSpread: t.minima.std })),
+          activeTemperature: th.temperature.map((t) => ({
+            rank: t.rank,
+            flatness: t.flatness,
+            K: t.K,
+            deltas: t.deltas,
+            T: t.T,
+            stderr: t.stderr,
+            loss: t.loss,
+            minimaSpread: t.minima.std,
+          })),
           trajectory: th.trajectory,
         }
       : {}),
@@ -226,7 +279,9 @@ export async function reproduce(
   });
   const data = await loadData(opts.idx);
   const cfg = opts.config;
-  log(`backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`);
+  log(
+    `backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`,
+  );
   const epochs: EpochRecord[] = [];
   const minibatch: { step: number; loss: number }[] = [];
   const windowSteps: RunBundle['windows'] = [];
@@ -246,10 +301,13 @@ export async function reproduce(
       const now = performance.now();
       if (now - lastLog > 2000) {
         lastLog = now;
-        log(`epoch ${e.record.epoch}: train loss ${e.record.trainLoss.toExponential(3)}, error ${(e.record.trainError * 100).toFixed(2)}%`);
+        log(
+          `epoch ${e.record.epoch}: train loss ${e.record.trainLoss.toExponential(3)}, error ${(e.record.trainError * 100).toFixed(2)}%`,
+        );
       }
     } else if (e.type === 'checkpoint') {
-      if (opts.experiment === 'theory') checkpoints.push({ epoch: e.epoch, step: e.step, ...e.weights });
+      if (opts.experiment === 'theory')
+        checkpoints.push({ epoch: e.epoch, step: e.step, ...e.weights });
     } else if (e.type === 'exploration') {
       explorationStartEpoch = e.epoch;
       exploration = { epoch: e.epoch, step: e.step, reason: e.reason };
@@ -258,7 +316,12 @@ export async function reproduce(
       log(`exploration phase from epoch ${e.epoch} (${e.reason})`);
     } else if (e.type === 'windowStart') {
       windowSteps.push({ run: e.run, startStep: e.step, endStep: null });
-      windows.set(e.run, { win: new SnapshotWindow(cfg.hidden ** 2, { maxSnapshots: Math.max(4000, e.expectedSnapshots) }), first: null });
+      windows.set(e.run, {
+        win: new SnapshotWindow(cfg.hidden ** 2, {
+          maxSnapshots: Math.max(4000, e.expectedSnapshots),
+        }),
+        first: null,
+      });
       phaseStart = performance.now();
     } else if (e.type === 'step') {
       lossSum += e.loss;
@@ -278,18 +341,31 @@ export async function reproduce(
       for (const w of windowSteps) if (w.run === e.run && w.endStep === null) w.endStep = e.step;
       const w = windows.get(e.run)!;
       log(`${e.run} window: ${w.win.count} snapshots; analysing…`);
-      const a = await WindowAnalysis.analyze(e.run, w.win, e.weights, data.train, cfg, w.first ?? 0, e.run === 'langevin' ? cfg.langevinEvery : 1);
+      const a = await WindowAnalysis.analyze(
+        e.run,
+        w.win,
+        e.weights,
+        data.train,
+        cfg,
+        w.first ?? 0,
+        e.run === 'langevin' ? cfg.langevinEvery : 1,
+      );
       if (opts.experiment === 'theory') {
         const th = await a.theory(e.run === 'sgd' ? checkpoints : []);
         a.result.theory = th;
-        timings[`${e.run === 'sgd' ? '' : 'langevin.'}theory`] = th.timings.velocity + th.timings.temperature + th.timings.trajectory;
-        log(`${e.run}: β₁ = ${th.fits.D.exponent.toFixed(3)}, β₂ = ${th.fits.tau.exponent.toFixed(3)}, β₁+β₂ = ${th.fits.psiPredicted.value.toFixed(3)} (ψ = ${a.result.fits.psi.exponent.toFixed(3)})${th.trajectory ? `; corr(T, L) along the trajectory ${th.trajectory.correlation.toFixed(3)}` : ''}`);
+        timings[`${e.run === 'sgd' ? '' : 'langevin.'}theory`] =
+          th.timings.velocity + th.timings.temperature + th.timings.trajectory;
+        log(
+          `${e.run}: β₁ = ${th.fits.D.exponent.toFixed(3)}, β₂ = ${th.fits.tau.exponent.toFixed(3)}, β₁+β₂ = ${th.fits.psiPredicted.value.toFixed(3)} (ψ = ${a.result.fits.psi.exponent.toFixed(3)})${th.trajectory ? `; corr(T, L) along the trajectory ${th.trajectory.correlation.toFixed(3)}` : ''}`,
+        );
       }
       results.set(e.run, a.result);
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}pca`] = a.result.timings.pca;
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}flatness`] = a.result.timings.flatness;
       a.dispose();
-      log(`${e.run}: ψ = ${a.result.fits.psi.exponent.toFixed(3)} (R² ${a.result.fits.psi.r2.toFixed(3)}), γ = ${a.result.fits.gamma.exponent.toFixed(3)}; PCA ${a.result.timings.pca.toFixed(2)} s, flatness ${a.result.timings.flatness.toFixed(2)} s`);
+      log(
+        `${e.run}: ψ = ${a.result.fits.psi.exponent.toFixed(3)} (R² ${a.result.fits.psi.r2.toFixed(3)}), γ = ${a.result.fits.gamma.exponent.toFixed(3)}; PCA ${a.result.timings.pca.toFixed(2)} s, flatness ${a.result.timings.flatness.toFixed(2)} s`,
+      );
       phaseStart = performance.now();
       if (e.run === 'sgd' && opts.dynamics === 'sgd') break;
     } else if (e.type === 'diverged') {
@@ -317,7 +393,8 @@ export async function reproduce(
     ...analysisJson(primary),
     timings,
   };
-  if (opts.dynamics === 'langevin' && results.get('sgd')) out.sgd = analysisJson(results.get('sgd')!);
+  if (opts.dynamics === 'langevin' && results.get('sgd'))
+    out.sgd = analysisJson(results.get('sgd')!);
   const bundleResults: RunBundle['results'] = {};
   for (const [run, r] of results) bundleResults[run] = slimResult(r);
   const bundle: RunBundle = roundNumbers({
@@ -346,10 +423,26 @@ function writeOutputs(out: Record<string, unknown>, file: string): string[] {
   const t = out.training as Record<string, number[]>;
   const files = [`${base}.spectrum.csv`, `${base}.modes.csv`, `${base}.training.csv`];
   writeFileSync(files[0], csv([['rank', 'variance'], ...spectrum.map((v, i) => [i + 1, v])]));
-  writeFileSync(files[1], csv([['rank', 'variance', 'flatness', 'left', 'right', 'L0'], ...modes.map((m) => [m.rank, m.variance, m.flatness, m.left, m.right, m.L0])]));
+  writeFileSync(
+    files[1],
+    csv([
+      ['rank', 'variance', 'flatness', 'left', 'right', 'L0'],
+      ...modes.map((m) => [m.rank, m.variance, m.flatness, m.left, m.right, m.L0]),
+    ]),
+  );
   writeFileSync(
     files[2],
-    csv([['epoch', 'step', 'trainLoss', 'trainError', 'testLoss', 'testError'], ...t.epoch.map((e, i) => [e, t.step[i], t.trainLoss[i], t.trainError[i], t.testLoss[i], t.testError[i]])]),
+    csv([
+      ['epoch', 'step', 'trainLoss', 'trainError', 'testLoss', 'testError'],
+      ...t.epoch.map((e, i) => [
+        e,
+        t.step[i],
+        t.trainLoss[i],
+        t.trainError[i],
+        t.testLoss[i],
+        t.testError[i],
+      ]),
+    ]),
   );
   return [file, ...files];
 }

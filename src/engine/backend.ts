@@ -44,7 +44,13 @@ export interface BackendOptions {
 
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
 }
 interface GpuLike {
   requestAdapter(opts?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
@@ -54,23 +60,38 @@ const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|basic render|mesa offsc
 
 async function probeWebGpu(): Promise<{ ok: boolean; software: boolean; device: string }> {
   const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
-  if (!gpu) return { ok: false, software: false, device: 'navigator.gpu is absent (no WebGPU in this browser)' };
+  if (!gpu)
+    return {
+      ok: false,
+      software: false,
+      device: 'navigator.gpu is absent (no WebGPU in this browser)',
+    };
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return { ok: false, software: false, device: 'no WebGPU adapter was offered' };
   const info = adapter.info ?? {};
-  const device = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-  const software = Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(device));
+  const device =
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
+    'unknown adapter';
+  const software = Boolean(
+    adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(device),
+  );
   return { ok: true, software, device };
 }
 
 function probeWebGl(): { ok: boolean; software: boolean; device: string } {
-  const Canvas = (globalThis as { OffscreenCanvas?: new (w: number, h: number) => { getContext(t: string): unknown } })
-    .OffscreenCanvas;
-  if (!Canvas) return { ok: false, software: false, device: 'OffscreenCanvas is absent (no WebGL here)' };
+  const Canvas = (
+    globalThis as {
+      OffscreenCanvas?: new (w: number, h: number) => { getContext(t: string): unknown };
+    }
+  ).OffscreenCanvas;
+  if (!Canvas)
+    return { ok: false, software: false, device: 'OffscreenCanvas is absent (no WebGL here)' };
   const gl = new Canvas(1, 1).getContext('webgl2') as WebGL2RenderingContext | null;
   if (!gl) return { ok: false, software: false, device: 'no WebGL2 context' };
   const ext = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  const renderer = String(
+    ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER),
+  );
   return { ok: true, software: SOFTWARE.test(renderer), device: renderer };
 }
 
@@ -123,7 +144,10 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendC
         const wasmRate = await opts.probe();
         const rates = `${Math.round(gpuRate)} vs ${Math.round(wasmRate)} steps/s`;
         if (wasmRate > gpuRate) {
-          skipped.push({ name, reason: `hardware GPU (${device}) measured slower than wasm for this network: ${rates}` });
+          skipped.push({
+            name,
+            reason: `hardware GPU (${device}) measured slower than wasm for this network: ${rates}`,
+          });
           return {
             name: 'wasm',
             reason: `fastest measured (wasm ${Math.round(wasmRate)} steps/s, ${name} ${Math.round(gpuRate)})`,
@@ -132,7 +156,13 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendC
           };
         }
         await trySet(name);
-        return { name, reason: `hardware GPU: ${device}; fastest measured (${name} ${rates} on wasm)`, skipped, wasmThreads: false, device };
+        return {
+          name,
+          reason: `hardware GPU: ${device}; fastest measured (${name} ${rates} on wasm)`,
+          skipped,
+          wasmThreads: false,
+          device,
+        };
       }
     }
     const wasmThreads = name === 'wasm' && Boolean(opts.wasmThreads);

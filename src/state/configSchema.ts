@@ -18,24 +18,179 @@ export type FieldSpec<K extends keyof RunConfig = keyof RunConfig> = {
 } & (NumberField | EnumField | BoolField);
 
 export const CONFIG_FIELDS: FieldSpec[] = [
-  { key: 'batchSize', url: 'B', label: 'Minibatch size B', kind: 'number', min: 1, max: 2000, integer: true, help: 'Samples per SGD step.' },
-  { key: 'lr', url: 'lr', label: 'Learning rate α', kind: 'number', min: 1e-4, max: 1000, log: true, help: 'SGD step size (above ~1 the network dies or diverges).' },
-  { key: 'hidden', url: 'h', label: 'Hidden width h', kind: 'number', min: 2, max: 200, integer: true, help: 'Units per hidden layer; W2 has h² weights.' },
-  { key: 'seed', url: 'seed', label: 'Seed', kind: 'number', min: 0, max: 2 ** 31 - 1, integer: true, help: 'Initialisation, shuffling and noise.' },
-  { key: 'stepImpl', url: 'step', label: 'Training step', kind: 'enum', options: ['auto', 'wasm-simd', 'tfjs'], help: '"auto": the WebAssembly SIMD kernel on CPU backends, tfjs ops on GPUs; "tfjs" forces TensorFlow.js ops.' },
-  { key: 'warmupEpochs', url: 'warmup', label: 'Warm-up epochs', unit: 'epochs', kind: 'number', min: 1, max: 1000, integer: true, help: 'Training before the PCA window (the cap when the phase is found by error).' },
-  { key: 'windowEpochs', url: 'window', label: 'Window', unit: 'epochs', kind: 'number', min: 1, max: 50, integer: true, help: 'Length of the PCA window.' },
-  { key: 'phaseMode', url: 'phase', label: 'Exploration phase starts', kind: 'enum', options: ['warmup', 'error'], help: '"warmup": after the warm-up epochs; "error": once training error stays below the threshold for an epoch.' },
-  { key: 'errorThreshold', url: 'errth', label: 'Error threshold', kind: 'number', min: 0, max: 0.5, help: 'Training error (fraction) that marks the exploration phase.' },
-  { key: 'flatnessModes', url: 'modes', label: 'Flatness modes', kind: 'number', min: 5, max: 300, integer: true, help: 'Log-spaced PCA ranks whose flatness is measured.' },
-  { key: 'thresholdFactor', url: 'factor', label: 'Flatness threshold', kind: 'enum', options: ['e', '2'], help: 'F_i is the width where the loss reaches factor × L⁰.' },
-  { key: 'profileCentre', url: 'centre', label: 'Profile centre', kind: 'enum', options: ['mean', 'last'], help: 'Loss profiles around the window mean ŵ or the last snapshot.' },
-  { key: 'contrast', url: 'contrast', label: 'Langevin contrast', kind: 'bool', help: 'After the SGD window, run Langevin dynamics from the same solution.' },
-  { key: 'temperature', url: 'T', label: 'Langevin temperature T', kind: 'number', min: 1e-9, max: 1, log: true, help: 'Noise variance 2αT per step on W2.' },
-  { key: 'langevinLr', url: 'lrL', label: 'Langevin step α', kind: 'number', min: 1e-4, max: 5, log: true, help: 'Step size of the Langevin run.' },
-  { key: 'langevinBurnIn', url: 'burnL', label: 'Langevin burn-in', unit: 'steps', kind: 'number', min: 0, max: 200000, integer: true, help: 'Langevin steps before its window.' },
-  { key: 'langevinSteps', url: 'stepsL', label: 'Langevin window', unit: 'steps', kind: 'number', min: 10, max: 200000, integer: true, help: 'Langevin steps in its window.' },
-  { key: 'langevinEvery', url: 'everyL', label: 'Langevin sampling', unit: 'steps', kind: 'number', min: 1, max: 1000, integer: true, help: 'Keep every k-th Langevin step.' },
+  {
+    key: 'batchSize',
+    url: 'B',
+    label: 'Minibatch size B',
+    kind: 'number',
+    min: 1,
+    max: 2000,
+    integer: true,
+    help: 'Samples per SGD step.',
+  },
+  {
+    key: 'lr',
+    url: 'lr',
+    label: 'Learning rate α',
+    kind: 'number',
+    min: 1e-4,
+    max: 1000,
+    log: true,
+    help: 'SGD step size (above ~1 the network dies or diverges).',
+  },
+  {
+    key: 'hidden',
+    url: 'h',
+    label: 'Hidden width h',
+    kind: 'number',
+    min: 2,
+    max: 200,
+    integer: true,
+    help: 'Units per hidden layer; W2 has h² weights.',
+  },
+  {
+    key: 'seed',
+    url: 'seed',
+    label: 'Seed',
+    kind: 'number',
+    min: 0,
+    max: 2 ** 31 - 1,
+    integer: true,
+    help: 'Initialisation, shuffling and noise.',
+  },
+  {
+    key: 'stepImpl',
+    url: 'step',
+    label: 'Training step',
+    kind: 'enum',
+    options: ['auto', 'wasm-simd', 'tfjs'],
+    help: '"auto": the WebAssembly SIMD kernel on CPU backends, tfjs ops on GPUs; "tfjs" forces TensorFlow.js ops.',
+  },
+  {
+    key: 'warmupEpochs',
+    url: 'warmup',
+    label: 'Warm-up epochs',
+    unit: 'epochs',
+    kind: 'number',
+    min: 1,
+    max: 1000,
+    integer: true,
+    help: 'Training before the PCA window (the cap when the phase is found by error).',
+  },
+  {
+    key: 'windowEpochs',
+    url: 'window',
+    label: 'Window',
+    unit: 'epochs',
+    kind: 'number',
+    min: 1,
+    max: 50,
+    integer: true,
+    help: 'Length of the PCA window.',
+  },
+  {
+    key: 'phaseMode',
+    url: 'phase',
+    label: 'Exploration phase starts',
+    kind: 'enum',
+    options: ['warmup', 'error'],
+    help: '"warmup": after the warm-up epochs; "error": once training error stays below the threshold for an epoch.',
+  },
+  {
+    key: 'errorThreshold',
+    url: 'errth',
+    label: 'Error threshold',
+    kind: 'number',
+    min: 0,
+    max: 0.5,
+    help: 'Training error (fraction) that marks the exploration phase.',
+  },
+  {
+    key: 'flatnessModes',
+    url: 'modes',
+    label: 'Flatness modes',
+    kind: 'number',
+    min: 5,
+    max: 300,
+    integer: true,
+    help: 'Log-spaced PCA ranks whose flatness is measured.',
+  },
+  {
+    key: 'thresholdFactor',
+    url: 'factor',
+    label: 'Flatness threshold',
+    kind: 'enum',
+    options: ['e', '2'],
+    help: 'F_i is the width where the loss reaches factor × L⁰.',
+  },
+  {
+    key: 'profileCentre',
+    url: 'centre',
+    label: 'Profile centre',
+    kind: 'enum',
+    options: ['mean', 'last'],
+    help: 'Loss profiles around the window mean ŵ or the last snapshot.',
+  },
+  {
+    key: 'contrast',
+    url: 'contrast',
+    label: 'Langevin contrast',
+    kind: 'bool',
+    help: 'After the SGD window, run Langevin dynamics from the same solution.',
+  },
+  {
+    key: 'temperature',
+    url: 'T',
+    label: 'Langevin temperature T',
+    kind: 'number',
+    min: 1e-9,
+    max: 1,
+    log: true,
+    help: 'Noise variance 2αT per step on W2.',
+  },
+  {
+    key: 'langevinLr',
+    url: 'lrL',
+    label: 'Langevin step α',
+    kind: 'number',
+    min: 1e-4,
+    max: 5,
+    log: true,
+    help: 'Step size of the Langevin run.',
+  },
+  {
+    key: 'langevinBurnIn',
+    url: 'burnL',
+    label: 'Langevin burn-in',
+    unit: 'steps',
+    kind: 'number',
+    min: 0,
+    max: 200000,
+    integer: true,
+    help: 'Langevin steps before its window.',
+  },
+  {
+    key: 'langevinSteps',
+    url: 'stepsL',
+    label: 'Langevin window',
+    unit: 'steps',
+    kind: 'number',
+    min: 10,
+    max: 200000,
+    integer: true,
+    help: 'Langevin steps in its window.',
+  },
+  {
+    key: 'langevinEvery',
+    url: 'everyL',
+    label: 'Langevin sampling',
+    unit: 'steps',
+    kind: 'number',
+    min: 1,
+    max: 1000,
+    integer: true,
+    help: 'Keep every k-th Langevin step.',
+  },
 ];
 
 export interface Preset {
@@ -76,8 +231,18 @@ export const PRESETS: Preset[] = [
     description: 'Less SGD noise per step.',
     config: { batchSize: 200, warmupEpochs: 120, windowEpochs: 40 },
   },
-  { id: 'high-lr', label: 'High learning rate (α = 0.3)', description: 'Hotter SGD.', config: { lr: 0.3 } },
-  { id: 'low-lr', label: 'Low learning rate (α = 0.03)', description: 'Colder SGD.', config: { lr: 0.03, warmupEpochs: 120 } },
+  {
+    id: 'high-lr',
+    label: 'High learning rate (α = 0.3)',
+    description: 'Hotter SGD.',
+    config: { lr: 0.3 },
+  },
+  {
+    id: 'low-lr',
+    label: 'Low learning rate (α = 0.03)',
+    description: 'Colder SGD.',
+    config: { lr: 0.03, warmupEpochs: 120 },
+  },
 ];
 
 export const DEFAULT_PRESET = 'paper';
@@ -106,7 +271,15 @@ export type HidePanel = (typeof HIDE_PANELS)[number];
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 
 /** Every URL key the page reads (settings and page flags). */
-export const PAGE_KEYS = ['preset', 'autorun', 'backend', 'embed', 'hide', 'data', 'theme'] as const;
+export const PAGE_KEYS = [
+  'preset',
+  'autorun',
+  'backend',
+  'embed',
+  'hide',
+  'data',
+  'theme',
+] as const;
 
 export interface ParsedUrl {
   preset: string;
@@ -122,14 +295,19 @@ export interface ParsedUrl {
   notices: string[];
 }
 
-export function parseField(f: FieldSpec, raw: string): { ok: true; value: RunConfig[keyof RunConfig] } | { ok: false; why: string } {
+export function parseField(
+  f: FieldSpec,
+  raw: string,
+): { ok: true; value: RunConfig[keyof RunConfig] } | { ok: false; why: string } {
   switch (f.kind) {
     case 'bool':
       if (raw === '1' || raw === 'true') return { ok: true, value: true };
       if (raw === '0' || raw === 'false') return { ok: true, value: false };
       return { ok: false, why: 'expected 0 or 1' };
     case 'enum':
-      return f.options.includes(raw) ? { ok: true, value: raw as never } : { ok: false, why: `expected one of ${f.options.join(', ')}` };
+      return f.options.includes(raw)
+        ? { ok: true, value: raw as never }
+        : { ok: false, why: `expected one of ${f.options.join(', ')}` };
     case 'number': {
       const v = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(v)) return { ok: false, why: 'not a number' };
@@ -177,13 +355,17 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
   let forced: string | null = null;
   if (backend !== null) {
     if ((BACKENDS as readonly string[]).includes(backend)) forced = backend;
-    else notices.push(`backend=${backend}: expected one of ${BACKENDS.join(', ')}; choosing automatically`);
+    else
+      notices.push(
+        `backend=${backend}: expected one of ${BACKENDS.join(', ')}; choosing automatically`,
+      );
   }
   let data: DataChoice = 'embedded';
   const rawData = params.get('data');
   if (rawData !== null) {
     if ((DATA_CHOICES as readonly string[]).includes(rawData)) data = rawData as DataChoice;
-    else notices.push(`data=${rawData}: expected one of ${DATA_CHOICES.join(', ')}; using embedded`);
+    else
+      notices.push(`data=${rawData}: expected one of ${DATA_CHOICES.join(', ')}; using embedded`);
   }
   let theme: ThemeChoice = 'auto';
   const rawTheme = params.get('theme');
@@ -193,7 +375,10 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
   }
   const hideKeys = new Set<string>([...HIDE_PANELS, ...CONFIG_FIELDS.map((f) => f.url)]);
   const hide: string[] = [];
-  for (const h of (params.get('hide') ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const h of (params.get('hide') ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     if (hideKeys.has(h)) {
       if (!hide.includes(h)) hide.push(h);
     } else {
@@ -218,7 +403,11 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
  * The query string for a config: the preset, the seed (always, so a link names its run), and
  * every other value that differs from the preset's defaults; then the page flags in `extra`.
  */
-export function configToQuery(preset: string, config: RunConfig, extra: Record<string, string> = {}): string {
+export function configToQuery(
+  preset: string,
+  config: RunConfig,
+  extra: Record<string, string> = {},
+): string {
   const params = new URLSearchParams();
   params.set('preset', preset);
   const defaults = presetConfig(preset);
@@ -241,7 +430,14 @@ export function checkedConfig(preset: string, raw: Record<string, unknown>): Run
   for (const f of CONFIG_FIELDS) {
     const v = raw[f.key];
     if (v === undefined) continue;
-    const text = typeof v === 'boolean' ? (v ? '1' : '0') : typeof v === 'number' || typeof v === 'string' ? String(v) : '';
+    const text =
+      typeof v === 'boolean'
+        ? v
+          ? '1'
+          : '0'
+        : typeof v === 'number' || typeof v === 'string'
+          ? String(v)
+          : '';
     const r = parseField(f, text);
     if (!r.ok) throw new Error(`config.${f.key} = ${JSON.stringify(v)}: ${r.why}`);
     target[f.key] = r.value;

@@ -41,13 +41,7 @@ import type {
 } from '../worker/protocol';
 
 export type ForgettingStatus =
-  | 'idle'
-  | 'starting'
-  | 'running'
-  | 'cancelling'
-  | 'done'
-  | 'cancelled'
-  | 'error';
+  'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
 
 /** How a task's error is counted: over the 10-way output, or over the task's own classes. */
 export type Scoring = 'all' | 'own';
@@ -179,9 +173,17 @@ export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
   if (seeds !== null) {
     const v = Number(seeds);
     if (Number.isInteger(v) && v >= 1 && v <= MAX_FORGETTING_SEEDS) form.seeds = v;
-    else notices.push(`fseeds=${seeds}: expected a whole number 1–${MAX_FORGETTING_SEEDS}; using ${form.seeds}`);
+    else
+      notices.push(
+        `fseeds=${seeds}: expected a whole number 1–${MAX_FORGETTING_SEEDS}; using ${form.seeds}`,
+      );
   }
-  const lists: { url: string; key: 'lambdas' | 'ewcLambdas' | 'ncList'; integer: boolean; min: number }[] = [
+  const lists: {
+    url: string;
+    key: 'lambdas' | 'ewcLambdas' | 'ncList';
+    integer: boolean;
+    min: number;
+  }[] = [
     { url: 'flambdas', key: 'lambdas', integer: false, min: 0 },
     { url: 'fewc', key: 'ewcLambdas', integer: false, min: 0 },
     { url: 'fnc', key: 'ncList', integer: true, min: 1 },
@@ -198,7 +200,8 @@ export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
     if (raw === null) continue;
     const v = Number(raw);
     if (raw.trim() !== '' && Number.isInteger(v) && v >= f.min && v <= f.max) overrides[f.key] = v;
-    else notices.push(`${f.url}=${raw}: expected a whole number ${f.min}–${f.max}; using ${d[f.key]}`);
+    else
+      notices.push(`${f.url}=${raw}: expected a whole number ${f.min}–${f.max}; using ${d[f.key]}`);
   }
   return { form, overrides, autorun: params.get('fautorun') === '1', notices };
 }
@@ -339,7 +342,10 @@ export function beginForgetting(config: ForgettingConfig, notice: string | null)
 }
 
 /** The sweep is being stopped from this side (cancel, a training run, a worker restart). */
-export function stopForgetting(status: 'cancelling' | 'cancelled' | 'error', message: string): void {
+export function stopForgetting(
+  status: 'cancelling' | 'cancelled' | 'error',
+  message: string,
+): void {
   const s = useForgetting.getState();
   if (s.status === 'starting' || s.status === 'running' || s.status === 'cancelling')
     useForgetting.setState({ status, message, live: null });
@@ -405,7 +411,8 @@ export function applyForgettingEvent(e: ForgettingWorkerEvent): void {
     case 'forgettingBatch': {
       let live = s.live;
       for (const c of e.curves) {
-        if (live && sameKey(live.key, c.key)) live = { key: live.key, curve: [...live.curve, c.point] };
+        if (live && sameKey(live.key, c.key))
+          live = { key: live.key, curve: [...live.curve, c.point] };
         else live = { key: c.key, curve: [c.point] };
       }
       const liveKey = live?.key;
@@ -448,7 +455,11 @@ export function forgettingSnapshot(): unknown {
   return JSON.parse(
     JSON.stringify({
       ...rest,
-      samples: samples?.map((g) => ({ digits: g.digits, count: g.count, labels: Array.from(g.labels) })),
+      samples: samples?.map((g) => ({
+        digits: g.digits,
+        count: g.count,
+        labels: Array.from(g.labels),
+      })),
     }),
   );
 }

@@ -31,7 +31,9 @@ export interface RunBundle {
 export function roundNumbers<T>(value: T, digits = 4): T {
   return JSON.parse(
     JSON.stringify(value, (_k, v: unknown) =>
-      typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(digits)) : v,
+      typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)
+        ? Number(v.toPrecision(digits))
+        : v,
     ),
   ) as T;
 }
@@ -44,8 +46,13 @@ export function slimResult(r: AnalysisResult, modes = 8, points = 300): Analysis
     ...r,
     // JSON has no Infinity: a mode whose profile never reached the threshold is left out
     // (it is never part of a fit either).
-    modes: r.modes.filter((m) => Number.isFinite(m.flatness) && Number.isFinite(m.left) && Number.isFinite(m.right)),
-    trajectory: { steps: pick(r.trajectory.steps), theta: r.trajectory.theta.slice(0, modes).map(pick) },
+    modes: r.modes.filter(
+      (m) => Number.isFinite(m.flatness) && Number.isFinite(m.left) && Number.isFinite(m.right),
+    ),
+    trajectory: {
+      steps: pick(r.trajectory.steps),
+      theta: r.trajectory.theta.slice(0, modes).map(pick),
+    },
   };
 }
 
@@ -73,7 +80,12 @@ function numFields(x: unknown, path: string, keys: readonly string[]): void {
   for (const k of keys) if (!isNum(x[k])) fail(`${path}.${k} is not a number`);
 }
 
-function objList(x: unknown, path: string, keys: readonly string[], check?: (o: Record<string, unknown>, p: string) => void): void {
+function objList(
+  x: unknown,
+  path: string,
+  keys: readonly string[],
+  check?: (o: Record<string, unknown>, p: string) => void,
+): void {
   if (!Array.isArray(x)) fail(`${path} is not a list`);
   x.forEach((o, i) => {
     numFields(o, `${path}[${i}]`, keys);
@@ -90,7 +102,8 @@ function checkFit(x: unknown, path: string): void {
 }
 
 function checkRunId(x: unknown, path: string): void {
-  if (x !== 'sgd' && x !== 'langevin') fail(`${path} is ${JSON.stringify(x)}, expected "sgd" or "langevin"`);
+  if (x !== 'sgd' && x !== 'langevin')
+    fail(`${path} is ${JSON.stringify(x)}, expected "sgd" or "langevin"`);
 }
 
 function checkProfile(o: Record<string, unknown>, path: string): void {
@@ -102,8 +115,11 @@ function checkProfile(o: Record<string, unknown>, path: string): void {
 function checkTheory(t: unknown, path: string): void {
   if (!isObj(t)) fail(`${path} is not an object`);
   numFields(t, path, ['K', 'batchSize', 'lr', 'stepEvery']);
-  objList(t.modes, `${path}.modes`, ['rank', 'flatness', 'variance', 'D', 'tau', 'tauIntegral', 'T0', 'T0stderr'], (m, p) =>
-    numList(m.C, `${p}.C`),
+  objList(
+    t.modes,
+    `${path}.modes`,
+    ['rank', 'flatness', 'variance', 'D', 'tau', 'tauIntegral', 'T0', 'T0stderr'],
+    (m, p) => numList(m.C, `${p}.C`),
   );
   if (!isObj(t.fits)) fail(`${path}.fits is missing`);
   for (const k of ['D', 'tau', 'tauIntegral'] as const) checkFit(t.fits[k], `${path}.fits.${k}`);
@@ -118,7 +134,8 @@ function checkTheory(t: unknown, path: string): void {
   if (t.trajectory !== null && t.trajectory !== undefined) {
     const tr = t.trajectory;
     if (!isObj(tr)) fail(`${path}.trajectory is not an object`);
-    for (const k of ['ranks', 'epochs', 'steps', 'loss', 'T'] as const) numList(tr[k], `${path}.trajectory.${k}`);
+    for (const k of ['ranks', 'epochs', 'steps', 'loss', 'T'] as const)
+      numList(tr[k], `${path}.trajectory.${k}`);
     if (!isNum(tr.correlation)) fail(`${path}.trajectory.correlation is not a number`);
     objList(tr.profiles, `${path}.trajectory.profiles`, ['epoch'], (q, p) => {
       numList(q.deltas, `${p}.deltas`);
@@ -139,7 +156,12 @@ function checkResult(r: unknown, path: string): void {
   numList(r.trajectory.steps, `${path}.trajectory.steps`);
   if (!Array.isArray(r.trajectory.theta)) fail(`${path}.trajectory.theta is not a list`);
   r.trajectory.theta.forEach((row, i) => numList(row, `${path}.trajectory.theta[${i}]`));
-  objList(r.profiles, `${path}.profiles`, ['rank', 'L0', 'left', 'right', 'flatness', 'threshold'], checkProfile);
+  objList(
+    r.profiles,
+    `${path}.profiles`,
+    ['rank', 'L0', 'left', 'right', 'flatness', 'threshold'],
+    checkProfile,
+  );
   numFields(r.timings, `${path}.timings`, ['total']);
   if (r.theory !== undefined) checkTheory(r.theory, `${path}.theory`);
 }
@@ -150,11 +172,20 @@ function checkResult(r: unknown, path: string): void {
  */
 export function validateBundle(x: unknown): RunBundle {
   if (!isObj(x)) fail('the file is not a JSON object');
-  if (x.format !== BUNDLE_FORMAT) fail(`"format" is ${JSON.stringify(x.format)}, expected "${BUNDLE_FORMAT}"`);
-  if (x.version !== BUNDLE_VERSION) fail(`version ${JSON.stringify(x.version)} is not supported (expected ${BUNDLE_VERSION})`);
+  if (x.format !== BUNDLE_FORMAT)
+    fail(`"format" is ${JSON.stringify(x.format)}, expected "${BUNDLE_FORMAT}"`);
+  if (x.version !== BUNDLE_VERSION)
+    fail(`version ${JSON.stringify(x.version)} is not supported (expected ${BUNDLE_VERSION})`);
   if (typeof x.preset !== 'string') fail('"preset" is missing');
   if (!isObj(x.config)) fail('"config" is missing');
-  objList(x.epochs, 'epochs', ['epoch', 'step', 'trainLoss', 'trainError', 'testLoss', 'testError']);
+  objList(x.epochs, 'epochs', [
+    'epoch',
+    'step',
+    'trainLoss',
+    'trainError',
+    'testLoss',
+    'testError',
+  ]);
   objList(x.minibatch, 'minibatch', ['step', 'loss']);
   if (x.exploration !== null) numFields(x.exploration, 'exploration', ['epoch', 'step']);
   objList(x.windows, 'windows', ['startStep', 'endStep'], (w, p) => checkRunId(w.run, `${p}.run`));
@@ -166,7 +197,12 @@ export function validateBundle(x: unknown): RunBundle {
     }
     checkResult(r, `results.${run}`);
   }
-  objList(x.profiles, 'profiles', ['rank', 'L0', 'left', 'right', 'flatness', 'threshold'], checkProfile);
+  objList(
+    x.profiles,
+    'profiles',
+    ['rank', 'L0', 'left', 'right', 'flatness', 'threshold'],
+    checkProfile,
+  );
   if (typeof x.createdWith !== 'string') fail('"createdWith" is missing');
   return x as unknown as RunBundle;
 }

@@ -45,7 +45,13 @@ export interface RunStoreState {
   /** Where the shown results come from: this browser's run, the bundled precomputed run, or a file. */
   source:
     | { kind: 'live' }
-    | { kind: 'precomputed' | 'file'; note: string; preset: string; config: RunConfig; createdWith: string };
+    | {
+        kind: 'precomputed' | 'file';
+        note: string;
+        preset: string;
+        config: RunConfig;
+        createdWith: string;
+      };
 }
 
 export const initialRunState: RunStoreState = {
@@ -99,7 +105,14 @@ export function showBundle(b: RunBundle, kind: 'precomputed' | 'file', note: str
     results: b.results,
     profiles,
     progress: last
-      ? { phase: 'window', epoch: last.epoch, step: last.step, stepsPerSecond: 0, fraction: 1, etaSeconds: null }
+      ? {
+          phase: 'window',
+          epoch: last.epoch,
+          step: last.step,
+          stepsPerSecond: 0,
+          fraction: 1,
+          etaSeconds: null,
+        }
       : null,
     analysisProgress: null,
     error: null,

@@ -102,7 +102,14 @@ export function ForgettingPanel() {
   // `fautorun=1`: start once, as soon as the digits are in.
   const autoStarted = useRef(false);
   useEffect(() => {
-    if (autorun && !autoStarted.current && dataset && runState !== 'loading' && cfg && status === 'idle') {
+    if (
+      autorun &&
+      !autoStarted.current &&
+      dataset &&
+      runState !== 'loading' &&
+      cfg &&
+      status === 'idle'
+    ) {
       autoStarted.current = true;
       workers.startForgetting(cfg);
     }
@@ -181,7 +188,8 @@ export function ForgettingPanel() {
             disabled={busy}
             onChange={(e) => {
               const v = Math.round(Number(e.target.value));
-              if (Number.isFinite(v)) setForm({ seeds: Math.min(MAX_FORGETTING_SEEDS, Math.max(1, v)) });
+              if (Number.isFinite(v))
+                setForm({ seeds: Math.min(MAX_FORGETTING_SEEDS, Math.max(1, v)) });
             }}
           />
         </div>
@@ -281,7 +289,9 @@ export function ForgettingSummaryNote() {
       <>
         <strong>{f3(p.total)}</strong>
         {p.n > 1 ? ` ± ${f3(p.totalSd)}` : ''}
-        {m !== 'none' ? ` (λ = ${fmtLambda(p.lambda)}${p.nc !== null ? `, N_c = ${p.nc}` : ''})` : ''}
+        {m !== 'none'
+          ? ` (λ = ${fmtLambda(p.lambda)}${p.nc !== null ? `, N_c = ${p.nc}` : ''})`
+          : ''}
       </>
     );
   };
@@ -304,7 +314,10 @@ export function ForgettingSummaryNote() {
         : ''}
       . Over each task&rsquo;s own classes the best totals are LDC {f3(o.ldc?.total ?? NaN)}, EWC{' '}
       {f3(o.ewc?.total ?? NaN)}, no constraint {f3(o.none?.total ?? NaN)}
-      {Number.isFinite(anchorErr) ? ` (task-1 error before task 2: ${(100 * anchorErr).toFixed(1)}%)` : ''}.{' '}
+      {Number.isFinite(anchorErr)
+        ? ` (task-1 error before task 2: ${(100 * anchorErr).toFixed(1)}%)`
+        : ''}
+      .{' '}
       {ldc && ewc
         ? ldc.total < ewc.total
           ? `LDC forgets less here${ldc.n > 1 && ldc.total + ldc.totalSd > ewc.total - ewc.totalSd ? ', though the spreads over seeds overlap' : ''}.`

@@ -59,11 +59,11 @@ export function ForgettingSection() {
       <h2>6. Learning a second task without forgetting the first: LDC versus EWC</h2>
       <p>
         Train a network on one task, then on another, and it forgets the first: nothing stops the
-        second task&rsquo;s gradients from moving the weights the first task relies on. The
-        protocol here follows the paper. The whole network first learns all ten digits; then W1 and
-        W3 are frozen, W2 is re-initialised and trained alone on <strong>task 1</strong> (digits 0
-        and 1 by default) into its exploration phase, and the PCA of that trajectory gives task
-        1&rsquo;s modes p<sub>i</sub> with their flatness F<sub>i</sub>. Then W2 learns{' '}
+        second task&rsquo;s gradients from moving the weights the first task relies on. The protocol
+        here follows the paper. The whole network first learns all ten digits; then W1 and W3 are
+        frozen, W2 is re-initialised and trained alone on <strong>task 1</strong> (digits 0 and 1 by
+        default) into its exploration phase, and the PCA of that trajectory gives task 1&rsquo;s
+        modes p<sub>i</sub> with their flatness F<sub>i</sub>. Then W2 learns{' '}
         <strong>task 2</strong> (digits 2 and 3) from the task-1 solution w1*, three ways: with no
         constraint, with EWC and with LDC, each over a grid of strengths λ and the same seeds. The
         output keeps all ten classes throughout.
@@ -73,11 +73,14 @@ export function ForgettingSection() {
         task 1&rsquo;s loss costs task 1 little; moving along a sharp one costs a lot. By the
         inverse variance–flatness relation, the modes SGD explored most are the sharpest, so the
         first modes of the PCA are the ones to hold. <strong>LDC</strong> (landscape-dependent
-        constraints) adds λ·Σ<sub>i≤N<sub>c</sub></sub> [(w − w1*)·p<sub>i</sub>]² / F<sub>i</sub>²
-        for the N<sub>c</sub> highest-variance modes: each mode may move about as far as its basin
-        is wide. <strong>EWC</strong> (elastic weight consolidation) instead holds each weight by
-        its Fisher information for task 1, (λ/2)·Σ<sub>j</sub> Fisher<sub>j</sub>·(w<sub>j</sub> −
-        w1*<sub>j</sub>)², one weight at a time.
+        constraints) adds λ·Σ
+        <sub>
+          i≤N<sub>c</sub>
+        </sub>{' '}
+        [(w − w1*)·p<sub>i</sub>]² / F<sub>i</sub>² for the N<sub>c</sub> highest-variance modes:
+        each mode may move about as far as its basin is wide. <strong>EWC</strong> (elastic weight
+        consolidation) instead holds each weight by its Fisher information for task 1, (λ/2)·Σ
+        <sub>j</sub> Fisher<sub>j</sub>·(w<sub>j</sub> − w1*<sub>j</sub>)², one weight at a time.
       </p>
       <ForgettingPanel />
       <Fig id="forgetting-digits">

@@ -48,7 +48,10 @@ export function ConstraintCountView() {
       x: scaleLog()
         .domain(lo < hi ? [lo / 1.4, hi * 1.4] : [Math.max(0.5, lo / 3), hi * 3])
         .range([box.x0, box.x1]),
-      y: scaleLinear().domain([0, top * 1.06]).nice().range([box.y1, box.y0]),
+      y: scaleLinear()
+        .domain([0, top * 1.06])
+        .nice()
+        .range([box.y1, box.y0]),
     };
   }, [curve, ewc, none, box.x0, box.x1, box.y0, box.y1]);
 
@@ -68,11 +71,17 @@ export function ConstraintCountView() {
     : 'Hover a point to read its total error; click it to show that setting’s curves.';
   const caption = has ? (
     <>
-      Total error ε₁ + ε₂ ({SCORING_LABEL[scoring]}) of LDC against the number of constrained
-      task-1 modes N_c, each at its best λ (mean over {seedsText(nSeeds)}; bars: the range). Dashed:
-      EWC&rsquo;s best, {ewc ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (λ = ${fmtLambda(ewc.lambda)})` : 'not run yet'}
+      Total error ε₁ + ε₂ ({SCORING_LABEL[scoring]}) of LDC against the number of constrained task-1
+      modes N_c, each at its best λ (mean over {seedsText(nSeeds)}; bars: the range). Dashed:
+      EWC&rsquo;s best,{' '}
+      {ewc
+        ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (λ = ${fmtLambda(ewc.lambda)})`
+        : 'not run yet'}
       ; dotted: no constraint{none ? `, ${none.total.mean.toFixed(3)}` : ''}. LDC&rsquo;s best:{' '}
-      {best ? `${best.total.mean.toFixed(3)} at N_c = ${best.nc} (λ = ${fmtLambda(best.lambda)})` : '–'}.{' '}
+      {best
+        ? `${best.total.mean.toFixed(3)} at N_c = ${best.nc} (λ = ${fmtLambda(best.lambda)})`
+        : '–'}
+      .{' '}
       {ewc
         ? beats.length
           ? `LDC is below EWC's best at N_c = ${beats.join(', ')}.`
@@ -102,11 +111,59 @@ export function ConstraintCountView() {
       csv={
         has
           ? () => ({
-              header: ['series', 'nc', 'lambda', 'scoring', 'seeds', 'total_mean', 'total_min', 'total_max', 'total_sd'],
+              header: [
+                'series',
+                'nc',
+                'lambda',
+                'scoring',
+                'seeds',
+                'total_mean',
+                'total_min',
+                'total_max',
+                'total_sd',
+              ],
               rows: [
-                ...curve.map((p) => ['ldc', p.nc, p.lambda, scoring, p.total.n, p.total.mean, p.total.min, p.total.max, p.total.sd]),
-                ...(ewc ? [['ewc_best', null, ewc.lambda, scoring, ewc.total.n, ewc.total.mean, ewc.total.min, ewc.total.max, ewc.total.sd]] : []),
-                ...(none ? [['none', null, 0, scoring, none.total.n, none.total.mean, none.total.min, none.total.max, none.total.sd]] : []),
+                ...curve.map((p) => [
+                  'ldc',
+                  p.nc,
+                  p.lambda,
+                  scoring,
+                  p.total.n,
+                  p.total.mean,
+                  p.total.min,
+                  p.total.max,
+                  p.total.sd,
+                ]),
+                ...(ewc
+                  ? [
+                      [
+                        'ewc_best',
+                        null,
+                        ewc.lambda,
+                        scoring,
+                        ewc.total.n,
+                        ewc.total.mean,
+                        ewc.total.min,
+                        ewc.total.max,
+                        ewc.total.sd,
+                      ],
+                    ]
+                  : []),
+                ...(none
+                  ? [
+                      [
+                        'none',
+                        null,
+                        0,
+                        scoring,
+                        none.total.n,
+                        none.total.mean,
+                        none.total.min,
+                        none.total.max,
+                        none.total.sd,
+                      ],
+                    ]
+                  : []),
               ],
             })
           : undefined
@@ -174,7 +231,12 @@ export function ConstraintCountView() {
                       y2={y(ewc.total.mean)}
                       style={{ stroke: METHOD_COLOR.ewc }}
                     />
-                    <text className="fm-annot" x={box.x1 - 4} y={y(ewc.total.mean) - 5} textAnchor="end">
+                    <text
+                      className="fm-annot"
+                      x={box.x1 - 4}
+                      y={y(ewc.total.mean) - 5}
+                      textAnchor="end"
+                    >
                       EWC best ({settingLabel(ewc).replace('EWC, ', '')})
                     </text>
                   </g>
@@ -187,14 +249,23 @@ export function ConstraintCountView() {
                       x2={box.x1}
                       y1={y(none.total.mean)}
                       y2={y(none.total.mean)}
-                      style={{ stroke: METHOD_COLOR.none, strokeDasharray: '1.5 4', strokeWidth: 2 }}
+                      style={{
+                        stroke: METHOD_COLOR.none,
+                        strokeDasharray: '1.5 4',
+                        strokeWidth: 2,
+                      }}
                     />
                     <text className="fm-annot" x={box.x0 + 4} y={y(none.total.mean) + 14}>
                       no constraint
                     </text>
                   </g>
                 ) : null}
-                <path className="fm-curve" d={path} style={{ stroke: METHOD_COLOR.ldc }} pointerEvents="none" />
+                <path
+                  className="fm-curve"
+                  d={path}
+                  style={{ stroke: METHOD_COLOR.ldc }}
+                  pointerEvents="none"
+                />
                 <g className="fm-errbars" pointerEvents="none" style={{ stroke: METHOD_COLOR.ldc }}>
                   {curve
                     .filter((p) => p.total.n > 1)
@@ -225,7 +296,9 @@ export function ConstraintCountView() {
                     onClick={() => choose('ldc', p.lambda, p.nc)}
                   />
                 ))}
-                {hover ? <Halo x={x(hover.nc ?? 1)} y={y(hover.total.mean)} fill={METHOD_COLOR.ldc} /> : null}
+                {hover ? (
+                  <Halo x={x(hover.nc ?? 1)} y={y(hover.total.mean)} fill={METHOD_COLOR.ldc} />
+                ) : null}
               </g>
             </>
           )

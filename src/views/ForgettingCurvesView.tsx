@@ -37,7 +37,8 @@ export function ForgettingCurvesView() {
   const shown = useMemo(() => {
     const out: { method: Method; setting: Setting; curve: CurveStat[] }[] = [];
     for (const m of METHODS) {
-      const setting: Setting | null = chosen[m] ?? (live && live.key.method === m ? live.key : null);
+      const setting: Setting | null =
+        chosen[m] ?? (live && live.key.method === m ? live.key : null);
       if (!setting) continue;
       const curve = settingCurve(runs, live, setting, scoring);
       if (curve.length) out.push({ method: m, setting, curve });
@@ -98,7 +99,10 @@ export function ForgettingCurvesView() {
   const nSeeds = Math.max(0, ...shown.map((c) => c.curve[c.curve.length - 1]?.eps1.n ?? 0));
   const endText = (k: 'eps1' | 'eps2') =>
     METHODS.filter((m) => end(m))
-      .map((m) => `${fmtPercent(end(m)?.[k].mean ?? NaN)} (${label(m, shown.find((c) => c.method === m)?.setting ?? null)})`)
+      .map(
+        (m) =>
+          `${fmtPercent(end(m)?.[k].mean ?? NaN)} (${label(m, shown.find((c) => c.method === m)?.setting ?? null)})`,
+      )
       .join(', ');
   const caption = has ? (
     <>
@@ -198,9 +202,21 @@ export function ForgettingCurvesView() {
               <g clipPath={clip} pointerEvents="none">
                 {paths.map(({ method, e1, e2 }) => (
                   <g key={method} data-method={method}>
-                    <path className="fm-forget-band" d={e1.band} style={{ fill: METHOD_COLOR[method] }} />
-                    <path className="fm-forget-band" d={e2.band} style={{ fill: METHOD_COLOR[method] }} />
-                    <path className="fm-curve" d={e1.line} style={{ stroke: METHOD_COLOR[method] }} />
+                    <path
+                      className="fm-forget-band"
+                      d={e1.band}
+                      style={{ fill: METHOD_COLOR[method] }}
+                    />
+                    <path
+                      className="fm-forget-band"
+                      d={e2.band}
+                      style={{ fill: METHOD_COLOR[method] }}
+                    />
+                    <path
+                      className="fm-curve"
+                      d={e1.line}
+                      style={{ stroke: METHOD_COLOR[method] }}
+                    />
                     <path
                       className="fm-curve fm-forget-dash"
                       d={e2.line}

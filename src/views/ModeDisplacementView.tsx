@@ -86,7 +86,8 @@ export function ModeDisplacementView() {
 
   const { x, y, constant } = useMemo(() => {
     const vals: number[] = [];
-    for (const s of shown) for (const d of s.run.displacement) if (Number.isFinite(d)) vals.push(Math.abs(d));
+    for (const s of shown)
+      for (const d of s.run.displacement) if (Number.isFinite(d)) vals.push(Math.abs(d));
     for (const m of modes) if (Number.isFinite(m.flatness)) vals.push(m.flatness);
     const max = Math.max(1e-6, ...vals);
     const positive = vals.filter((v) => v > 0).sort((a, b) => a - b);
@@ -144,7 +145,9 @@ export function ModeDisplacementView() {
       the mode (symmetric log scale). Modes moved by more than F<sub>i</sub>, of {modes.length}:{' '}
       {shown.map((s) => `${settingShort(s.setting)}: ${outside(s.run)}`).join(', ')}.
       {ldcNc !== null && ldcNc <= modes.length ? ` LDC constrains ranks 1–${ldcNc}.` : ''}
-      {fitted ? ` F of ${fitted} mode${fitted === 1 ? '' : 's'} (e.g. the drift mode, whose profile has no minimum) is read off the σ²–F line.` : ''}
+      {fitted
+        ? ` F of ${fitted} mode${fitted === 1 ? '' : 's'} (e.g. the drift mode, whose profile has no minimum) is read off the σ²–F line.`
+        : ''}
     </>
   ) : (
     <>
@@ -168,7 +171,11 @@ export function ModeDisplacementView() {
         seeds.length > 1 ? (
           <label htmlFor={seedId}>
             Seed{' '}
-            <select id={seedId} value={seed ?? ''} onChange={(e) => setSeed(Number(e.target.value))}>
+            <select
+              id={seedId}
+              value={seed ?? ''}
+              onChange={(e) => setSeed(Number(e.target.value))}
+            >
               {seeds.map((s) => (
                 <option key={s} value={s}>
                   {s}
@@ -254,22 +261,29 @@ export function ModeDisplacementView() {
                       y1={box.y0}
                       y2={box.y1}
                     />
-                    <text className="fm-annot" x={x(ldcNc + 0.5) - 4} y={box.y0 + 12} textAnchor="end">
+                    <text
+                      className="fm-annot"
+                      x={x(ldcNc + 0.5) - 4}
+                      y={box.y0 + 12}
+                      textAnchor="end"
+                    >
                       LDC constrains i ≤ {ldcNc}
                     </text>
                   </g>
                 ) : null}
                 {shown.map((s) => (
                   <g key={s.method} data-method={s.method} style={{ fill: METHOD_COLOR[s.method] }}>
-                    {s.run.displacement.slice(0, modes.length).map((d, i) =>
-                      Number.isFinite(d) ? (
-                        <path
-                          key={i}
-                          className={`fm-forget-pt${hoverRank === i + 1 ? ' selected' : ''}`}
-                          d={SHAPE[s.method](x(i + 1), y(d))}
-                        />
-                      ) : null,
-                    )}
+                    {s.run.displacement
+                      .slice(0, modes.length)
+                      .map((d, i) =>
+                        Number.isFinite(d) ? (
+                          <path
+                            key={i}
+                            className={`fm-forget-pt${hoverRank === i + 1 ? ' selected' : ''}`}
+                            d={SHAPE[s.method](x(i + 1), y(d))}
+                          />
+                        ) : null,
+                      )}
                   </g>
                 ))}
                 {hm ? (

@@ -9,7 +9,15 @@ import { useId, useMemo, useRef, useState } from 'react';
 import { line, scaleLinear } from 'd3';
 import type { Method } from '../engine/forgetting';
 import { useForgetting } from '../state/forgettingStore';
-import { fmtPercent, linExtent, plotBox, useNearest, svgPointer, useSize, type ScreenPoint } from './chart';
+import {
+  fmtPercent,
+  linExtent,
+  plotBox,
+  useNearest,
+  svgPointer,
+  useSize,
+  type ScreenPoint,
+} from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, Halo, Swatch } from './ChartParts';
 import {
   METHOD_COLOR,
@@ -33,7 +41,10 @@ export function TradeoffView() {
   const ncSelectId = useId();
 
   const ncs = useMemo(
-    () => [...new Set(stats.filter((s) => s.method === 'ldc').map((s) => s.nc ?? 0))].sort((a, b) => a - b),
+    () =>
+      [...new Set(stats.filter((s) => s.method === 'ldc').map((s) => s.nc ?? 0))].sort(
+        (a, b) => a - b,
+      ),
     [stats],
   );
   // The LDC curve is drawn at the N_c of the shown LDC setting (chosen, else the best).
@@ -58,8 +69,14 @@ export function TradeoffView() {
     const xe = linExtent([0, ...xs.map((v) => v * 100)], 0.04) ?? [0, 100];
     const ye = linExtent([0, ...ys.map((v) => v * 100)], 0.04) ?? [0, 100];
     return {
-      x: scaleLinear().domain([0, Math.min(100, xe[1])]).nice().range([box.x0, box.x1]),
-      y: scaleLinear().domain([0, Math.min(100, ye[1])]).nice().range([box.y1, box.y0]),
+      x: scaleLinear()
+        .domain([0, Math.min(100, xe[1])])
+        .nice()
+        .range([box.x0, box.x1]),
+      y: scaleLinear()
+        .domain([0, Math.min(100, ye[1])])
+        .nice()
+        .range([box.y1, box.y0]),
     };
   }, [all, box.x0, box.x1, box.y0, box.y1]);
 
@@ -241,9 +258,24 @@ export function TradeoffView() {
                       const cx = x(100 * s.eps2.mean);
                       const cy = y(100 * s.eps1.mean);
                       return (
-                        <g key={`${s.method}|${s.lambda}|${s.nc}`} style={{ stroke: METHOD_COLOR[s.method] }}>
-                          <line className="fm-forget-bar" x1={x(100 * s.eps2.min)} x2={x(100 * s.eps2.max)} y1={cy} y2={cy} />
-                          <line className="fm-forget-bar" x1={cx} x2={cx} y1={y(100 * s.eps1.min)} y2={y(100 * s.eps1.max)} />
+                        <g
+                          key={`${s.method}|${s.lambda}|${s.nc}`}
+                          style={{ stroke: METHOD_COLOR[s.method] }}
+                        >
+                          <line
+                            className="fm-forget-bar"
+                            x1={x(100 * s.eps2.min)}
+                            x2={x(100 * s.eps2.max)}
+                            y1={cy}
+                            y2={cy}
+                          />
+                          <line
+                            className="fm-forget-bar"
+                            x1={cx}
+                            x2={cx}
+                            y1={y(100 * s.eps1.min)}
+                            y2={y(100 * s.eps1.max)}
+                          />
                         </g>
                       );
                     })}
@@ -270,7 +302,13 @@ export function TradeoffView() {
                         d={`M${cx},${cy - 6}L${cx + 6},${cy}L${cx},${cy + 6}L${cx - 6},${cy}Z`}
                       />
                     ) : (
-                      <circle key={`${s.method}|${s.lambda}|${s.nc}`} {...common} cx={cx} cy={cy} r={4.5} />
+                      <circle
+                        key={`${s.method}|${s.lambda}|${s.nc}`}
+                        {...common}
+                        cx={cx}
+                        cy={cy}
+                        r={4.5}
+                      />
                     );
                   })}
                 </g>

@@ -141,8 +141,12 @@ export function chosenSettings(
   const find = (s: Setting) => stats.find((x) => sameSetting(x, s)) ?? null;
   return {
     none: find({ method: 'none', lambda: 0, nc: null }),
-    ldc: (choice.ldc && find({ method: 'ldc', lambda: choice.ldc.lambda, nc: choice.ldc.nc })) ?? bestOf(stats, 'ldc'),
-    ewc: (choice.ewc && find({ method: 'ewc', lambda: choice.ewc.lambda, nc: null })) ?? bestOf(stats, 'ewc'),
+    ldc:
+      (choice.ldc && find({ method: 'ldc', lambda: choice.ldc.lambda, nc: choice.ldc.nc })) ??
+      bestOf(stats, 'ldc'),
+    ewc:
+      (choice.ewc && find({ method: 'ewc', lambda: choice.ewc.lambda, nc: null })) ??
+      bestOf(stats, 'ewc'),
   };
 }
 
@@ -163,7 +167,11 @@ export function settingCurve(
   scoring: Scoring,
 ): CurveStat[] {
   const curves: CurvePoint[][] = runs.filter((r) => sameSetting(r, setting)).map((r) => r.curve);
-  if (live && sameSetting(live.key, setting) && !runs.some((r) => sameSetting(r, setting) && r.seed === live.key.seed))
+  if (
+    live &&
+    sameSetting(live.key, setting) &&
+    !runs.some((r) => sameSetting(r, setting) && r.seed === live.key.seed)
+  )
     curves.push(live.curve);
   const bySteps = new Map<number, [number, number][]>();
   for (const c of curves)

@@ -66,9 +66,16 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       resetAll();
       return;
     case 'checkpoint':
-      checkpoints.push({ epoch: msg.epoch, step: msg.step, W1: msg.weights.W1, W2: msg.weights.W2, W3: msg.weights.W3 });
+      checkpoints.push({
+        epoch: msg.epoch,
+        step: msg.step,
+        W1: msg.weights.W1,
+        W2: msg.weights.W2,
+        W3: msg.weights.W3,
+      });
       // Thin the middle, keep the first and the last: memory stays bounded on long runs.
-      if (checkpoints.length > MAX_CHECKPOINTS) checkpoints = checkpoints.filter((_, i) => i % 2 === 0 || i === checkpoints.length - 1);
+      if (checkpoints.length > MAX_CHECKPOINTS)
+        checkpoints = checkpoints.filter((_, i) => i % 2 === 0 || i === checkpoints.length - 1);
       return;
     case 'windowStart': {
       if (msg.expectedSnapshots > MAX_SNAPSHOTS) {
@@ -104,15 +111,26 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       const w = open.get(msg.run);
       open.delete(msg.run);
       if (!w || !train || !config) return;
-      if (w.window.count < 3) throw new Error(`the ${msg.run} window holds only ${w.window.count} snapshots`);
+      if (w.window.count < 3)
+        throw new Error(`the ${msg.run} window holds only ${w.window.count} snapshots`);
       await ready;
       const signal = abort.signal;
       const every = msg.run === 'langevin' ? config.langevinEvery : 1;
       const run = msg.run;
-      const analysis = await WindowAnalysis.analyze(run, w.window, msg.weights, train, config, w.firstStep ?? 0, every, {
-        signal,
-        onProgress: (phase, fraction, etaSeconds) => post({ type: 'progress', run, phase, fraction, etaSeconds }),
-      });
+      const analysis = await WindowAnalysis.analyze(
+        run,
+        w.window,
+        msg.weights,
+        train,
+        config,
+        w.firstStep ?? 0,
+        every,
+        {
+          signal,
+          onProgress: (phase, fraction, etaSeconds) =>
+            post({ type: 'progress', run, phase, fraction, etaSeconds }),
+        },
+      );
       if (signal.aborted) {
         analysis.dispose();
         return;
@@ -123,7 +141,8 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       // does not wait for them.
       const theory = await analysis.theory(run === 'sgd' ? checkpoints : [], {
         signal,
-        onProgress: (phase, fraction, etaSeconds) => post({ type: 'progress', run, phase, fraction, etaSeconds }),
+        onProgress: (phase, fraction, etaSeconds) =>
+          post({ type: 'progress', run, phase, fraction, etaSeconds }),
       });
       if (signal.aborted) return;
       analysis.result.theory = theory;
@@ -143,7 +162,10 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
       // A forced GPU backend applies to training; the analysis picks its own (a real GPU if
       // there is one, else wasm) unless the CPU backends were forced.
       ready = selectBackend({
-        forced: cmd.forcedBackend === 'wasm' || cmd.forcedBackend === 'cpu' ? cmd.forcedBackend : undefined,
+        forced:
+          cmd.forcedBackend === 'wasm' || cmd.forcedBackend === 'cpu'
+            ? cmd.forcedBackend
+            : undefined,
         wasmPaths: cmd.wasmPaths,
       })
         .then((b) => post({ type: 'ready', backend: b.name }))

@@ -18,7 +18,13 @@ import {
   useForgetting,
 } from '../state/forgettingStore';
 import { appendCapped, initialRunState, profileKey, useRun } from '../state/runStore';
-import type { AnalysisCommand, AnalysisEvent, IdxFile, TrainerCommand, TrainerEvent } from './protocol';
+import type {
+  AnalysisCommand,
+  AnalysisEvent,
+  IdxFile,
+  TrainerCommand,
+  TrainerEvent,
+} from './protocol';
 
 function absolute(url: string): string {
   return new URL(url, document.baseURI).href;
@@ -39,8 +45,14 @@ export class WorkerClient {
   start(): void {
     this.terminate();
     useRun.setState({ ...initialRunState, runState: 'loading' });
-    const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), { type: 'module', name: 'trainer' });
-    const analysis = new Worker(new URL('./analysis.worker.ts', import.meta.url), { type: 'module', name: 'analysis' });
+    const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'trainer',
+    });
+    const analysis = new Worker(new URL('./analysis.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'analysis',
+    });
     this.trainer = trainer;
     this.analysis = analysis;
     const channel = new MessageChannel();
@@ -53,7 +65,10 @@ export class WorkerClient {
     analysis.onmessage = (e: MessageEvent<AnalysisEvent>) => this.onAnalysis(e.data);
     const crashed = (which: string) => (e: ErrorEvent) => {
       e.preventDefault();
-      stopForgetting('error', `The ${which} worker crashed; restart the workers to run the sweep again.`);
+      stopForgetting(
+        'error',
+        `The ${which} worker crashed; restart the workers to run the sweep again.`,
+      );
       useRun.setState({
         runState: 'error',
         crashed: true,
@@ -62,7 +77,10 @@ export class WorkerClient {
     };
     trainer.onerror = crashed('training');
     analysis.onerror = crashed('analysis');
-    this.sendAnalysis({ type: 'init', port: channel.port2, wasmPaths, forcedBackend: this.forcedBackend }, [channel.port2]);
+    this.sendAnalysis(
+      { type: 'init', port: channel.port2, wasmPaths, forcedBackend: this.forcedBackend },
+      [channel.port2],
+    );
     this.sendTrainer(
       {
         type: 'init',
@@ -88,7 +106,10 @@ export class WorkerClient {
 
   run(config: RunConfig): void {
     // One experiment at a time: the trainer worker stops a forgetting sweep before this run.
-    stopForgetting('cancelled', 'Stopped: a training run was started (one experiment runs at a time).');
+    stopForgetting(
+      'cancelled',
+      'Stopped: a training run was started (one experiment runs at a time).',
+    );
     this.lastConfig = config;
     useRun.setState({
       runState: 'training',
@@ -205,7 +226,11 @@ export class WorkerClient {
         useRun.setState({ stepImpl: e.impl });
         return;
       case 'dataset':
-        useRun.setState({ dataset: e.info, datasetError: null, runState: s.runState === 'loading' ? 'idle' : s.runState });
+        useRun.setState({
+          dataset: e.info,
+          datasetError: null,
+          runState: s.runState === 'loading' ? 'idle' : s.runState,
+        });
         return;
       case 'datasetError':
         useRun.setState({ datasetError: e.message });
@@ -214,7 +239,8 @@ export class WorkerClient {
         if (e.state === 'training') useRun.setState({ runState: 'training', paused: false });
         else if (e.state === 'idle') useRun.setState({ paused: s.runState === 'training' });
         // 'done' from the trainer: the analysis worker still has to finish.
-        else if (e.state === 'done' && s.runState === 'training') useRun.setState({ runState: 'analyzing' });
+        else if (e.state === 'done' && s.runState === 'training')
+          useRun.setState({ runState: 'analyzing' });
         return;
       case 'progress':
         useRun.setState({ progress: e.progress });
@@ -229,11 +255,15 @@ export class WorkerClient {
         useRun.setState({ exploration: { epoch: e.epoch, step: e.step, reason: e.reason } });
         return;
       case 'windowStart':
-        useRun.setState({ windows: [...s.windows, { run: e.run, startStep: e.step, endStep: null }] });
+        useRun.setState({
+          windows: [...s.windows, { run: e.run, startStep: e.step, endStep: null }],
+        });
         return;
       case 'windowEnd':
         useRun.setState({
-          windows: s.windows.map((w) => (w.run === e.run && w.endStep === null ? { ...w, endStep: e.step } : w)),
+          windows: s.windows.map((w) =>
+            w.run === e.run && w.endStep === null ? { ...w, endStep: e.step } : w,
+          ),
         });
         return;
       case 'diverged':
@@ -252,13 +282,26 @@ export class WorkerClient {
         return;
       case 'window':
         useRun.setState({
-          analysisProgress: { run: e.run, phase: 'window', fraction: e.expected ? e.snapshots / e.expected : 0, etaSeconds: null },
+          analysisProgress: {
+            run: e.run,
+            phase: 'window',
+            fraction: e.expected ? e.snapshots / e.expected : 0,
+            etaSeconds: null,
+          },
         });
         return;
       case 'progress':
         useRun.setState({
-          runState: s.runState === 'training' && e.run === 'sgd' && !this.lastConfig?.contrast ? 'analyzing' : s.runState,
-          analysisProgress: { run: e.run, phase: e.phase, fraction: e.fraction, etaSeconds: e.etaSeconds },
+          runState:
+            s.runState === 'training' && e.run === 'sgd' && !this.lastConfig?.contrast
+              ? 'analyzing'
+              : s.runState,
+          analysisProgress: {
+            run: e.run,
+            phase: e.phase,
+            fraction: e.fraction,
+            etaSeconds: e.etaSeconds,
+          },
         });
         return;
       case 'result': {
@@ -270,10 +313,14 @@ export class WorkerClient {
         return;
       }
       case 'profile':
-        useRun.setState({ profiles: { ...s.profiles, [profileKey(e.profile.run, e.profile.rank)]: e.profile } });
+        useRun.setState({
+          profiles: { ...s.profiles, [profileKey(e.profile.run, e.profile.rank)]: e.profile },
+        });
         return;
       case 'profileError':
-        useRun.setState({ profileErrors: { ...s.profileErrors, [profileKey(e.run, e.rank)]: e.message } });
+        useRun.setState({
+          profileErrors: { ...s.profileErrors, [profileKey(e.run, e.rank)]: e.message },
+        });
         return;
       case 'theory': {
         const r = s.results[e.run];

@@ -5,7 +5,12 @@
 import type { BackendChoice, BackendName } from '../engine/backend';
 import type { RunConfig } from '../engine/experiments/config';
 import type { EpochRecord, RunId, TrainPhase } from '../engine/experiments/training';
-import type { AnalysisPhase, AnalysisResult, ModeProfile, TheoryResult } from '../engine/experiments/analysis';
+import type {
+  AnalysisPhase,
+  AnalysisResult,
+  ModeProfile,
+  TheoryResult,
+} from '../engine/experiments/analysis';
 import type { MlpWeights } from '../engine/nets/mlp';
 import type {
   CurvePoint,
@@ -120,7 +125,13 @@ export type ForgettingWorkerEvent =
       /** Why it was cancelled, or the error. */
       message?: string;
     }
-  | { type: 'forgettingPhase'; phase: ForgettingPhase; seed: number; seedIndex: number; message: string }
+  | {
+      type: 'forgettingPhase';
+      phase: ForgettingPhase;
+      seed: number;
+      seedIndex: number;
+      message: string;
+    }
   | { type: 'forgettingModes'; report: Task1Report }
   /**
    * The streamed part of the sweep, batched (at most ~10 messages a second): new points of the
@@ -142,14 +153,26 @@ export type AnalysisFeed =
   | { type: 'config'; config: RunConfig }
   | { type: 'windowStart'; run: RunId; expectedSnapshots: number; dim: number }
   /** `count` W2 snapshots back to back, transferred zero-copy. */
-  | { type: 'snapshots'; run: RunId; firstStep: number; count: number; dim: number; data: Float32Array }
+  | {
+      type: 'snapshots';
+      run: RunId;
+      firstStep: number;
+      count: number;
+      dim: number;
+      data: Float32Array;
+    }
   | { type: 'windowEnd'; run: RunId; weights: MlpWeights }
   | { type: 'checkpoint'; epoch: number; step: number; weights: MlpWeights }
   | { type: 'reset' };
 
 // ───────────── UI → analysis ─────────────
 export type AnalysisCommand =
-  | { type: 'init'; port: MessagePort; wasmPaths: Record<string, string>; forcedBackend?: BackendName }
+  | {
+      type: 'init';
+      port: MessagePort;
+      wasmPaths: Record<string, string>;
+      forcedBackend?: BackendName;
+    }
   | { type: 'profile'; run: RunId; rank: number; requestId: number }
   | { type: 'cancel' };
 
@@ -157,7 +180,13 @@ export type AnalysisCommand =
 export type AnalysisEvent =
   | { type: 'ready'; backend: string }
   | { type: 'window'; run: RunId; snapshots: number; expected: number }
-  | { type: 'progress'; run: RunId; phase: AnalysisPhase; fraction: number; etaSeconds: number | null }
+  | {
+      type: 'progress';
+      run: RunId;
+      phase: AnalysisPhase;
+      fraction: number;
+      etaSeconds: number | null;
+    }
   | { type: 'result'; result: AnalysisResult }
   | { type: 'theory'; run: RunId; theory: TheoryResult }
   | { type: 'profile'; requestId: number; profile: ModeProfile }

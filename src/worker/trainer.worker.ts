@@ -10,7 +10,12 @@ import type { Dataset } from '../engine/data/dataset';
 import { loadEmbeddedDataset } from '../engine/data/embedded';
 import { IdxError, loadIdxDataset } from '../engine/data/idx';
 import type { RunConfig } from '../engine/experiments/config';
-import { probeStepsPerSecond, trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
+import {
+  probeStepsPerSecond,
+  trainingRun,
+  type LiveControls,
+  type TrainingEvent,
+} from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
 import { ForgettingLoop, taskSamples } from './forgettingLoop';
 import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
@@ -49,7 +54,13 @@ function feed(msg: AnalysisFeed, transfer: Transferable[] = []): void {
 function describe(d: Dataset): DatasetInfo {
   const classCounts = new Array<number>(10).fill(0);
   for (let i = 0; i < d.train.count; i++) classCounts[d.train.labels[i]]++;
-  return { name: d.name, source: d.source, trainCount: d.train.count, testCount: d.test.count, classCounts };
+  return {
+    name: d.name,
+    source: d.source,
+    trainCount: d.train.count,
+    testCount: d.test.count,
+    classCounts,
+  };
 }
 
 function adoptDataset(d: Dataset): void {
@@ -90,7 +101,10 @@ class RunLoop {
   constructor(config: RunConfig, data: Dataset) {
     this.config = config;
     this.totalEpochsGuess = config.warmupEpochs + config.windowEpochs;
-    this.pointEvery = Math.max(1, Math.floor(Math.floor(data.train.count / config.batchSize) / MINIBATCH_POINTS_PER_EPOCH));
+    this.pointEvery = Math.max(
+      1,
+      Math.floor(Math.floor(data.train.count / config.batchSize) / MINIBATCH_POINTS_PER_EPOCH),
+    );
     this.gen = trainingRun(config, data, {
       initial: initMlp(config.hidden, config.seed),
       controls: () => this.controls,
@@ -168,7 +182,8 @@ class RunLoop {
         this.lossSum += e.loss;
         this.lossN++;
         if (e.epoch >= 0) this.epoch = e.epoch;
-        if (e.w2) this.pushSnapshot(e.step, e.w2, e.phase === 'langevin-window' ? 'langevin' : 'sgd');
+        if (e.w2)
+          this.pushSnapshot(e.step, e.w2, e.phase === 'langevin-window' ? 'langevin' : 'sgd');
         this.lastStep = e.step;
         // One point per ~1/20 epoch (the mean over those steps), however fast the steps run;
         // the points travel with the progress messages.
@@ -183,7 +198,11 @@ class RunLoop {
         return;
       case 'checkpoint': {
         const w = e.weights;
-        feed({ type: 'checkpoint', epoch: e.epoch, step: e.step, weights: w }, [w.W1.buffer, w.W2.buffer, w.W3.buffer]);
+        feed({ type: 'checkpoint', epoch: e.epoch, step: e.step, weights: w }, [
+          w.W1.buffer,
+          w.W2.buffer,
+          w.W3.buffer,
+        ]);
         return;
       }
       case 'exploration':
@@ -192,7 +211,12 @@ class RunLoop {
         return;
       case 'windowStart':
         this.snapRun = e.run;
-        feed({ type: 'windowStart', run: e.run, expectedSnapshots: e.expectedSnapshots, dim: this.config.hidden ** 2 });
+        feed({
+          type: 'windowStart',
+          run: e.run,
+          expectedSnapshots: e.expectedSnapshots,
+          dim: this.config.hidden ** 2,
+        });
         post(e);
         return;
       case 'windowEnd':
@@ -227,10 +251,21 @@ class RunLoop {
   private flushSnapshots(): void {
     if (!this.snapBuf || this.snapCount === 0) return;
     const dim = this.config.hidden ** 2;
-    const data = this.snapCount === SNAPSHOT_BATCH ? this.snapBuf : this.snapBuf.slice(0, this.snapCount * dim);
-    feed({ type: 'snapshots', run: this.snapRun, firstStep: this.snapFirst, count: this.snapCount, dim, data }, [
-      data.buffer,
-    ]);
+    const data =
+      this.snapCount === SNAPSHOT_BATCH
+        ? this.snapBuf
+        : this.snapBuf.slice(0, this.snapCount * dim);
+    feed(
+      {
+        type: 'snapshots',
+        run: this.snapRun,
+        firstStep: this.snapFirst,
+        count: this.snapCount,
+        dim,
+        data,
+      },
+      [data.buffer],
+    );
     this.snapBuf = null;
     this.snapCount = 0;
   }
@@ -260,7 +295,9 @@ class RunLoop {
     this.lastProgress = now;
     const stepsPerEpoch = dataset ? Math.floor(dataset.train.count / this.config.batchSize) : 1;
     const totalSteps = this.totalEpochsGuess * stepsPerEpoch;
-    const langevinSteps = this.config.contrast ? this.config.langevinBurnIn + this.config.langevinSteps : 0;
+    const langevinSteps = this.config.contrast
+      ? this.config.langevinBurnIn + this.config.langevinSteps
+      : 0;
     const fraction = Math.min(1, step / (totalSteps + langevinSteps));
     const left = totalSteps + langevinSteps - step;
     post({
@@ -290,14 +327,17 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       });
       post({ type: 'ready', backend });
       const res = await fetch(cmd.dataUrl);
-      if (!res.ok) throw new Error(`could not load the embedded digits (${cmd.dataUrl}: HTTP ${res.status})`);
+      if (!res.ok)
+        throw new Error(`could not load the embedded digits (${cmd.dataUrl}: HTTP ${res.status})`);
       embedded = loadEmbeddedDataset(await res.arrayBuffer());
       adoptDataset(embedded);
       return;
     }
     case 'loadIdx': {
       try {
-        const d = await loadIdxDataset(cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+        const d = await loadIdxDataset(
+          cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+        );
         await stopForgetting('Stopped: another data set was loaded.');
         await run?.stop();
         run = null;
@@ -361,7 +401,8 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       await stopForgetting('Cancelled.');
       return;
     case 'forgettingSamples':
-      if (dataset) post({ type: 'forgettingSamples', groups: taskSamples(dataset, cmd.groups, cmd.perGroup) });
+      if (dataset)
+        post({ type: 'forgettingSamples', groups: taskSamples(dataset, cmd.groups, cmd.perGroup) });
       return;
     case 'crash':
       setTimeout(() => {

@@ -24,8 +24,14 @@ after(async () => {
 const forgetting = (page) => page.evaluate(() => window.__flatMinima.forgetting());
 
 test('a small forgetting sweep runs end to end and the trade-off plot shows LDC and EWC', async () => {
-  const { page, context, errors, foreign } = await openPage(browser, `${server.url}?${SMALL}`, server.origin);
-  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, { timeout: 60_000 });
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?${SMALL}`,
+    server.origin,
+  );
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
   // The task digits come from the worker, drawn on a canvas and shown as images in the SVG.
   await page.waitForFunction(() => window.__flatMinima.forgetting().samples?.length === 2, null, {
     timeout: 30_000,
@@ -33,37 +39,50 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   await page.locator('[data-figure="forgetting-digits"] image').nth(1).waitFor({ timeout: 10_000 });
   const inked = await page.evaluate(() =>
     Promise.all(
-      Array.from(document.querySelectorAll('[data-figure="forgetting-digits"] image')).map(async (el) => {
-        const img = new Image();
-        img.src = el.getAttribute('href');
-        await img.decode();
-        const c = document.createElement('canvas');
-        c.width = img.naturalWidth;
-        c.height = img.naturalHeight;
-        const ctx = c.getContext('2d');
-        ctx.drawImage(img, 0, 0);
-        const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        let dark = 0;
-        for (let i = 0; i < d.length; i += 4) if (d[i] < 128) dark++;
-        return dark;
-      }),
+      Array.from(document.querySelectorAll('[data-figure="forgetting-digits"] image')).map(
+        async (el) => {
+          const img = new Image();
+          img.src = el.getAttribute('href');
+          await img.decode();
+          const c = document.createElement('canvas');
+          c.width = img.naturalWidth;
+          c.height = img.naturalHeight;
+          const ctx = c.getContext('2d');
+          ctx.drawImage(img, 0, 0);
+          const d = ctx.getImageData(0, 0, c.width, c.height).data;
+          let dark = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] < 128) dark++;
+          return dark;
+        },
+      ),
     ),
   );
   assert.equal(inked.length, 2, 'one strip per task');
-  assert.ok(inked.every((n) => n > 200), `ink in both strips: ${inked}`);
+  assert.ok(
+    inked.every((n) => n > 200),
+    `ink in both strips: ${inked}`,
+  );
   const s0 = await forgetting(page);
   assert.deepEqual(s0.samples[0].digits, [0, 1]);
-  assert.ok(s0.samples[1].labels.every((l) => l === 2 || l === 3), 'task-2 samples are 2s and 3s');
+  assert.ok(
+    s0.samples[1].labels.every((l) => l === 2 || l === 3),
+    'task-2 samples are 2s and 3s',
+  );
 
   const section = page.locator('#forgetting');
   await section.scrollIntoViewIfNeeded();
   assert.match(await section.innerText(), /3 seeds × 7 runs/);
   const t0 = Date.now();
   await page.getByTestId('forgetting-start').click();
-  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, { timeout: 30_000 });
+  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
+    timeout: 30_000,
+  });
   // Progress with a phase shows while it runs.
   await page.waitForFunction(
-    () => /seed \d of 3/.test(document.querySelector('[data-testid="forgetting-progress"]').textContent),
+    () =>
+      /seed \d of 3/.test(
+        document.querySelector('[data-testid="forgetting-progress"]').textContent,
+      ),
     null,
     { timeout: 60_000 },
   );
@@ -89,26 +108,54 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   const trade = page.locator('[data-figure="forgetting-tradeoff"]');
   assert.equal(await trade.locator('circle[data-method="ldc"]').count(), 2);
   assert.equal(await trade.locator('circle[data-method="ewc"]').count(), 2);
-  assert.equal(await trade.locator('[data-method="none"]').count() >= 1, true);
+  assert.equal((await trade.locator('[data-method="none"]').count()) >= 1, true);
   assert.match(await trade.locator('figcaption').innerText(), /mean over 3 seeds/);
   // The other figures draw.
-  assert.ok((await page.locator('[data-figure="forgetting-curves"] [data-method="ldc"] path').count()) >= 2);
-  assert.equal(await page.locator('[data-figure="forgetting-nc"] circle[data-method="ldc"]').count(), 2);
-  assert.ok((await page.locator('[data-figure="forgetting-displacement"] [data-method="ewc"] path').count()) > 10);
-  assert.match(await page.getByTestId('forgetting-summary').innerText(), /best ε₁ \+ ε₂.*LDC .*EWC .*21 runs in/s);
+  assert.ok(
+    (await page.locator('[data-figure="forgetting-curves"] [data-method="ldc"] path').count()) >= 2,
+  );
+  assert.equal(
+    await page.locator('[data-figure="forgetting-nc"] circle[data-method="ldc"]').count(),
+    2,
+  );
+  assert.ok(
+    (await page
+      .locator('[data-figure="forgetting-displacement"] [data-method="ewc"] path')
+      .count()) > 10,
+  );
+  assert.match(
+    await page.getByTestId('forgetting-summary').innerText(),
+    /best ε₁ \+ ε₂.*LDC .*EWC .*21 runs in/s,
+  );
 
   // Each figure of the section exports its data as CSV (named columns, rectangular rows) and
   // its plot as SVG.
-  for (const id of ['forgetting-digits', 'forgetting-curves', 'forgetting-tradeoff', 'forgetting-nc', 'forgetting-displacement']) {
+  for (const id of [
+    'forgetting-digits',
+    'forgetting-curves',
+    'forgetting-tradeoff',
+    'forgetting-nc',
+    'forgetting-displacement',
+  ]) {
     const fig = page.locator(`[data-figure="${id}"]`);
     await fig.scrollIntoViewIfNeeded();
-    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), fig.locator('[data-export="csv"]').click()]);
+    const [dl] = await Promise.all([
+      page.waitForEvent('download', { timeout: 20_000 }),
+      fig.locator('[data-export="csv"]').click(),
+    ]);
     const lines = (await readFile(await dl.path(), 'utf8')).trimEnd().split(/\r\n/);
     const header = lines[0].split(',');
-    assert.ok(header.every((h) => /^[A-Za-z][A-Za-z0-9_]*$/.test(h)), `${id}.csv columns: ${lines[0].slice(0, 120)}`);
+    assert.ok(
+      header.every((h) => /^[A-Za-z][A-Za-z0-9_]*$/.test(h)),
+      `${id}.csv columns: ${lines[0].slice(0, 120)}`,
+    );
     assert.ok(lines.length > 2, `${id}.csv rows`);
-    for (const line of lines.slice(1)) assert.equal(line.split(',').length, header.length, `${id}.csv row width`);
-    const [svg] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), fig.locator('[data-export="svg"]').click()]);
+    for (const line of lines.slice(1))
+      assert.equal(line.split(',').length, header.length, `${id}.csv row width`);
+    const [svg] = await Promise.all([
+      page.waitForEvent('download', { timeout: 20_000 }),
+      fig.locator('[data-export="svg"]').click(),
+    ]);
     const text = await readFile(await svg.path(), 'utf8');
     assert.ok(/<(circle|path|image)\b/.test(text), `${id}.svg has marks`);
   }
@@ -117,7 +164,10 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   const other = s.sweep.find((p) => p.method === 'ewc' && p.lambda !== b.ewc.lambda);
   await trade.locator(`circle[data-method="ewc"][data-lambda="${other.lambda}"]`).click();
   await page.waitForFunction(
-    (l) => document.querySelector('[data-figure="forgetting-curves"] .fm-legend [data-method="ewc"]')?.textContent.includes(l),
+    (l) =>
+      document
+        .querySelector('[data-figure="forgetting-curves"] .fm-legend [data-method="ewc"]')
+        ?.textContent.includes(l),
     other.lambda === 1e4 ? '10⁴' : '3×10⁵',
     { timeout: 5_000 },
   );
@@ -133,7 +183,13 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
       const r = await window.axe.run('#forgetting');
       return r.violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+        .map(
+          (v) =>
+            `${v.id}: ${v.nodes
+              .slice(0, 3)
+              .map((n) => n.target.join(' '))
+              .join(', ')}`,
+        );
     });
     assert.deepEqual(violations, [], `axe (${theme}): ${violations.join('\n')}`);
   }
@@ -148,46 +204,78 @@ test('one experiment at a time: a training run stops the sweep, and Cancel stops
     `${server.url}?preset=quick&warmup=2&window=1&modes=5&fseeds=1&fsteps=2000`,
     server.origin,
   );
-  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
   await page.getByTestId('forgetting-start').click();
-  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, { timeout: 30_000 });
+  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
+    timeout: 30_000,
+  });
   await page.getByTestId('forgetting-busy-note').waitFor({ timeout: 5_000 });
   // Start a training run from the run panel: the sweep stops and says why.
   await page.locator('.run-panel button.primary').first().click();
-  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'cancelled', null, { timeout: 30_000 });
-  assert.match(await page.getByTestId('forgetting-progress').innerText(), /training run was started/);
-  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 1, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'cancelled', null, {
+    timeout: 30_000,
+  });
+  assert.match(
+    await page.getByTestId('forgetting-progress').innerText(),
+    /training run was started/,
+  );
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 1, null, {
+    timeout: 60_000,
+  });
   // Start the sweep again: the training run stops, the sweep runs; then cancel it.
   await page.getByTestId('forgetting-start').click();
-  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, { timeout: 30_000 });
-  assert.match(await page.locator('.forgetting-notice').last().innerText(), /training run in progress was stopped/);
+  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
+    timeout: 30_000,
+  });
+  assert.match(
+    await page.locator('.forgetting-notice').last().innerText(),
+    /training run in progress was stopped/,
+  );
   const rs = await page.evaluate(() => window.__flatMinima.run().runState);
   assert.ok(rs === 'idle' || rs === 'done', `training stopped (${rs})`);
   await page.getByTestId('forgetting-cancel').click();
-  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'cancelled', null, { timeout: 30_000 });
+  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'cancelled', null, {
+    timeout: 30_000,
+  });
   assert.match(await page.getByTestId('forgetting-progress').innerText(), /Cancelled/);
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   await context.close();
 });
 
 test('the task fields are validated as disjoint digit groups and kept in the address', async () => {
-  const { page, context, errors } = await openPage(browser, `${server.url}?fseeds=abc`, server.origin);
-  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, { timeout: 60_000 });
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?fseeds=abc`,
+    server.origin,
+  );
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
   assert.match(await page.getByTestId('forgetting-url-notices').innerText(), /fseeds=abc/);
   const t1 = page.getByLabel('Task 1 digits');
   const t2 = page.getByLabel('Task 2 digits');
   await t1.fill('1,2');
   await page.getByText('share digit 2').first().waitFor({ timeout: 5_000 });
-  assert.equal(await page.getByTestId('forgetting-start').isDisabled(), true, 'overlapping tasks cannot start');
+  assert.equal(
+    await page.getByTestId('forgetting-start').isDisabled(),
+    true,
+    'overlapping tasks cannot start',
+  );
   await t1.fill('0,x');
   await page.getByText('"x" is not a digit 0–9').waitFor({ timeout: 5_000 });
   await t1.fill('4 5');
   await t2.fill('6,7,8');
   assert.equal(await page.getByTestId('forgetting-start').isDisabled(), false);
-  await page.waitForFunction(() => {
-    const q = new URLSearchParams(location.search);
-    return q.get('ft1') === '4,5' && q.get('ft2') === '6,7,8';
-  }, null, { timeout: 5_000 });
+  await page.waitForFunction(
+    () => {
+      const q = new URLSearchParams(location.search);
+      return q.get('ft1') === '4,5' && q.get('ft2') === '6,7,8';
+    },
+    null,
+    { timeout: 5_000 },
+  );
   // The digit images follow the fields (sent by the worker).
   await page.waitForFunction(
     () => window.__flatMinima.forgetting().samples?.[1]?.digits.join(',') === '6,7,8',

@@ -28,15 +28,27 @@ test('the built site loads from a sub-path, picks a CPU backend and trains with 
     }).observe({ type: 'longtask', buffered: false });
   });
   const root = page.locator('#root');
-  await page.waitForFunction(() => document.getElementById('root').dataset.backend !== '', null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.getElementById('root').dataset.backend !== '', null, {
+    timeout: 60_000,
+  });
   const backend = await root.getAttribute('data-backend');
   assert.ok(['wasm', 'cpu'].includes(backend), `backend ${backend}`);
   assert.match(await page.getByTestId('backend-badge').innerText(), /wasm|cpu/);
-  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'training', null, {
-    timeout: 60_000,
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'training',
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 6, null, {
+    timeout: 120_000,
   });
-  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 6, null, { timeout: 120_000 });
-  await page.waitForFunction(() => (window.__flatMinima.run().progress?.stepsPerSecond ?? 0) > 0, null, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => (window.__flatMinima.run().progress?.stepsPerSecond ?? 0) > 0,
+    null,
+    { timeout: 30_000 },
+  );
   const longTasksWhileTraining = await page.evaluate(() => window.__longTasks.slice());
   const s = await runState(page);
   const first = s.epochs[0];
@@ -57,11 +69,19 @@ test('the built site loads from a sub-path, picks a CPU backend and trains with 
 
 test('a bad IDX file gets a message naming it and the embedded data stays loaded', async () => {
   const { page, context } = await openPage(browser, server.url, server.origin);
-  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
   const header = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 12]); // labels file with a label of 12
-  await page.getByTestId('idx-input').setInputFiles([
-    { name: 'train-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: Buffer.from(header) },
-  ]);
+  await page
+    .getByTestId('idx-input')
+    .setInputFiles([
+      {
+        name: 'train-labels-idx1-ubyte',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from(header),
+      },
+    ]);
   const msg = page.getByTestId('dataset-error');
   await msg.waitFor({ timeout: 30_000 });
   const text = await msg.innerText();
@@ -73,22 +93,46 @@ test('a bad IDX file gets a message naming it and the embedded data stays loaded
 });
 
 test('a crashed worker is reported and can be restarted without reloading the page', async () => {
-  const { page, context } = await openPage(browser, `${server.url}?preset=quick&warmup=40`, server.origin);
-  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, { timeout: 60_000 });
+  const { page, context } = await openPage(
+    browser,
+    `${server.url}?preset=quick&warmup=40`,
+    server.origin,
+  );
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
   await page.evaluate(() => window.__flatMinima.crashTrainer());
-  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'error', null, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'error',
+    null,
+    { timeout: 30_000 },
+  );
   const alert = page.getByRole('alert').filter({ hasText: 'crashed' });
   assert.match(await alert.innerText(), /training worker crashed/);
   await page.getByRole('button', { name: 'Restart workers' }).click();
-  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'idle', null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'idle',
+    null,
+    { timeout: 60_000 },
+  );
   await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2, null, {
+    timeout: 60_000,
+  });
   await context.close();
 });
 
 test('a diverging learning rate stops with a clear message and the page keeps working', async () => {
-  const { page, context, errors } = await openPage(browser, `${server.url}?preset=quick&lr=1000&autorun=1`, server.origin);
-  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'error', null, { timeout: 60_000 });
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?preset=quick&lr=1000&autorun=1`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'error',
+    null,
+    { timeout: 60_000 },
+  );
   const msg = await page.getByRole('alert').first().innerText();
   assert.match(msg, /diverged at step \d+/);
   assert.match(msg, /lower α/);
@@ -97,7 +141,11 @@ test('a diverging learning rate stops with a clear message and the page keeps wo
   await lr.fill('0.1');
   await lr.press('Enter');
   await page.getByRole('button', { name: 'Run again' }).click();
-  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2 && !window.__flatMinima.run().error, null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => window.__flatMinima.run().epochs.length >= 2 && !window.__flatMinima.run().error,
+    null,
+    { timeout: 60_000 },
+  );
   assert.deepEqual(errors, [], errors.join('\n'));
   await context.close();
 });

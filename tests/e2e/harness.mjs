@@ -52,7 +52,12 @@ export async function serveDist(root = 'dist') {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}${SUBPATH}`, origin: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${port}${SUBPATH}`,
+    origin: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 export const CHROMIUM_FLAGS = [
@@ -75,7 +80,12 @@ export async function launch(extraFlags = []) {
 }
 
 /** A page that records console errors, page errors and requests leaving the origin. */
-export async function openPage(browser, url, origin, { viewport = { width: 1280, height: 900 } } = {}) {
+export async function openPage(
+  browser,
+  url,
+  origin,
+  { viewport = { width: 1280, height: 900 } } = {},
+) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const errors = [];

@@ -16,10 +16,18 @@ after(async () => {
 });
 
 test('quick preset: finishes, shows ψ, and linked hover highlights the same mode in the spectrum', async () => {
-  const { page, context, errors } = await openPage(browser, `${server.url}?preset=quick&autorun=1`, server.origin);
-  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'done', null, {
-    timeout: 300_000,
-  });
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?preset=quick&autorun=1`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'done',
+    null,
+    {
+      timeout: 300_000,
+    },
+  );
   const s = await runState(page);
   const r = s.results.sgd;
   assert.ok(r, 'SGD analysis present');
@@ -32,17 +40,26 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
 
   const psiText = await page.getByTestId('psi-value').innerText();
   const shown = Number(/-?\d+(\.\d+)?/.exec(psiText)?.[0]);
-  assert.ok(Math.abs(shown - r.fits.psi.exponent) < 0.01, `ψ shown ${psiText} vs ${r.fits.psi.exponent}`);
+  assert.ok(
+    Math.abs(shown - r.fits.psi.exponent) < 0.01,
+    `ψ shown ${psiText} vs ${r.fits.psi.exponent}`,
+  );
 
   // Hover a mode in the σ²–F view: the spectrum highlights the same rank.
   const rank = r.modes[5].rank;
-  await page.locator(`[data-figure="variance-flatness"] [data-rank="${rank}"][data-run="sgd"]`).first().hover({ force: true });
+  await page
+    .locator(`[data-figure="variance-flatness"] [data-rank="${rank}"][data-run="sgd"]`)
+    .first()
+    .hover({ force: true });
   await page.waitForFunction(
-    (k) => document.querySelector(`[data-figure="spectrum"] .highlighted[data-rank="${k}"]`) !== null,
+    (k) =>
+      document.querySelector(`[data-figure="spectrum"] .highlighted[data-rank="${k}"]`) !== null,
     rank,
     { timeout: 5_000 },
   );
-  const hl = await page.locator('[data-figure="spectrum"] .highlighted[data-rank]').getAttribute('data-rank');
+  const hl = await page
+    .locator('[data-figure="spectrum"] .highlighted[data-rank]')
+    .getAttribute('data-rank');
   assert.equal(Number(hl), rank);
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   await context.close();
@@ -51,8 +68,15 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
 test('before anything runs, the page shows the bundled precomputed run with its ψ', async () => {
   const { page, context, errors } = await openPage(browser, server.url, server.origin);
   await page.getByTestId('source-banner').waitFor({ timeout: 30_000 });
-  assert.match(await page.getByTestId('source-banner').innerText(), /precomputed run of the "(paper|contrast)" preset/);
-  await page.waitForFunction(() => document.getElementById('root').dataset.runState === 'idle', null, { timeout: 60_000 });
+  assert.match(
+    await page.getByTestId('source-banner').innerText(),
+    /precomputed run of the "(paper|contrast)" preset/,
+  );
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'idle',
+    null,
+    { timeout: 60_000 },
+  );
   const s = await runState(page);
   assert.ok(s.results.sgd.fits.psi.exponent > 1, 'the bundled run shows the inverse relation');
   assert.match(await page.getByTestId('psi-value').innerText(), /\d\.\d\d/);
@@ -61,7 +85,11 @@ test('before anything runs, the page shows the bundled precomputed run with its 
 });
 
 test('invalid URL values fall back to defaults with a notice naming them', async () => {
-  const { page, context } = await openPage(browser, `${server.url}?preset=quick&B=abc&lr=-1&factor=3&seed=7`, server.origin);
+  const { page, context } = await openPage(
+    browser,
+    `${server.url}?preset=quick&B=abc&lr=-1&factor=3&seed=7`,
+    server.origin,
+  );
   const notice = page.getByTestId('url-notices');
   await notice.waitFor({ timeout: 30_000 });
   const text = await notice.innerText();

@@ -9,7 +9,11 @@ let server;
 let browser;
 before(async () => {
   server = await serveDist();
-  browser = await launch(['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader']);
+  browser = await launch([
+    '--enable-unsafe-webgpu',
+    '--enable-features=Vulkan',
+    '--use-webgpu-adapter=swiftshader',
+  ]);
 });
 after(async () => {
   await browser?.close();
@@ -19,9 +23,13 @@ after(async () => {
 async function firstEpochs(backend) {
   const query = `?preset=quick&backend=${backend}&B=100&warmup=2&window=1&autorun=1`;
   const { page, context, errors } = await openPage(browser, `${server.url}${query}`, server.origin);
-  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 3 || window.__flatMinima.run().error, null, {
-    timeout: 240_000,
-  });
+  await page.waitForFunction(
+    () => window.__flatMinima.run().epochs.length >= 3 || window.__flatMinima.run().error,
+    null,
+    {
+      timeout: 240_000,
+    },
+  );
   const s = await runState(page);
   const chosen = await page.locator('#root').getAttribute('data-backend');
   await context.close();
@@ -42,7 +50,10 @@ test('forced WebGPU (software adapter) trains to the same losses as wasm', async
     const a = gpu.s.epochs[e];
     const b = cpu.s.epochs[e];
     assert.equal(a.step, b.step);
-    assert.ok(Math.abs(a.trainLoss - b.trainLoss) <= 2e-3 * b.trainLoss, `epoch ${e}: webgpu ${a.trainLoss} vs wasm ${b.trainLoss}`);
+    assert.ok(
+      Math.abs(a.trainLoss - b.trainLoss) <= 2e-3 * b.trainLoss,
+      `epoch ${e}: webgpu ${a.trainLoss} vs wasm ${b.trainLoss}`,
+    );
     assert.ok(Math.abs(a.testLoss - b.testLoss) <= 2e-3 * b.testLoss, `epoch ${e}: test loss`);
   }
   assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));

@@ -12,7 +12,12 @@ function cli(args: string[]) {
 
 describe('command-line reproduction', () => {
   it('bad arguments print the usage and exit with code 2', () => {
-    for (const args of [[], ['--experiment', 'nope'], ['--experiment', 'variance-flatness', '--B', 'x'], ['--experiment', 'variance-flatness', '--bogus']]) {
+    for (const args of [
+      [],
+      ['--experiment', 'nope'],
+      ['--experiment', 'variance-flatness', '--B', 'x'],
+      ['--experiment', 'variance-flatness', '--bogus'],
+    ]) {
       const r = cli(args);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/usage: npm run reproduce/);
@@ -23,8 +28,23 @@ describe('command-line reproduction', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fml-cli-'));
     const out = join(dir, 'tiny.json');
     const r = cli([
-      '--experiment', 'variance-flatness', '--preset', 'quick', '--hidden', '12', '--B', '100',
-      '--warmup-epochs', '2', '--window-epochs', '2', '--modes', '8', '--out', out, '--quiet',
+      '--experiment',
+      'variance-flatness',
+      '--preset',
+      'quick',
+      '--hidden',
+      '12',
+      '--B',
+      '100',
+      '--warmup-epochs',
+      '2',
+      '--window-epochs',
+      '2',
+      '--modes',
+      '8',
+      '--out',
+      out,
+      '--quiet',
     ]);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(readFileSync(out, 'utf8'));
@@ -34,10 +54,18 @@ describe('command-line reproduction', () => {
     expect(j.training.trainLoss).toHaveLength(5);
     expect(j.explorationStartEpoch).toBe(2);
     expect(j.spectrum.variance).toHaveLength(144);
-    for (let i = 1; i < j.spectrum.variance.length; i++) expect(j.spectrum.variance[i]).toBeLessThanOrEqual(j.spectrum.variance[i - 1]);
+    for (let i = 1; i < j.spectrum.variance.length; i++)
+      expect(j.spectrum.variance[i]).toBeLessThanOrEqual(j.spectrum.variance[i - 1]);
     expect(j.modes.length).toBeGreaterThanOrEqual(5);
     for (const m of j.modes) {
-      expect(Object.keys(m).sort()).toEqual(['L0', 'flatness', 'left', 'rank', 'right', 'variance']);
+      expect(Object.keys(m).sort()).toEqual([
+        'L0',
+        'flatness',
+        'left',
+        'rank',
+        'right',
+        'variance',
+      ]);
       expect(m.left).toBeLessThan(0);
       expect(m.right).toBeGreaterThan(0);
       expect(m.flatness).toBeCloseTo(m.right - m.left, 10);
@@ -54,6 +82,8 @@ describe('command-line reproduction', () => {
     expect(j.timings.total).toBeGreaterThan(0);
     const csv = readFileSync(join(dir, 'tiny.modes.csv'), 'utf8').split('\n');
     expect(csv[0]).toBe('rank,variance,flatness,left,right,L0');
-    expect(readFileSync(join(dir, 'tiny.spectrum.csv'), 'utf8').split('\n')[0]).toBe('rank,variance');
+    expect(readFileSync(join(dir, 'tiny.spectrum.csv'), 'utf8').split('\n')[0]).toBe(
+      'rank,variance',
+    );
   });
 });

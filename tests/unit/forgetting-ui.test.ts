@@ -145,7 +145,13 @@ describe('forgetting store routing', () => {
     expect(useForgetting.getState().status).toBe('running');
     const key = { method: 'ewc' as const, lambda: 10, nc: null, seed: 0 };
     const p = { step: 0, eps1: 0.1, eps2: 0.9, eps1Own: 0, eps2Own: 0.4 };
-    applyForgettingEvent({ type: 'forgettingBatch', curves: [{ key, point: p }], runs: [], sweep: [], progress: null });
+    applyForgettingEvent({
+      type: 'forgettingBatch',
+      curves: [{ key, point: p }],
+      runs: [],
+      sweep: [],
+      progress: null,
+    });
     applyForgettingEvent({
       type: 'forgettingBatch',
       curves: [{ key, point: { ...p, step: 20 } }],
@@ -207,7 +213,9 @@ describe('forgetting figure data', () => {
     expect(c.ewc).toMatchObject({ lambda: 1e4 });
     expect(c.none).toMatchObject({ method: 'none' });
     // A choice that no run has falls back to the best.
-    expect(chosenSettings(st, { ldc: { lambda: 99, nc: 10 }, ewc: null }).ldc).toMatchObject({ nc: 50 });
+    expect(chosenSettings(st, { ldc: { lambda: 99, nc: 10 }, ewc: null }).ldc).toMatchObject({
+      nc: 50,
+    });
   });
   it('mean curves include the run in progress of the same setting', () => {
     const setting = { method: 'ewc' as const, lambda: 1e4, nc: null };

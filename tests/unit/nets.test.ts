@@ -12,7 +12,12 @@ import { useBackend } from './tfBackend';
 const IMPLS: StepImpl[] = ['explicit-transpose', 'transpose-flags', 'autodiff'];
 
 /** Mean cross-entropy in float64 — the independent reference for finite differences. */
-function loss64(w: { W1: Float64Array; W2: Float64Array; W3: Float64Array }, n: number, h: number, b: UploadBatch): number {
+function loss64(
+  w: { W1: Float64Array; W2: Float64Array; W3: Float64Array },
+  n: number,
+  h: number,
+  b: UploadBatch,
+): number {
   let total = 0;
   for (let s = 0; s < b.size; s++) {
     const a1 = new Float64Array(h);
@@ -55,7 +60,11 @@ function tinyBatch(n: number, size: number, seed: number): UploadBatch {
 /** Central finite differences of loss64 for every weight. */
 function fdGradient(w: MlpWeights, n: number, b: UploadBatch): Float64Array[] {
   const h = w.hidden;
-  const w64 = { W1: Float64Array.from(w.W1), W2: Float64Array.from(w.W2), W3: Float64Array.from(w.W3) };
+  const w64 = {
+    W1: Float64Array.from(w.W1),
+    W2: Float64Array.from(w.W2),
+    W3: Float64Array.from(w.W3),
+  };
   const eps = 1e-6;
   return (['W1', 'W2', 'W3'] as const).map((k) => {
     const arr = w64[k];
@@ -103,7 +112,9 @@ describe('training step', () => {
       await net.step(batch, lr);
       const after = await net.getWeights();
       net.dispose();
-      const got = (['W1', 'W2', 'W3'] as const).map((k) => after[k].map((v, i) => (w0[k][i] - v) / lr));
+      const got = (['W1', 'W2', 'W3'] as const).map((k) =>
+        after[k].map((v, i) => (w0[k][i] - v) / lr),
+      );
       for (let l = 0; l < 3; l++) expect(relError(got[l], fd[l])).toBeLessThan(1e-3);
     });
   }
@@ -120,7 +131,11 @@ describe('training step', () => {
     const net = new TfMlp(w0);
     const r = await net.step(batch, 0.1);
     net.dispose();
-    const w64 = { W1: Float64Array.from(w0.W1), W2: Float64Array.from(w0.W2), W3: Float64Array.from(w0.W3) };
+    const w64 = {
+      W1: Float64Array.from(w0.W1),
+      W2: Float64Array.from(w0.W2),
+      W3: Float64Array.from(w0.W3),
+    };
     expect(r.loss).toBeCloseTo(loss64(w64, n, h, batch), 5);
   });
 

@@ -29,7 +29,17 @@ describe.skipIf(!existsSync(dataPath))('the training protocol', () => {
     const types = ev.map((e) => e.type).filter((t) => t !== 'step' && t !== 'checkpoint');
     const checkpoints = ev.filter((e) => e.type === 'checkpoint');
     expect(checkpoints.map((e) => e.type === 'checkpoint' && e.epoch)).toEqual([0, 1, 2, 3, 4]);
-    expect(types).toEqual(['epoch', 'epoch', 'epoch', 'exploration', 'windowStart', 'epoch', 'epoch', 'windowEnd', 'done']);
+    expect(types).toEqual([
+      'epoch',
+      'epoch',
+      'epoch',
+      'exploration',
+      'windowStart',
+      'epoch',
+      'epoch',
+      'windowEnd',
+      'done',
+    ]);
     const steps = ev.filter((e) => e.type === 'step');
     expect(steps).toHaveLength(4 * 80);
     expect(steps.filter((e) => e.type === 'step' && e.w2).length).toBe(2 * 80);
@@ -66,7 +76,9 @@ describe.skipIf(!existsSync(dataPath))('the training protocol', () => {
     expect(starts.map((e) => e.type === 'windowStart' && e.run)).toEqual(['sgd', 'langevin']);
     const lsteps = ev.filter((e) => e.type === 'step' && e.phase.startsWith('langevin'));
     expect(lsteps).toHaveLength(60);
-    expect(ev.filter((e) => e.type === 'step' && e.phase === 'langevin-window' && e.w2).length).toBe(10);
+    expect(
+      ev.filter((e) => e.type === 'step' && e.phase === 'langevin-window' && e.w2).length,
+    ).toBe(10);
     expect(ev[ev.length - 1].type).toBe('done');
   });
 });

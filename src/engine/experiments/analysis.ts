@@ -105,7 +105,12 @@ export interface TheoryResult {
   lr: number;
   stepEvery: number;
   modes: ModeTheory[];
-  fits: { D: PowerFit; tau: PowerFit; tauIntegral: PowerFit; psiPredicted: { value: number; ci95: [number, number] } };
+  fits: {
+    D: PowerFit;
+    tau: PowerFit;
+    tauIntegral: PowerFit;
+    psiPredicted: { value: number; ci95: [number, number] };
+  };
   temperature: ModeTemperature[];
   trajectory: TrajectoryTheory | null;
   timings: { velocity: number; temperature: number; trajectory: number };
@@ -139,7 +144,12 @@ export interface AnalysisResult {
 // ───────────────────────────── implementation ─────────────────────────────
 import type { DataSplit } from '../data/dataset';
 import { FullSetLoss } from '../landscape/fullSetLoss';
-import { inverseGaussianFit, lossProfile, measureFlatness, type EvalFn } from '../landscape/flatness';
+import {
+  inverseGaussianFit,
+  lossProfile,
+  measureFlatness,
+  type EvalFn,
+} from '../landscape/flatness';
 import {
   logSpacedRanks,
   rankReachingFraction,
@@ -291,7 +301,10 @@ export class WindowAnalysis {
     // eigenvectors are formed only up to the largest rank needed.
     const maxRank = Math.max(2, Math.min(window.count - 1, window.dim));
     const wanted = Array.from(
-      new Set([...logSpacedRanks(2, maxRank, config.flatnessModes), ...DEFAULT_PROFILE_RANKS.filter((r) => r <= maxRank)]),
+      new Set([
+        ...logSpacedRanks(2, maxRank, config.flatnessModes),
+        ...DEFAULT_PROFILE_RANKS.filter((r) => r <= maxRank),
+      ]),
     ).sort((a, b) => a - b);
     const pca = windowPca(window, {
       vectors: TRAJECTORY_MODES,
@@ -313,7 +326,14 @@ export class WindowAnalysis {
     progress('flatness', 0, null);
 
     const centre = config.profileCentre === 'mean' ? pca.mean : Float64Array.from(window.last());
-    const loss = new FullSetLoss({ images: train.images, labels: train.labels, w1: weights.W1, w3: weights.W3, hidden: weights.hidden, count: train.count });
+    const loss = new FullSetLoss({
+      images: train.images,
+      labels: train.labels,
+      w1: weights.W1,
+      w3: weights.W3,
+      hidden: weights.hidden,
+      count: train.count,
+    });
     const evalFn: EvalFn = (points) => loss.evaluate(centre, points);
     const factor = thresholdValue(config.thresholdFactor);
     const dim = pca.dim;
@@ -348,11 +368,17 @@ export class WindowAnalysis {
       evaluations: m.evaluations,
     }));
     const variance = Array.from(pca.variance);
-    const gammaRanks: [number, number] = [Math.min(GAMMA_RANKS[0], lastRank), Math.min(GAMMA_RANKS[1], lastRank)];
+    const gammaRanks: [number, number] = [
+      Math.min(GAMMA_RANKS[0], lastRank),
+      Math.min(GAMMA_RANKS[1], lastRank),
+    ];
     const psiRanks: [number, number] = [PSI_RANKS[0], Math.min(PSI_RANKS[1], lastRank)];
     const finiteModes = modes.filter((m) => Number.isFinite(m.flatness) && m.flatness > 0);
     const fits = {
-      gamma: toPowerFit(spectrumFit(variance, gammaRanks[0], Math.max(gammaRanks[0] + 1, gammaRanks[1])), gammaRanks),
+      gamma: toPowerFit(
+        spectrumFit(variance, gammaRanks[0], Math.max(gammaRanks[0] + 1, gammaRanks[1])),
+        gammaRanks,
+      ),
       psi: toPowerFit(varianceFlatnessFit(finiteModes, psiRanks[0], psiRanks[1]), psiRanks),
     };
 
@@ -393,7 +419,12 @@ export class WindowAnalysis {
       timings: { pca: (tPca - t0) / 1000, flatness: (tFlat - tFlat0) / 1000, total: 0 },
       threshold: factor,
     };
-    const wa = new WindowAnalysis(run, pca, loss, centre, factor, result, steps, { train, weights, config, stepEvery });
+    const wa = new WindowAnalysis(run, pca, loss, centre, factor, result, steps, {
+      train,
+      weights,
+      config,
+      stepEvery,
+    });
     for (const r of DEFAULT_PROFILE_RANKS) {
       if (r <= lastRank) result.profiles.push(await wa.profile(r));
     }
@@ -405,24 +436,53 @@ export class WindowAnalysis {
   /** The loss profile along mode `rank` on a grid covering its flatness bracket. */
   async profile(rank: number): Promise<ModeProfile> {
     if (modeRow(this.pca, rank) < 0) {
-      throw new Error(`mode ${rank} has no eigenvector in this analysis: choose one of the measured modes`);
+      throw new Error(
+        `mode ${rank} has no eigenvector in this analysis: choose one of the measured modes`,
+      );
     }
     const dir = modeVector(this.pca, rank);
     let m = this.result.modes.find((x) => x.rank === rank);
     if (!m) {
-      const rep = await measureFlatness((p) => this.loss.evaluate(this.centre, p), [{ rank, direction: dir }], {
-        factor: this.factor,
-        initialStep: Math.max(1e-3, 0.5 * Math.sqrt(this.pca.variance[0])),
-      });
+      const rep = await measureFlatness(
+        (p) => this.loss.evaluate(this.centre, p),
+        [{ rank, direction: dir }],
+        {
+          factor: this.factor,
+          initialStep: Math.max(1e-3, 0.5 * Math.sqrt(this.pca.variance[0])),
+        },
+      );
       const r = rep.modes[0];
-      m = { rank, variance: this.pca.variance[rank - 1], flatness: r.flatness, left: r.left, right: r.right, L0: r.L0, theta0: r.theta0, evaluations: r.evaluations };
+      m = {
+        rank,
+        variance: this.pca.variance[rank - 1],
+        flatness: r.flatness,
+        left: r.left,
+        right: r.right,
+        L0: r.L0,
+        theta0: r.theta0,
+        evaluations: r.evaluations,
+      };
     }
-    const span = Number.isFinite(m.left) && Number.isFinite(m.right) ? 1.6 * Math.max(-m.left, m.right, 1e-6) : 1;
-    const deltas = Array.from({ length: PROFILE_POINTS }, (_, i) => -span + (2 * span * i) / (PROFILE_POINTS - 1));
-    const losses = Array.from(await lossProfile((p) => this.loss.evaluate(this.centre, p), dir, deltas));
+    const span =
+      Number.isFinite(m.left) && Number.isFinite(m.right)
+        ? 1.6 * Math.max(-m.left, m.right, 1e-6)
+        : 1;
+    const deltas = Array.from(
+      { length: PROFILE_POINTS },
+      (_, i) => -span + (2 * span * i) / (PROFILE_POINTS - 1),
+    );
+    const losses = Array.from(
+      await lossProfile((p) => this.loss.evaluate(this.centre, p), dir, deltas),
+    );
     // Fit ln L inside the bracket, where the inverse-Gaussian form is claimed to hold.
-    const inside = deltas.map((d, i) => ({ d, l: losses[i] })).filter((p) => p.d >= m.left && p.d <= m.right);
-    const fit = inverseGaussianFit(inside.map((p) => p.d), inside.map((p) => p.l), this.factor);
+    const inside = deltas
+      .map((d, i) => ({ d, l: losses[i] }))
+      .filter((p) => p.d >= m.left && p.d <= m.right);
+    const fit = inverseGaussianFit(
+      inside.map((p) => p.d),
+      inside.map((p) => p.l),
+      this.factor,
+    );
     return {
       run: this.run,
       rank,
@@ -443,13 +503,18 @@ export class WindowAnalysis {
    * D ∝ F^(−β₁) and τ ∝ F^(−β₂) against ψ; the active temperature along selected modes and at
    * each mode's minimum; and, given per-epoch checkpoints, T and L along the trajectory.
    */
-  async theory(checkpoints: readonly (WeightCheckpoint & { epoch: number })[], opts: AnalysisOptions = {}): Promise<TheoryResult> {
+  async theory(
+    checkpoints: readonly (WeightCheckpoint & { epoch: number })[],
+    opts: AnalysisOptions = {},
+  ): Promise<TheoryResult> {
     const progress = opts.onProgress ?? (() => undefined);
     const cfg = this.config;
     const lr = this.run === 'langevin' ? cfg.langevinLr : cfg.lr;
     const t0 = performance.now();
     progress('theory', 0, null);
-    const modesIn = this.result.modes.filter((m) => Number.isFinite(m.flatness) && modeRow(this.pca, m.rank) >= 0);
+    const modesIn = this.result.modes.filter(
+      (m) => Number.isFinite(m.flatness) && modeRow(this.pca, m.rank) >= 0,
+    );
     // velocityStatistics addresses projection rows by 1-based index.
     const vel = velocityStatistics(
       this.pca.projections,
@@ -465,17 +530,19 @@ export class WindowAnalysis {
     const withTemperature = this.run === 'sgd';
     const K = minibatchesForRelativeError(0.05);
     const B = cfg.batchSize;
-    const slopes = !withTemperature ? null : new MinibatchSlopes({
-      images: this.train.images,
-      labels: this.train.labels,
-      w1: this.weights.W1,
-      w3: this.weights.W3,
-      hidden: this.weights.hidden,
-      batchSize: B,
-      minibatches: K,
-      seed: cfg.seed + 7,
-      count: this.train.count,
-    });
+    const slopes = !withTemperature
+      ? null
+      : new MinibatchSlopes({
+          images: this.train.images,
+          labels: this.train.labels,
+          w1: this.weights.W1,
+          w3: this.weights.W3,
+          hidden: this.weights.hidden,
+          batchSize: B,
+          minibatches: K,
+          seed: cfg.seed + 7,
+          count: this.train.count,
+        });
     const dir = (rank: number) => modeVector(this.pca, rank);
     const modes: ModeTheory[] = [];
     const temperature: ModeTemperature[] = [];
@@ -485,7 +552,11 @@ export class WindowAnalysis {
         const m = modesIn[i];
         const v = vel[i];
         const T0 = withTemperature
-          ? activeTemperatureProfile((await slopes!.profile(this.centre, dir(m.rank), [m.theta0])).slopes, lr, [m.theta0])
+          ? activeTemperatureProfile(
+              (await slopes!.profile(this.centre, dir(m.rank), [m.theta0])).slopes,
+              lr,
+              [m.theta0],
+            )
           : { T: [NaN], stderr: [NaN] };
         modes.push({
           rank: m.rank,
@@ -505,7 +576,10 @@ export class WindowAnalysis {
         const m = modesIn.find((x) => x.rank === rank);
         if (!m) continue;
         const span = 1.6 * Math.max(-m.left, m.right);
-        const deltas = Array.from({ length: TEMPERATURE_POINTS }, (_, j) => -span + (2 * span * j) / (TEMPERATURE_POINTS - 1));
+        const deltas = Array.from(
+          { length: TEMPERATURE_POINTS },
+          (_, j) => -span + (2 * span * j) / (TEMPERATURE_POINTS - 1),
+        );
         const ens = await slopes!.profile(this.centre, dir(rank), deltas);
         const prof = activeTemperatureProfile(ens.slopes, lr, deltas);
         const mins = ensembleMinima(ens.losses, deltas);
@@ -517,8 +591,15 @@ export class WindowAnalysis {
           T: prof.T,
           stderr: prof.stderr,
           loss: ens.losses.map((l) => l.reduce((a, b) => a + b, 0) / l.length),
-          minibatchLosses: Array.from({ length: ENSEMBLE_SHOWN }, (_, mu) => ens.losses.map((l) => l[mu])),
-          minima: { mean: mins.mean, std: mins.std, values: Array.from(mins.minima), atEdge: mins.atEdge },
+          minibatchLosses: Array.from({ length: ENSEMBLE_SHOWN }, (_, mu) =>
+            ens.losses.map((l) => l[mu]),
+          ),
+          minima: {
+            mean: mins.mean,
+            std: mins.std,
+            values: Array.from(mins.minima),
+            atEdge: mins.atEdge,
+          },
           K,
         });
       }
@@ -531,7 +612,10 @@ export class WindowAnalysis {
     let trajectory: TrajectoryTheory | null = null;
     if (checkpoints.length >= 3 && this.run === 'sgd') {
       // From the end of the first epoch: at initialisation the final modes are meaningless.
-      const picked = pickCheckpoints(checkpoints.filter((c) => c.epoch >= 1), TRAJECTORY_CHECKPOINTS);
+      const picked = pickCheckpoints(
+        checkpoints.filter((c) => c.epoch >= 1),
+        TRAJECTORY_CHECKPOINTS,
+      );
       const ranks = DEFAULT_PROFILE_RANKS.filter((r) => modeRow(this.pca, r) >= 0);
       const common = {
         images: this.train.images,
@@ -552,12 +636,19 @@ export class WindowAnalysis {
       const profiles: TrajectoryTheory['profiles'] = [];
       const m2 = modesIn.find((x) => x.rank === ranks[0]);
       const span = m2 ? 1.6 * Math.max(-m2.left, m2.right) : 1;
-      const deltas = Array.from({ length: TEMPERATURE_POINTS }, (_, j) => -span + (2 * span * j) / (TEMPERATURE_POINTS - 1));
+      const deltas = Array.from(
+        { length: TEMPERATURE_POINTS },
+        (_, j) => -span + (2 * span * j) / (TEMPERATURE_POINTS - 1),
+      );
       for (const cp of pickCheckpoints(picked, 5)) {
         const ms = new MinibatchSlopes({ ...common, w1: cp.W1, w3: cp.W3 });
         try {
           const ens = await ms.profile(cp.W2, dir(ranks[0]), deltas);
-          profiles.push({ epoch: cp.epoch, deltas, T: activeTemperatureProfile(ens.slopes, lr, deltas).T });
+          profiles.push({
+            epoch: cp.epoch,
+            deltas,
+            T: activeTemperatureProfile(ens.slopes, lr, deltas).T,
+          });
         } finally {
           ms.dispose();
         }
@@ -584,10 +675,19 @@ export class WindowAnalysis {
       lr,
       stepEvery: this.stepEvery,
       modes,
-      fits: { D: toFit(f.D), tau: toFit(f.tau), tauIntegral: toFit(f.tauIntegral), psiPredicted: f.psiPredicted },
+      fits: {
+        D: toFit(f.D),
+        tau: toFit(f.tau),
+        tauIntegral: toFit(f.tauIntegral),
+        psiPredicted: f.psiPredicted,
+      },
       temperature,
       trajectory,
-      timings: { velocity: (tVel - t0) / 1000, temperature: (tTemp - tVel) / 1000, trajectory: (tTraj - tTemp) / 1000 },
+      timings: {
+        velocity: (tVel - t0) / 1000,
+        temperature: (tTemp - tVel) / 1000,
+        trajectory: (tTraj - tTemp) / 1000,
+      },
     };
   }
 

@@ -47,7 +47,12 @@ export type TrainingEvent =
   | { type: 'done'; step: number };
 
 /** Copies the samples at `idx` into the upload layout (x, xᵀ, one-hot labels). */
-export function fillBatch(split: DataSplit, idx: ArrayLike<number>, count: number, out: UploadBatch): void {
+export function fillBatch(
+  split: DataSplit,
+  idx: ArrayLike<number>,
+  count: number,
+  out: UploadBatch,
+): void {
   const P = split.images.length / split.count;
   out.size = count;
   out.oneHot.fill(0, 0, count * CLASSES);
@@ -86,11 +91,15 @@ export type TrainNet = TfMlp | SimdMlp;
  * the step at ~1,500 steps/s, so the hand-written WebAssembly SIMD kernel (SimdMlp, ~3× that)
  * trains instead when it compiles here; GPU backends run the tfjs step.
  */
-export function createNet(weights: MlpWeights, choice: 'auto' | 'tfjs' | TrainStepImpl = 'auto'): TrainNet {
+export function createNet(
+  weights: MlpWeights,
+  choice: 'auto' | 'tfjs' | TrainStepImpl = 'auto',
+): TrainNet {
   if (choice === 'wasm-simd') return new SimdMlp(weights);
   if (choice === 'auto') {
     const backend = tf.getBackend();
-    if ((backend === 'wasm' || backend === 'cpu') && SimdMlp.available(weights.hidden)) return new SimdMlp(weights);
+    if ((backend === 'wasm' || backend === 'cpu') && SimdMlp.available(weights.hidden))
+      return new SimdMlp(weights);
     return new TfMlp(weights);
   }
   return new TfMlp(weights, choice === 'tfjs' ? undefined : choice);
@@ -125,7 +134,10 @@ export class SgdTrainer {
     this.idx = new Uint32Array(config.batchSize);
     this.evalScratch = allocBatch(EVAL_CHUNK, net.inputSize);
     const P = net.inputSize;
-    if (net instanceof TfMlp && (data.train.count + data.test.count) * P * 4 <= RESIDENT_EVAL_BYTES) {
+    if (
+      net instanceof TfMlp &&
+      (data.train.count + data.test.count) * P * 4 <= RESIDENT_EVAL_BYTES
+    ) {
       const upload = (split: DataSplit) => {
         const x = new Float32Array(split.count * P);
         for (let i = 0; i < x.length; i++) x[i] = PIXEL_LUT[split.images[i]];
@@ -286,10 +298,20 @@ export async function* trainingRun(
       if (!r.epochEnded) continue;
       const record = await trainer.evaluateEpoch();
       yield { type: 'epoch', record };
-      yield { type: 'checkpoint', epoch: record.epoch, step: trainer.step, weights: await net.getWeights() };
+      yield {
+        type: 'checkpoint',
+        epoch: record.epoch,
+        step: trainer.step,
+        weights: await net.getWeights(),
+      };
       if (phase === 'warmup') {
         if (detector.recordEpoch(record.trainError)) {
-          yield { type: 'exploration', epoch: record.epoch, step: trainer.step, reason: detector.reason ?? '' };
+          yield {
+            type: 'exploration',
+            epoch: record.epoch,
+            step: trainer.step,
+            reason: detector.reason ?? '',
+          };
           phase = 'window';
           windowStartEpoch = record.epoch;
           yield {
@@ -320,7 +342,13 @@ async function* langevinRun(
   start: MlpWeights,
   step0: number,
 ): AsyncGenerator<TrainingEvent, void, void> {
-  const lv = new LangevinW2(start, data.train, config.temperature, config.langevinLr, config.seed + 1);
+  const lv = new LangevinW2(
+    start,
+    data.train,
+    config.temperature,
+    config.langevinLr,
+    config.seed + 1,
+  );
   try {
     let step = step0;
     const total = config.langevinBurnIn + config.langevinSteps;
@@ -334,7 +362,8 @@ async function* langevinRun(
         };
       }
       const inWindow = i >= config.langevinBurnIn;
-      const keep = inWindow && (i - config.langevinBurnIn) % config.langevinEvery === config.langevinEvery - 1;
+      const keep =
+        inWindow && (i - config.langevinBurnIn) % config.langevinEvery === config.langevinEvery - 1;
       const r = await lv.step(keep);
       step++;
       if (!Number.isFinite(r.loss)) {

@@ -46,7 +46,11 @@ export class LangevinW2 {
     for (let s = 0; s < this.n; s += CHUNK) {
       const c = Math.min(CHUNK, this.n - s);
       for (let i = 0; i < c * P; i++) x[i] = PIXEL_LUT[train.images[s * P + i]];
-      parts.push(tf.tidy(() => tf.relu(tf.matMul(tf.tensor2d(x.subarray(0, c * P), [c, P]), W1t)) as tf.Tensor2D));
+      parts.push(
+        tf.tidy(
+          () => tf.relu(tf.matMul(tf.tensor2d(x.subarray(0, c * P), [c, P]), W1t)) as tf.Tensor2D,
+        ),
+      );
     }
     this.H1 = tf.concat(parts, 0);
     parts.forEach((t) => t.dispose());
@@ -73,7 +77,10 @@ export class LangevinW2 {
       const g = tf.matMul(this.H1T, D2);
       const h = this.hidden;
       this.W2.assign(
-        tf.add(tf.sub(this.W2, tf.mul(g, tf.scalar(this.lr / this.n))), tf.tensor2d(this.noise, [h, h])),
+        tf.add(
+          tf.sub(this.W2, tf.mul(g, tf.scalar(this.lr / this.n))),
+          tf.tensor2d(this.noise, [h, h]),
+        ),
       );
       return L;
     });

@@ -31,7 +31,12 @@ export function initMlp(hidden: number, seed: number, inputSize = INPUT_SIZE): M
     for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * bound;
     return w;
   };
-  return { hidden, W1: layer(inputSize, hidden), W2: layer(hidden, hidden), W3: layer(hidden, CLASSES) };
+  return {
+    hidden,
+    W1: layer(inputSize, hidden),
+    W2: layer(hidden, hidden),
+    W3: layer(hidden, CLASSES),
+  };
 }
 
 export function cloneWeights(w: MlpWeights): MlpWeights {

@@ -67,7 +67,9 @@ export class TfMlp {
     this.inputSize = weights.W1.length / weights.hidden;
     const h = this.hidden;
     // tf.variable(tf.tensor(...)) would keep the initial tensor alive: build inside tidy.
-    this.W1 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W1, [this.inputSize, h]), true, undefined, 'float32'));
+    this.W1 = tf.tidy(() =>
+      tf.variable(tf.tensor2d(weights.W1, [this.inputSize, h]), true, undefined, 'float32'),
+    );
     this.W2 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W2, [h, h])));
     this.W3 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W3, [h, CLASSES])));
   }
@@ -161,7 +163,9 @@ export class TfMlp {
       const count = Math.min(chunk, total - start);
       fill(start, count, scratch);
       const logits = tf.tidy(() =>
-        this.forward(tf.tensor2d(scratch.x.subarray(0, count * this.inputSize), [count, this.inputSize])),
+        this.forward(
+          tf.tensor2d(scratch.x.subarray(0, count * this.inputSize), [count, this.inputSize]),
+        ),
       );
       const z = await readOwned(logits, this.backend);
       logits.dispose();
