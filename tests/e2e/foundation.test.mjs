@@ -73,15 +73,13 @@ test('a bad IDX file gets a message naming it and the embedded data stays loaded
     timeout: 60_000,
   });
   const header = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 12]); // labels file with a label of 12
-  await page
-    .getByTestId('idx-input')
-    .setInputFiles([
-      {
-        name: 'train-labels-idx1-ubyte',
-        mimeType: 'application/octet-stream',
-        buffer: Buffer.from(header),
-      },
-    ]);
+  await page.getByTestId('idx-input').setInputFiles([
+    {
+      name: 'train-labels-idx1-ubyte',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(header),
+    },
+  ]);
   const msg = page.getByTestId('dataset-error');
   await msg.waitFor({ timeout: 30_000 });
   const text = await msg.innerText();
