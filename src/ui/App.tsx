@@ -328,8 +328,9 @@ function Page() {
         <p>
           Reproduces Y. Feng and Y. Tu, &ldquo;The inverse variance–flatness relation in stochastic
           gradient descent is critical for finding flat minima&rdquo;, PNAS 118(9) e2015617118
-          (2021). Training runs in a Web Worker with TensorFlow.js; the analysis in a second worker.
-          Nothing leaves your browser.
+          (2021). Training runs in a Web Worker — TensorFlow.js on a GPU, a hand-assembled
+          WebAssembly SIMD step on a CPU — and the analysis in a second worker. Nothing leaves your
+          browser.
         </p>
       </footer>
     </div>
