@@ -32,7 +32,8 @@
  * samples at B = 50 (just over five epochs of N = 8,000; each epoch is a new partition).
  */
 import * as tf from '@tensorflow/tfjs';
-import { MinibatchSampler, PIXEL_LUT } from '../data/batches';
+import { MinibatchSampler } from '../data/batches';
+import { firstLayerActivations } from '../nets/firstLayer';
 import type { ProfilePoint } from './flatness';
 
 type Vec = Float64Array | Float32Array;
@@ -72,7 +73,6 @@ export interface EnsembleValues {
 }
 
 const DEFAULT_BUDGET = 16 * 1024 * 1024;
-const H1_CHUNK_ROWS = 2048;
 
 /** Hard cap on K used by `minibatchesForRelativeError` unless told otherwise. */
 export const MAX_MINIBATCHES = 1000;
@@ -143,30 +143,7 @@ export class MinibatchSlopes {
     this.labelMask = tf.tidy(() => tf.mul(this.oneHot, tf.scalar(-1e30)));
     this.w3 = tf.tensor2d(inp.w3, [h, C]);
 
-    const w1 = tf.tensor2d(inp.w1, [P, h]);
-    const parts: tf.Tensor2D[] = [];
-    const x = new Float32Array(Math.min(rows, H1_CHUNK_ROWS) * P);
-    for (let s = 0; s < rows; s += H1_CHUNK_ROWS) {
-      const n = Math.min(H1_CHUNK_ROWS, rows - s);
-      for (let r = 0; r < n; r++) {
-        const src = idx[s + r] * P;
-        const dst = r * P;
-        for (let p = 0; p < P; p++) x[dst + p] = PIXEL_LUT[inp.images[src + p]];
-      }
-      parts.push(
-        tf.tidy(
-          () =>
-            tf.fused.matMul({
-              a: tf.tensor2d(x.subarray(0, n * P), [n, P]),
-              b: w1,
-              activation: 'relu',
-            }) as tf.Tensor2D,
-        ),
-      );
-    }
-    w1.dispose();
-    this.h1 = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-    if (parts.length > 1) for (const p of parts) p.dispose();
+    this.h1 = firstLayerActivations(inp.images, inp.w1, P, h, idx);
   }
 
   /** K slopes dL^μ/dδ at each δ along `direction` (used as given, not normalised). */

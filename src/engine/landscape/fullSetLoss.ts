@@ -25,6 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ProfilePoint, EvalFn } from './flatness';
+import { firstLayerActivations } from '../nets/firstLayer';
 
 export interface FullSetLossInputs {
   /** N × inputSize pixel bytes (0–255), row-major. */
@@ -50,7 +51,6 @@ export interface FullSetLossInputs {
 }
 
 const DEFAULT_BUDGET = 64 * 1024 * 1024;
-const H1_CHUNK_ROWS = 2048;
 
 export class FullSetLoss {
   /** Number of training samples N in the mean. */
@@ -94,28 +94,7 @@ export class FullSetLoss {
     this.labelMask = tf.tidy(() => tf.mul(this.oneHot, tf.scalar(-1e30)));
     this.w3 = tf.tensor2d(inp.w3, [h, C]);
 
-    // H1 = relu(X·W1), in chunks of rows so that X never exists as one float tensor.
-    const w1 = tf.tensor2d(inp.w1, [P, h]);
-    const parts: tf.Tensor2D[] = [];
-    const x = new Float32Array(Math.min(N, H1_CHUNK_ROWS) * P);
-    for (let s = 0; s < N; s += H1_CHUNK_ROWS) {
-      const n = Math.min(H1_CHUNK_ROWS, N - s);
-      const base = s * P;
-      for (let i = 0; i < n * P; i++) x[i] = inp.images[base + i] / 255;
-      parts.push(
-        tf.tidy(
-          () =>
-            tf.fused.matMul({
-              a: tf.tensor2d(x.subarray(0, n * P), [n, P]),
-              b: w1,
-              activation: 'relu',
-            }) as tf.Tensor2D,
-        ),
-      );
-    }
-    w1.dispose();
-    this.h1 = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
-    if (parts.length > 1) for (const p of parts) p.dispose();
+    this.h1 = firstLayerActivations(inp.images, inp.w1, P, h, N);
   }
 
   /**

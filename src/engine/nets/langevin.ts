@@ -7,11 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DataSplit } from '../data/dataset';
-import { PIXEL_LUT } from '../data/batches';
 import { Rng } from '../data/rng';
 import { CLASSES, type MlpWeights } from './mlp';
-
-const CHUNK = 2000;
+import { firstLayerActivations } from './firstLayer';
 
 export class LangevinW2 {
   private readonly hidden: number;
@@ -40,21 +38,7 @@ export class LangevinW2 {
     this.rng = new Rng(seed);
     this.noise = new Float32Array(h * h);
     const P = train.images.length / train.count;
-    const W1t = tf.tensor2d(start.W1, [P, h]);
-    const parts: tf.Tensor2D[] = [];
-    const x = new Float32Array(CHUNK * P);
-    for (let s = 0; s < this.n; s += CHUNK) {
-      const c = Math.min(CHUNK, this.n - s);
-      for (let i = 0; i < c * P; i++) x[i] = PIXEL_LUT[train.images[s * P + i]];
-      parts.push(
-        tf.tidy(
-          () => tf.relu(tf.matMul(tf.tensor2d(x.subarray(0, c * P), [c, P]), W1t)) as tf.Tensor2D,
-        ),
-      );
-    }
-    this.H1 = tf.concat(parts, 0);
-    parts.forEach((t) => t.dispose());
-    W1t.dispose();
+    this.H1 = firstLayerActivations(train.images, start.W1, P, h, this.n);
     this.H1T = tf.transpose(this.H1);
     const oneHot = new Float32Array(this.n * CLASSES);
     for (let i = 0; i < this.n; i++) oneHot[i * CLASSES + train.labels[i]] = 1;
