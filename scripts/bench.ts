@@ -15,6 +15,7 @@ import { parseArgs, reproduce } from '../src/cli/reproduce';
 import { benchEigen } from './bench-eigen';
 import { benchForgetting } from './bench-forgetting';
 import { benchLandscape } from './bench-landscape';
+import { benchTheory } from './bench-theory';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -105,6 +106,16 @@ table(
   land.map((r) => [r.name, r.value, r.unit]),
 );
 report.landscape = land;
+
+// 4b. Theory (Figs. 3, 5): velocity statistics and an active-temperature profile. Both run in
+// the analysis worker in the browser, never on the UI thread.
+const theory = await benchTheory();
+table(
+  'Noise strength, correlation time, active temperature (wasm)',
+  ['measure', 'value', 'unit'],
+  theory.map((r) => [r.name, r.value, r.unit]),
+);
+report.theory = theory;
 
 // 5. Time-to-figure through the CLI's engine path.
 if (!argv.includes('--skip-figure')) {

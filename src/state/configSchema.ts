@@ -243,6 +243,13 @@ export const PRESETS: Preset[] = [
     description: 'Colder SGD.',
     config: { lr: 0.03, warmupEpochs: 120 },
   },
+  {
+    id: 'forgetting',
+    label: 'Forgetting: LDC vs EWC',
+    description:
+      'Section 6: learn digits 0 and 1, then 2 and 3, with and without constraints. Start runs the LDC-versus-EWC sweep (about half a minute).',
+    config: {},
+  },
 ];
 
 export const DEFAULT_PRESET = 'paper';

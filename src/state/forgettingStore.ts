@@ -94,6 +94,9 @@ export interface ForgettingState {
   /** The seed whose mode displacements are shown (null: the first with results). */
   displacementSeed: number | null;
 
+  /** Bumped by the run panel's Start under the "forgetting" preset; the section starts a sweep. */
+  startRequests: number;
+  requestStart: () => void;
   setForm: (f: Partial<ForgettingForm>) => void;
   setScoring: (s: Scoring) => void;
   choose: (method: Method, lambda: number, nc: number | null) => void;
@@ -284,6 +287,8 @@ export const useForgetting = create<ForgettingState>((set) => ({
   scoring: 'all',
   choice: { ldc: null, ewc: null },
   displacementSeed: null,
+  startRequests: 0,
+  requestStart: () => set((s) => ({ startRequests: s.startRequests + 1 })),
   setForm: (f) => set((s) => ({ form: { ...s.form, ...f } })),
   setScoring: (scoring) => set({ scoring }),
   choose: (method, lambda, nc) =>

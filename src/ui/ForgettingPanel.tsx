@@ -99,6 +99,15 @@ export function ForgettingPanel() {
   const start = () => {
     if (cfg) workers.startForgetting(cfg);
   };
+  // The run panel's Start under the "forgetting" preset asks for a sweep.
+  const startRequests = useForgetting((s) => s.startRequests);
+  const handled = useRef(0);
+  useEffect(() => {
+    if (startRequests === handled.current || !dataset || !cfg || busy) return;
+    handled.current = startRequests;
+    workers.startForgetting(cfg);
+    document.getElementById('forgetting')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }, [startRequests, dataset, cfg, busy]);
   // `fautorun=1`: start once, as soon as the digits are in.
   const autoStarted = useRef(false);
   useEffect(() => {

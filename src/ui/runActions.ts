@@ -8,6 +8,7 @@ import { DEFAULT_PRESET, PRESETS, checkedConfig } from '../state/configSchema';
 import { useConfig } from '../state/configStore';
 import { makeBundle, validateBundle } from '../state/runBundle';
 import { showBundle, useRun } from '../state/runStore';
+import { useForgetting } from '../state/forgettingStore';
 import { downloadBlob } from '../views/figureExport';
 import { workers } from './workers';
 
@@ -23,6 +24,11 @@ let liveRun: { preset: string; config: RunConfig } | null = null;
 /** Starts a run with the current settings; the URL then records the data set it used. */
 export function startRun(): void {
   const c = useConfig.getState();
+  if (c.preset === 'forgetting') {
+    // This preset's experiment is the sweep of section 6, not a training run.
+    useForgetting.getState().requestStart();
+    return;
+  }
   const dataset = useRun.getState().dataset;
   if (dataset) c.setData(dataset.source);
   liveRun = { preset: c.preset, config: c.config };

@@ -285,3 +285,21 @@ test('the task fields are validated as disjoint digit groups and kept in the add
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   await context.close();
 });
+
+test('the "forgetting" preset: autorun starts the sweep of section 6, not a training run', async () => {
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?preset=forgetting&autorun=1&${SMALL.replace('fseeds=3', 'fseeds=1')}`,
+    server.origin,
+  );
+  await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'done', null, {
+    timeout: 120_000,
+  });
+  const f = await forgetting(page);
+  assert.ok(f.runs.length > 0, 'the sweep ran');
+  const s = await page.evaluate(() => window.__flatMinima.run());
+  assert.equal(s.epochs.length, 0, 'no training run was started');
+  assert.notEqual(s.runState, 'training');
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
+});
