@@ -7,6 +7,13 @@
  *
  * Writes JSON (schema in the README) and, next to it, CSVs of the spectrum, the modes and the
  * training curves. Bad arguments print the usage and exit with code 2.
+ *
+ * Universality (issue 7): `--optimizer sgd|momentum|adam` on every experiment, and
+ *   --experiment width-sweep --widths 20,30,50,100        ψ, γ, D_L, D_s per hidden width
+ *   --experiment hyper-sweep --Bs 25,50,100 --lrs 0.05,0.1,0.2   ψ, γ per (B, α)
+ *   --experiment optimizer-comparison                     SGD, momentum and Adam
+ * Sweeps use quick warm-up/window defaults (sweeps.ts, SWEEP_DEFAULTS) unless set, write one
+ * JSON document and a CSV of the per-run summary next to it.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,6 +30,17 @@ import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import { PRESETS, presetConfig } from '../state/configSchema';
 import {
+  ADAM_DEFAULT_LR,
+  MAX_SNAPSHOT_FLOATS,
+  MAX_SWEEP_WIDTH,
+  SWEEP_DEFAULTS,
+  hyperSweep,
+  optimizerComparison,
+  widthSweep,
+  type RunSummary,
+} from '../engine/experiments/sweeps';
+import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
+import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
   roundNumbers,
@@ -31,7 +49,9 @@ import {
   type RunBundle,
 } from '../state/runBundle';
 
-const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory|forgetting [options]
+const SWEEPS = ['width-sweep', 'hyper-sweep', 'optimizer-comparison'];
+
+const USAGE = `usage: npm run reproduce -- --experiment variance-flatness|theory|forgetting|width-sweep|hyper-sweep|optimizer-comparison [options]
 
 experiments:
   variance-flatness      PCA spectrum, flatness and the σ²–F fit (Figs. 1–2)
@@ -39,12 +59,28 @@ experiments:
                          active temperature (Figs. 3, 5)
   forgetting             catastrophic forgetting, LDC versus EWC (Fig. 4); its options:
                          npm run reproduce -- --experiment forgetting --help
+  width-sweep            one run per hidden width: ψ, γ, the variance and flatness spectra,
+                         D_L (modes from mode 2 holding 90%/95% of the variance) and D_s
+                         (directions with F below c·‖ŵ2‖/√h², c = ${SHARP_THRESHOLD_C}) against the parameter count
+  hyper-sweep            one run per (B, α): ψ and γ with their 95% intervals
+  optimizer-comparison   SGD, momentum and Adam from the same initialisation (Adam at
+                         α = ${ADAM_DEFAULT_LR} unless --adam-lr)
+  Sweeps default to ${SWEEP_DEFAULTS.warmupEpochs} warm-up epochs, a ${SWEEP_DEFAULTS.windowEpochs}-epoch window and ${SWEEP_DEFAULTS.flatnessModes} flatness modes
+  (override with --warmup-epochs, --window-epochs, --modes or --preset). Widths ≤ ${MAX_SWEEP_WIDTH}; a
+  window keeps at most ${MAX_SNAPSHOT_FLOATS / 1024 / 1024}M snapshot floats (every k-th step beyond that).
 
 options:
   --preset NAME          ${PRESETS.map((p) => p.id).join(' | ')} (default paper)
   --B N                  minibatch size
   --lr X                 learning rate α
   --hidden N             hidden width h
+  --optimizer sgd|momentum|adam  training optimizer (Adam: α = ${ADAM_DEFAULT_LR} unless --lr)
+  --momentum X           momentum coefficient μ in [0, 1) (default 0.9)
+  --widths LIST          width-sweep: hidden widths, e.g. 20,30,50,100
+  --Bs LIST              hyper-sweep: minibatch sizes, e.g. 25,50,100
+  --lrs LIST             hyper-sweep: learning rates, e.g. 0.05,0.1,0.2
+  --adam-lr X            optimizer-comparison: Adam's learning rate
+  --sharp-c X            D_s threshold constant c (default ${SHARP_THRESHOLD_C})
   --seed N               initialisation / shuffling seed
   --dynamics sgd|langevin  analyse SGD (default) or the Langevin contrast run from the SGD solution
   --temperature T        Langevin temperature
@@ -75,6 +111,11 @@ interface CliOptions {
   quiet: boolean;
   bundle: string | null;
   preset: string;
+  widths: number[];
+  Bs: number[];
+  lrs: number[];
+  adamLr: number;
+  sharpC: number;
 }
 
 const NUMERIC: Record<string, keyof RunConfig> = {
@@ -90,6 +131,7 @@ const NUMERIC: Record<string, keyof RunConfig> = {
   '--warmup-epochs': 'warmupEpochs',
   '--window-epochs': 'windowEpochs',
   '--modes': 'flatnessModes',
+  '--momentum': 'momentum',
 };
 const INTEGER = new Set<keyof RunConfig>([
   'batchSize',
@@ -112,6 +154,29 @@ export function parseArgs(argv: string[]): CliOptions {
   let quiet = false;
   let bundle: string | null = null;
   const overrides: Partial<Record<keyof RunConfig, number | string>> = {};
+  let presetGiven = false;
+  let widths: number[] = [20, 30, 50, 100];
+  let Bs: number[] = [25, 50, 100];
+  let lrs: number[] = [0.05, 0.1, 0.2];
+  let adamLr = ADAM_DEFAULT_LR;
+  let sharpC = SHARP_THRESHOLD_C;
+  const list = (a: string, raw: string, integer: boolean): number[] => {
+    const v = raw.split(',').map((x) => Number(x.trim()));
+    if (
+      v.length === 0 ||
+      v.some((x) => !Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x)))
+    )
+      throw new UsageError(
+        `${a} expects a comma-separated list of positive ${integer ? 'whole ' : ''}numbers, got "${raw}"`,
+      );
+    return v;
+  };
+  const positive = (a: string, raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v <= 0)
+      throw new UsageError(`${a} expects a positive number, got "${raw}"`);
+    return v;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -122,6 +187,7 @@ export function parseArgs(argv: string[]): CliOptions {
     if (a === '--experiment') experiment = value();
     else if (a === '--preset') {
       preset = value();
+      presetGiven = true;
       if (!PRESETS.some((p) => p.id === preset)) throw new UsageError(`unknown preset "${preset}"`);
     } else if (a === '--dynamics') {
       const v = value();
@@ -149,7 +215,17 @@ export function parseArgs(argv: string[]): CliOptions {
       const v = value();
       if (v !== 'mean' && v !== 'last') throw new UsageError(`--centre must be mean or last`);
       overrides.profileCentre = v;
-    } else if (a in NUMERIC) {
+    } else if (a === '--optimizer') {
+      const v = value();
+      if (v !== 'sgd' && v !== 'momentum' && v !== 'adam')
+        throw new UsageError(`--optimizer must be sgd, momentum or adam, got "${v}"`);
+      overrides.optimizer = v;
+    } else if (a === '--widths') widths = list(a, value(), true);
+    else if (a === '--Bs') Bs = list(a, value(), true);
+    else if (a === '--lrs') lrs = list(a, value(), false);
+    else if (a === '--adam-lr') adamLr = positive(a, value());
+    else if (a === '--sharp-c') sharpC = positive(a, value());
+    else if (a in NUMERIC) {
       const key = NUMERIC[a];
       const raw = value();
       const v = Number(raw);
@@ -163,12 +239,24 @@ export function parseArgs(argv: string[]): CliOptions {
       throw new UsageError('');
     } else throw new UsageError(`unknown option "${a}"`);
   }
-  if (experiment !== 'variance-flatness' && experiment !== 'theory') {
+  if (
+    experiment !== 'variance-flatness' &&
+    experiment !== 'theory' &&
+    !SWEEPS.includes(experiment)
+  ) {
     throw new UsageError(
       experiment ? `unknown experiment "${experiment}"` : '--experiment is required',
     );
   }
-  const config = { ...presetConfig(preset), ...overrides } as RunConfig;
+  const sweepDefaults = SWEEPS.includes(experiment) && !presetGiven ? SWEEP_DEFAULTS : {};
+  const config = { ...presetConfig(preset), ...sweepDefaults, ...overrides } as RunConfig;
+  // α = 0.1 sends Adam's per-weight steps of ~α far off: it gets its own default rate.
+  if (config.optimizer === 'adam' && overrides.lr === undefined) config.lr = ADAM_DEFAULT_LR;
+  if (!(config.momentum < 1)) throw new UsageError('--momentum must lie in [0, 1)');
+  if (experiment === 'width-sweep' && widths.some((h) => h < 2 || h > MAX_SWEEP_WIDTH))
+    throw new UsageError(
+      `--widths must lie in 2…${MAX_SWEEP_WIDTH}: W2 has h² weights and the PCA window holds snapshots × h² floats`,
+    );
   if (
     config.batchSize < 1 ||
     config.hidden < 2 ||
@@ -179,7 +267,23 @@ export function parseArgs(argv: string[]): CliOptions {
     throw new UsageError('B ≥ 1, hidden ≥ 2, lr > 0, window-epochs ≥ 1 and modes ≥ 2 are required');
   }
   if (dynamics === 'langevin') config.contrast = true;
-  return { experiment, config, dynamics, out, idx, quiet, bundle, preset };
+  if (SWEEPS.includes(experiment) && (dynamics !== 'sgd' || bundle))
+    throw new UsageError('sweeps analyse SGD-family runs only and write no bundle');
+  return {
+    experiment,
+    config,
+    dynamics,
+    out,
+    idx,
+    quiet,
+    bundle,
+    preset,
+    widths,
+    Bs,
+    lrs,
+    adamLr,
+    sharpC,
+  };
 }
 
 function here(): string {
@@ -414,6 +518,132 @@ export async function reproduce(
   return { out, bundle };
 }
 
+function sweepRow(r: RunSummary) {
+  return {
+    hidden: r.hidden,
+    B: r.batchSize,
+    lr: r.lr,
+    optimizer: r.optimizer,
+    momentum: r.momentum,
+    params: r.params,
+    dim: r.dim,
+    snapshots: r.snapshots,
+    stepEvery: r.stepEvery,
+    DL90: r.dims.DL90,
+    DL95: r.dims.DL95,
+    Ds: r.dims.Ds,
+    sharpThreshold: r.dims.threshold,
+    sharpC: r.dims.c,
+    meanNorm: r.dims.norm,
+    DsRanks: r.dims.ranks,
+    dsCurve: r.dsCurve,
+    psi: fitJson(r.psi),
+    gamma: fitJson(r.gamma),
+    finalTrainError: r.finalTrainError,
+    finalTestError: r.finalTestError,
+    variance: r.variance,
+    modes: r.modes,
+    flatnessSpectrum: r.flatnessSpectrum,
+    timings: r.timings,
+  };
+}
+
+/** Runs a width sweep, a (B, α) sweep or the optimizer comparison; returns the JSON document. */
+export async function reproduceSweep(
+  opts: CliOptions,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const backend = await selectBackend({
+    forced: 'wasm',
+    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
+  });
+  const data = await loadData(opts.idx);
+  const cfg = opts.config;
+  log(`backend ${backend.name}; data ${data.name}; ${opts.experiment}`);
+  const sweepOpts = { log, sharpC: opts.sharpC };
+  const head = {
+    experiment: opts.experiment,
+    config: cfg,
+    backend: backend.name,
+    data: { name: data.name, train: data.train.count, test: data.test.count },
+  };
+  if (opts.experiment === 'width-sweep') {
+    const runs = await widthSweep(cfg, opts.widths, data, sweepOpts);
+    return {
+      ...head,
+      widths: runs.map(sweepRow),
+      timings: {
+        perWidth: runs.map((r) => r.timings.total),
+        total: (performance.now() - t0) / 1000,
+      },
+    };
+  }
+  if (opts.experiment === 'hyper-sweep') {
+    const runs = await hyperSweep(cfg, opts.Bs, opts.lrs, data, sweepOpts);
+    return {
+      ...head,
+      Bs: opts.Bs,
+      lrs: opts.lrs,
+      runs: runs.map((r) => ({ ...sweepRow(r), BoverLr: r.batchSize / r.lr })),
+      timings: { perRun: runs.map((r) => r.timings.total), total: (performance.now() - t0) / 1000 },
+    };
+  }
+  const runs = await optimizerComparison(cfg, data, sweepOpts, undefined, opts.adamLr);
+  return {
+    ...head,
+    optimizers: runs.map(sweepRow),
+    timings: { perRun: runs.map((r) => r.timings.total), total: (performance.now() - t0) / 1000 },
+  };
+}
+
+function writeSweepOutputs(out: Record<string, unknown>, file: string): string[] {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 1));
+  const rows = (out.widths ?? out.runs ?? out.optimizers) as ReturnType<typeof sweepRow>[];
+  const summary = file.replace(/\.json$/i, '') + '.summary.csv';
+  writeFileSync(
+    summary,
+    csv([
+      [
+        'hidden',
+        'B',
+        'lr',
+        'optimizer',
+        'params',
+        'dim',
+        'DL90',
+        'DL95',
+        'Ds',
+        'psi',
+        'psiLo',
+        'psiHi',
+        'gamma',
+        'gammaLo',
+        'gammaHi',
+      ],
+      ...rows.map((r) => [
+        r.hidden,
+        r.B,
+        r.lr,
+        r.optimizer,
+        r.params,
+        r.dim,
+        r.DL90,
+        r.DL95,
+        r.Ds,
+        r.psi.exponent,
+        r.psi.ci95[0],
+        r.psi.ci95[1],
+        r.gamma.exponent,
+        r.gamma.ci95[0],
+        r.gamma.ci95[1],
+      ]),
+    ]),
+  );
+  return [file, summary];
+}
+
 function writeOutputs(out: Record<string, unknown>, file: string): string[] {
   mkdirSync(dirname(resolve(file)), { recursive: true });
   writeFileSync(file, JSON.stringify(out, null, 1));
@@ -467,6 +697,11 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
+  if (SWEEPS.includes(opts.experiment)) {
+    const out = await reproduceSweep(opts, log);
+    log(`wrote ${writeSweepOutputs(out, opts.out).join(', ')}`);
+    return;
+  }
   const { out, bundle } = await reproduce(opts, log);
   const files = writeOutputs(out, opts.out);
   if (opts.bundle) {

@@ -39,6 +39,23 @@ export const CONFIG_FIELDS: FieldSpec[] = [
     help: 'SGD step size (above ~1 the network dies or diverges).',
   },
   {
+    key: 'optimizer',
+    url: 'opt',
+    label: 'Optimizer',
+    kind: 'enum',
+    options: ['sgd', 'momentum', 'adam'],
+    help: 'Plain SGD (the paper), SGD with momentum (v ← μv + g, w ← w − αv), or Adam (β1 0.9, β2 0.999, ε 1e-8; use α ≈ 0.001). Momentum and Adam train with tfjs ops.',
+  },
+  {
+    key: 'momentum',
+    url: 'mom',
+    label: 'Momentum μ',
+    kind: 'number',
+    min: 0,
+    max: 0.999,
+    help: 'Momentum coefficient of the "momentum" optimizer.',
+  },
+  {
     key: 'hidden',
     url: 'h',
     label: 'Hidden width h',

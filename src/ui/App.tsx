@@ -13,6 +13,7 @@ import { Embed } from './Embed';
 import { DataNotice, Notices } from './Notices';
 import { Figure } from './figures';
 import { ForgettingSection } from './ForgettingSection';
+import { UniversalitySection } from './UniversalitySection';
 import { RunPanel } from './RunPanel';
 import { openRunFile, startRun, useRunFile } from './runActions';
 import { workers } from './workers';
@@ -323,6 +324,7 @@ function Page() {
           </p>
         </section>
         <ForgettingSection />
+        <UniversalitySection />
       </main>
       <footer className="footer">
         <p>

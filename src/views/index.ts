@@ -19,3 +19,5 @@ export { ModeDisplacementView } from './ModeDisplacementView';
 export { TradeoffView } from './TradeoffView';
 export { ConstraintCountView } from './ConstraintCountView';
 export { TaskDigitsView } from './TaskDigitsView';
+export { OptimizerComparisonView } from './OptimizerComparisonView';
+export { EffectiveDimensionView } from './EffectiveDimensionView';

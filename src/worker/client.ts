@@ -18,12 +18,21 @@ import {
   useForgetting,
 } from '../state/forgettingStore';
 import { appendCapped, initialRunState, profileKey, useRun } from '../state/runStore';
+import {
+  applyUniversalityEvent,
+  beginUniversality,
+  isUniversalityEvent,
+  stopUniversality,
+  universalityBusy,
+  useUniversality,
+} from '../state/universalityStore';
 import type {
   AnalysisCommand,
   AnalysisEvent,
   IdxFile,
   TrainerCommand,
   TrainerEvent,
+  UniversalityMode,
 } from './protocol';
 
 function absolute(url: string): string {
@@ -69,6 +78,7 @@ export class WorkerClient {
         'error',
         `The ${which} worker crashed; restart the workers to run the sweep again.`,
       );
+      stopUniversality('error', `The ${which} worker crashed; restart the workers to run again.`);
       useRun.setState({
         runState: 'error',
         crashed: true,
@@ -98,6 +108,7 @@ export class WorkerClient {
 
   terminate(): void {
     stopForgetting('cancelled', 'Stopped: the workers were restarted.');
+    stopUniversality('cancelled', 'Stopped: the workers were restarted.');
     this.trainer?.terminate();
     this.analysis?.terminate();
     this.trainer = null;
@@ -188,6 +199,24 @@ export class WorkerClient {
     useForgetting.setState({ status: 'cancelling' });
     this.sendTrainer({ type: 'forgettingCancel' });
   }
+  /**
+   * Section 7: the optimizer comparison (SGD, momentum, Adam) or a width sweep in the trainer
+   * worker, on `config` (the caller passes the quick settings). A training run in progress is
+   * stopped first (one experiment at a time).
+   */
+  startUniversality(mode: UniversalityMode, config: RunConfig, widths: number[]): void {
+    if (universalityBusy(useUniversality.getState())) return;
+    const rs = useRun.getState().runState;
+    if (rs === 'training' || rs === 'analyzing') this.reset();
+    beginUniversality(mode, mode === 'widths' ? widths.length : 3);
+    this.sendTrainer({ type: 'universalityStart', mode, config, widths });
+  }
+  cancelUniversality(): void {
+    const s = useUniversality.getState();
+    if (!s.active) return;
+    useUniversality.setState({ [s.active]: { ...s[s.active], status: 'cancelling' } });
+    this.sendTrainer({ type: 'universalityCancel' });
+  }
   /** Asks the trainer for `perGroup` training images of each digit group. */
   requestTaskSamples(groups: number[][], perGroup = 8): void {
     this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
@@ -215,6 +244,10 @@ export class WorkerClient {
   private onTrainer(e: TrainerEvent): void {
     if (isForgettingEvent(e)) {
       applyForgettingEvent(e);
+      return;
+    }
+    if (isUniversalityEvent(e)) {
+      applyUniversalityEvent(e);
       return;
     }
     const s = useRun.getState();

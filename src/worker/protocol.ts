@@ -12,6 +12,7 @@ import type {
   TheoryResult,
 } from '../engine/experiments/analysis';
 import type { MlpWeights } from '../engine/nets/mlp';
+import type { RunSummary, SweepProgress } from '../engine/experiments/sweeps';
 import type {
   CurvePoint,
   ForgettingConfig,
@@ -69,7 +70,15 @@ export type TrainerCommand =
   | { type: 'forgettingStart'; config: ForgettingConfig }
   | { type: 'forgettingCancel' }
   /** A few training images of each digit group (answered by 'forgettingSamples'). */
-  | { type: 'forgettingSamples'; groups: number[][]; perGroup: number };
+  | { type: 'forgettingSamples'; groups: number[][]; perGroup: number }
+  /**
+   * Section 7 (universality): SGD, momentum and Adam one after another, or one run per hidden
+   * width, each through the variance–flatness pipeline. One experiment at a time.
+   */
+  | { type: 'universalityStart'; mode: UniversalityMode; config: RunConfig; widths: number[] }
+  | { type: 'universalityCancel' };
+
+export type UniversalityMode = 'optimizers' | 'widths';
 
 // ───────────── trainer → UI ─────────────
 export interface Progress {
@@ -99,7 +108,19 @@ export type TrainerEvent =
   | { type: 'windowEnd'; run: RunId; step: number }
   | { type: 'diverged'; step: number; message: string }
   | { type: 'error'; message: string }
-  | ForgettingWorkerEvent;
+  | ForgettingWorkerEvent
+  | UniversalityWorkerEvent;
+
+// ───────────── trainer → UI: the universality runs (section 7) ─────────────
+export type UniversalityWorkerEvent =
+  | {
+      type: 'universalityState';
+      state: 'running' | 'done' | 'cancelled' | 'error';
+      message?: string;
+    }
+  | { type: 'universalityProgress'; progress: SweepProgress }
+  /** One finished run of the sweep. */
+  | { type: 'universalityRun'; summary: RunSummary };
 
 // ───────────── trainer → UI: the forgetting sweep ─────────────
 export interface ForgettingProgress {

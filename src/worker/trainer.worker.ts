@@ -18,6 +18,13 @@ import {
 } from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
 import { ForgettingLoop, taskSamples } from './forgettingLoop';
+import {
+  ADAM_DEFAULT_LR,
+  optimizerComparison,
+  widthSweep,
+  type RunSummary,
+  type SweepOptions,
+} from '../engine/experiments/sweeps';
 import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
@@ -41,6 +48,64 @@ async function stopForgetting(reason: string): Promise<void> {
   forgetting = null;
   f.cancel(reason);
   await f.finished;
+}
+
+/** The universality runs of section 7 (never at the same time as `run` or `forgetting`). */
+let universality: { abort: AbortController; finished: Promise<void> } | null = null;
+
+async function stopUniversality(): Promise<void> {
+  const u = universality;
+  if (!u) return;
+  universality = null;
+  u.abort.abort();
+  await u.finished;
+}
+
+function startUniversality(
+  cmd: Extract<TrainerCommand, { type: 'universalityStart' }>,
+  d: Dataset,
+) {
+  const abort = new AbortController();
+  let lastYield = performance.now();
+  const opts: SweepOptions = {
+    signal: abort.signal,
+    onProgress: (progress) => post({ type: 'universalityProgress', progress }),
+    yieldEvery: async () => {
+      if (performance.now() - lastYield < YIELD_MS) return;
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    },
+  };
+  post({ type: 'universalityState', state: 'running' });
+  const finished = (async () => {
+    try {
+      const onRun = (summary: RunSummary) => post({ type: 'universalityRun', summary });
+      if (cmd.mode === 'widths') {
+        for (const h of cmd.widths) {
+          const [r] = await widthSweep(cmd.config, [h], d, opts);
+          onRun(r);
+        }
+      } else {
+        for (const kind of ['sgd', 'momentum', 'adam'] as const) {
+          const [r] = await optimizerComparison(cmd.config, d, opts, [kind], ADAM_DEFAULT_LR);
+          onRun(r);
+        }
+      }
+      post({ type: 'universalityState', state: 'done' });
+    } catch (e) {
+      if (abort.signal.aborted)
+        post({ type: 'universalityState', state: 'cancelled', message: 'Cancelled.' });
+      else
+        post({
+          type: 'universalityState',
+          state: 'error',
+          message: e instanceof Error ? e.message : String(e),
+        });
+    } finally {
+      if (universality?.abort === abort) universality = null;
+    }
+  })();
+  universality = { abort, finished };
 }
 
 function post(e: TrainerEvent): void {
@@ -360,6 +425,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'start': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopForgetting('Stopped: a training run was started (one experiment runs at a time).');
+      await stopUniversality();
       await run?.stop();
       feed({ type: 'reset' });
       feed({ type: 'config', config: cmd.config });
@@ -383,6 +449,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'forgettingStart': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopForgetting('Stopped: a new sweep was started.');
+      await stopUniversality();
       // A run still training is stopped; a finished one keeps its analysis (profiles).
       if (run?.active) {
         await run.stop();
@@ -397,6 +464,24 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       });
       return;
     }
+    case 'universalityStart': {
+      if (!dataset) throw new Error('no data set is loaded yet');
+      await stopForgetting(
+        'Stopped: the universality runs were started (one experiment at a time).',
+      );
+      await stopUniversality();
+      if (run?.active) {
+        await run.stop();
+        run = null;
+        feed({ type: 'reset' });
+        post({ type: 'state', state: 'idle' });
+      }
+      startUniversality(cmd, dataset);
+      return;
+    }
+    case 'universalityCancel':
+      await stopUniversality();
+      return;
     case 'forgettingCancel':
       await stopForgetting('Cancelled.');
       return;

@@ -131,6 +131,8 @@ export interface AnalysisResult {
   rank90: number;
   /** Cosine between p_1 and the window mean ŵ: the drift mode is nearly parallel to ŵ. */
   driftAlignment: number;
+  /** ‖ŵ‖ of the analysed block (sets the sharpness threshold of D_s, effectiveDimension.ts). */
+  meanNorm?: number;
   /** Trajectory projections θ_i(t) for the top modes (decimated in time), row i = mode i+1. */
   trajectory: { steps: number[]; theta: number[][] };
   /** Loss profiles of a few representative modes (more on request). */
@@ -414,6 +416,7 @@ export class WindowAnalysis {
       varianceFraction35: varianceFraction(variance, 2, 35),
       rank90: rankReachingFraction(variance, 0.9),
       driftAlignment: Math.abs(dotMean) / Math.sqrt(nMean || 1),
+      meanNorm: Math.sqrt(nMean),
       trajectory: { steps, theta },
       profiles: [],
       timings: { pca: (tPca - t0) / 1000, flatness: (tFlat - tFlat0) / 1000, total: 0 },

@@ -8,6 +8,15 @@ export type ProfileCentre = 'mean' | 'last';
 export type ThresholdFactor = 'e' | '2';
 /** 'auto': the WebAssembly SIMD kernel on CPU backends, tfjs ops on GPU backends. */
 export type StepChoice = 'auto' | 'wasm-simd' | 'tfjs';
+/**
+ * The optimizer of the training step (issue 7, universality): plain SGD (the paper's default),
+ * SGD with heavy-ball momentum (v ← μv + g, w ← w − αv) or Adam (β1, β2, ε below).
+ */
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+/** Adam's moment decay rates and denominator guard (Kingma & Ba's defaults, not settings). */
+export const ADAM_BETA1 = 0.9;
+export const ADAM_BETA2 = 0.999;
+export const ADAM_EPSILON = 1e-8;
 
 export interface RunConfig {
   /** Hidden width h of the 784-h-h-10 network. */
@@ -16,6 +25,10 @@ export interface RunConfig {
   batchSize: number;
   /** Learning rate α. */
   lr: number;
+  /** Optimizer of the training step; anything but 'sgd' trains with tfjs ops (TfMlp). */
+  optimizer: OptimizerKind;
+  /** Momentum coefficient μ of optimizer 'momentum'. */
+  momentum: number;
   /** Seed of initialisation, shuffling and noise (the data split has its own fixed seed). */
   seed: number;
   /** How the training step is computed. */
@@ -52,6 +65,8 @@ export const DEFAULT_CONFIG: RunConfig = {
   hidden: 50,
   batchSize: 50,
   lr: 0.1,
+  optimizer: 'sgd',
+  momentum: 0.9,
   seed: 0,
   stepImpl: 'auto',
   phaseMode: 'warmup',

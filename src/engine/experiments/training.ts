@@ -9,7 +9,15 @@ import { MinibatchSampler } from '../data/batches';
 import { PIXEL_LUT } from '../data/batches';
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, INPUT_SIZE, initMlp, type MlpWeights } from '../nets/mlp';
-import { TfMlp, allocBatch, type StepImpl, type UploadBatch } from '../nets/tfMlp';
+import {
+  SGD,
+  TfMlp,
+  allocBatch,
+  optimizerSettings,
+  type OptimizerSettings,
+  type StepImpl,
+  type UploadBatch,
+} from '../nets/tfMlp';
 import { SimdMlp } from '../nets/simdMlp';
 import { LangevinW2 } from '../nets/langevin';
 import { ExplorationDetector } from '../landscape/phase';
@@ -89,12 +97,20 @@ export type TrainNet = TfMlp | SimdMlp;
 /**
  * The fastest correct step for this backend. On the CPU backends tfjs's per-op overhead caps
  * the step at ~1,500 steps/s, so the hand-written WebAssembly SIMD kernel (SimdMlp, ~3× that)
- * trains instead when it compiles here; GPU backends run the tfjs step.
+ * trains instead when it compiles here; GPU backends run the tfjs step. The SIMD kernel is
+ * SGD-only: with momentum or Adam the tfjs step trains whatever the choice ('auto' and
+ * 'wasm-simd' alike fall back to this backend's preferred TfMlp implementation).
  */
 export function createNet(
   weights: MlpWeights,
   choice: 'auto' | 'tfjs' | TrainStepImpl = 'auto',
+  optimizer: OptimizerSettings = SGD,
 ): TrainNet {
+  if (optimizer.kind !== 'sgd') {
+    const impl =
+      choice === 'auto' || choice === 'tfjs' || choice === 'wasm-simd' ? undefined : choice;
+    return new TfMlp(weights, impl, optimizer);
+  }
   if (choice === 'wasm-simd') return new SimdMlp(weights);
   if (choice === 'auto') {
     const backend = tf.getBackend();
@@ -103,6 +119,13 @@ export function createNet(
     return new TfMlp(weights);
   }
   return new TfMlp(weights, choice === 'tfjs' ? undefined : choice);
+}
+
+/** The optimizer settings of a run (older configs without the fields train with SGD). */
+export function configOptimizer(
+  config: Pick<RunConfig, 'optimizer' | 'momentum'>,
+): OptimizerSettings {
+  return optimizerSettings(config.optimizer ?? 'sgd', config.momentum ?? 0.9);
 }
 /**
  * Data sets up to this size (train + test, as float32) stay resident on the backend for the
@@ -255,7 +278,7 @@ export async function* trainingRun(
   data: Dataset,
   opts: TrainingOptions,
 ): AsyncGenerator<TrainingEvent, void, void> {
-  const net = createNet(opts.initial, opts.stepImpl ?? config.stepImpl);
+  const net = createNet(opts.initial, opts.stepImpl ?? config.stepImpl, configOptimizer(config));
   opts.onNet?.(net.impl);
   let trainer: SgdTrainer | null = null;
   try {

@@ -7,10 +7,38 @@
  *  - 'transpose-flags': the same backward pass using matMul's transpose flags (GPU backends
  *    fold the transpose into the kernel for free).
  *  - 'autodiff': tf.variableGrads, the reference the hand-written ones are tested against.
- * All three compute the gradient of the mean minibatch cross-entropy and apply w ← w − α·g.
+ * All three compute the gradient g of the mean minibatch cross-entropy. With plain SGD they apply
+ * w ← w − α·g; with momentum or Adam (all three implementations) g goes to applyOptimizer:
+ *  - momentum (heavy ball, PyTorch's convention): v ← μ·v + g, w ← w − α·v;
+ *  - Adam: m ← β1·m + (1−β1)·g, s ← β2·s + (1−β2)·g², t ← t+1,
+ *    w ← w − α·m̂/(√ŝ + ε) with m̂ = m/(1−β1ᵗ), ŝ = s/(1−β2ᵗ).
+ * The optimizer state lives in tf.Variables made once (tf.memory().numTensors stays flat) and
+ * is zeroed by setWeights (a restored checkpoint or new task restarts the optimizer).
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, softmaxCrossEntropy, type BatchStats, type MlpWeights } from './mlp';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, type OptimizerKind } from '../experiments/config';
+
+export interface OptimizerSettings {
+  kind: OptimizerKind;
+  /** μ of 'momentum'. */
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export const SGD: OptimizerSettings = {
+  kind: 'sgd',
+  momentum: 0.9,
+  beta1: ADAM_BETA1,
+  beta2: ADAM_BETA2,
+  epsilon: ADAM_EPSILON,
+};
+
+export function optimizerSettings(kind: OptimizerKind, momentum = 0.9): OptimizerSettings {
+  return { ...SGD, kind, momentum };
+}
 
 export type StepImpl = 'explicit-transpose' | 'transpose-flags' | 'autodiff';
 
@@ -59,8 +87,13 @@ export class TfMlp {
   private readonly W1: tf.Variable<tf.Rank.R2>;
   private readonly W2: tf.Variable<tf.Rank.R2>;
   private readonly W3: tf.Variable<tf.Rank.R2>;
+  readonly optimizer: OptimizerSettings;
+  /** Momentum: one velocity per weight matrix; Adam: first then second moments (6 in all). */
+  private readonly state: tf.Variable<tf.Rank.R2>[] = [];
+  /** Adam's step count t (bias correction). */
+  private t = 0;
 
-  constructor(weights: MlpWeights, impl?: StepImpl) {
+  constructor(weights: MlpWeights, impl?: StepImpl, optimizer: OptimizerSettings = SGD) {
     this.backend = tf.getBackend();
     this.impl = impl ?? preferredStepImpl(this.backend);
     this.hidden = weights.hidden;
@@ -72,6 +105,54 @@ export class TfMlp {
     );
     this.W2 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W2, [h, h])));
     this.W3 = tf.tidy(() => tf.variable(tf.tensor2d(weights.W3, [h, CLASSES])));
+    this.optimizer = optimizer;
+    const copies = optimizer.kind === 'adam' ? 2 : optimizer.kind === 'momentum' ? 1 : 0;
+    for (let c = 0; c < copies; c++) {
+      for (const W of [this.W1, this.W2, this.W3]) {
+        this.state.push(tf.tidy(() => tf.variable(tf.zerosLike(W), false)));
+      }
+    }
+  }
+
+  /** Zeroes the optimizer state (velocities, moments and Adam's step count). */
+  resetOptimizer(): void {
+    this.t = 0;
+    tf.tidy(() => {
+      for (const v of this.state) v.assign(tf.zerosLike(v));
+    });
+  }
+
+  /** Applies momentum or Adam to the mean-loss gradients g (order W1, W2, W3), inside a tidy. */
+  private applyOptimizer(grads: tf.Tensor[], lr: number): void {
+    const W = [this.W1, this.W2, this.W3];
+    const o = this.optimizer;
+    if (o.kind === 'momentum') {
+      const mu = tf.scalar(o.momentum);
+      const a = tf.scalar(lr);
+      for (let l = 0; l < 3; l++) {
+        const v = this.state[l];
+        v.assign(tf.add(tf.mul(v, mu), grads[l]));
+        W[l].assign(tf.sub(W[l], tf.mul(v, a)));
+      }
+      return;
+    }
+    this.t++;
+    const b1 = tf.scalar(o.beta1);
+    const b2 = tf.scalar(o.beta2);
+    const c1 = tf.scalar(1 - o.beta1);
+    const c2 = tf.scalar(1 - o.beta2);
+    // α·m̂/(√ŝ + ε) = α/(1−β1ᵗ) · m / (√s/√(1−β2ᵗ) + ε)
+    const stepSize = tf.scalar(lr / (1 - o.beta1 ** this.t));
+    const sCorr = tf.scalar(1 / Math.sqrt(1 - o.beta2 ** this.t));
+    const eps = tf.scalar(o.epsilon);
+    for (let l = 0; l < 3; l++) {
+      const m = this.state[l];
+      const s = this.state[3 + l];
+      m.assign(tf.add(tf.mul(m, b1), tf.mul(grads[l], c1)));
+      s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(grads[l]), c2)));
+      const denom = tf.add(tf.mul(tf.sqrt(s), sCorr), eps);
+      W[l].assign(tf.sub(W[l], tf.mul(tf.div(m, denom), stepSize)));
+    }
   }
 
   /**
@@ -100,6 +181,10 @@ export class TfMlp {
       }, [this.W1, this.W2, this.W3]);
       value.dispose();
       const logits = tf.keep(this.forward(X));
+      if (this.optimizer.kind !== 'sgd') {
+        this.applyOptimizer([grads[this.W1.name], grads[this.W2.name], grads[this.W3.name]], lr);
+        return logits;
+      }
       const s = tf.scalar(lr);
       this.W1.assign(tf.sub(this.W1, tf.mul(grads[this.W1.name], s)));
       this.W2.assign(tf.sub(this.W2, tf.mul(grads[this.W2.name], s)));
@@ -111,8 +196,10 @@ export class TfMlp {
     const H2 = tf.relu(tf.matMul(H1, this.W2));
     const Z3 = tf.keep(tf.matMul(H2, this.W3)) as tf.Tensor2D;
     // Gradient of the summed loss scaled by α/B up front: the backward pass is linear in it,
-    // so every weight gradient comes out as its update and needs no separate scaling.
-    const D3 = tf.mul(tf.sub(tf.softmax(Z3), Y), tf.scalar(lr / B));
+    // so every weight gradient comes out as its update and needs no separate scaling. Other
+    // optimizers need the plain mean gradient: scale by 1/B only.
+    const sgd = this.optimizer.kind === 'sgd';
+    const D3 = tf.mul(tf.sub(tf.softmax(Z3), Y), tf.scalar((sgd ? lr : 1) / B));
     const gW3 = flags ? tf.matMul(H2, D3, true, false) : tf.matMul(tf.transpose(H2), D3);
     const D2 = tf.mul(
       flags ? tf.matMul(D3, this.W3, false, true) : tf.matMul(D3, tf.transpose(this.W3)),
@@ -126,6 +213,10 @@ export class TfMlp {
     const gW1 = flags
       ? tf.matMul(X, D1, true, false)
       : tf.matMul(tf.tensor2d(batch.xT.subarray(0, n * B), [n, B]), D1);
+    if (!sgd) {
+      this.applyOptimizer([gW1, gW2, gW3], lr);
+      return Z3;
+    }
     this.W1.assign(tf.sub(this.W1, gW1));
     this.W2.assign(tf.sub(this.W2, gW2));
     this.W3.assign(tf.sub(this.W3, gW3));
@@ -191,11 +282,13 @@ export class TfMlp {
       this.W2.assign(tf.tensor2d(w.W2, [this.hidden, this.hidden]));
       this.W3.assign(tf.tensor2d(w.W3, [this.hidden, CLASSES]));
     });
+    this.resetOptimizer();
   }
 
   dispose(): void {
     this.W1.dispose();
     this.W2.dispose();
     this.W3.dispose();
+    for (const v of this.state) v.dispose();
   }
 }
