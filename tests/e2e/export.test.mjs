@@ -31,15 +31,23 @@ async function openWithResults(viewport) {
 }
 
 async function download(page, click, what = 'download') {
-  const [dl] = await Promise.all([
-    page.waitForEvent('download', { timeout: 20_000 }).catch(async (e) => {
-      const shown = await page
-        .locator('.fm-export-error, [data-testid="open-run-error"]')
-        .allInnerTexts();
-      throw new Error(`${what}: no download (${shown.join('; ') || e.message})`);
-    }),
-    click(),
-  ]);
+  // A click that lands while React re-renders the figure can be lost on a loaded machine:
+  // one more click after 10 s, then the download must come.
+  let dl = null;
+  for (let attempt = 0; attempt < 2 && !dl; attempt++) {
+    [dl] = await Promise.all([
+      page
+        .waitForEvent('download', { timeout: attempt === 0 ? 10_000 : 20_000 })
+        .catch(async (e) => {
+          if (attempt === 0) return null;
+          const shown = await page
+            .locator('.fm-export-error, [data-testid="open-run-error"]')
+            .allInnerTexts();
+          throw new Error(`${what}: no download (${shown.join('; ') || e.message})`);
+        }),
+      click(),
+    ]);
+  }
   const path = await dl.path();
   return { name: dl.suggestedFilename(), bytes: await readFile(path) };
 }
