@@ -103,3 +103,28 @@ test('invalid URL values fall back to defaults with a notice naming them', async
   assert.equal(cfg.seed, 7, 'valid values are kept');
   await context.close();
 });
+
+test('the Langevin contrast runs after the SGD window: opposite σ²–F slopes, theory for both', async () => {
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?preset=contrast&warmup=6&window=2&burnL=600&stepsL=1200&everyL=2&autorun=1`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => ['done', 'error'].includes(document.getElementById('root').dataset.runState),
+    null,
+    { timeout: 300_000 },
+  );
+  const s = await runState(page);
+  assert.equal(s.error, null, s.error ?? '');
+  assert.equal(s.results.langevin.snapshots, 600, 'every 2nd of 1,200 Langevin steps');
+  assert.ok(s.results.sgd.fits.psi.slope < 0, `SGD slope ${s.results.sgd.fits.psi.slope}`);
+  assert.ok(
+    s.results.langevin.fits.psi.slope > 0,
+    `Langevin slope ${s.results.langevin.fits.psi.slope}`,
+  );
+  assert.ok(s.results.sgd.theory && s.results.langevin.theory, 'theory figures for both runs');
+  assert.match(await page.getByTestId('langevin-slope').innerText(), /\+\d/);
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
+});
