@@ -12,6 +12,9 @@
  *   --experiment width-sweep --widths 20,30,50,100        ψ, γ, D_L, D_s per hidden width
  *   --experiment hyper-sweep --Bs 25,50,100 --lrs 0.05,0.1,0.2   ψ, γ per (B, α)
  *   --experiment optimizer-comparison                     SGD, momentum and Adam
+ * Architectures (issue 7): `--arch mlp4 --block 3` (784-h-h-h-h-10, block W2|W3|W4) or
+ *   `--arch cnn` (two conv + pool layers, a dense layer; its dense matrix is analysed) run the
+ *   variance–flatness pipeline on that block with quick defaults (architectures.ts).
  * Sweeps use quick warm-up/window defaults (sweeps.ts, SWEEP_DEFAULTS) unless set, write one
  * JSON document and a CSV of the per-run summary next to it.
  */
@@ -41,6 +44,13 @@ import {
 } from '../engine/experiments/sweeps';
 import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
 import {
+  ARCH_DEFAULTS,
+  archDefaults,
+  architectureRun,
+  type ArchConfig,
+  type ArchResult,
+} from '../engine/experiments/architectures';
+import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
   roundNumbers,
@@ -68,6 +78,16 @@ experiments:
   Sweeps default to ${SWEEP_DEFAULTS.warmupEpochs} warm-up epochs, a ${SWEEP_DEFAULTS.windowEpochs}-epoch window and ${SWEEP_DEFAULTS.flatnessModes} flatness modes
   (override with --warmup-epochs, --window-epochs, --modes or --preset). Widths ≤ ${MAX_SWEEP_WIDTH}; a
   window keeps at most ${MAX_SNAPSHOT_FLOATS / 1024 / 1024}M snapshot floats (every k-th step beyond that).
+
+architectures (variance-flatness only; default --arch mlp, the 784-h-h-10 network above):
+  --arch mlp|mlp4|cnn    mlp4: 784-h-h-h-h-10; cnn: conv+pool, conv+pool, dense, output
+  --block N              mlp4: analysed matrix W2, W3 or W4 (default ${ARCH_DEFAULTS.block})
+  --kernel 3|5 --conv1 N --conv2 N --dense N   CNN sizes (default ${ARCH_DEFAULTS.kernel}, ${ARCH_DEFAULTS.conv1}, ${ARCH_DEFAULTS.conv2}, ${ARCH_DEFAULTS.dense})
+  --max-block-dim N      analyse at most N weights of the block: a larger block is analysed on
+                         a fixed seeded subset of N entries (default ${ARCH_DEFAULTS.maxBlockDim})
+  Quick defaults for mlp4/cnn: h = ${ARCH_DEFAULTS.hidden}, B = ${ARCH_DEFAULTS.batchSize}, α = ${ARCH_DEFAULTS.lr}, ${ARCH_DEFAULTS.flatnessModes} flatness modes, a fixed warm-up of
+  ${ARCH_DEFAULTS.warmupEpochs} (mlp4) / ${archDefaults('cnn').warmupEpochs} (cnn) epochs, a ${ARCH_DEFAULTS.windowEpochs}- / ${archDefaults('cnn').windowEpochs}-epoch window; --B, --lr, --hidden, --seed, --warmup-epochs, --window-epochs,
+  --modes, --factor and --centre override them. Plain SGD only.
 
 options:
   --preset NAME          ${PRESETS.map((p) => p.id).join(' | ')} (default paper)
@@ -116,6 +136,8 @@ interface CliOptions {
   lrs: number[];
   adamLr: number;
   sharpC: number;
+  /** mlp4 / cnn (issue 7); null: the default 784-h-h-10 MLP. */
+  arch: ArchConfig | null;
 }
 
 const NUMERIC: Record<string, keyof RunConfig> = {
@@ -160,6 +182,14 @@ export function parseArgs(argv: string[]): CliOptions {
   let lrs: number[] = [0.05, 0.1, 0.2];
   let adamLr = ADAM_DEFAULT_LR;
   let sharpC = SHARP_THRESHOLD_C;
+  let arch: 'mlp' | 'mlp4' | 'cnn' = 'mlp';
+  const archOverrides: Partial<ArchConfig> = {};
+  const whole = (a: string, raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < 1)
+      throw new UsageError(`${a} expects a positive whole number, got "${raw}"`);
+    return v;
+  };
   const list = (a: string, raw: string, integer: boolean): number[] => {
     const v = raw.split(',').map((x) => Number(x.trim()));
     if (
@@ -225,6 +255,23 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (a === '--lrs') lrs = list(a, value(), false);
     else if (a === '--adam-lr') adamLr = positive(a, value());
     else if (a === '--sharp-c') sharpC = positive(a, value());
+    else if (a === '--arch') {
+      const v = value();
+      if (v !== 'mlp' && v !== 'mlp4' && v !== 'cnn')
+        throw new UsageError(`--arch must be mlp, mlp4 or cnn, got "${v}"`);
+      arch = v;
+    } else if (a === '--block') {
+      const v = whole(a, value());
+      if (v < 2 || v > 4) throw new UsageError(`--block must be 2, 3 or 4 (W2…W4 of mlp4)`);
+      archOverrides.block = v;
+    } else if (a === '--kernel') {
+      const v = whole(a, value());
+      if (v !== 3 && v !== 5) throw new UsageError(`--kernel must be 3 or 5`);
+      archOverrides.kernel = v;
+    } else if (a === '--conv1') archOverrides.conv1 = whole(a, value());
+    else if (a === '--conv2') archOverrides.conv2 = whole(a, value());
+    else if (a === '--dense') archOverrides.dense = whole(a, value());
+    else if (a === '--max-block-dim') archOverrides.maxBlockDim = whole(a, value());
     else if (a in NUMERIC) {
       const key = NUMERIC[a];
       const raw = value();
@@ -267,6 +314,33 @@ export function parseArgs(argv: string[]): CliOptions {
     throw new UsageError('B ≥ 1, hidden ≥ 2, lr > 0, window-epochs ≥ 1 and modes ≥ 2 are required');
   }
   if (dynamics === 'langevin') config.contrast = true;
+  let archConfig: ArchConfig | null = null;
+  if (arch !== 'mlp') {
+    if (experiment !== 'variance-flatness')
+      throw new UsageError('--arch mlp4|cnn runs the variance-flatness experiment only');
+    if (dynamics !== 'sgd' || bundle || (overrides.optimizer ?? 'sgd') !== 'sgd')
+      throw new UsageError('--arch mlp4|cnn trains with plain SGD and writes no bundle');
+    type Knobs = Omit<ArchConfig, 'arch'>;
+    const pick = <K extends keyof Knobs & keyof RunConfig>(k: K): Knobs[K] =>
+      (overrides[k] as Knobs[K] | undefined) ?? archDefaults(arch)[k];
+    archConfig = {
+      ...archDefaults(arch),
+      ...archOverrides,
+      arch,
+      hidden: pick('hidden'),
+      batchSize: pick('batchSize'),
+      lr: pick('lr'),
+      seed: pick('seed'),
+      warmupEpochs: pick('warmupEpochs'),
+      windowEpochs: pick('windowEpochs'),
+      flatnessModes: pick('flatnessModes'),
+      thresholdFactor: pick('thresholdFactor'),
+      profileCentre: pick('profileCentre'),
+    };
+  } else if (Object.keys(archOverrides).length > 0)
+    throw new UsageError(
+      '--block, --kernel, --conv1, --conv2, --dense, --max-block-dim need --arch mlp4|cnn',
+    );
   if (SWEEPS.includes(experiment) && (dynamics !== 'sgd' || bundle))
     throw new UsageError('sweeps analyse SGD-family runs only and write no bundle');
   return {
@@ -283,6 +357,7 @@ export function parseArgs(argv: string[]): CliOptions {
     lrs,
     adamLr,
     sharpC,
+    arch: archConfig,
   };
 }
 
@@ -518,6 +593,58 @@ export async function reproduce(
   return { out, bundle };
 }
 
+/** Runs the variance–flatness pipeline on mlp4 or the CNN; returns the JSON document. */
+export async function reproduceArchitecture(
+  opts: CliOptions,
+  cfg: ArchConfig,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  const backend = await selectBackend({
+    forced: 'wasm',
+    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
+  });
+  const data = await loadData(opts.idx);
+  log(`backend ${backend.name}; data ${data.name}; --arch ${cfg.arch}`);
+  const r: ArchResult = await architectureRun(cfg, data, log);
+  log(
+    `${cfg.arch} block ${r.block.name} (${r.block.dim}${r.block.sampled ? ` of ${r.block.fullDim}, sampled` : ''}): ψ = ${r.fits.psi.exponent.toFixed(3)} (R² ${r.fits.psi.r2.toFixed(3)}), γ = ${r.fits.gamma.exponent.toFixed(3)}`,
+  );
+  const e = r.epochs;
+  return {
+    experiment: opts.experiment,
+    dynamics: 'sgd',
+    arch: r.arch,
+    block: r.block,
+    config: cfg,
+    backend: backend.name,
+    data: { name: data.name, train: data.train.count, test: data.test.count },
+    training: {
+      epoch: e.map((x) => x.epoch),
+      step: e.map((x) => x.step),
+      trainLoss: e.map((x) => x.trainLoss),
+      trainError: e.map((x) => x.trainError),
+      testLoss: e.map((x) => x.testLoss),
+      testError: e.map((x) => x.testError),
+    },
+    explorationStartEpoch: cfg.warmupEpochs,
+    spectrum: { variance: r.variance },
+    modes: r.modes.map((m) => ({
+      rank: m.rank,
+      variance: m.variance,
+      flatness: m.flatness,
+      left: m.left,
+      right: m.right,
+      L0: m.L0,
+    })),
+    fits: { gamma: fitJson(r.fits.gamma), psi: fitJson(r.fits.psi) },
+    varianceFraction35: r.varianceFraction35,
+    rank90: r.rank90,
+    snapshots: r.snapshots,
+    method: r.method,
+    timings: r.timings,
+  };
+}
+
 function sweepRow(r: RunSummary) {
   return {
     hidden: r.hidden,
@@ -700,6 +827,11 @@ async function main(): Promise<void> {
   if (SWEEPS.includes(opts.experiment)) {
     const out = await reproduceSweep(opts, log);
     log(`wrote ${writeSweepOutputs(out, opts.out).join(', ')}`);
+    return;
+  }
+  if (opts.arch) {
+    const out = await reproduceArchitecture(opts, opts.arch, log);
+    log(`wrote ${writeOutputs(out, opts.out).join(', ')}`);
     return;
   }
   const { out, bundle } = await reproduce(opts, log);
