@@ -151,6 +151,7 @@ import {
   lossProfile,
   measureFlatness,
   type EvalFn,
+  type ModeFlatnessResult,
 } from '../landscape/flatness';
 import {
   logSpacedRanks,
@@ -196,6 +197,43 @@ const ENSEMBLE_SHOWN = 8;
 /** Checkpoints (log-spaced in epochs) and minibatches for T and L along the trajectory. */
 const TRAJECTORY_CHECKPOINTS = 14;
 const TRAJECTORY_K = 200;
+
+/**
+ * The per-mode table (σ², F and the bracket) and the γ and ψ fits over their ranges (SCIENCE.md),
+ * clipped to the last non-zero mode. Shared by every architecture's analysis.
+ */
+export function varianceFlatnessSummary(
+  measured: readonly ModeFlatnessResult[],
+  variance: readonly number[],
+  lastRank: number,
+): { modes: ModeFlatness[]; fits: { gamma: PowerFit; psi: PowerFit } } {
+  const modes: ModeFlatness[] = measured.map((m) => ({
+    rank: m.rank,
+    variance: variance[m.rank - 1],
+    flatness: m.flatness,
+    left: m.left,
+    right: m.right,
+    L0: m.L0,
+    theta0: m.theta0,
+    evaluations: m.evaluations,
+  }));
+  const gammaRanks: [number, number] = [
+    Math.min(GAMMA_RANKS[0], lastRank),
+    Math.min(GAMMA_RANKS[1], lastRank),
+  ];
+  const psiRanks: [number, number] = [PSI_RANKS[0], Math.min(PSI_RANKS[1], lastRank)];
+  const finite = modes.filter((m) => Number.isFinite(m.flatness) && m.flatness > 0);
+  return {
+    modes,
+    fits: {
+      gamma: toPowerFit(
+        spectrumFit(variance, gammaRanks[0], Math.max(gammaRanks[0] + 1, gammaRanks[1])),
+        gammaRanks,
+      ),
+      psi: toPowerFit(varianceFlatnessFit(finite, psiRanks[0], psiRanks[1]), psiRanks),
+    },
+  };
+}
 
 /** Row of mode `rank` in a PCA result's modes/projections, or −1 when it was not computed. */
 export function modeRow(pca: PcaResult, rank: number): number {
@@ -359,30 +397,8 @@ export class WindowAnalysis {
     const tFlat = performance.now();
     progress('fits', 0, null);
 
-    const modes: ModeFlatness[] = report.modes.map((m) => ({
-      rank: m.rank,
-      variance: pca.variance[m.rank - 1],
-      flatness: m.flatness,
-      left: m.left,
-      right: m.right,
-      L0: m.L0,
-      theta0: m.theta0,
-      evaluations: m.evaluations,
-    }));
     const variance = Array.from(pca.variance);
-    const gammaRanks: [number, number] = [
-      Math.min(GAMMA_RANKS[0], lastRank),
-      Math.min(GAMMA_RANKS[1], lastRank),
-    ];
-    const psiRanks: [number, number] = [PSI_RANKS[0], Math.min(PSI_RANKS[1], lastRank)];
-    const finiteModes = modes.filter((m) => Number.isFinite(m.flatness) && m.flatness > 0);
-    const fits = {
-      gamma: toPowerFit(
-        spectrumFit(variance, gammaRanks[0], Math.max(gammaRanks[0] + 1, gammaRanks[1])),
-        gammaRanks,
-      ),
-      psi: toPowerFit(varianceFlatnessFit(finiteModes, psiRanks[0], psiRanks[1]), psiRanks),
-    };
+    const { modes, fits } = varianceFlatnessSummary(report.modes, variance, lastRank);
 
     // Drift: the cosine between p_1 and the window mean ŵ.
     let dotMean = 0;

@@ -16,24 +16,16 @@ import type { Dataset } from '../data/dataset';
 import { MinibatchSampler, gatherBatch, imagesToFloat32 } from '../data/batches';
 import * as tf from '@tensorflow/tfjs';
 import { measureFlatness, type EvalFn } from '../landscape/flatness';
-import {
-  logSpacedRanks,
-  rankReachingFraction,
-  spectrumFit,
-  varianceFlatnessFit,
-  varianceFraction,
-  type PowerLawFit,
-} from '../landscape/fits';
+import { logSpacedRanks, rankReachingFraction, varianceFraction } from '../landscape/fits';
 import { windowPca } from '../pca/pca';
 import { SnapshotWindow } from '../pca/snapshotWindow';
 import { cnn, CNN_DEFAULT } from '../nets/cnn';
 import { deepMlp } from '../nets/deepMlp';
 import { BlockLoss, SgdNet, blockSubset, initParams, type BlockNet } from '../nets/tfNet';
 import {
-  GAMMA_RANKS,
-  PSI_RANKS,
   modeRow,
   modeVector,
+  varianceFlatnessSummary,
   type ModeFlatness,
   type PowerFit,
 } from './analysis';
@@ -138,18 +130,6 @@ function network(cfg: ArchConfig): { def: BlockNet; param: number } {
     classes: 10,
   });
   return { def, param: 2 };
-}
-
-function toPowerFit(f: PowerLawFit, ranks: [number, number]): PowerFit {
-  return {
-    exponent: f.exponent,
-    ci95: f.ci95,
-    r2: f.r2,
-    ranks: f.ranks ?? ranks,
-    n: f.n,
-    slope: f.slope,
-    intercept: f.intercept,
-  };
 }
 
 /** Trains the chosen architecture and analyses its block's window. */
@@ -277,30 +257,7 @@ export async function architectureRun(
   const tFlat = performance.now();
 
   const variance = Array.from(pca.variance);
-  const modes: ModeFlatness[] = report.modes.map((m) => ({
-    rank: m.rank,
-    variance: pca.variance[m.rank - 1],
-    flatness: m.flatness,
-    left: m.left,
-    right: m.right,
-    L0: m.L0,
-    theta0: m.theta0,
-    evaluations: m.evaluations,
-  }));
-  const last = pca.rank;
-  const gammaRanks: [number, number] = [
-    Math.min(GAMMA_RANKS[0], last),
-    Math.min(GAMMA_RANKS[1], last),
-  ];
-  const psiRanks: [number, number] = [PSI_RANKS[0], Math.min(PSI_RANKS[1], last)];
-  const finite = modes.filter((m) => Number.isFinite(m.flatness) && m.flatness > 0);
-  const fits = {
-    gamma: toPowerFit(
-      spectrumFit(variance, gammaRanks[0], Math.max(gammaRanks[0] + 1, gammaRanks[1])),
-      gammaRanks,
-    ),
-    psi: toPowerFit(varianceFlatnessFit(finite, psiRanks[0], psiRanks[1]), psiRanks),
-  };
+  const { modes, fits } = varianceFlatnessSummary(report.modes, variance, pca.rank);
   const tEnd = performance.now();
   return {
     arch: {
