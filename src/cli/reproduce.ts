@@ -605,7 +605,7 @@ export async function reproduceArchitecture(
   });
   const data = await loadData(opts.idx);
   log(`backend ${backend.name}; data ${data.name}; --arch ${cfg.arch}`);
-  const r: ArchResult = await architectureRun(cfg, data, log);
+  const r: ArchResult = await architectureRun(cfg, data, { log, sharpC: opts.sharpC });
   log(
     `${cfg.arch} block ${r.block.name} (${r.block.dim}${r.block.sampled ? ` of ${r.block.fullDim}, sampled` : ''}): ψ = ${r.fits.psi.exponent.toFixed(3)} (R² ${r.fits.psi.r2.toFixed(3)}), γ = ${r.fits.gamma.exponent.toFixed(3)}`,
   );
@@ -639,6 +639,7 @@ export async function reproduceArchitecture(
     fits: { gamma: fitJson(r.fits.gamma), psi: fitJson(r.fits.psi) },
     varianceFraction35: r.varianceFraction35,
     rank90: r.rank90,
+    effectiveDimension: r.dims,
     snapshots: r.snapshots,
     method: r.method,
     timings: r.timings,

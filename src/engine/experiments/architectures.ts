@@ -17,6 +17,7 @@ import { MinibatchSampler, gatherBatch, imagesToFloat32 } from '../data/batches'
 import * as tf from '@tensorflow/tfjs';
 import { measureFlatness, type EvalFn } from '../landscape/flatness';
 import { logSpacedRanks, rankReachingFraction, varianceFraction } from '../landscape/fits';
+import { effectiveDimensions, type EffectiveDimensions } from '../landscape/effectiveDimension';
 import { windowPca } from '../pca/pca';
 import { SnapshotWindow } from '../pca/snapshotWindow';
 import { cnn, CNN_DEFAULT } from '../nets/cnn';
@@ -109,7 +110,27 @@ export interface ArchResult {
   fits: { gamma: PowerFit; psi: PowerFit };
   varianceFraction35: number;
   rank90: number;
+  /** ‖mean of the analysed coordinates over the window‖ (the solution's norm for D_s). */
+  meanNorm: number;
+  dims: EffectiveDimensions;
   timings: { warmup: number; window: number; pca: number; flatness: number; total: number };
+}
+
+export interface ArchProgress {
+  phase: 'warmup' | 'window' | 'analysis';
+  /** Epochs finished, of `epochs` (training phases). */
+  epoch: number;
+  epochs: number;
+}
+
+export interface ArchRunOptions {
+  log?: (s: string) => void;
+  signal?: AbortSignal;
+  onProgress?: (p: ArchProgress) => void;
+  /** Called every few steps: the worker yields to its event loop here (pause, cancel). */
+  yieldEvery?: () => Promise<void>;
+  /** The sharpness constant c of D_s's threshold c·‖ŵ‖/√dim. */
+  sharpC?: number;
 }
 
 function network(cfg: ArchConfig): { def: BlockNet; param: number } {
@@ -136,8 +157,9 @@ function network(cfg: ArchConfig): { def: BlockNet; param: number } {
 export async function architectureRun(
   cfg: ArchConfig,
   data: Dataset,
-  log: (s: string) => void = () => undefined,
+  opts: ArchRunOptions = {},
 ): Promise<ArchResult> {
+  const log = opts.log ?? (() => undefined);
   const t0 = performance.now();
   const { def, param } = network(cfg);
   const spec = def.params[param];
@@ -166,7 +188,14 @@ export async function architectureRun(
     for (let epoch = 1; epoch <= totalEpochs; epoch++) {
       const inWindow = epoch > cfg.warmupEpochs;
       if (inWindow && tWarm === 0) tWarm = performance.now();
+      opts.onProgress?.({
+        phase: inWindow ? 'window' : 'warmup',
+        epoch: epoch - 1,
+        epochs: totalEpochs,
+      });
       for (let s = 0; s < perEpoch; s++) {
+        opts.signal?.throwIfAborted();
+        if (opts.yieldEvery && s % 20 === 0) await opts.yieldEvery();
         sampler.nextInto(idx);
         gatherBatch(train.images, train.labels, idx, xb, yb, P);
         const loss = net.step(xb, yb, cfg.batchSize, cfg.lr);
@@ -201,6 +230,12 @@ export async function architectureRun(
   const tWin = performance.now();
   const weights = net.weights();
   net.dispose();
+  opts.onProgress?.({
+    phase: 'analysis',
+    epoch: cfg.warmupEpochs + cfg.windowEpochs,
+    epochs: cfg.warmupEpochs + cfg.windowEpochs,
+  });
+  if (opts.yieldEvery) await opts.yieldEvery();
 
   // PCA of the block's window.
   const maxRank = Math.max(2, Math.min(win.count - 1, dim));
@@ -249,6 +284,7 @@ export async function architectureRun(
         factor: thresholdValue(cfg.thresholdFactor),
         relTol: 1e-3,
         initialStep: Math.max(1e-3, 0.5 * Math.sqrt(pca.variance[0])),
+        signal: opts.signal,
       },
     );
   } finally {
@@ -258,6 +294,10 @@ export async function architectureRun(
 
   const variance = Array.from(pca.variance);
   const { modes, fits } = varianceFlatnessSummary(report.modes, variance, pca.rank);
+  let norm2 = 0;
+  for (let i = 0; i < dim; i++) norm2 += pca.mean[i] * pca.mean[i];
+  const meanNorm = Math.sqrt(norm2);
+  const dims = effectiveDimensions(variance, modes, meanNorm, dim, opts.sharpC);
   const tEnd = performance.now();
   return {
     arch: {
@@ -274,6 +314,8 @@ export async function architectureRun(
     fits,
     varianceFraction35: varianceFraction(variance, 2, 35),
     rank90: rankReachingFraction(variance, 0.9),
+    meanNorm,
+    dims,
     timings: {
       warmup: ((tWarm || tWin) - t0) / 1000,
       window: (tWin - (tWarm || tWin)) / 1000,
