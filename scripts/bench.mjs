@@ -1,6 +1,9 @@
 // `npm run bench`: the Node benchmarks (scripts/bench.ts), then the same questions in headless
 // Chromium — training steps/s per backend in a worker (bench.html), and time-to-figure of the
-// preset on the built site, split by phase. Pass --preset quick for a short run.
+// preset on the built site, split by phase. Pass --preset quick for a short run. Every flag is
+// passed on to scripts/bench.ts: --skip-steps, --skip-eigen, --skip-landscape, --skip-theory,
+// --skip-figure, --skip-forgetting (also skips Chromium's forgetting sweep) and --skip-sweeps
+// (the universality sweeps, Node only) leave that section out.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { launch, openPage, serveDist } from '../tests/e2e/harness.mjs';

@@ -1,9 +1,13 @@
 /**
  * Node half of `npm run bench`: training steps/s per backend against the plain loop, the
- * eigensolver, the flatness search, snapshot ingest, and time-to-figure of a preset through the
- * CLI's engine path. Prints tables and writes bench-results/node.json.
+ * eigensolver, the flatness search, snapshot ingest, time-to-figure of a preset through the
+ * CLI's engine path, a forgetting sweep and the universality sweeps. Prints tables and writes
+ * bench-results/node.json.
  *
- *   npx tsx scripts/bench.ts [--preset paper|quick] [--skip-figure] [--skip-forgetting] [--seconds 2]
+ *   npx tsx scripts/bench.ts [--preset paper|quick] [--seconds 2] [--skip-steps] [--skip-eigen]
+ *     [--skip-landscape] [--skip-theory] [--skip-figure] [--skip-forgetting] [--skip-sweeps]
+ *
+ * Each --skip-NAME leaves that section out (--skip-steps also the snapshot-ingest table).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,6 +19,7 @@ import { parseArgs, reproduce } from '../src/cli/reproduce';
 import { benchEigen } from './bench-eigen';
 import { benchForgetting } from './bench-forgetting';
 import { benchLandscape } from './bench-landscape';
+import { benchSweeps } from './bench-sweeps';
 import { benchTheory } from './bench-theory';
 
 const argv = process.argv.slice(2);
@@ -24,6 +29,7 @@ const arg = (name: string, dflt: string) => {
 };
 const preset = arg('--preset', 'paper');
 const seconds = Number(arg('--seconds', '2'));
+const skip = (section: string) => argv.includes(`--skip-${section}`);
 const wasmPaths = resolve('node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/';
 
 function table(title: string, header: string[], rows: (string | number)[][]): void {
@@ -47,78 +53,87 @@ const report: Record<string, unknown> = { date: new Date().toISOString(), node: 
 const data = loadEmbeddedDataset(readFileSync('public/data/mnist-10k.bin'));
 
 // 1. Training steps/s.
-const steps: StepBenchRow[] = [benchPlain(data.train, 'node', seconds)];
-await selectBackend({ forced: 'wasm', wasmPaths });
-steps.push(
-  ...(await benchSteps(
-    data.train,
-    'node',
-    ['wasm-simd', 'explicit-transpose', 'transpose-flags', 'autodiff'],
-    seconds,
-  )),
-);
-await selectBackend({ forced: 'cpu' });
-steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose'], seconds)));
-const plain = steps[0].stepsPerSecond;
-table(
-  'Training steps/s, B = 50, 784-50-50-10 (Node)',
-  ['backend', 'step', 'steps/s', '× plain loop'],
-  steps.map((r) => [r.backend, r.impl, r.stepsPerSecond, r.stepsPerSecond / plain]),
-);
-report.steps = steps;
-
-// 2. Snapshot ingest against training.
-{
-  const dim = 2500;
-  const batch = new Float32Array(32 * dim).map((_, i) => Math.sin(i));
-  const win = new SnapshotWindow(dim, { maxSnapshots: 4000 });
-  const t0 = performance.now();
-  let n = 0;
-  while (n + 32 <= 3200) {
-    win.addBatch(batch, 32);
-    n += 32;
-  }
-  const rate = n / ((performance.now() - t0) / 1000);
-  const fastest = Math.max(...steps.map((r) => r.stepsPerSecond));
-  table(
-    'Snapshot ingest (W2, 2,500 floats, batches of 32)',
-    ['snapshots/s', 'fastest training steps/s', 'headroom ×'],
-    [[rate, fastest, rate / fastest]],
+if (!skip('steps')) {
+  const steps: StepBenchRow[] = [benchPlain(data.train, 'node', seconds)];
+  await selectBackend({ forced: 'wasm', wasmPaths });
+  steps.push(
+    ...(await benchSteps(
+      data.train,
+      'node',
+      ['wasm-simd', 'explicit-transpose', 'transpose-flags', 'autodiff'],
+      seconds,
+    )),
   );
-  report.ingest = { snapshotsPerSecond: rate, trainingStepsPerSecond: fastest };
+  await selectBackend({ forced: 'cpu' });
+  steps.push(...(await benchSteps(data.train, 'node', ['explicit-transpose'], seconds)));
+  const plain = steps[0].stepsPerSecond;
+  table(
+    'Training steps/s, B = 50, 784-50-50-10 (Node)',
+    ['backend', 'step', 'steps/s', '× plain loop'],
+    steps.map((r) => [r.backend, r.impl, r.stepsPerSecond, r.stepsPerSecond / plain]),
+  );
+  report.steps = steps;
+
+  // 2. Snapshot ingest against training.
+  {
+    const dim = 2500;
+    const batch = new Float32Array(32 * dim).map((_, i) => Math.sin(i));
+    const win = new SnapshotWindow(dim, { maxSnapshots: 4000 });
+    const t0 = performance.now();
+    let n = 0;
+    while (n + 32 <= 3200) {
+      win.addBatch(batch, 32);
+      n += 32;
+    }
+    const rate = n / ((performance.now() - t0) / 1000);
+    const fastest = Math.max(...steps.map((r) => r.stepsPerSecond));
+    table(
+      'Snapshot ingest (W2, 2,500 floats, batches of 32)',
+      ['snapshots/s', 'fastest training steps/s', 'headroom ×'],
+      [[rate, fastest, rate / fastest]],
+    );
+    report.ingest = { snapshotsPerSecond: rate, trainingStepsPerSecond: fastest };
+  }
 }
 
 // 3. Eigensolver.
-const eig = await benchEigen();
-table(
-  'Symmetric eigensolver and window PCA (float64)',
-  ['case', 'seconds', 'note'],
-  eig.map((r) => [r.name, r.seconds, r.note ?? '']),
-);
-report.eigen = eig;
+if (!skip('eigen')) {
+  const eig = await benchEigen();
+  table(
+    'Symmetric eigensolver and window PCA (float64)',
+    ['case', 'seconds', 'note'],
+    eig.map((r) => [r.name, r.seconds, r.note ?? '']),
+  );
+  report.eigen = eig;
+}
 
 // 4. Flatness search.
-await selectBackend({ forced: 'wasm', wasmPaths });
-const land = await benchLandscape({ log: () => undefined });
-table(
-  'Loss landscape (wasm, N = 8,000)',
-  ['measure', 'value', 'unit'],
-  land.map((r) => [r.name, r.value, r.unit]),
-);
-report.landscape = land;
+if (!skip('landscape')) {
+  await selectBackend({ forced: 'wasm', wasmPaths });
+  const land = await benchLandscape({ log: () => undefined });
+  table(
+    'Loss landscape (wasm, N = 8,000)',
+    ['measure', 'value', 'unit'],
+    land.map((r) => [r.name, r.value, r.unit]),
+  );
+  report.landscape = land;
+}
 
 // 4b. Theory (Figs. 3, 5): velocity statistics and an active-temperature profile. Both run in
 // the analysis worker in the browser, never on the UI thread.
-const theory = await benchTheory();
-table(
-  'Noise strength, correlation time, active temperature (wasm)',
-  ['measure', 'value', 'unit'],
-  theory.map((r) => [r.name, r.value, r.unit]),
-);
-report.theory = theory;
+if (!skip('theory')) {
+  await selectBackend({ forced: 'wasm', wasmPaths });
+  const theory = await benchTheory();
+  table(
+    'Noise strength, correlation time, active temperature (wasm)',
+    ['measure', 'value', 'unit'],
+    theory.map((r) => [r.name, r.value, r.unit]),
+  );
+  report.theory = theory;
+}
 
 // 5. Time-to-figure through the CLI's engine path.
-if (!argv.includes('--skip-figure')) {
+if (!skip('figure')) {
   const { out } = await reproduce(
     parseArgs(['--experiment', 'variance-flatness', '--preset', preset, '--quiet']),
     () => undefined,
@@ -140,7 +155,7 @@ if (!argv.includes('--skip-figure')) {
 }
 
 // 6. One full default forgetting sweep (section 6, Fig. 4), wasm.
-if (!argv.includes('--skip-forgetting')) {
+if (!skip('forgetting')) {
   await selectBackend({ forced: 'wasm', wasmPaths });
   const rows = await benchForgetting();
   table(
@@ -149,6 +164,35 @@ if (!argv.includes('--skip-forgetting')) {
     rows.map((r) => [r.name.replace(/^forgetting: /, ''), r.value, r.unit, r.note ?? '']),
   );
   report.forgetting = rows;
+}
+
+// 7. The universality sweeps (issue 7) at the quick settings, wasm: per-run train / analysis /
+// total seconds (RunSummary.timings), × the sweep's first run, and ψ, D_L90, D_s.
+if (!skip('sweeps')) {
+  await selectBackend({ forced: 'wasm', wasmPaths });
+  const sw = await benchSweeps(data);
+  const c = sw.config;
+  table(
+    `Universality sweeps, quick settings (${c.warmupEpochs} warm-up + ${c.windowEpochs} window epochs, ${c.flatnessModes} flatness modes; Node, wasm)`,
+    ['sweep', 'run', 'train s', 'analysis s', 'total s', '× first', 'ψ (R²)', 'D_L90', 'D_s'],
+    sw.rows.map((r) => [
+      r.sweep,
+      r.label,
+      r.train,
+      r.analysis,
+      r.total,
+      r.ratio,
+      `${r.psi.toFixed(2)} (${r.psiR2.toFixed(2)})`,
+      String(r.DL90),
+      String(r.Ds),
+    ]),
+  );
+  table(
+    'Universality sweeps, per sweep',
+    ['sweep', 'runs', 'total s'],
+    sw.totals.map((t) => [t.sweep, String(t.runs), t.seconds]),
+  );
+  report.sweeps = sw;
 }
 
 mkdirSync('bench-results', { recursive: true });
