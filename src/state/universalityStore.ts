@@ -1,45 +1,100 @@
 /**
- * Section 7 (universality): the optimizer comparison and the width sweep run in the trainer
- * worker; this store holds their state, progress and finished runs. The worker client routes
- * the trainer's 'universality…' events here. Type-only engine imports: the page bundle stays
- * free of TensorFlow.js.
+ * Section 7 (universality): the optimizer comparison, the width sweep, the (B, α) grid and the
+ * deeper architectures run in the trainer worker; this store holds each sweep's plan (its runs
+ * in order, with their results), status and progress. The worker client routes the trainer's
+ * 'universality…' events here. Type-only engine imports: the page bundle stays free of
+ * TensorFlow.js.
+ *
+ * Reuse: every finished run is kept in a small cache keyed by its full settings, so a run that
+ * another sweep already made (the width sweep's h = 50 is the optimizer comparison's SGD run at
+ * the same settings) is not trained again, and a cancelled sweep continues where it stopped.
  */
 import { create } from 'zustand';
-import type { RunSummary, SweepProgress } from '../engine/experiments/sweeps';
-import type { UniversalityMode, UniversalityWorkerEvent } from '../worker/protocol';
+import type { RunSummary } from '../engine/experiments/sweeps';
+import type { ArchConfig, ArchResult } from '../engine/experiments/architectures';
+import type {
+  UniversalityMode,
+  UniversalityProgress,
+  UniversalityResult,
+  UniversalityRunSpec,
+  UniversalityWorkerEvent,
+} from '../worker/protocol';
 
-export type UniversalityStatus = 'idle' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
+export type UniversalityStatus =
+  'idle' | 'running' | 'pausing' | 'paused' | 'cancelling' | 'done' | 'cancelled' | 'error';
 
 /** Widths of the page's sweep: small enough to finish in a minute or two on a CPU. */
 export const PAGE_WIDTHS = [10, 20, 30, 50];
 
+/** The page's (B, α) grid: nine quick runs, B/α from 125 to 2,000. */
+export const PAGE_GRID = { batchSizes: [25, 50, 100], lrs: [0.05, 0.1, 0.2] } as const;
+
+/**
+ * The page's deeper-architecture settings (the engine's quick defaults, architectures.ts;
+ * a unit test keeps the two equal). The analysed block is capped at `maxBlockDim` weights.
+ */
+export const PAGE_ARCH = {
+  hidden: 50,
+  block: 3,
+  kernel: 3,
+  conv1: 4,
+  conv2: 8,
+  dense: 32,
+  maxBlockDim: 10_000,
+  warmupEpochs: { mlp4: 20, cnn: 3 },
+  windowEpochs: { mlp4: 5, cnn: 2 },
+} as const;
+
+/** Most architecture runs kept on the σ²–F overlay (older ones drop off). */
+export const MAX_ARCH_RUNS = 6;
+
+export interface PlannedRun {
+  spec: UniversalityRunSpec;
+  /** Short name in progress text and legends ("h 30", "Adam", "B 50, α 0.1"). */
+  label: string;
+  result?: UniversalityResult;
+  /** The run failed on its own (e.g. diverged): why. */
+  failed?: string;
+  /** The result came from the cache: an earlier sweep made the same run. */
+  reused?: boolean;
+}
+
+export interface ArchRun {
+  label: string;
+  config: ArchConfig;
+  result: ArchResult;
+}
+
 export interface UniversalityRuns {
   status: UniversalityStatus;
   message: string | null;
-  progress: SweepProgress | null;
-  /** Runs the sweep will make (3 optimizers, or one per width). */
-  total: number;
+  progress: UniversalityProgress | null;
+  plan: PlannedRun[];
+  /** The finished MLP runs of the plan, in plan order (what the figures draw). */
   runs: RunSummary[];
+  /** The finished architecture runs, in plan order. */
+  archRuns: ArchRun[];
 }
 
-export interface UniversalityState {
-  optimizers: UniversalityRuns;
-  widths: UniversalityRuns;
-  /** Which sweep the worker is running (events go there). */
+export type UniversalityState = Record<UniversalityMode, UniversalityRuns> & {
+  /** Which sweep the worker is running (its events go there). */
   active: UniversalityMode | null;
-}
+};
 
 const empty: UniversalityRuns = {
   status: 'idle',
   message: null,
   progress: null,
-  total: 0,
+  plan: [],
   runs: [],
+  archRuns: [],
 };
 
 export const useUniversality = create<UniversalityState>(() => ({
   optimizers: empty,
   widths: empty,
+  hyper: empty,
+  architectures: empty,
   active: null,
 }));
 
@@ -47,15 +102,105 @@ export function universalityBusy(s: UniversalityState): boolean {
   return s.active !== null;
 }
 
-export function beginUniversality(mode: UniversalityMode, total: number): void {
-  useUniversality.setState({
-    active: mode,
-    [mode]: { ...empty, status: 'running', total },
+// ───────────── the cache of finished runs ─────────────
+
+const CACHE_LIMIT = 64;
+const cache = new Map<string, UniversalityResult>();
+
+/** A spec's key: its JSON with object keys sorted, so equal settings give equal keys. */
+export function specKey(spec: UniversalityRunSpec): string {
+  return JSON.stringify(spec, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function remember(spec: UniversalityRunSpec, result: UniversalityResult): void {
+  const key = specKey(spec);
+  cache.delete(key);
+  cache.set(key, result);
+  while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+}
+
+/** Forget every cached run (the data set changed: old results no longer apply). */
+export function clearUniversalityCache(): void {
+  cache.clear();
+}
+
+// ───────────── plan bookkeeping ─────────────
+
+function withPlan(cur: UniversalityRuns, plan: PlannedRun[]): UniversalityRuns {
+  const runs: RunSummary[] = [];
+  const archRuns: ArchRun[] = [];
+  for (const p of plan) {
+    if (p.result?.kind === 'mlp') runs.push(p.result.summary);
+    else if (p.result?.kind === 'arch')
+      archRuns.push({ label: p.label, config: p.result.config, result: p.result.result });
+  }
+  return { ...cur, plan, runs, archRuns };
+}
+
+/** Runs of the plan still to make (neither finished nor failed). */
+export function pendingRuns(r: UniversalityRuns): number {
+  return r.plan.filter((p) => !p.result && !p.failed).length;
+}
+
+/**
+ * Sets up a sweep: `items` replace the plan (or are appended to it), cached results are
+ * filled in, and the runs still to make are returned with their plan indices (none: the sweep
+ * is already complete and no worker is needed).
+ */
+export function beginUniversality(
+  mode: UniversalityMode,
+  items: { spec: UniversalityRunSpec; label: string }[],
+  append = false,
+  keep = Infinity,
+): { index: number; spec: UniversalityRunSpec }[] {
+  const cur = useUniversality.getState()[mode];
+  let plan: PlannedRun[] = append ? [...cur.plan, ...items] : items.map((i) => ({ ...i }));
+  // Drop the oldest finished runs past `keep` (the architectures overlay keeps a few).
+  while (plan.length > keep && (plan[0].result || plan[0].failed)) plan = plan.slice(1);
+  plan = plan.map((p) => {
+    if (p.result || p.failed) return p;
+    const hit = cache.get(specKey(p.spec));
+    return hit ? { ...p, result: hit, reused: true } : p;
   });
+  const todo = plan.flatMap((p, index) => (p.result || p.failed ? [] : [{ index, spec: p.spec }]));
+  const reused = plan.filter((p) => p.reused).length;
+  const base = withPlan({ ...cur, progress: null }, plan);
+  if (todo.length === 0) {
+    useUniversality.setState({
+      [mode]: {
+        ...base,
+        status: 'done',
+        message: reused > 0 ? `Done: ${plan.length} runs (${reused} reused).` : null,
+      },
+    });
+  } else {
+    useUniversality.setState({
+      active: mode,
+      [mode]: { ...base, status: 'running', message: null },
+    });
+  }
+  return todo;
+}
+
+/** Empties one sweep's plan (its figure goes blank). */
+export function clearUniversality(mode: UniversalityMode): void {
+  const s = useUniversality.getState();
+  if (s.active === mode) return;
+  useUniversality.setState({ [mode]: empty });
 }
 
 export function isUniversalityEvent(e: { type: string }): e is UniversalityWorkerEvent {
   return e.type.startsWith('universality');
+}
+
+export function setUniversalityStatus(status: UniversalityStatus): void {
+  const s = useUniversality.getState();
+  if (!s.active) return;
+  useUniversality.setState({ [s.active]: { ...s[s.active], status } });
 }
 
 export function applyUniversalityEvent(e: UniversalityWorkerEvent): void {
@@ -68,15 +213,40 @@ export function applyUniversalityEvent(e: UniversalityWorkerEvent): void {
       useUniversality.setState({ [mode]: { ...cur, progress: e.progress } });
       return;
     case 'universalityRun':
-      useUniversality.setState({ [mode]: { ...cur, runs: [...cur.runs, e.summary] } });
+    case 'universalityRunFailed': {
+      const p = cur.plan[e.index];
+      if (!p) return;
+      const plan = cur.plan.slice();
+      if (e.type === 'universalityRun') {
+        remember(p.spec, e.result);
+        plan[e.index] = { ...p, result: e.result };
+      } else plan[e.index] = { ...p, failed: e.message };
+      useUniversality.setState({ [mode]: withPlan(cur, plan) });
       return;
-    case 'universalityState':
-      if (e.state === 'running') return;
+    }
+    case 'universalityState': {
+      if (e.state === 'running' || e.state === 'paused') {
+        // A pause asked for while the worker was between checkpoints is still pending.
+        const status = e.state === 'running' && cur.status === 'pausing' ? 'pausing' : e.state;
+        if (cur.status !== 'cancelling') useUniversality.setState({ [mode]: { ...cur, status } });
+        return;
+      }
+      const failed = cur.plan.filter((p) => p.failed).length;
+      const reused = cur.plan.filter((p) => p.reused).length;
+      const notes = [
+        reused > 0 ? `${reused} reused` : '',
+        failed > 0 ? `${failed} failed` : '',
+      ].filter(Boolean);
+      const message =
+        e.state === 'done'
+          ? `Done: ${cur.plan.length} runs${notes.length ? ` (${notes.join(', ')})` : ''}.`
+          : (e.message ?? null);
       useUniversality.setState({
         active: null,
-        [mode]: { ...cur, status: e.state, message: e.message ?? null, progress: null },
+        [mode]: { ...cur, status: e.state, message, progress: null },
       });
       return;
+    }
   }
 }
 

@@ -1,21 +1,43 @@
 /**
  * Section 7 of the article: is the inverse variance–flatness relation universal? (a) SGD,
- * momentum and Adam one after another in the trainer worker, their σ²–F points overlaid with ψ
- * in the legend; (b) a width sweep with D_s and D_L against the parameter count (Fig. 6). Both
- * run on the quick settings (8 warm-up epochs, a 3-epoch window, 30 flatness modes) with the
- * other settings from the run panel, with progress and cancel. The architectures of issue 7
- * (a 4-layer MLP, a CNN) are not built.
+ * momentum and Adam overlaid with ψ in the legend; (b) a width sweep with D_s and D_L against
+ * the parameter count and each width's spectra (Fig. 6); (c) ψ and γ over a (B, α) grid;
+ * (d) deeper networks — a 4-hidden-layer MLP and a small CNN — with a selectable weight block.
+ * Every sweep runs in the trainer worker on quick settings with progress, pause, cancel and
+ * continue; runs another sweep already made are reused (universalityStore.ts).
  */
+import { useId, useState } from 'react';
 import type { RunConfig } from '../engine/experiments/config';
 import { useConfig } from '../state/configStore';
 import { PRESETS } from '../state/configSchema';
 import { useRun } from '../state/runStore';
-import { PAGE_WIDTHS, useUniversality, type UniversalityRuns } from '../state/universalityStore';
-import { EffectiveDimensionView, OptimizerComparisonView } from '../views';
-import type { UniversalityMode } from '../worker/protocol';
+import {
+  MAX_ARCH_RUNS,
+  PAGE_ARCH,
+  PAGE_GRID,
+  PAGE_WIDTHS,
+  clearUniversality,
+  pendingRuns,
+  useUniversality,
+  type UniversalityRuns,
+} from '../state/universalityStore';
+import {
+  ArchitectureComparisonView,
+  EffectiveDimensionView,
+  HyperSweepView,
+  OptimizerComparisonView,
+  WidthSpectraView,
+} from '../views';
+import type { UniversalityMode, UniversalityRunSpec } from '../worker/protocol';
 import { workers } from './workers';
+import './universality.css';
 
 const ADAM_LR = 0.001;
+
+interface PlanItem {
+  spec: UniversalityRunSpec;
+  label: string;
+}
 
 function quickConfig(config: RunConfig): RunConfig {
   const quick = PRESETS.find((p) => p.id === 'quick')?.config ?? {};
@@ -28,73 +50,380 @@ function quickConfig(config: RunConfig): RunConfig {
   };
 }
 
-const PHASE_LABEL = { warmup: 'warm-up', window: 'PCA window', analysis: 'analysis' };
-
-function statusText(mode: UniversalityMode, r: UniversalityRuns): string {
-  const what = mode === 'optimizers' ? 'optimizer' : 'width';
-  if (r.status === 'idle') return '';
-  if (r.status === 'running' || r.status === 'cancelling') {
-    const p = r.progress;
-    const done = `${r.runs.length} of ${r.total} runs done`;
-    const cur = p
-      ? `; ${what} ${r.runs.length + 1}: ${PHASE_LABEL[p.phase]}${p.phase === 'analysis' ? '' : `, epoch ${p.epoch}`}`
-      : '';
-    return r.status === 'cancelling' ? 'Cancelling…' : done + cur;
-  }
-  if (r.status === 'done') return `Done: ${r.runs.length} runs.`;
-  return r.message ?? r.status;
+function optimizerPlan(config: RunConfig): PlanItem[] {
+  const q = quickConfig(config);
+  return [
+    { spec: { kind: 'mlp', config: { ...q, optimizer: 'sgd' } }, label: 'SGD' },
+    { spec: { kind: 'mlp', config: { ...q, optimizer: 'momentum' } }, label: 'Momentum' },
+    { spec: { kind: 'mlp', config: { ...q, optimizer: 'adam', lr: ADAM_LR } }, label: 'Adam' },
+  ];
 }
 
-function Controls({ mode }: { mode: UniversalityMode }) {
+function widthPlan(config: RunConfig): PlanItem[] {
+  const q = quickConfig(config);
+  return PAGE_WIDTHS.map((h) => ({
+    spec: { kind: 'mlp', config: { ...q, hidden: h } },
+    label: `h ${h}`,
+  }));
+}
+
+function gridPlan(config: RunConfig): PlanItem[] {
+  const q = quickConfig(config);
+  return PAGE_GRID.batchSizes.flatMap((B) =>
+    PAGE_GRID.lrs.map((lr) => ({
+      spec: { kind: 'mlp', config: { ...q, batchSize: B, lr } } as UniversalityRunSpec,
+      label: `B ${B}, α ${lr}`,
+    })),
+  );
+}
+
+const PHASE_LABEL = { warmup: 'warm-up', window: 'PCA window', analysis: 'analysis' };
+
+function statusText(r: UniversalityRuns): string {
+  if (r.status === 'idle') return '';
+  const done = r.plan.filter((p) => p.result || p.failed).length;
+  if (r.status === 'cancelling') return 'Cancelling…';
+  if (r.status === 'running' || r.status === 'pausing' || r.status === 'paused') {
+    const p = r.progress;
+    const cur = p ? r.plan[p.run] : undefined;
+    const where =
+      p && cur
+        ? `; ${cur.label}: ${PHASE_LABEL[p.phase]}${p.phase === 'analysis' ? '' : `, epoch ${p.epoch + 1} of ${p.epochs}`}`
+        : '';
+    const head = `${done} of ${r.plan.length} runs done${where}`;
+    if (r.status === 'pausing') return `${head} — pausing at the next training step…`;
+    if (r.status === 'paused') return `Paused: ${head}.`;
+    return head;
+  }
+  if (r.status === 'done') return r.message ?? `Done: ${r.plan.length} runs.`;
+  const left = pendingRuns(r);
+  return `${r.message ?? r.status}${left > 0 ? ` ${left} of ${r.plan.length} runs left.` : ''}`;
+}
+
+function progressFraction(r: UniversalityRuns): number {
+  if (r.status === 'done') return 1;
+  if (r.plan.length === 0) return 0;
+  const done = r.plan.filter((p) => p.result || p.failed).length;
+  const p = r.progress;
+  const part = !p ? 0 : p.phase === 'analysis' ? 0.85 : (0.6 * p.epoch) / Math.max(1, p.epochs);
+  return Math.min(1, (done + part) / r.plan.length);
+}
+
+/** Start / pause / resume / cancel / continue of one sweep, with its progress line. */
+function SweepControls({
+  mode,
+  startLabel,
+  plan,
+  append = false,
+}: {
+  mode: UniversalityMode;
+  startLabel: string;
+  /** The runs a click on the start button plans (null: the settings are invalid). */
+  plan: () => PlanItem[] | null;
+  /** Add the planned runs to the figure's runs instead of replacing them. */
+  append?: boolean;
+}) {
   const r = useUniversality((s) => s[mode]);
   const active = useUniversality((s) => s.active);
-  const config = useConfig((s) => s.config);
   const dataset = useRun((s) => s.dataset);
   const runState = useRun((s) => s.runState);
   const busy = active === mode;
-  const start = () =>
-    workers.startUniversality(mode, quickConfig(config), mode === 'widths' ? PAGE_WIDTHS : []);
-  const fraction =
-    r.status === 'done'
-      ? 1
-      : r.total > 0
-        ? (r.runs.length +
-            (r.progress?.phase === 'analysis' ? 0.8 : r.progress?.phase === 'window' ? 0.5 : 0)) /
-          r.total
-        : 0;
+  const left = pendingRuns(r);
+  const canStart = active === null && !!dataset && runState !== 'loading';
+  const start = () => {
+    const items = plan();
+    if (items)
+      workers.startUniversality(mode, items, append ? { append, keep: MAX_ARCH_RUNS } : {});
+  };
+  const stopped = !busy && (r.status === 'cancelled' || r.status === 'error') && left > 0;
   return (
     <div className="universality-controls">
       <div className="buttons">
         {busy ? (
-          <button
-            type="button"
-            data-testid={`universality-${mode}-cancel`}
-            disabled={r.status === 'cancelling'}
-            onClick={() => workers.cancelUniversality()}
-          >
-            Cancel
-          </button>
+          <>
+            {r.status === 'paused' || r.status === 'pausing' ? (
+              <button
+                type="button"
+                data-testid={`universality-${mode}-resume`}
+                onClick={() => workers.resumeUniversality()}
+              >
+                Resume
+              </button>
+            ) : (
+              <button
+                type="button"
+                data-testid={`universality-${mode}-pause`}
+                disabled={r.status === 'cancelling'}
+                onClick={() => workers.pauseUniversality()}
+              >
+                Pause
+              </button>
+            )}
+            <button
+              type="button"
+              data-testid={`universality-${mode}-cancel`}
+              disabled={r.status === 'cancelling'}
+              onClick={() => workers.cancelUniversality()}
+            >
+              Cancel
+            </button>
+          </>
         ) : (
-          <button
-            type="button"
-            className="primary"
-            data-testid={`universality-${mode}-start`}
-            disabled={active !== null || !dataset || runState === 'loading'}
-            onClick={start}
-          >
-            {mode === 'optimizers'
-              ? 'Compare optimizers'
-              : `Sweep widths ${PAGE_WIDTHS.join(', ')}`}
-          </button>
+          <>
+            <button
+              type="button"
+              className="primary"
+              data-testid={`universality-${mode}-start`}
+              disabled={!canStart}
+              onClick={start}
+            >
+              {startLabel}
+            </button>
+            {stopped ? (
+              <button
+                type="button"
+                data-testid={`universality-${mode}-continue`}
+                disabled={!canStart}
+                onClick={() => workers.startUniversality(mode, [], { append: true })}
+              >
+                Continue ({left} left)
+              </button>
+            ) : null}
+            {append && r.plan.length > 0 ? (
+              <button
+                type="button"
+                data-testid={`universality-${mode}-clear`}
+                onClick={() => clearUniversality(mode)}
+              >
+                Clear
+              </button>
+            ) : null}
+          </>
         )}
       </div>
       <div className="progress" aria-live="polite">
-        <progress max={1} value={fraction} aria-label={`${mode} progress`} />
+        <progress max={1} value={progressFraction(r)} aria-label={`${mode} progress`} />
         <span className="progress-text" data-testid={`universality-${mode}-progress`}>
-          {statusText(mode, r)}
+          {statusText(r)}
         </span>
       </div>
+      {r.plan.some((p) => p.failed) ? (
+        <ul className="universality-failed" role="status">
+          {r.plan
+            .filter((p) => p.failed)
+            .map((p) => (
+              <li key={p.label}>
+                {p.label}: {p.failed}
+              </li>
+            ))}
+        </ul>
+      ) : null}
     </div>
+  );
+}
+
+type ArchChoice = 'mlp4' | 'cnn';
+
+interface ArchForm {
+  arch: ArchChoice;
+  hidden: number;
+  block: number;
+  kernel: number;
+  conv1: number;
+  conv2: number;
+  dense: number;
+}
+
+/** Allowed ranges of the architecture settings (inclusive). */
+const ARCH_LIMITS = {
+  hidden: [5, 200],
+  conv1: [1, 16],
+  conv2: [1, 32],
+  dense: [4, 256],
+} as const;
+
+function archLabel(f: ArchForm): string {
+  return f.arch === 'mlp4'
+    ? `4-layer MLP h ${f.hidden}, W${f.block}`
+    : `CNN ${f.kernel}×${f.kernel}, ${f.conv1}/${f.conv2} channels, dense ${f.dense}`;
+}
+
+/** The analysed block's size, and whether the snapshot cap samples it. */
+function blockSize(f: ArchForm): { rows: number; cols: number; dim: number; sampled: boolean } {
+  const rows = f.arch === 'mlp4' ? f.hidden : 7 * 7 * f.conv2;
+  const cols = f.arch === 'mlp4' ? f.hidden : f.dense;
+  const full = rows * cols;
+  return {
+    rows,
+    cols,
+    dim: Math.min(full, PAGE_ARCH.maxBlockDim),
+    sampled: full > PAGE_ARCH.maxBlockDim,
+  };
+}
+
+function NumberField({
+  label,
+  value,
+  range,
+  disabled,
+  onChange,
+}: {
+  label: string;
+  value: number;
+  range: readonly [number, number];
+  disabled: boolean;
+  onChange: (v: number) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="number"
+        min={range[0]}
+        max={range[1]}
+        step={1}
+        value={value}
+        disabled={disabled}
+        onChange={(e) => {
+          const v = Math.round(Number(e.target.value));
+          if (Number.isFinite(v)) onChange(Math.min(range[1], Math.max(range[0], v)));
+        }}
+      />
+    </div>
+  );
+}
+
+function ArchitecturePanel({ config }: { config: RunConfig }) {
+  const [form, setFormState] = useState<ArchForm>({
+    arch: 'mlp4',
+    hidden: PAGE_ARCH.hidden,
+    block: PAGE_ARCH.block,
+    kernel: PAGE_ARCH.kernel,
+    conv1: PAGE_ARCH.conv1,
+    conv2: PAGE_ARCH.conv2,
+    dense: PAGE_ARCH.dense,
+  });
+  const busy = useUniversality((s) => s.active !== null);
+  const set = (p: Partial<ArchForm>) => setFormState((f) => ({ ...f, ...p }));
+  const archId = useId();
+  const blockId = useId();
+  const kernelId = useId();
+  const size = blockSize(form);
+  const warm = PAGE_ARCH.warmupEpochs[form.arch];
+  const win = PAGE_ARCH.windowEpochs[form.arch];
+  const plan = (): PlanItem[] => [
+    {
+      spec: {
+        kind: 'arch',
+        arch: form.arch,
+        settings: {
+          hidden: form.hidden,
+          block: form.block,
+          kernel: form.kernel,
+          conv1: form.conv1,
+          conv2: form.conv2,
+          dense: form.dense,
+          batchSize: config.batchSize,
+          lr: config.lr,
+          seed: config.seed,
+          warmupEpochs: warm,
+          windowEpochs: win,
+          flatnessModes: 30,
+          maxBlockDim: PAGE_ARCH.maxBlockDim,
+        },
+      },
+      label: archLabel(form),
+    },
+  ];
+  return (
+    <>
+      <div className="universality-arch" role="group" aria-label="Architecture of the next run">
+        <div className="field">
+          <label htmlFor={archId}>Network</label>
+          <select
+            id={archId}
+            value={form.arch}
+            disabled={busy}
+            onChange={(e) => set({ arch: e.target.value as ArchChoice })}
+          >
+            <option value="mlp4">4-hidden-layer MLP (784-h-h-h-h-10)</option>
+            <option value="cnn">CNN (2 conv + pool, dense, output)</option>
+          </select>
+        </div>
+        {form.arch === 'mlp4' ? (
+          <>
+            <NumberField
+              label="Hidden width h"
+              value={form.hidden}
+              range={ARCH_LIMITS.hidden}
+              disabled={busy}
+              onChange={(hidden) => set({ hidden })}
+            />
+            <div className="field">
+              <label htmlFor={blockId}>Analysed block</label>
+              <select
+                id={blockId}
+                value={form.block}
+                disabled={busy}
+                onChange={(e) => set({ block: Number(e.target.value) })}
+              >
+                <option value={2}>W2 (hidden 1 → 2)</option>
+                <option value={3}>W3 (hidden 2 → 3)</option>
+                <option value={4}>W4 (hidden 3 → 4)</option>
+              </select>
+            </div>
+          </>
+        ) : (
+          <>
+            <div className="field">
+              <label htmlFor={kernelId}>Kernel</label>
+              <select
+                id={kernelId}
+                value={form.kernel}
+                disabled={busy}
+                onChange={(e) => set({ kernel: Number(e.target.value) })}
+              >
+                <option value={3}>3×3</option>
+                <option value={5}>5×5</option>
+              </select>
+            </div>
+            <NumberField
+              label="Conv 1 channels"
+              value={form.conv1}
+              range={ARCH_LIMITS.conv1}
+              disabled={busy}
+              onChange={(conv1) => set({ conv1 })}
+            />
+            <NumberField
+              label="Conv 2 channels"
+              value={form.conv2}
+              range={ARCH_LIMITS.conv2}
+              disabled={busy}
+              onChange={(conv2) => set({ conv2 })}
+            />
+            <NumberField
+              label="Dense units"
+              value={form.dense}
+              range={ARCH_LIMITS.dense}
+              disabled={busy}
+              onChange={(dense) => set({ dense })}
+            />
+          </>
+        )}
+      </div>
+      <p className="universality-plan" data-testid="universality-arch-plan">
+        Analysed block: {form.arch === 'mlp4' ? `W${form.block}` : 'the dense hidden matrix'},{' '}
+        {size.rows} × {size.cols} = {(size.rows * size.cols).toLocaleString('en')} weights
+        {size.sampled
+          ? ` — above the cap of ${PAGE_ARCH.maxBlockDim.toLocaleString('en')}, so a fixed random subset of ${size.dim.toLocaleString('en')} entries is snapshotted and analysed (the other entries sit at their window mean in the flatness profiles)`
+          : ` (under the cap of ${PAGE_ARCH.maxBlockDim.toLocaleString('en')}: all of them)`}
+        . {warm} warm-up epochs and a {win}-epoch window at B = {config.batchSize}, α = {config.lr},
+        seed {config.seed}.
+      </p>
+      <SweepControls mode="architectures" startLabel="Add this run" plan={plan} append />
+    </>
   );
 }
 
@@ -102,32 +431,75 @@ export function UniversalitySection() {
   const config = useConfig((s) => s.config);
   return (
     <section id="universality">
-      <h2>7. Is it universal? Optimizers and widths</h2>
+      <h2>7. Is it universal? Optimizers, widths, batch sizes and deeper networks</h2>
       <p>
-        The paper finds the inverse relation for other optimizers and other network sizes too. Test
-        it here: each run below is a quick warm-up (8 epochs), a 3-epoch PCA window and 30 flatness
-        modes, with B = {config.batchSize}, h = {config.hidden} and the seed from the run panel.
-        Starting one stops a training run in progress: one experiment runs at a time.
+        The paper finds the inverse relation for other optimizers, network sizes and architectures
+        too. Test it here: each run below is a quick warm-up (8 epochs), a 3-epoch PCA window and 30
+        flatness modes, with B = {config.batchSize}, α = {config.lr}, h = {config.hidden} and the
+        seed from the run panel unless the sweep varies them. Sweeps run in the background worker
+        and can be paused, cancelled and continued; a run that another sweep already made at the
+        same settings is reused, not trained again. Starting one stops a training run in progress:
+        one experiment runs at a time.
       </p>
+      <h3>Optimizers</h3>
       <p>
-        <strong>Optimizers.</strong> Plain SGD and SGD with momentum μ = {config.momentum} (v ← μv +
-        g, w ← w − αv) at α = {config.lr}; Adam (β₁ 0.9, β₂ 0.999, ε 10⁻⁸) at α = {ADAM_LR}, since
-        Adam&rsquo;s per-weight steps make α = 0.1 diverge. Momentum and Adam train with
-        TensorFlow.js ops (the WebAssembly kernel is SGD-only), so they are slower.
+        Plain SGD and SGD with momentum μ = {config.momentum} (v ← μv + g, w ← w − αv) at α ={' '}
+        {config.lr}; Adam (β₁ 0.9, β₂ 0.999, ε 10⁻⁸) at α = {ADAM_LR}, since Adam&rsquo;s per-weight
+        steps make α = 0.1 diverge. Momentum and Adam train with TensorFlow.js ops (the WebAssembly
+        kernel is SGD-only), so they are slower.
       </p>
-      <Controls mode="optimizers" />
+      <SweepControls
+        mode="optimizers"
+        startLabel="Compare optimizers"
+        plan={() => optimizerPlan(config)}
+      />
       <OptimizerComparisonView />
+      <h3>Widths</h3>
       <p>
-        <strong>Widths.</strong> The number of weights grows as h² in W2, yet the paper reports that
-        the number of sharp directions and the number of modes carrying the variance stay about the
-        same. D_s counts directions with flatness below c·‖ŵ₂‖/h (c = 4: a few typical weights; it
-        depends strongly on c), D_L the modes from mode 2 holding 90% or 95% of the variance. A
-        3-epoch window resolves at most a few hundred directions, which bounds both.
+        The number of weights grows as h² in W2, yet the paper reports that the number of sharp
+        directions and the number of modes carrying the variance stay about the same. D_s counts
+        directions with flatness below c·‖ŵ₂‖/h (c = 4: a few typical weights; it depends strongly
+        on c), D_L the modes from mode 2 holding 90% or 95% of the variance. A 3-epoch window
+        resolves at most a few hundred directions, which bounds both.
       </p>
-      <Controls mode="widths" />
+      <SweepControls
+        mode="widths"
+        startLabel={`Sweep widths ${PAGE_WIDTHS.join(', ')}`}
+        plan={() => widthPlan(config)}
+      />
       <EffectiveDimensionView />
+      <WidthSpectraView />
+      <h3>Batch size and learning rate</h3>
+      <p>
+        In the paper&rsquo;s theory the noise of SGD grows with α/B. Does the exponent ψ move as the
+        noise changes? The grid below makes one run per B ∈ {'{'}
+        {PAGE_GRID.batchSizes.join(', ')}
+        {'}'} and α ∈ {'{'}
+        {PAGE_GRID.lrs.join(', ')}
+        {'}'} ({PAGE_GRID.batchSizes.length * PAGE_GRID.lrs.length} runs); a run that diverges is
+        reported and the grid goes on.
+      </p>
+      <SweepControls
+        mode="hyper"
+        startLabel={`Run the ${PAGE_GRID.batchSizes.length}×${PAGE_GRID.lrs.length} grid`}
+        plan={() => gridPlan(config)}
+      />
+      <HyperSweepView />
+      <h3>Deeper networks</h3>
+      <p>
+        Does the relation hold inside a deeper network, or in a convolutional one? Pick a network
+        and the weight block to analyse, and add its run to the plot (up to {MAX_ARCH_RUNS} are
+        kept). These networks train with TensorFlow.js autodiff, about a minute a run on a laptop
+        CPU (the CNN longer). The snapshot dimension is capped at{' '}
+        {PAGE_ARCH.maxBlockDim.toLocaleString('en')} weights: the window&rsquo;s snapshots are held
+        in memory and the PCA&rsquo;s cost grows with their size, so a larger block is analysed on a
+        fixed random subset of its entries.
+      </p>
+      <ArchitecturePanel config={config} />
+      <ArchitectureComparisonView />
       <p className="try">
-        Try: change μ or B in the run panel and compare again — does ψ stay positive for all three?
+        Try: change μ or B in the run panel and compare again — does ψ stay positive for all three
+        optimizers? Analyse W2, W3 and W4 of the same 4-layer network: is ψ the same in every layer?
       </p>
     </section>
   );

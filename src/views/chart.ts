@@ -48,12 +48,14 @@ export const RUN_INK: Record<RunId, string> = {
   sgd: 'var(--fm-sgd)',
   langevin: 'var(--fm-langevin-ink)',
 };
-/** Categorical colours (Okabe–Ito) for a handful of curves, as CSS variables. */
+/** Categorical colours (Okabe–Ito, then two more) for a handful of curves, as CSS variables. */
 export const CATEGORY_COLORS = [
   'var(--fm-cat-1)',
   'var(--fm-cat-2)',
   'var(--fm-cat-3)',
   'var(--fm-cat-4)',
+  'var(--fm-cat-5)',
+  'var(--fm-cat-6)',
 ];
 
 export const WAITING_PCA = 'Waiting for the PCA window…';

@@ -21,3 +21,6 @@ export { ConstraintCountView } from './ConstraintCountView';
 export { TaskDigitsView } from './TaskDigitsView';
 export { OptimizerComparisonView } from './OptimizerComparisonView';
 export { EffectiveDimensionView } from './EffectiveDimensionView';
+export { HyperSweepView } from './HyperSweepView';
+export { ArchitectureComparisonView } from './ArchitectureComparisonView';
+export { WidthSpectraView } from './WidthSpectraView';

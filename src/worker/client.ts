@@ -21,7 +21,9 @@ import { appendCapped, initialRunState, profileKey, useRun } from '../state/runS
 import {
   applyUniversalityEvent,
   beginUniversality,
+  clearUniversalityCache,
   isUniversalityEvent,
+  setUniversalityStatus,
   stopUniversality,
   universalityBusy,
   useUniversality,
@@ -33,6 +35,7 @@ import type {
   TrainerCommand,
   TrainerEvent,
   UniversalityMode,
+  UniversalityRunSpec,
 } from './protocol';
 
 function absolute(url: string): string {
@@ -200,21 +203,42 @@ export class WorkerClient {
     this.sendTrainer({ type: 'forgettingCancel' });
   }
   /**
-   * Section 7: the optimizer comparison (SGD, momentum, Adam) or a width sweep in the trainer
-   * worker, on `config` (the caller passes the quick settings). A training run in progress is
-   * stopped first (one experiment at a time).
+   * Section 7: a universality sweep in the trainer worker (the optimizer comparison, a width
+   * sweep, a (B, α) grid, or architecture runs appended to that overlay). Runs that an earlier
+   * sweep already made are reused; with no `items`, a stopped sweep continues with the runs it
+   * has left. A training run in progress is stopped first (one experiment at a time).
    */
-  startUniversality(mode: UniversalityMode, config: RunConfig, widths: number[]): void {
+  startUniversality(
+    mode: UniversalityMode,
+    items: { spec: UniversalityRunSpec; label: string }[],
+    options: { append?: boolean; keep?: number } = {},
+  ): void {
     if (universalityBusy(useUniversality.getState())) return;
+    const todo = beginUniversality(mode, items, options.append ?? false, options.keep);
+    if (todo.length === 0) return;
     const rs = useRun.getState().runState;
     if (rs === 'training' || rs === 'analyzing') this.reset();
-    beginUniversality(mode, mode === 'widths' ? widths.length : 3);
-    this.sendTrainer({ type: 'universalityStart', mode, config, widths });
+    const total = useUniversality.getState()[mode].plan.length;
+    this.sendTrainer({ type: 'universalityStart', mode, runs: todo, total });
+  }
+  pauseUniversality(): void {
+    const s = useUniversality.getState();
+    if (!s.active || s[s.active].status !== 'running') return;
+    setUniversalityStatus('pausing');
+    this.sendTrainer({ type: 'universalityPause' });
+  }
+  resumeUniversality(): void {
+    const s = useUniversality.getState();
+    if (!s.active) return;
+    const st = s[s.active].status;
+    if (st !== 'paused' && st !== 'pausing') return;
+    setUniversalityStatus('running');
+    this.sendTrainer({ type: 'universalityResume' });
   }
   cancelUniversality(): void {
     const s = useUniversality.getState();
     if (!s.active) return;
-    useUniversality.setState({ [s.active]: { ...s[s.active], status: 'cancelling' } });
+    setUniversalityStatus('cancelling');
     this.sendTrainer({ type: 'universalityCancel' });
   }
   /** Asks the trainer for `perGroup` training images of each digit group. */
@@ -259,6 +283,9 @@ export class WorkerClient {
         useRun.setState({ stepImpl: e.impl });
         return;
       case 'dataset':
+        // Cached universality runs were made on the previous data set.
+        if (s.dataset && (s.dataset.name !== e.info.name || s.dataset.source !== e.info.source))
+          clearUniversalityCache();
         useRun.setState({
           dataset: e.info,
           datasetError: null,

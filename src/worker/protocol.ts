@@ -12,7 +12,8 @@ import type {
   TheoryResult,
 } from '../engine/experiments/analysis';
 import type { MlpWeights } from '../engine/nets/mlp';
-import type { RunSummary, SweepProgress } from '../engine/experiments/sweeps';
+import type { RunSummary } from '../engine/experiments/sweeps';
+import type { Arch, ArchConfig, ArchResult } from '../engine/experiments/architectures';
 import type {
   CurvePoint,
   ForgettingConfig,
@@ -72,13 +73,44 @@ export type TrainerCommand =
   /** A few training images of each digit group (answered by 'forgettingSamples'). */
   | { type: 'forgettingSamples'; groups: number[][]; perGroup: number }
   /**
-   * Section 7 (universality): SGD, momentum and Adam one after another, or one run per hidden
-   * width, each through the variance–flatness pipeline. One experiment at a time.
+   * Section 7 (universality): runs of the variance–flatness pipeline one after another (the
+   * optimizer comparison, a width sweep, a (B, α) grid, deeper architectures). `runs` are the
+   * ones still to do, each with its index in the sweep's plan (runs already done or cached on
+   * the page are left out). One experiment at a time.
    */
-  | { type: 'universalityStart'; mode: UniversalityMode; config: RunConfig; widths: number[] }
-  | { type: 'universalityCancel' };
+  | {
+      type: 'universalityStart';
+      mode: UniversalityMode;
+      runs: { index: number; spec: UniversalityRunSpec }[];
+      total: number;
+    }
+  | { type: 'universalityCancel' }
+  /** Holds the sweep at its next training step (or between runs) until resumed. */
+  | { type: 'universalityPause' }
+  | { type: 'universalityResume' };
 
-export type UniversalityMode = 'optimizers' | 'widths';
+export type UniversalityMode = 'optimizers' | 'widths' | 'hyper' | 'architectures';
+
+/**
+ * One run of a universality sweep: the 784-h-h-10 MLP with a full RunConfig, or a deeper
+ * architecture whose settings the worker completes from the engine's defaults.
+ */
+export type UniversalityRunSpec =
+  | { kind: 'mlp'; config: RunConfig }
+  | { kind: 'arch'; arch: Arch; settings: Partial<Omit<ArchConfig, 'arch'>> };
+
+export type UniversalityResult =
+  { kind: 'mlp'; summary: RunSummary } | { kind: 'arch'; config: ArchConfig; result: ArchResult };
+
+export interface UniversalityProgress {
+  /** Index of the current run in the plan, and the plan's length. */
+  run: number;
+  runs: number;
+  phase: 'warmup' | 'window' | 'analysis';
+  /** Epochs done of the current run, of `epochs`. */
+  epoch: number;
+  epochs: number;
+}
 
 // ───────────── trainer → UI ─────────────
 export interface Progress {
@@ -115,12 +147,14 @@ export type TrainerEvent =
 export type UniversalityWorkerEvent =
   | {
       type: 'universalityState';
-      state: 'running' | 'done' | 'cancelled' | 'error';
+      state: 'running' | 'paused' | 'done' | 'cancelled' | 'error';
       message?: string;
     }
-  | { type: 'universalityProgress'; progress: SweepProgress }
-  /** One finished run of the sweep. */
-  | { type: 'universalityRun'; summary: RunSummary };
+  | { type: 'universalityProgress'; progress: UniversalityProgress }
+  /** One finished run of the sweep, by its index in the plan. */
+  | { type: 'universalityRun'; index: number; result: UniversalityResult }
+  /** A run that failed on its own (e.g. it diverged); the sweep goes on with the next. */
+  | { type: 'universalityRunFailed'; index: number; message: string };
 
 // ───────────── trainer → UI: the forgetting sweep ─────────────
 export interface ForgettingProgress {

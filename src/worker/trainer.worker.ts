@@ -18,14 +18,21 @@ import {
 } from '../engine/experiments/training';
 import { initMlp } from '../engine/nets/mlp';
 import { ForgettingLoop, taskSamples } from './forgettingLoop';
+import { summariseRun, type SweepOptions } from '../engine/experiments/sweeps';
 import {
-  ADAM_DEFAULT_LR,
-  optimizerComparison,
-  widthSweep,
-  type RunSummary,
-  type SweepOptions,
-} from '../engine/experiments/sweeps';
-import type { AnalysisFeed, DatasetInfo, Progress, TrainerCommand, TrainerEvent } from './protocol';
+  archDefaults,
+  architectureRun,
+  type ArchConfig,
+} from '../engine/experiments/architectures';
+import type {
+  AnalysisFeed,
+  DatasetInfo,
+  Progress,
+  TrainerCommand,
+  TrainerEvent,
+  UniversalityResult,
+  UniversalityRunSpec,
+} from './protocol';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -51,49 +58,113 @@ async function stopForgetting(reason: string): Promise<void> {
 }
 
 /** The universality runs of section 7 (never at the same time as `run` or `forgetting`). */
-let universality: { abort: AbortController; finished: Promise<void> } | null = null;
+let universality: UniversalitySweep | null = null;
 
 async function stopUniversality(): Promise<void> {
   const u = universality;
   if (!u) return;
   universality = null;
-  u.abort.abort();
+  u.cancel();
   await u.finished;
 }
 
-function startUniversality(
-  cmd: Extract<TrainerCommand, { type: 'universalityStart' }>,
-  d: Dataset,
-) {
-  const abort = new AbortController();
-  let lastYield = performance.now();
-  const opts: SweepOptions = {
-    signal: abort.signal,
-    onProgress: (progress) => post({ type: 'universalityProgress', progress }),
-    yieldEvery: async () => {
-      if (performance.now() - lastYield < YIELD_MS) return;
+/**
+ * The runs of one universality sweep, one after another. Pause holds it at the next training
+ * step (the analysis of a run finishes first); a run that fails (diverges) is reported and
+ * skipped.
+ */
+class UniversalitySweep {
+  readonly finished: Promise<void>;
+  private readonly abort = new AbortController();
+  private paused = false;
+  private wake: (() => void) | null = null;
+  private lastYield = performance.now();
+
+  constructor(
+    private readonly cmd: Extract<TrainerCommand, { type: 'universalityStart' }>,
+    private readonly data: Dataset,
+  ) {
+    post({ type: 'universalityState', state: 'running' });
+    this.finished = this.loop();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.wake?.();
+  }
+
+  cancel(): void {
+    this.abort.abort();
+    this.wake?.();
+  }
+
+  /** Yields to the event loop now and then, and waits here while paused. */
+  private readonly checkpoint = async (): Promise<void> => {
+    if (performance.now() - this.lastYield >= YIELD_MS) {
       await yieldToEventLoop();
-      lastYield = performance.now();
-    },
+      this.lastYield = performance.now();
+    }
+    if (!this.paused) return;
+    post({ type: 'universalityState', state: 'paused' });
+    while (this.paused && !this.abort.signal.aborted)
+      await new Promise<void>((r) => (this.wake = r));
+    this.wake = null;
+    this.abort.signal.throwIfAborted();
+    post({ type: 'universalityState', state: 'running' });
   };
-  post({ type: 'universalityState', state: 'running' });
-  const finished = (async () => {
+
+  private async runOne(index: number, spec: UniversalityRunSpec): Promise<UniversalityResult> {
+    const runs = this.cmd.total;
+    const signal = this.abort.signal;
+    if (spec.kind === 'mlp') {
+      const epochs = spec.config.warmupEpochs + spec.config.windowEpochs;
+      const opts: SweepOptions = {
+        signal,
+        onProgress: (p) =>
+          post({
+            type: 'universalityProgress',
+            progress: { run: index, runs, phase: p.phase, epoch: p.epoch, epochs },
+          }),
+        yieldEvery: this.checkpoint,
+      };
+      return {
+        kind: 'mlp',
+        summary: await summariseRun(spec.config, this.data, opts, index, runs),
+      };
+    }
+    const config: ArchConfig = { ...archDefaults(spec.arch), ...spec.settings, arch: spec.arch };
+    const result = await architectureRun(config, this.data, {
+      signal,
+      yieldEvery: this.checkpoint,
+      onProgress: (p) =>
+        post({ type: 'universalityProgress', progress: { run: index, runs, ...p } }),
+    });
+    return { kind: 'arch', config, result };
+  }
+
+  private async loop(): Promise<void> {
     try {
-      const onRun = (summary: RunSummary) => post({ type: 'universalityRun', summary });
-      if (cmd.mode === 'widths') {
-        for (const h of cmd.widths) {
-          const [r] = await widthSweep(cmd.config, [h], d, opts);
-          onRun(r);
-        }
-      } else {
-        for (const kind of ['sgd', 'momentum', 'adam'] as const) {
-          const [r] = await optimizerComparison(cmd.config, d, opts, [kind], ADAM_DEFAULT_LR);
-          onRun(r);
+      for (const { index, spec } of this.cmd.runs) {
+        await this.checkpoint();
+        try {
+          const result = await this.runOne(index, spec);
+          post({ type: 'universalityRun', index, result });
+        } catch (e) {
+          if (this.abort.signal.aborted) throw e;
+          // One run's failure (α too large for its B, a block that barely moved) is a result of
+          // its own: the sweep goes on.
+          const message = e instanceof Error ? e.message : String(e);
+          post({ type: 'universalityRunFailed', index, message });
         }
       }
       post({ type: 'universalityState', state: 'done' });
     } catch (e) {
-      if (abort.signal.aborted)
+      if (this.abort.signal.aborted)
         post({ type: 'universalityState', state: 'cancelled', message: 'Cancelled.' });
       else
         post({
@@ -102,10 +173,9 @@ function startUniversality(
           message: e instanceof Error ? e.message : String(e),
         });
     } finally {
-      if (universality?.abort === abort) universality = null;
+      if (universality === this) universality = null;
     }
-  })();
-  universality = { abort, finished };
+  }
 }
 
 function post(e: TrainerEvent): void {
@@ -476,11 +546,17 @@ async function handle(cmd: TrainerCommand): Promise<void> {
         feed({ type: 'reset' });
         post({ type: 'state', state: 'idle' });
       }
-      startUniversality(cmd, dataset);
+      universality = new UniversalitySweep(cmd, dataset);
       return;
     }
     case 'universalityCancel':
       await stopUniversality();
+      return;
+    case 'universalityPause':
+      universality?.pause();
+      return;
+    case 'universalityResume':
+      universality?.resume();
       return;
     case 'forgettingCancel':
       await stopForgetting('Cancelled.');

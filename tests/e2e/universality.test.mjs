@@ -1,6 +1,8 @@
 // Section 7 in real Chromium: the optimizer comparison (SGD, momentum, Adam) runs in the trainer
 // worker and overlays three σ²–F series with ψ in the legend; the width sweep draws D_s and D_L
-// against the parameter count, and a started sweep can be cancelled.
+// against the parameter count and each width's spectra, pauses, resumes, is cancelled and
+// continued, and reuses the run the comparison already made; the (B, α) grid draws ψ and γ
+// against B/α; a 4-layer MLP's block is analysed and added to the architecture overlay.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openPage, serveDist } from './harness.mjs';
@@ -36,35 +38,127 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
   );
   assert.equal(await progress.textContent(), 'Done: 3 runs.');
   const fig = page.locator('[data-figure="optimizer-comparison"]');
-  const legend = await fig.locator('.fm-legend [data-optimizer]').allTextContents();
+  const legend = await fig.locator('.fm-legend [data-run]').allTextContents();
   assert.equal(legend.length, 3, legend.join(' | '));
   for (const t of legend) assert.match(t, /ψ = −?\d/);
   assert.ok((await fig.locator('circle.fm-pt').count()) > 30);
 
-  // Cancel: start the width sweep and cancel it at once.
+  // Pause and resume the width sweep, cancel it, then continue with the runs it has left.
   await page.locator('[data-testid="universality-widths-start"]').click();
-  await page.locator('[data-testid="universality-widths-cancel"]').click();
+  await page.locator('[data-testid="universality-widths-pause"]').click();
   await page.waitForFunction(
     () =>
-      document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ===
-      'Cancelled.',
+      (
+        document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? ''
+      ).startsWith('Paused:'),
     null,
     { timeout: 60_000 },
   );
-  // Then the full sweep.
-  await page.locator('[data-testid="universality-widths-start"]').click();
+  const paused = await page.locator('[data-testid="universality-widths-progress"]').textContent();
+  // Nothing moves while paused.
+  await page.waitForTimeout(1500);
+  assert.equal(
+    await page.locator('[data-testid="universality-widths-progress"]').textContent(),
+    paused,
+  );
+  await page.locator('[data-testid="universality-widths-resume"]').click();
+  await page.locator('[data-testid="universality-widths-cancel"]').click();
   await page.waitForFunction(
     () =>
-      document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ===
-      'Done: 4 runs.',
+      /^Cancelled\. \d of 4 runs left\.$/.test(
+        document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? '',
+      ),
+    null,
+    { timeout: 60_000 },
+  );
+  await page.locator('[data-testid="universality-widths-continue"]').click();
+  await page.waitForFunction(
+    () =>
+      (
+        document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? ''
+      ).startsWith('Done: 4 runs'),
     null,
     { timeout: 300_000 },
+  );
+  // h = 20 is the comparison's SGD run at the same settings: reused, not trained again.
+  assert.match(
+    await page.locator('[data-testid="universality-widths-progress"]').textContent(),
+    /^Done: 4 runs \(1 reused\)\.$/,
   );
   const dims = page.locator('[data-figure="effective-dimension"]');
   assert.equal(await dims.locator('[data-series] path').count(), 3);
   assert.equal(await dims.locator('[data-series="Ds"] circle').count(), 4);
   console.log(await dims.locator('.fm-readout').textContent());
+  const spectra = page.locator('[data-figure="width-spectra"]');
+  assert.equal(await spectra.locator('path.fm-curve').count(), 4);
+  assert.equal(await spectra.locator('line.fm-threshold').count(), 4);
+  await spectra.locator('input[value="variance"]').check();
+  assert.match(await spectra.locator('.fm-readout').textContent(), /h 10: \d+ modes, D_L90 \d+/);
   console.log(await fig.locator('.fm-readout').textContent());
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, []);
+  await context.close();
+});
+
+test('the (B, α) grid and a deeper network from the page', async () => {
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?h=20&B=100`,
+    server.origin,
+  );
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
+  await page.locator('[data-testid="universality-hyper-start"]').click();
+  await page.waitForFunction(
+    () =>
+      (
+        document.querySelector('[data-testid="universality-hyper-progress"]')?.textContent ?? ''
+      ).startsWith('Done: 9 runs'),
+    null,
+    { timeout: 300_000 },
+  );
+  const grid = page.locator('[data-figure="hyper-sweep"]');
+  const psi = grid.locator('[data-series="psi"] circle.fm-pt');
+  const done = await page.locator('[data-testid="universality-hyper-progress"]').textContent();
+  const failed = Number(/(\d+) failed/.exec(done)?.[1] ?? 0);
+  assert.equal(await psi.count(), 9 - failed, done);
+  assert.equal(await grid.locator('[data-series="gamma"] path.fm-pt').count(), 9 - failed);
+  const readout = await grid.locator('.fm-readout').textContent();
+  assert.match(readout, /ψ from \d\.\d\d to \d\.\d\d over \d runs/);
+  console.log(readout);
+
+  // A 4-layer MLP of width 20, block W2: 400 weights, under the cap.
+  const panel = page.locator('.universality-arch');
+  await panel.locator('input[type="number"]').first().fill('20');
+  await panel.locator('select').nth(1).selectOption('2');
+  assert.match(
+    await page.locator('[data-testid="universality-arch-plan"]').textContent(),
+    /W2, 20 × 20 = 400 weights \(under the cap of 10,000: all of them\)/,
+  );
+  await panel.locator('select').first().selectOption('cnn');
+  assert.match(
+    await page.locator('[data-testid="universality-arch-plan"]').textContent(),
+    /392 × 32 = 12,544 weights — above the cap of 10,000, so a fixed random subset of 10,000/,
+  );
+  await panel.locator('select').first().selectOption('mlp4');
+  await page.locator('[data-testid="universality-architectures-start"]').click();
+  await page.waitForFunction(
+    () =>
+      (
+        document.querySelector('[data-testid="universality-architectures-progress"]')
+          ?.textContent ?? ''
+      ).startsWith('Done: 1 runs'),
+    null,
+    { timeout: 300_000 },
+  );
+  const arch = page.locator('[data-figure="architecture-comparison"]');
+  const legend = await arch.locator('.fm-legend [data-run]').allTextContents();
+  assert.equal(legend.length, 1);
+  assert.match(legend[0], /^4-layer MLP h 20, W2: ψ = \d/);
+  assert.ok((await arch.locator('circle.fm-pt').count()) > 10);
+  assert.match(await arch.locator('.fm-readout').textContent(), /block W2 20×20 \(400 weights\)/);
+  console.log(await arch.locator('.fm-readout').textContent());
   assert.deepEqual(errors, []);
   assert.deepEqual(foreign, []);
   await context.close();
