@@ -1,7 +1,8 @@
 /**
  * The variance–flatness pipeline on the deeper architectures of issue 7 (CLI / engine only):
- * a 4-hidden-layer MLP (784-h-h-h-h-10) or a small CNN (cnn.ts), trained by plain SGD (tfjs
- * autodiff) from a seeded initialisation with seeded minibatches; after a fixed warm-up, the
+ * a 4-hidden-layer MLP (784-h-h-h-h-10) or a small CNN (cnn.ts), trained by SGD, heavy-ball
+ * momentum or Adam (SgdNet: tfjs autodiff, TfMlp's update rules) from a seeded initialisation
+ * with seeded minibatches; after a fixed warm-up, the
  * analysed weight block is snapshotted after every step of the window, then PCA (windowPca),
  * flatness (measureFlatness on the full training-set loss with only that block moved) and the
  * γ and ψ fits, as for the 3-layer MLP.
@@ -23,6 +24,7 @@ import { SnapshotWindow } from '../pca/snapshotWindow';
 import { cnn, CNN_DEFAULT } from '../nets/cnn';
 import { deepMlp } from '../nets/deepMlp';
 import { BlockLoss, SgdNet, blockSubset, initParams, type BlockNet } from '../nets/tfNet';
+import { optimizerSettings } from '../nets/tfMlp';
 import {
   modeRow,
   modeVector,
@@ -30,7 +32,12 @@ import {
   type ModeFlatness,
   type PowerFit,
 } from './analysis';
-import { thresholdValue, type ProfileCentre, type ThresholdFactor } from './config';
+import {
+  thresholdValue,
+  type OptimizerKind,
+  type ProfileCentre,
+  type ThresholdFactor,
+} from './config';
 
 export type Arch = 'mlp4' | 'cnn';
 
@@ -47,6 +54,10 @@ export interface ArchConfig {
   dense: number;
   batchSize: number;
   lr: number;
+  /** Optimizer of the training step (momentum: v ← μv + g, w ← w − αv; Adam: tfMlp.ts). */
+  optimizer: OptimizerKind;
+  /** μ of optimizer 'momentum'. */
+  momentum: number;
   seed: number;
   warmupEpochs: number;
   windowEpochs: number;
@@ -61,7 +72,7 @@ export const MAX_BLOCK_DIM = 10_000;
 
 /**
  * Quick defaults (a minute or less on one laptop CPU core with the 8,000 embedded digits):
- * h = 50, B = 50, α = 0.1, a fixed warm-up (no error criterion), 30 flatness modes;
+ * h = 50, B = 50, α = 0.1, plain SGD (μ = 0.9 when momentum is chosen), a fixed warm-up (no error criterion), 30 flatness modes;
  * mlp4: 20 warm-up epochs and a 5-epoch window (800 snapshots of W3, 2,500 weights);
  * CNN: 3×3 kernels, 4 and 8 channels, dense 32 (block 392×32 = 12,544 → 10,000 sampled
  * entries), 3 warm-up epochs and a 2-epoch window (320 snapshots) — its im2col step is ~15×
@@ -76,6 +87,8 @@ export const ARCH_DEFAULTS: Omit<ArchConfig, 'arch'> = {
   dense: CNN_DEFAULT.dense,
   batchSize: 50,
   lr: 0.1,
+  optimizer: 'sgd',
+  momentum: 0.9,
   seed: 0,
   warmupEpochs: 20,
   windowEpochs: 5,
@@ -102,6 +115,10 @@ export interface ArchEpoch {
 export interface ArchResult {
   arch: { name: Arch; params: number; layers: { name: string; shape: number[] }[] };
   block: { name: string; shape: [number, number]; fullDim: number; dim: number; sampled: boolean };
+  /** The optimizer that trained the network, its α and μ (μ is recorded whatever the kind). */
+  optimizer: OptimizerKind;
+  lr: number;
+  momentum: number;
   epochs: ArchEpoch[];
   snapshots: number;
   method: 'gram' | 'covariance';
@@ -131,6 +148,17 @@ export interface ArchRunOptions {
   yieldEvery?: () => Promise<void>;
   /** The sharpness constant c of D_s's threshold c·‖ŵ‖/√dim. */
   sharpC?: number;
+}
+
+/**
+ * A warning when the run ended at ≥ 50% training error (a collapse, e.g. momentum μ = 0.9 at
+ * α = 0.1 is an effective step of 1 and can kill the deep MLP's units), else null: the analysis
+ * of such a window is not one of a trained network's exploration phase.
+ */
+export function collapseWarning(r: Pick<ArchResult, 'epochs'>): string | null {
+  const last = r.epochs[r.epochs.length - 1];
+  if (!last || !(last.trainError >= 0.5)) return null;
+  return `warning: training error ${(last.trainError * 100).toFixed(1)}% at the end of the window; the run did not train (lower α?)`;
 }
 
 function network(cfg: ArchConfig): { def: BlockNet; param: number } {
@@ -167,7 +195,11 @@ export async function architectureRun(
   const fullDim = rows * cols;
   const subset = blockSubset(fullDim, cfg.maxBlockDim, cfg.seed + 1009);
   const dim = subset ? subset.length : fullDim;
-  const net = new SgdNet(def, initParams(def, cfg.seed));
+  const net = new SgdNet(
+    def,
+    initParams(def, cfg.seed),
+    optimizerSettings(cfg.optimizer, cfg.momentum),
+  );
   const train = data.train;
   const P = def.inputSize;
   const trainX = imagesToFloat32(train.images.subarray(0, train.count * P));
@@ -306,6 +338,9 @@ export async function architectureRun(
       layers: def.params.map((p) => ({ name: p.name, shape: p.shape })),
     },
     block: { name: spec.name, shape: [rows, cols], fullDim, dim, sampled: subset !== null },
+    optimizer: cfg.optimizer,
+    lr: cfg.lr,
+    momentum: cfg.momentum,
     epochs,
     snapshots: pca.count,
     method: pca.method,

@@ -1,14 +1,15 @@
 /**
  * Shared pieces of the deeper architectures of issue 7 (deepMlp.ts, cnn.ts): a network given as
- * a pure forward function of its parameter tensors, trained by plain SGD with tfjs autodiff
- * (tf.variableGrads), and the full-training-set loss with only one dense weight block moved
- * (`BlockLoss`), the EvalFn of the flatness search.
+ * a pure forward function of its parameter tensors, trained by SGD, momentum or Adam on the
+ * gradients of tfjs autodiff (tf.variableGrads), and the full-training-set loss with only one
+ * dense weight block moved (`BlockLoss`), the EvalFn of the flatness search.
  *
  * All parameters are seeded He-uniform, U(−√(6/fanIn), √(6/fanIn)), as in initMlp; no biases.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../data/rng';
 import type { ProfilePoint } from '../landscape/flatness';
+import { SGD, type OptimizerSettings } from './tfMlp';
 
 /** One parameter tensor: its name, shape and fan-in (for the initialisation). */
 export interface ParamSpec {
@@ -71,25 +72,60 @@ export function meanCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.S
   });
 }
 
-/** The network's parameters as tf.Variables, trained by plain SGD: w ← w − α·∇L_B(w). */
+/**
+ * The network's parameters as tf.Variables, trained on the mean minibatch cross-entropy's
+ * gradient g with the optimizer chosen at construction — the update rules and conventions of
+ * TfMlp (tfMlp.ts):
+ *  - 'sgd': w ← w − α·g;
+ *  - 'momentum' (heavy ball, PyTorch's convention): v ← μ·v + g, w ← w − α·v;
+ *  - 'adam': m ← β1·m + (1−β1)·g, s ← β2·s + (1−β2)·g², t ← t+1,
+ *    w ← w − α·m̂/(√ŝ + ε) with m̂ = m/(1−β1ᵗ), ŝ = s/(1−β2ᵗ).
+ * The optimizer state lives in tf.Variables made once (tf.memory().numTensors stays flat
+ * across steps); resetOptimizer zeroes it.
+ */
 export class SgdNet {
   readonly def: NetDefinition;
+  readonly optimizer: OptimizerSettings;
   private readonly vars: tf.Variable[];
+  /** Momentum: one velocity per parameter; Adam: first moments, then second moments. */
+  private readonly state: tf.Variable[] = [];
+  /** Adam's step count t (bias correction). */
+  private t = 0;
   private disposed = false;
 
-  constructor(def: NetDefinition, initial: readonly Float32Array[]) {
+  constructor(
+    def: NetDefinition,
+    initial: readonly Float32Array[],
+    optimizer: OptimizerSettings = SGD,
+  ) {
     if (initial.length !== def.params.length)
       throw new Error(`SgdNet: ${initial.length} initial arrays for ${def.params.length} params`);
+    if (optimizer.kind === 'momentum' && !(optimizer.momentum >= 0 && optimizer.momentum < 1))
+      throw new Error(`SgdNet: momentum ${optimizer.momentum} is outside [0, 1)`);
     this.def = def;
+    this.optimizer = optimizer;
+    // tf.variable(tf.tensor(...)) would keep the initial tensor alive: build inside tidy.
     this.vars = def.params.map((p, i) => {
       const n = p.shape.reduce((a, b) => a * b, 1);
       if (initial[i].length !== n)
         throw new Error(`SgdNet: ${p.name} has ${initial[i].length} values, expected ${n}`);
-      return tf.variable(tf.tensor(initial[i], p.shape), true, undefined, 'float32');
+      return tf.tidy(() => tf.variable(tf.tensor(initial[i], p.shape), true, undefined, 'float32'));
+    });
+    const copies = optimizer.kind === 'adam' ? 2 : optimizer.kind === 'momentum' ? 1 : 0;
+    for (let c = 0; c < copies; c++)
+      for (const v of this.vars)
+        this.state.push(tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
+  }
+
+  /** Zeroes the optimizer state (velocities, moments and Adam's step count). */
+  resetOptimizer(): void {
+    this.t = 0;
+    tf.tidy(() => {
+      for (const v of this.state) v.assign(tf.zerosLike(v));
     });
   }
 
-  /** One SGD step on the batch; returns the minibatch loss before the step. */
+  /** One optimizer step on the batch; returns the minibatch loss before the step. */
   step(x: Float32Array, labels: Int32Array, size: number, lr: number): number {
     const P = this.def.inputSize;
     const loss = tf.tidy(() => {
@@ -99,12 +135,53 @@ export class SgdNet {
         () => meanCrossEntropy(this.def.logits(xt, this.vars), yt),
         this.vars,
       );
-      for (const v of this.vars) v.assign(tf.sub(v, tf.mul(grads[v.name], lr)));
+      this.apply(
+        this.vars.map((v) => grads[v.name]),
+        lr,
+      );
       return value;
     });
     const l = loss.dataSync()[0];
     loss.dispose();
     return l;
+  }
+
+  /** Applies the optimizer to the gradients g (in parameter order), inside a tidy. */
+  private apply(grads: tf.Tensor[], lr: number): void {
+    const o = this.optimizer;
+    const W = this.vars;
+    const a = tf.scalar(lr);
+    if (o.kind === 'sgd') {
+      W.forEach((w, l) => w.assign(tf.sub(w, tf.mul(grads[l], a))));
+      return;
+    }
+    if (o.kind === 'momentum') {
+      const mu = tf.scalar(o.momentum);
+      W.forEach((w, l) => {
+        const v = this.state[l];
+        v.assign(tf.add(tf.mul(v, mu), grads[l]));
+        w.assign(tf.sub(w, tf.mul(v, a)));
+      });
+      return;
+    }
+    this.t++;
+    const b1 = tf.scalar(o.beta1);
+    const b2 = tf.scalar(o.beta2);
+    const c1 = tf.scalar(1 - o.beta1);
+    const c2 = tf.scalar(1 - o.beta2);
+    // α·m̂/(√ŝ + ε) = α/(1−β1ᵗ) · m / (√s/√(1−β2ᵗ) + ε)
+    const stepSize = tf.scalar(lr / (1 - o.beta1 ** this.t));
+    const sCorr = tf.scalar(1 / Math.sqrt(1 - o.beta2 ** this.t));
+    const eps = tf.scalar(o.epsilon);
+    const L = W.length;
+    W.forEach((w, l) => {
+      const m = this.state[l];
+      const s = this.state[L + l];
+      m.assign(tf.add(tf.mul(m, b1), tf.mul(grads[l], c1)));
+      s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(grads[l]), c2)));
+      const denom = tf.add(tf.mul(tf.sqrt(s), sCorr), eps);
+      w.assign(tf.sub(w, tf.mul(tf.div(m, denom), stepSize)));
+    });
   }
 
   /** A copy of parameter `i`. */
@@ -149,6 +226,7 @@ export class SgdNet {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.vars) v.dispose();
+    for (const v of this.state) v.dispose();
   }
 }
 
