@@ -14,7 +14,8 @@
  *   --experiment optimizer-comparison                     SGD, momentum and Adam
  * Architectures (issue 7): `--arch mlp4 --block 3` (784-h-h-h-h-10, block W2|W3|W4) or
  *   `--arch cnn` (two conv + pool layers, a dense layer; its dense matrix is analysed) run the
- *   variance–flatness pipeline on that block with quick defaults (architectures.ts).
+ *   variance–flatness pipeline on that block with quick defaults (architectures.ts), with any
+ *   `--optimizer`; the three sweeps take them too (width-sweep: mlp4 only).
  * Sweeps use quick warm-up/window defaults (sweeps.ts, SWEEP_DEFAULTS) unless set, write one
  * JSON document and a CSV of the per-run summary next to it.
  */
@@ -37,6 +38,9 @@ import {
   MAX_SNAPSHOT_FLOATS,
   MAX_SWEEP_WIDTH,
   SWEEP_DEFAULTS,
+  archHyperSweep,
+  archOptimizerComparison,
+  archWidthSweep,
   hyperSweep,
   optimizerComparison,
   widthSweep,
@@ -47,6 +51,7 @@ import {
   ARCH_DEFAULTS,
   archDefaults,
   architectureRun,
+  collapseWarning,
   type ArchConfig,
   type ArchResult,
 } from '../engine/experiments/architectures';
@@ -79,27 +84,33 @@ experiments:
   (override with --warmup-epochs, --window-epochs, --modes or --preset). Widths ≤ ${MAX_SWEEP_WIDTH}; a
   window keeps at most ${MAX_SNAPSHOT_FLOATS / 1024 / 1024}M snapshot floats (every k-th step beyond that).
 
-architectures (variance-flatness only; default --arch mlp, the 784-h-h-10 network above):
-  --arch mlp|mlp4|cnn    mlp4: 784-h-h-h-h-10; cnn: conv+pool, conv+pool, dense, output
+architectures (variance-flatness and the sweeps; default --arch mlp, the 784-h-h-10 network):
+  --arch mlp|mlp4|cnn    mlp4: 784-h-h-h-h-10; cnn: conv+pool, conv+pool, dense, output.
+                         width-sweep takes mlp4 (it varies h; the analysed block is --block)
+                         but not cnn (its sampled dense block does not grow with a width);
+                         hyper-sweep and optimizer-comparison take both
   --block N              mlp4: analysed matrix W2, W3 or W4 (default ${ARCH_DEFAULTS.block})
   --kernel 3|5 --conv1 N --conv2 N --dense N   CNN sizes (default ${ARCH_DEFAULTS.kernel}, ${ARCH_DEFAULTS.conv1}, ${ARCH_DEFAULTS.conv2}, ${ARCH_DEFAULTS.dense})
   --max-block-dim N      analyse at most N weights of the block: a larger block is analysed on
                          a fixed seeded subset of N entries (default ${ARCH_DEFAULTS.maxBlockDim})
-  Quick defaults for mlp4/cnn: h = ${ARCH_DEFAULTS.hidden}, B = ${ARCH_DEFAULTS.batchSize}, α = ${ARCH_DEFAULTS.lr}, ${ARCH_DEFAULTS.flatnessModes} flatness modes, a fixed warm-up of
-  ${ARCH_DEFAULTS.warmupEpochs} (mlp4) / ${archDefaults('cnn').warmupEpochs} (cnn) epochs, a ${ARCH_DEFAULTS.windowEpochs}- / ${archDefaults('cnn').windowEpochs}-epoch window; --B, --lr, --hidden, --seed, --warmup-epochs, --window-epochs,
-  --modes, --factor and --centre override them. Plain SGD only.
+  Quick defaults for mlp4/cnn (the sweeps too): h = ${ARCH_DEFAULTS.hidden}, B = ${ARCH_DEFAULTS.batchSize}, α = ${ARCH_DEFAULTS.lr}, ${ARCH_DEFAULTS.flatnessModes} flatness modes,
+  a fixed warm-up of ${ARCH_DEFAULTS.warmupEpochs} (mlp4) / ${archDefaults('cnn').warmupEpochs} (cnn) epochs and a ${ARCH_DEFAULTS.windowEpochs}- / ${archDefaults('cnn').windowEpochs}-epoch window; --B, --lr,
+  --hidden, --seed, --warmup-epochs, --window-epochs, --modes, --factor and --centre override
+  them. --optimizer, --momentum and --adam-lr work as for the default network (momentum's
+  effective step is α/(1−μ): with μ = 0.9, --lr 0.01 matches SGD at α = 0.1).
 
 options:
   --preset NAME          ${PRESETS.map((p) => p.id).join(' | ')} (default paper)
   --B N                  minibatch size
   --lr X                 learning rate α
   --hidden N             hidden width h
-  --optimizer sgd|momentum|adam  training optimizer (Adam: α = ${ADAM_DEFAULT_LR} unless --lr)
+  --optimizer sgd|momentum|adam  training optimizer (Adam: α = --adam-lr unless --lr)
   --momentum X           momentum coefficient μ in [0, 1) (default 0.9)
   --widths LIST          width-sweep: hidden widths, e.g. 20,30,50,100
   --Bs LIST              hyper-sweep: minibatch sizes, e.g. 25,50,100
   --lrs LIST             hyper-sweep: learning rates, e.g. 0.05,0.1,0.2
-  --adam-lr X            optimizer-comparison: Adam's learning rate
+  --adam-lr X            Adam's learning rate when --lr is not given, and Adam's in
+                         optimizer-comparison (default ${ADAM_DEFAULT_LR})
   --sharp-c X            D_s threshold constant c (default ${SHARP_THRESHOLD_C})
   --seed N               initialisation / shuffling seed
   --dynamics sgd|langevin  analyse SGD (default) or the Langevin contrast run from the SGD solution
@@ -298,11 +309,11 @@ export function parseArgs(argv: string[]): CliOptions {
   const sweepDefaults = SWEEPS.includes(experiment) && !presetGiven ? SWEEP_DEFAULTS : {};
   const config = { ...presetConfig(preset), ...sweepDefaults, ...overrides } as RunConfig;
   // α = 0.1 sends Adam's per-weight steps of ~α far off: it gets its own default rate.
-  if (config.optimizer === 'adam' && overrides.lr === undefined) config.lr = ADAM_DEFAULT_LR;
+  if (config.optimizer === 'adam' && overrides.lr === undefined) config.lr = adamLr;
   if (!(config.momentum < 1)) throw new UsageError('--momentum must lie in [0, 1)');
   if (experiment === 'width-sweep' && widths.some((h) => h < 2 || h > MAX_SWEEP_WIDTH))
     throw new UsageError(
-      `--widths must lie in 2…${MAX_SWEEP_WIDTH}: W2 has h² weights and the PCA window holds snapshots × h² floats`,
+      `--widths must lie in 2…${MAX_SWEEP_WIDTH}: the analysed block has h² weights and the PCA window holds snapshots × h² floats`,
     );
   if (
     config.batchSize < 1 ||
@@ -316,10 +327,16 @@ export function parseArgs(argv: string[]): CliOptions {
   if (dynamics === 'langevin') config.contrast = true;
   let archConfig: ArchConfig | null = null;
   if (arch !== 'mlp') {
-    if (experiment !== 'variance-flatness')
-      throw new UsageError('--arch mlp4|cnn runs the variance-flatness experiment only');
-    if (dynamics !== 'sgd' || bundle || (overrides.optimizer ?? 'sgd') !== 'sgd')
-      throw new UsageError('--arch mlp4|cnn trains with plain SGD and writes no bundle');
+    if (experiment !== 'variance-flatness' && !SWEEPS.includes(experiment))
+      throw new UsageError(
+        '--arch mlp4|cnn runs the variance-flatness experiment and the sweeps only',
+      );
+    if (experiment === 'width-sweep' && arch === 'cnn')
+      throw new UsageError(
+        "width-sweep varies the hidden width h of --arch mlp or mlp4; the CNN's analysed dense block is a sampled subset whose size does not follow a width (run --dense values one by one instead)",
+      );
+    if (dynamics !== 'sgd' || bundle)
+      throw new UsageError('--arch mlp4|cnn trains SGD-family optimizers and writes no bundle');
     type Knobs = Omit<ArchConfig, 'arch'>;
     const pick = <K extends keyof Knobs & keyof RunConfig>(k: K): Knobs[K] =>
       (overrides[k] as Knobs[K] | undefined) ?? archDefaults(arch)[k];
@@ -329,7 +346,9 @@ export function parseArgs(argv: string[]): CliOptions {
       arch,
       hidden: pick('hidden'),
       batchSize: pick('batchSize'),
-      lr: pick('lr'),
+      lr: overrides.lr === undefined && config.optimizer === 'adam' ? adamLr : pick('lr'),
+      optimizer: config.optimizer,
+      momentum: pick('momentum'),
       seed: pick('seed'),
       warmupEpochs: pick('warmupEpochs'),
       windowEpochs: pick('windowEpochs'),
@@ -607,14 +626,19 @@ export async function reproduceArchitecture(
   log(`backend ${backend.name}; data ${data.name}; --arch ${cfg.arch}`);
   const r: ArchResult = await architectureRun(cfg, data, { log, sharpC: opts.sharpC });
   log(
-    `${cfg.arch} block ${r.block.name} (${r.block.dim}${r.block.sampled ? ` of ${r.block.fullDim}, sampled` : ''}): ψ = ${r.fits.psi.exponent.toFixed(3)} (R² ${r.fits.psi.r2.toFixed(3)}), γ = ${r.fits.gamma.exponent.toFixed(3)}`,
+    `${cfg.arch} block ${r.block.name} (${r.block.dim}${r.block.sampled ? ` of ${r.block.fullDim}, sampled` : ''}), ${r.optimizer} α ${r.lr}${r.optimizer === 'momentum' ? ` μ ${r.momentum}` : ''}: ψ = ${r.fits.psi.exponent.toFixed(3)} (R² ${r.fits.psi.r2.toFixed(3)}), γ = ${r.fits.gamma.exponent.toFixed(3)}; D_L90 = ${r.dims.DL90}, D_s = ${r.dims.Ds}`,
   );
+  const warning = collapseWarning(r);
+  if (warning) log(warning);
   const e = r.epochs;
   return {
     experiment: opts.experiment,
     dynamics: 'sgd',
     arch: r.arch,
     block: r.block,
+    optimizer: r.optimizer,
+    lr: r.lr,
+    momentum: r.momentum,
     config: cfg,
     backend: backend.name,
     data: { name: data.name, train: data.train.count, test: data.test.count },
@@ -640,6 +664,7 @@ export async function reproduceArchitecture(
     varianceFraction35: r.varianceFraction35,
     rank90: r.rank90,
     effectiveDimension: r.dims,
+    meanNorm: r.meanNorm,
     snapshots: r.snapshots,
     method: r.method,
     timings: r.timings,
@@ -673,6 +698,7 @@ function sweepRow(r: RunSummary) {
     modes: r.modes,
     flatnessSpectrum: r.flatnessSpectrum,
     timings: r.timings,
+    ...(r.arch ? { arch: r.arch, block: r.block } : {}),
   };
 }
 
@@ -688,16 +714,22 @@ export async function reproduceSweep(
   });
   const data = await loadData(opts.idx);
   const cfg = opts.config;
-  log(`backend ${backend.name}; data ${data.name}; ${opts.experiment}`);
+  const arch = opts.arch;
+  log(
+    `backend ${backend.name}; data ${data.name}; ${opts.experiment}${arch ? ` --arch ${arch.arch}` : ''}`,
+  );
   const sweepOpts = { log, sharpC: opts.sharpC };
   const head = {
     experiment: opts.experiment,
-    config: cfg,
+    arch: arch ? arch.arch : 'mlp',
+    config: arch ?? cfg,
     backend: backend.name,
     data: { name: data.name, train: data.train.count, test: data.test.count },
   };
   if (opts.experiment === 'width-sweep') {
-    const runs = await widthSweep(cfg, opts.widths, data, sweepOpts);
+    const runs = arch
+      ? await archWidthSweep(arch, opts.widths, data, sweepOpts)
+      : await widthSweep(cfg, opts.widths, data, sweepOpts);
     return {
       ...head,
       widths: runs.map(sweepRow),
@@ -708,7 +740,9 @@ export async function reproduceSweep(
     };
   }
   if (opts.experiment === 'hyper-sweep') {
-    const runs = await hyperSweep(cfg, opts.Bs, opts.lrs, data, sweepOpts);
+    const runs = arch
+      ? await archHyperSweep(arch, opts.Bs, opts.lrs, data, sweepOpts)
+      : await hyperSweep(cfg, opts.Bs, opts.lrs, data, sweepOpts);
     return {
       ...head,
       Bs: opts.Bs,
@@ -717,7 +751,9 @@ export async function reproduceSweep(
       timings: { perRun: runs.map((r) => r.timings.total), total: (performance.now() - t0) / 1000 },
     };
   }
-  const runs = await optimizerComparison(cfg, data, sweepOpts, undefined, opts.adamLr);
+  const runs = arch
+    ? await archOptimizerComparison(arch, data, sweepOpts, undefined, opts.adamLr)
+    : await optimizerComparison(cfg, data, sweepOpts, undefined, opts.adamLr);
   return {
     ...head,
     optimizers: runs.map(sweepRow),

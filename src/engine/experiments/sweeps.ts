@@ -9,6 +9,11 @@
  * windowEpochs × steps-per-epoch snapshots would exceed that, only every k-th step is kept
  * (k = the smallest stride that fits; the PCA sees the coarser trajectory). Widths are capped
  * at MAX_SWEEP_WIDTH = 200 (the schema's maximum).
+ *
+ * The deeper architectures (architectures.ts) sweep the same way: archWidthSweep (the hidden
+ * width h of the 4-hidden-layer MLP), archHyperSweep and archOptimizerComparison (MLP4 or CNN),
+ * each run an architectureRun reduced by archRunSummary to the same RunSummary. Their analysed
+ * block is capped at maxBlockDim weights by a seeded subset, and every window step is kept.
  */
 import type { Dataset } from '../data/dataset';
 import { initMlp, INPUT_SIZE, CLASSES } from '../nets/mlp';
@@ -22,6 +27,14 @@ import {
   type EffectiveDimensions,
 } from '../landscape/effectiveDimension';
 import { WindowAnalysis, type AnalysisResult, type PowerFit } from './analysis';
+import {
+  architectureRun,
+  collapseWarning,
+  type Arch,
+  type ArchConfig,
+  type ArchProgress,
+  type ArchResult,
+} from './architectures';
 import type { OptimizerKind, RunConfig } from './config';
 import { trainingRun, type EpochRecord } from './training';
 
@@ -71,6 +84,13 @@ export interface RunSummary {
   finalTrainError: number;
   finalTestError: number;
   timings: { train: number; analysis: number; total: number };
+  /**
+   * Runs of the deeper architectures only: which network (its total weight count is `params`;
+   * `hidden` is h of mlp4, the dense width of the CNN) and the analysed block (`dim` of its
+   * `fullDim` weights, a seeded subset when `sampled`).
+   */
+  arch?: Arch;
+  block?: { name: string; fullDim: number; dim: number; sampled: boolean };
 }
 
 export interface SweepProgress {
@@ -188,6 +208,53 @@ export async function summariseRun(
   return summary;
 }
 
+/** The knobs the sweeps vary, shared by RunConfig and ArchConfig. */
+type SweepKnobs = Pick<RunConfig, 'hidden' | 'batchSize' | 'lr' | 'optimizer'>;
+
+function checkWidths(widths: readonly number[]): void {
+  for (const h of widths) {
+    if (!Number.isInteger(h) || h < 2 || h > MAX_SWEEP_WIDTH)
+      throw new Error(`width ${h} is outside 2…${MAX_SWEEP_WIDTH}`);
+  }
+}
+
+function widthConfigs<C extends SweepKnobs>(config: C, widths: readonly number[]): C[] {
+  checkWidths(widths);
+  return widths.map((hidden) => ({ ...config, hidden }));
+}
+
+/** B outer, α inner. */
+function hyperConfigs<C extends SweepKnobs>(
+  config: C,
+  batchSizes: readonly number[],
+  lrs: readonly number[],
+): C[] {
+  return batchSizes.flatMap((batchSize) => lrs.map((lr) => ({ ...config, batchSize, lr })));
+}
+
+/** Adam at its own α unless `adamLr` says else; the others at config.lr. */
+function optimizerConfigs<C extends SweepKnobs>(
+  config: C,
+  kinds: readonly OptimizerKind[],
+  adamLr: number,
+): C[] {
+  return kinds.map((optimizer) => ({
+    ...config,
+    optimizer,
+    lr: optimizer === 'adam' ? adamLr : config.lr,
+  }));
+}
+
+/** One run after another, each told its index and the count. */
+async function runEach<C>(
+  configs: readonly C[],
+  run: (c: C, index: number, runs: number) => Promise<RunSummary>,
+): Promise<RunSummary[]> {
+  const out: RunSummary[] = [];
+  for (let i = 0; i < configs.length; i++) out.push(await run(configs[i], i, configs.length));
+  return out;
+}
+
 /** One run per hidden width (one warm-up each), everything else from `config`. */
 export async function widthSweep(
   config: RunConfig,
@@ -195,15 +262,7 @@ export async function widthSweep(
   data: Dataset,
   opts: SweepOptions = {},
 ): Promise<RunSummary[]> {
-  for (const h of widths) {
-    if (!Number.isInteger(h) || h < 2 || h > MAX_SWEEP_WIDTH)
-      throw new Error(`width ${h} is outside 2…${MAX_SWEEP_WIDTH}`);
-  }
-  const out: RunSummary[] = [];
-  for (let i = 0; i < widths.length; i++) {
-    out.push(await summariseRun({ ...config, hidden: widths[i] }, data, opts, i, widths.length));
-  }
-  return out;
+  return runEach(widthConfigs(config, widths), (c, i, n) => summariseRun(c, data, opts, i, n));
 }
 
 /** One run per (B, α) pair, B outer. */
@@ -214,14 +273,9 @@ export async function hyperSweep(
   data: Dataset,
   opts: SweepOptions = {},
 ): Promise<RunSummary[]> {
-  const out: RunSummary[] = [];
-  const runs = batchSizes.length * lrs.length;
-  for (const B of batchSizes) {
-    for (const lr of lrs) {
-      out.push(await summariseRun({ ...config, batchSize: B, lr }, data, opts, out.length, runs));
-    }
-  }
-  return out;
+  return runEach(hyperConfigs(config, batchSizes, lrs), (c, i, n) =>
+    summariseRun(c, data, opts, i, n),
+  );
 }
 
 /** SGD, momentum and Adam one after another (Adam at its own α unless `adamLr` says else). */
@@ -232,12 +286,117 @@ export async function optimizerComparison(
   kinds: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam'],
   adamLr = ADAM_DEFAULT_LR,
 ): Promise<RunSummary[]> {
-  const out: RunSummary[] = [];
-  for (let i = 0; i < kinds.length; i++) {
-    const lr = kinds[i] === 'adam' ? adamLr : config.lr;
-    out.push(
-      await summariseRun({ ...config, optimizer: kinds[i], lr }, data, opts, i, kinds.length),
-    );
-  }
-  return out;
+  return runEach(optimizerConfigs(config, kinds, adamLr), (c, i, n) =>
+    summariseRun(c, data, opts, i, n),
+  );
+}
+
+/**
+ * An architectureRun reduced to a sweep row: params = all weights of the network, dim = the
+ * analysed (possibly subsampled) block, every window step kept (stepEvery 1), D_s's curve over
+ * c at the block's window-mean norm.
+ */
+export function archRunSummary(cfg: ArchConfig, r: ArchResult): RunSummary {
+  const modes = r.modes.map((m) => ({ rank: m.rank, variance: m.variance, flatness: m.flatness }));
+  const last = r.epochs[r.epochs.length - 1];
+  const train = r.timings.warmup + r.timings.window;
+  return {
+    hidden: cfg.arch === 'cnn' ? cfg.dense : cfg.hidden,
+    batchSize: cfg.batchSize,
+    lr: r.lr,
+    optimizer: r.optimizer,
+    momentum: r.momentum,
+    params: r.arch.params,
+    dim: r.block.dim,
+    snapshots: r.snapshots,
+    stepEvery: 1,
+    psi: r.fits.psi,
+    gamma: r.fits.gamma,
+    dims: r.dims,
+    dsCurve: SHARP_C_CURVE.map((c) => ({
+      c,
+      Ds: sharpDimension(modes, sharpThreshold(r.meanNorm, r.block.dim, c)),
+    })),
+    variance: r.variance,
+    modes,
+    flatnessSpectrum: Array.from(rankOrderedFlatness(modes)),
+    finalTrainError: last?.trainError ?? NaN,
+    finalTestError: last?.testError ?? NaN,
+    timings: { train, analysis: r.timings.total - train, total: r.timings.total },
+    arch: r.arch.name,
+    block: {
+      name: r.block.name,
+      fullDim: r.block.fullDim,
+      dim: r.block.dim,
+      sampled: r.block.sampled,
+    },
+  };
+}
+
+/** One run of a deeper architecture (no warm-up criterion: its fixed warm-up), as a sweep row. */
+export async function summariseArchRun(
+  cfg: ArchConfig,
+  data: Dataset,
+  opts: SweepOptions = {},
+  index = 0,
+  runs = 1,
+): Promise<RunSummary> {
+  const onProgress = opts.onProgress;
+  const r = await architectureRun(cfg, data, {
+    signal: opts.signal,
+    sharpC: opts.sharpC,
+    yieldEvery: opts.yieldEvery,
+    onProgress: onProgress
+      ? (p: ArchProgress) => onProgress({ run: index, runs, phase: p.phase, epoch: p.epoch })
+      : undefined,
+  });
+  const s = archRunSummary(cfg, r);
+  const d = s.dims;
+  opts.log?.(
+    `${cfg.arch} ${s.block?.name} (${s.dim}${s.block?.sampled ? ` of ${s.block.fullDim}` : ''} weights), ${cfg.arch === 'cnn' ? 'dense' : 'h'} ${s.hidden}, B ${s.batchSize}, α ${s.lr}, ${s.optimizer}: ψ = ${s.psi.exponent.toFixed(3)}, γ = ${s.gamma.exponent.toFixed(3)}, D_L90 = ${d.DL90}, D_L95 = ${d.DL95}, D_s = ${d.Ds} (F_c ${d.threshold.toPrecision(3)}); ${s.snapshots} snapshots, ${s.timings.total.toFixed(1)} s`,
+  );
+  const warning = collapseWarning(r);
+  if (warning) opts.log?.(warning);
+  return s;
+}
+
+/**
+ * One mlp4 run per hidden width h (the analysed block W_block has h² weights, subsampled beyond
+ * maxBlockDim). The CNN has no width sweep: its analysed dense matrix is 7·7·conv2 × dense,
+ * beyond the default cap already at dense 26, so its dimension would not follow the width.
+ */
+export async function archWidthSweep(
+  config: ArchConfig,
+  widths: readonly number[],
+  data: Dataset,
+  opts: SweepOptions = {},
+): Promise<RunSummary[]> {
+  if (config.arch !== 'mlp4') throw new Error(`width sweeps vary h of mlp4, not ${config.arch}`);
+  return runEach(widthConfigs(config, widths), (c, i, n) => summariseArchRun(c, data, opts, i, n));
+}
+
+/** One run of a deeper architecture per (B, α) pair, B outer. */
+export async function archHyperSweep(
+  config: ArchConfig,
+  batchSizes: readonly number[],
+  lrs: readonly number[],
+  data: Dataset,
+  opts: SweepOptions = {},
+): Promise<RunSummary[]> {
+  return runEach(hyperConfigs(config, batchSizes, lrs), (c, i, n) =>
+    summariseArchRun(c, data, opts, i, n),
+  );
+}
+
+/** SGD, momentum and Adam on a deeper architecture (Adam at `adamLr`). */
+export async function archOptimizerComparison(
+  config: ArchConfig,
+  data: Dataset,
+  opts: SweepOptions = {},
+  kinds: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam'],
+  adamLr = ADAM_DEFAULT_LR,
+): Promise<RunSummary[]> {
+  return runEach(optimizerConfigs(config, kinds, adamLr), (c, i, n) =>
+    summariseArchRun(c, data, opts, i, n),
+  );
 }
