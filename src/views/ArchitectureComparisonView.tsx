@@ -5,7 +5,8 @@
  */
 import { useMemo } from 'react';
 import { useUniversality } from '../state/universalityStore';
-import { fmt, fmtFixed, fmtInt } from './chart';
+import { fmt, fmtFixed, fmtInt, fmtInterval } from './chart';
+import { FigureTable } from './ChartParts';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export function ArchitectureComparisonView() {
@@ -37,16 +38,47 @@ export function ArchitectureComparisonView() {
       empty="No architecture runs yet"
       readout={
         runs.length > 0
-          ? runs
-              .map(({ label, result: r }) => {
-                const block = r.block.sampled
-                  ? `${fmtInt(r.block.dim)} of ${fmtInt(r.block.fullDim)} weights sampled`
-                  : `${fmtInt(r.block.dim)} weights`;
-                const test = r.epochs[r.epochs.length - 1]?.testError ?? NaN;
-                return `${label}: block ${r.block.name} ${r.block.shape.join('×')} (${block}), ${r.snapshots} snapshots, ψ ${fmtFixed(r.fits.psi.exponent)} (R² ${fmtFixed(r.fits.psi.r2)}), γ ${fmtFixed(r.fits.gamma.exponent)}, D_L90 ${r.dims.DL90}, test error ${fmt(test * 100)}%, ${fmt(r.timings.total)} s`;
-              })
-              .join(' · ')
+          ? runs.every((r) => r.result.fits.psi.exponent > 0)
+            ? `ψ > 0 in all ${runs.length} run${runs.length === 1 ? '' : 's'}: the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}.`
+            : `ψ ≤ 0 for ${runs
+                .filter((r) => !(r.result.fits.psi.exponent > 0))
+                .map((r) => r.label)
+                .join(', ')}.`
           : 'Add a run to fill this figure.'
+      }
+      table={
+        <FigureTable
+          caption="Per run: the analysed block, its fitted exponents (95% intervals) and the run's cost"
+          header={[
+            'network',
+            'block',
+            'weights analysed',
+            'snapshots',
+            'ψ',
+            'R²',
+            'γ',
+            'D_L90',
+            'test error',
+            'time',
+          ]}
+          rows={runs.map(({ label, result: r }, i) => ({
+            key: `${i}-${label}`,
+            cells: [
+              label,
+              `${r.block.name} ${r.block.shape.join('×')}`,
+              r.block.sampled
+                ? `${fmtInt(r.block.dim)} of ${fmtInt(r.block.fullDim)} (sampled)`
+                : fmtInt(r.block.dim),
+              r.snapshots,
+              `${fmtFixed(r.fits.psi.exponent)} ${fmtInterval(r.fits.psi.ci95)}`,
+              fmtFixed(r.fits.psi.r2),
+              fmtFixed(r.fits.gamma.exponent),
+              r.dims.DL90,
+              `${fmt((r.epochs[r.epochs.length - 1]?.testError ?? NaN) * 100)}%`,
+              `${fmt(r.timings.total)} s`,
+            ],
+          }))}
+        />
       }
       csv={() => ({
         header: ['run', 'block', 'rank', 'flatness_F', 'variance_sigma2', 'psi'],

@@ -96,11 +96,14 @@ export function FigureShell({
   children,
   className,
   csv,
+  table,
 }: {
   id: string;
   title: string;
   caption: ReactNode;
   readout: ReactNode;
+  /** A small table of the figure's numbers under the read-out (multi-run figures). */
+  table?: ReactNode;
   frameRef?: Ref<HTMLDivElement>;
   controls?: ReactNode;
   legend?: ReactNode;
@@ -120,6 +123,7 @@ export function FigureShell({
       </div>
       {legend ? <div className="fm-legend">{legend}</div> : null}
       <div className="fm-readout">{readout}</div>
+      {table ?? null}
       <figcaption>
         <strong className="fm-title">{title}.</strong> {caption}
       </figcaption>
@@ -341,6 +345,53 @@ export function GradientSwatch({
       </defs>
       <rect width={width} height={10} rx={2} fill={`url(#${id})`} />
     </svg>
+  );
+}
+
+/**
+ * The numbers of a multi-run figure as a compact table (one row per run): the read-out line
+ * holds two lines at most, and several runs' exponents with intervals need more.
+ */
+export function FigureTable({
+  caption,
+  header,
+  rows,
+}: {
+  caption: string;
+  header: readonly ReactNode[];
+  rows: readonly { key: string; cells: readonly ReactNode[] }[];
+}) {
+  if (rows.length === 0) return null;
+  return (
+    <div className="fm-table-wrap">
+      <table className="fm-table">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            {header.map((h, i) => (
+              <th key={i} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key}>
+              {r.cells.map((c, i) =>
+                i === 0 ? (
+                  <th key={i} scope="row">
+                    {c}
+                  </th>
+                ) : (
+                  <td key={i}>{c}</td>
+                ),
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -7,8 +7,17 @@ import { useMemo } from 'react';
 import { line, scaleLinear, scaleLog } from 'd3';
 import type { RunSummary } from '../engine/experiments/sweeps';
 import { useUniversality } from '../state/universalityStore';
-import { CATEGORY_COLORS, fmtInt, linExtent, logExtent, plotBox, useSize } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Swatch } from './ChartParts';
+import {
+  CATEGORY_COLORS,
+  fmt,
+  fmtInt,
+  fmtInterval,
+  linExtent,
+  logExtent,
+  plotBox,
+  useSize,
+} from './chart';
+import { Axis, ChartSvg, EmptyState, FigureShell, FigureTable, Swatch } from './ChartParts';
 
 const SERIES: { key: 'Ds' | 'DL90' | 'DL95'; label: string }[] = [
   { key: 'Ds', label: 'D_s: sharp directions' },
@@ -52,13 +61,28 @@ export function EffectiveDimensionView() {
       }
       readout={
         has
-          ? sorted
-              .map(
-                (r) =>
-                  `h ${r.hidden} (${fmtInt(r.params)} weights): D_s ${r.dims.Ds}, D_L90 ${r.dims.DL90}, D_L95 ${r.dims.DL95}, ψ ${r.psi.exponent.toFixed(2)}`,
-              )
-              .join(' · ')
+          ? `Parameters ×${fmt(sorted[sorted.length - 1].params / sorted[0].params)} from h ${sorted[0].hidden} to h ${sorted[sorted.length - 1].hidden}: D_s ${sorted[0].dims.Ds} → ${sorted[sorted.length - 1].dims.Ds}, D_L90 ${sorted[0].dims.DL90} → ${sorted[sorted.length - 1].dims.DL90}.`
           : 'Run the width sweep to fill this figure.'
+      }
+      table={
+        <FigureTable
+          caption="Per width: the analysed block, the effective dimensions and ψ"
+          header={['h', 'weights', 'W2 weights', 'snapshots', 'D_s', 'F_c', 'D_L90', 'D_L95', 'ψ']}
+          rows={sorted.map((r) => ({
+            key: String(r.hidden),
+            cells: [
+              r.hidden,
+              fmtInt(r.params),
+              fmtInt(r.dim),
+              r.snapshots,
+              r.dims.Ds,
+              r.dims.threshold.toPrecision(3),
+              r.dims.DL90,
+              r.dims.DL95,
+              `${r.psi.exponent.toFixed(2)} ${fmtInterval(r.psi.ci95)}`,
+            ],
+          }))}
+        />
       }
       legend={
         <>

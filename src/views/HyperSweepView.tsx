@@ -15,11 +15,29 @@ import {
   plotBox,
   useSize,
 } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Swatch } from './ChartParts';
+import { Axis, ChartSvg, EmptyState, FigureShell, FigureTable, Swatch } from './ChartParts';
 
 const SERIES = [
-  { key: 'psi', label: 'ψ: σ² ∝ F^−ψ', color: CATEGORY_COLORS[0], kind: 'point' },
-  { key: 'gamma', label: 'γ: σ²_i ∝ i^−γ', color: CATEGORY_COLORS[3], kind: 'diamond' },
+  {
+    key: 'psi',
+    label: (
+      <>
+        ψ: σ² ∝ F<sup>−ψ</sup>
+      </>
+    ),
+    color: CATEGORY_COLORS[0],
+    kind: 'point',
+  },
+  {
+    key: 'gamma',
+    label: (
+      <>
+        γ: σ²<sub>i</sub> ∝ i<sup>−γ</sup>
+      </>
+    ),
+    color: CATEGORY_COLORS[3],
+    kind: 'diamond',
+  },
 ] as const;
 
 export function HyperSweepView() {
@@ -44,7 +62,16 @@ export function HyperSweepView() {
   const ariaLabel = has
     ? `ψ and γ against B/α: ${runs.map((r) => `B ${r.batchSize}, α ${r.lr}: ψ ${fmtFixed(r.psi.exponent)}, γ ${fmtFixed(r.gamma.exponent)}`).join('; ')}.`
     : 'ψ and γ against B/α: no runs yet.';
-  const psis = runs.map((r) => r.psi.exponent).filter(Number.isFinite);
+  const byPsi = [...runs].sort((a, b) => a.psi.exponent - b.psi.exponent);
+  const lo = byPsi[0];
+  const hi = byPsi[byPsi.length - 1];
+  const negatives = runs.filter((r) => !(r.psi.exponent > 0)).length;
+  const gridBs = [
+    ...new Set(sweep.plan.flatMap((p) => (p.spec.kind === 'mlp' ? [p.spec.config.batchSize] : []))),
+  ];
+  const gridLrs = [
+    ...new Set(sweep.plan.flatMap((p) => (p.spec.kind === 'mlp' ? [p.spec.config.lr] : []))),
+  ];
   return (
     <FigureShell
       id="hyper-sweep"
@@ -60,20 +87,40 @@ export function HyperSweepView() {
       }
       readout={
         has
-          ? `ψ from ${fmtFixed(Math.min(...psis))} to ${fmtFixed(Math.max(...psis))} over ${runs.length} runs` +
+          ? `ψ from ${fmtFixed(lo.psi.exponent)} (B ${lo.batchSize}, α ${lo.lr}) to ${fmtFixed(hi.psi.exponent)} (B ${hi.batchSize}, α ${hi.lr}) over ${runs.length} runs; ${negatives === 0 ? 'positive in every run' : `${negatives} not positive`}.` +
             (failed.length
-              ? `; failed: ${failed.map((p) => `${p.label} (${p.failed?.split(':')[0]})`).join(', ')}`
-              : '') +
-            ' · ' +
-            runs
-              .map(
-                (r) =>
-                  `B ${r.batchSize}, α ${r.lr}: ψ ${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)}, γ ${fmtFixed(r.gamma.exponent)}`,
-              )
-              .join(' · ')
+              ? ` Failed: ${failed.map((p) => `${p.label} (${p.failed?.split(':')[0]})`).join(', ')}.`
+              : '')
           : failed.length
             ? `Every run failed: ${failed.map((p) => p.label).join(', ')}.`
             : 'Run the grid to fill this figure.'
+      }
+      table={
+        <FigureTable
+          caption="ψ with its 95% interval, and γ, per batch size B (rows) and learning rate α (columns)"
+          header={['B', ...gridLrs.map((lr) => `α = ${lr}`)]}
+          rows={gridBs.map((B) => ({
+            key: String(B),
+            cells: [
+              B,
+              ...gridLrs.map((lr) => {
+                const r = runs.find((x) => x.batchSize === B && x.lr === lr);
+                const f = sweep.plan.find(
+                  (p) =>
+                    p.failed &&
+                    p.spec.kind === 'mlp' &&
+                    p.spec.config.batchSize === B &&
+                    p.spec.config.lr === lr,
+                );
+                return r
+                  ? `ψ ${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)} · γ ${fmtFixed(r.gamma.exponent)}`
+                  : f
+                    ? 'failed'
+                    : '—';
+              }),
+            ],
+          }))}
+        />
       }
       legend={
         <>

@@ -6,7 +6,8 @@
 import { useMemo } from 'react';
 import type { RunSummary } from '../engine/experiments/sweeps';
 import { useUniversality } from '../state/universalityStore';
-import { fmt, fmtFixed } from './chart';
+import { fmt, fmtFixed, fmtInterval } from './chart';
+import { FigureTable } from './ChartParts';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export const OPTIMIZER_LABEL: Record<string, string> = {
@@ -48,13 +49,32 @@ export function OptimizerComparisonView() {
       empty="No optimizer runs yet"
       readout={
         runs.length > 0
-          ? runs
-              .map(
-                (r) =>
-                  `${label(r)}: ψ ${fmtFixed(r.psi.exponent)}, γ ${fmtFixed(r.gamma.exponent)}, test error ${fmt(r.finalTestError * 100)}%`,
-              )
-              .join(' · ')
+          ? runs.every((r) => r.psi.exponent > 0)
+            ? `ψ > 0 for all ${runs.length}: the inverse relation holds for each optimizer.`
+            : `ψ ≤ 0 for ${runs
+                .filter((r) => !(r.psi.exponent > 0))
+                .map(label)
+                .join(', ')}.`
           : 'Run the comparison to fill this figure.'
+      }
+      table={
+        <FigureTable
+          caption="Fitted exponents (95% intervals), learning dimension and test error per optimizer"
+          header={['optimizer', 'α', 'ψ', 'R²', 'γ', 'D_L90', 'test error', 'time']}
+          rows={runs.map((r) => ({
+            key: r.optimizer,
+            cells: [
+              label(r),
+              r.lr,
+              `${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)}`,
+              fmtFixed(r.psi.r2),
+              `${fmtFixed(r.gamma.exponent)} ${fmtInterval(r.gamma.ci95)}`,
+              r.dims.DL90,
+              `${fmt(r.finalTestError * 100)}%`,
+              `${fmt(r.timings.total)} s`,
+            ],
+          }))}
+        />
       }
       csv={() => ({
         header: ['optimizer', 'lr', 'rank', 'flatness_F', 'variance_sigma2', 'psi'],

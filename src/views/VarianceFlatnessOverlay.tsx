@@ -43,6 +43,7 @@ export function VarianceFlatnessOverlay({
   empty,
   csv,
   controls,
+  table,
 }: {
   id: string;
   title: string;
@@ -53,6 +54,8 @@ export function VarianceFlatnessOverlay({
   empty: string;
   csv?: () => CsvTable;
   controls?: ReactNode;
+  /** The runs' numbers as a FigureTable. */
+  table?: ReactNode;
 }) {
   const [frameRef, size] = useSize<HTMLDivElement>(0.6);
   const box = plotBox(size);
@@ -89,6 +92,7 @@ export function VarianceFlatnessOverlay({
       frameRef={frameRef}
       csv={has ? csv : undefined}
       controls={controls}
+      table={table}
     >
       <ChartSvg size={size} box={box} label={ariaLabel}>
         {(clip) =>

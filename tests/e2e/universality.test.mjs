@@ -125,8 +125,15 @@ test('the (B, α) grid and a deeper network from the page', async () => {
   assert.equal(await psi.count(), 9 - failed, done);
   assert.equal(await grid.locator('[data-series="gamma"] path.fm-pt').count(), 9 - failed);
   const readout = await grid.locator('.fm-readout').textContent();
-  assert.match(readout, /ψ from \d\.\d\d to \d\.\d\d over \d runs/);
+  assert.match(
+    readout,
+    /^ψ from \d\.\d\d \(B \d+, α [\d.]+\) to \d\.\d\d \(B \d+, α [\d.]+\) over \d runs/,
+  );
   console.log(readout);
+  // The 3×3 table: a row per B, a cell per α.
+  assert.equal(await grid.locator('.fm-table tbody tr').count(), 3);
+  assert.equal(await grid.locator('.fm-table tbody td').count(), 9);
+  console.log((await grid.locator('.fm-table').innerText()).replace(/\t/g, ' | '));
 
   // A 4-layer MLP of width 20, block W2: 400 weights, under the cap.
   const panel = page.locator('.universality-arch');
@@ -157,8 +164,9 @@ test('the (B, α) grid and a deeper network from the page', async () => {
   assert.equal(legend.length, 1);
   assert.match(legend[0], /^4-layer MLP h 20, W2: ψ = \d/);
   assert.ok((await arch.locator('circle.fm-pt').count()) > 10);
-  assert.match(await arch.locator('.fm-readout').textContent(), /block W2 20×20 \(400 weights\)/);
-  console.log(await arch.locator('.fm-readout').textContent());
+  const row = await arch.locator('.fm-table tbody tr').innerText();
+  assert.match(row, /W2 20×20\s+400\s+400\s/);
+  console.log(row.replace(/\t/g, ' | '));
   assert.deepEqual(errors, []);
   assert.deepEqual(foreign, []);
   await context.close();

@@ -1,6 +1,6 @@
 /**
  * The deeper MLP of issue 7: 784-h-…-h-10 with `depth` hidden layers (4 by default), ReLU,
- * no biases — logits = relu(…relu(relu(x·W1)·W2)…)·W_{depth+1} — trained by plain SGD (SgdNet).
+ * no biases — logits = relu(…relu(relu(x·W1)·W2)…)·W_{depth+1} — trained by SgdNet (SGD, momentum or Adam).
  * Hidden-to-hidden matrices W2 … W_depth (h×h) can be the analysed block.
  */
 import type * as tf from '@tensorflow/tfjs';
