@@ -226,6 +226,7 @@ type ArchChoice = 'mlp4' | 'cnn';
 
 interface ArchForm {
   arch: ArchChoice;
+  optimizer: 'sgd' | 'momentum' | 'adam';
   hidden: number;
   block: number;
   kernel: number;
@@ -242,10 +243,24 @@ const ARCH_LIMITS = {
   dense: [4, 256],
 } as const;
 
+const OPTIMIZER_NAME = { sgd: 'SGD', momentum: 'momentum', adam: 'Adam' } as const;
+
 function archLabel(f: ArchForm): string {
-  return f.arch === 'mlp4'
-    ? `4-layer MLP h ${f.hidden}, W${f.block}`
-    : `CNN ${f.kernel}×${f.kernel}, ${f.conv1}/${f.conv2} channels, dense ${f.dense}`;
+  const net =
+    f.arch === 'mlp4'
+      ? `4-layer MLP h ${f.hidden}, W${f.block}`
+      : `CNN ${f.kernel}×${f.kernel}, ${f.conv1}/${f.conv2} channels, dense ${f.dense}`;
+  return f.optimizer === 'sgd' ? net : `${net}, ${OPTIMIZER_NAME[f.optimizer]}`;
+}
+
+/**
+ * The learning rate of an architecture run: the run panel's α for SGD; α(1 − μ) for momentum,
+ * whose steady step is α/(1 − μ) times the gradient (at α = 0.1, μ = 0.9 the 4-layer MLP
+ * collapses), so that it moves as far per step as SGD; Adam's own 0.001.
+ */
+function archLr(optimizer: ArchForm['optimizer'], lr: number, momentum: number): number {
+  if (optimizer === 'adam') return ADAM_LR;
+  return optimizer === 'momentum' ? Number((lr * (1 - momentum)).toPrecision(6)) : lr;
 }
 
 /** The analysed block's size, and whether the snapshot cap samples it. */
@@ -298,6 +313,7 @@ function NumberField({
 function ArchitecturePanel({ config }: { config: RunConfig }) {
   const [form, setFormState] = useState<ArchForm>({
     arch: 'mlp4',
+    optimizer: 'sgd',
     hidden: PAGE_ARCH.hidden,
     block: PAGE_ARCH.block,
     kernel: PAGE_ARCH.kernel,
@@ -310,6 +326,8 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
   const archId = useId();
   const blockId = useId();
   const kernelId = useId();
+  const optId = useId();
+  const lr = archLr(form.optimizer, config.lr, config.momentum);
   const size = blockSize(form);
   const warm = PAGE_ARCH.warmupEpochs[form.arch];
   const win = PAGE_ARCH.windowEpochs[form.arch];
@@ -326,7 +344,9 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
           conv2: form.conv2,
           dense: form.dense,
           batchSize: config.batchSize,
-          lr: config.lr,
+          lr: archLr(form.optimizer, config.lr, config.momentum),
+          optimizer: form.optimizer,
+          momentum: config.momentum,
           seed: config.seed,
           warmupEpochs: warm,
           windowEpochs: win,
@@ -350,6 +370,19 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
           >
             <option value="mlp4">4-hidden-layer MLP (784-h-h-h-h-10)</option>
             <option value="cnn">CNN (2 conv + pool, dense, output)</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={optId}>Optimizer</label>
+          <select
+            id={optId}
+            value={form.optimizer}
+            disabled={busy}
+            onChange={(e) => set({ optimizer: e.target.value as ArchForm['optimizer'] })}
+          >
+            <option value="sgd">SGD</option>
+            <option value="momentum">Momentum (μ = {config.momentum})</option>
+            <option value="adam">Adam</option>
           </select>
         </div>
         {form.arch === 'mlp4' ? (
@@ -419,8 +452,13 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
         {size.sampled
           ? ` — above the cap of ${PAGE_ARCH.maxBlockDim.toLocaleString('en')}, so a fixed random subset of ${size.dim.toLocaleString('en')} entries is snapshotted and analysed (the other entries sit at their window mean in the flatness profiles)`
           : ` (under the cap of ${PAGE_ARCH.maxBlockDim.toLocaleString('en')}: all of them)`}
-        . {warm} warm-up epochs and a {win}-epoch window at B = {config.batchSize}, α = {config.lr},
-        seed {config.seed}.
+        . {warm} warm-up epochs and a {win}-epoch window at B = {config.batchSize}, α = {lr}
+        {form.optimizer === 'momentum'
+          ? ` = α(1 − μ) with the run panel’s α = ${config.lr}, the same effective step as SGD`
+          : form.optimizer === 'adam'
+            ? ' (Adam’s own rate)'
+            : ''}
+        , seed {config.seed}.
       </p>
       <SweepControls mode="architectures" startLabel="Add this run" plan={plan} append />
     </>

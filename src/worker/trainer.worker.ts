@@ -69,6 +69,17 @@ async function stopUniversality(): Promise<void> {
 }
 
 /**
+ * A run that ends the window at chance-level training error did not train (α too large for
+ * that optimizer): its σ²–F fit would be meaningless, so it counts as failed.
+ */
+function didTrain(trainError: number): void {
+  if (trainError >= 0.5)
+    throw new Error(
+      `the run did not train: training error ${(trainError * 100).toFixed(0)}% at the end of the window (lower α)`,
+    );
+}
+
+/**
  * The runs of one universality sweep, one after another. Pause holds it at the next training
  * step (the analysis of a run finishes first); a run that fails (diverges) is reported and
  * skipped.
@@ -144,6 +155,7 @@ class UniversalitySweep {
       onProgress: (p) =>
         post({ type: 'universalityProgress', progress: { run: index, runs, ...p } }),
     });
+    didTrain(result.epochs[result.epochs.length - 1]?.trainError ?? NaN);
     return { kind: 'arch', config, result };
   }
 

@@ -137,18 +137,23 @@ test('the (B, α) grid and a deeper network from the page', async () => {
 
   // A 4-layer MLP of width 20, block W2: 400 weights, under the cap.
   const panel = page.locator('.universality-arch');
-  await panel.locator('input[type="number"]').first().fill('20');
-  await panel.locator('select').nth(1).selectOption('2');
+  await panel.getByLabel('Hidden width h').fill('20');
+  await panel.getByLabel('Analysed block').selectOption('2');
   assert.match(
     await page.locator('[data-testid="universality-arch-plan"]').textContent(),
     /W2, 20 × 20 = 400 weights \(under the cap of 10,000: all of them\)/,
   );
-  await panel.locator('select').first().selectOption('cnn');
+  await panel.getByLabel('Network').selectOption('cnn');
   assert.match(
     await page.locator('[data-testid="universality-arch-plan"]').textContent(),
     /392 × 32 = 12,544 weights — above the cap of 10,000, so a fixed random subset of 10,000/,
   );
-  await panel.locator('select').first().selectOption('mlp4');
+  await panel.getByLabel('Network').selectOption('mlp4');
+  // The hidden width and block are kept across the switch.
+  assert.match(
+    await page.locator('[data-testid="universality-arch-plan"]').textContent(),
+    /W2, 20 × 20 = 400 weights/,
+  );
   await page.locator('[data-testid="universality-architectures-start"]').click();
   await page.waitForFunction(
     () =>
