@@ -690,6 +690,7 @@ function sweepRow(r: RunSummary) {
     meanNorm: r.dims.norm,
     DsRanks: r.dims.ranks,
     dsCurve: r.dsCurve,
+    dsByScale: r.dsByScale,
     psi: fitJson(r.psi),
     gamma: fitJson(r.gamma),
     finalTrainError: r.finalTrainError,

@@ -11,6 +11,12 @@
  */
 import { create } from 'zustand';
 import type { RunSummary } from '../engine/experiments/sweeps';
+import {
+  SHARP_SCALE_C,
+  scaledSharpThreshold,
+  sharpDimension,
+  type SharpScale,
+} from '../engine/landscape/effectiveDimension';
 import type { ArchConfig, ArchResult } from '../engine/experiments/architectures';
 import type {
   UniversalityMode,
@@ -76,9 +82,23 @@ export interface UniversalityRuns {
   archRuns: ArchRun[];
 }
 
+/** The D_s threshold the width figures use: how it scales with the solution, and its c. */
+export interface SharpSetting {
+  scale: SharpScale;
+  c: number;
+}
+
 export type UniversalityState = Record<UniversalityMode, UniversalityRuns> & {
   /** Which sweep the worker is running (its events go there). */
   active: UniversalityMode | null;
+  sharp: SharpSetting;
+};
+
+/** The range of c each threshold scale's slider covers (log scale). */
+export const SHARP_C_RANGE: Record<SharpScale, [number, number]> = {
+  rms: [0.5, 32],
+  norm: [0.01, 1],
+  fixed: [0.1, 10],
 };
 
 const empty: UniversalityRuns = {
@@ -96,7 +116,24 @@ export const useUniversality = create<UniversalityState>(() => ({
   hyper: empty,
   architectures: empty,
   active: null,
+  sharp: { scale: 'rms', c: SHARP_SCALE_C.rms },
 }));
+
+/** Sets the D_s threshold; a new scale starts at its default c. */
+export function setSharp(scale: SharpScale, c?: number): void {
+  const [lo, hi] = SHARP_C_RANGE[scale];
+  const value = c ?? SHARP_SCALE_C[scale];
+  useUniversality.setState({ sharp: { scale, c: Math.min(hi, Math.max(lo, value)) } });
+}
+
+/**
+ * D_s of a width-sweep run at a threshold setting: the directions of its rank-ordered flatness
+ * spectrum below F_c (the engine's sharpDimension over the same measured modes).
+ */
+export function sharpAt(r: RunSummary, sharp: SharpSetting): { threshold: number; Ds: number } {
+  const threshold = scaledSharpThreshold(sharp.scale, sharp.c, r.dims.norm, r.dim);
+  return { threshold, Ds: sharpDimension(r.modes, threshold) };
+}
 
 export function universalityBusy(s: UniversalityState): boolean {
   return s.active !== null;

@@ -6,7 +6,8 @@
 import { useMemo } from 'react';
 import { line, scaleLinear, scaleLog } from 'd3';
 import type { RunSummary } from '../engine/experiments/sweeps';
-import { useUniversality } from '../state/universalityStore';
+import { sharpAt, useUniversality } from '../state/universalityStore';
+import { SHARP_SCALE_LABEL, SharpThresholdControl } from './SharpThresholdControl';
 import {
   CATEGORY_COLORS,
   fmt,
@@ -27,11 +28,14 @@ const SERIES: { key: 'Ds' | 'DL90' | 'DL95'; label: string }[] = [
 
 export function EffectiveDimensionView() {
   const runs = useUniversality((s) => s.widths.runs);
+  const sharp = useUniversality((s) => s.sharp);
   const [frameRef, size] = useSize<HTMLDivElement>(0.5);
   const box = plotBox(size);
   const sorted = useMemo(() => [...runs].sort((a, b) => a.params - b.params), [runs]);
   const has = sorted.length > 0;
-  const value = (r: RunSummary, k: (typeof SERIES)[number]['key']) => r.dims[k];
+  const ds = useMemo(() => new Map(sorted.map((r) => [r, sharpAt(r, sharp)])), [sorted, sharp]);
+  const value = (r: RunSummary, k: (typeof SERIES)[number]['key']) =>
+    k === 'Ds' ? (ds.get(r)?.Ds ?? NaN) : r.dims[k];
   const xd = logExtent(
     sorted.map((r) => r.params),
     1.15,
@@ -42,9 +46,11 @@ export function EffectiveDimensionView() {
   const y = scaleLinear()
     .domain([0, Math.max(1, yMax)])
     .range([box.y1, box.y0]);
-  const c = sorted[0]?.dims.c;
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  const dsOf = (r: RunSummary) => ds.get(r)?.Ds ?? NaN;
   const ariaLabel = has
-    ? `Effective dimensions against parameter count: ${sorted.map((r) => `h ${r.hidden}: D_s ${r.dims.Ds}, D_L90 ${r.dims.DL90}`).join('; ')}.`
+    ? `Effective dimensions against parameter count: ${sorted.map((r) => `h ${r.hidden}: D_s ${dsOf(r)}, D_L90 ${r.dims.DL90}`).join('; ')}.`
     : 'Effective dimensions against parameter count: no widths run yet.';
   return (
     <FigureShell
@@ -54,14 +60,20 @@ export function EffectiveDimensionView() {
         <>
           One quick run per hidden width h; the analysed block W2 has h² weights. D_s counts PCA
           directions whose flatness (interpolated over rank between the measured modes) lies below
-          c·‖ŵ<sub>2</sub>‖/h{c !== undefined ? `, c = ${c}` : ''}; D_L counts modes from mode 2
-          holding 90% or 95% of the variance beyond the drift mode. Flat lines as the network grows
-          are the paper&rsquo;s claim.
+          the threshold F<sub>c</sub> ({SHARP_SCALE_LABEL[sharp.scale]}, c = {sharp.c}); D_L counts
+          modes from mode 2 holding 90% or 95% of the variance beyond the drift mode. Flat lines as
+          the network grows are the paper&rsquo;s claim. The paper sets F<sub>c</sub> &ldquo;by the
+          norm of the solution&rdquo; without its constant: the RMS weight falls as h grows while
+          the sharp end of the flatness spectrum stays put (figure below), so with c RMS weights D_s
+          falls with h, and with a fixed F<sub>c</sub> it stays about constant (command line, paper
+          settings, h = 20…200: F<sub>c</sub> = 1 gives D_s = 27–32 at every width, 4 RMS weights
+          gives 97 → 4).
         </>
       }
+      controls={<SharpThresholdControl />}
       readout={
         has
-          ? `Parameters ×${fmt(sorted[sorted.length - 1].params / sorted[0].params)} from h ${sorted[0].hidden} to h ${sorted[sorted.length - 1].hidden}: D_s ${sorted[0].dims.Ds} → ${sorted[sorted.length - 1].dims.Ds}, D_L90 ${sorted[0].dims.DL90} → ${sorted[sorted.length - 1].dims.DL90}.`
+          ? `Parameters ×${fmt(sorted[sorted.length - 1].params / sorted[0].params)} from h ${sorted[0].hidden} to h ${sorted[sorted.length - 1].hidden}: D_s ${dsOf(first)} → ${dsOf(last)}, D_L90 ${first.dims.DL90} → ${last.dims.DL90}.`
           : 'Run the width sweep to fill this figure.'
       }
       table={
@@ -75,8 +87,8 @@ export function EffectiveDimensionView() {
               fmtInt(r.params),
               fmtInt(r.dim),
               r.snapshots,
-              r.dims.Ds,
-              r.dims.threshold.toPrecision(3),
+              dsOf(r),
+              (ds.get(r)?.threshold ?? NaN).toPrecision(3),
               r.dims.DL90,
               r.dims.DL95,
               `${r.psi.exponent.toFixed(2)} ${fmtInterval(r.psi.ci95)}`,
@@ -106,7 +118,9 @@ export function EffectiveDimensionView() {
                 'Ds',
                 'DL90',
                 'DL95',
-                'sharp_threshold',
+                'sharp_threshold_F_c',
+                'threshold_scale',
+                'threshold_c',
                 'psi',
                 'gamma',
               ],
@@ -115,10 +129,12 @@ export function EffectiveDimensionView() {
                 r.params,
                 r.dim,
                 r.snapshots,
-                r.dims.Ds,
+                dsOf(r),
                 r.dims.DL90,
                 r.dims.DL95,
-                r.dims.threshold,
+                ds.get(r)?.threshold ?? NaN,
+                sharp.scale,
+                sharp.c,
                 r.psi.exponent,
                 r.gamma.exponent,
               ]),

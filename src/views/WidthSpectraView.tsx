@@ -5,7 +5,8 @@
  */
 import { useMemo, useState } from 'react';
 import { line, scaleLog } from 'd3';
-import { useUniversality } from '../state/universalityStore';
+import { sharpAt, useUniversality } from '../state/universalityStore';
+import { SHARP_SCALE_LABEL } from './SharpThresholdControl';
 import { CATEGORY_COLORS, fmtInt, isPos, logExtent, plotBox, useSize } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, Swatch } from './ChartParts';
 
@@ -29,6 +30,7 @@ function thin(points: [number, number][]): [number, number][] {
 
 export function WidthSpectraView() {
   const runs = useUniversality((s) => s.widths.runs);
+  const sharp = useUniversality((s) => s.sharp);
   const [spectrum, setSpectrum] = useState<Spectrum>('flatness');
   const [frameRef, size] = useSize<HTMLDivElement>(0.55);
   const box = plotBox(size);
@@ -45,8 +47,9 @@ export function WidthSpectraView() {
     [sorted, spectrum],
   );
   const has = curves.some((c) => c.length > 0);
+  const ds = useMemo(() => sorted.map((r) => sharpAt(r, sharp)), [sorted, sharp]);
   const values = curves.flat().map(([, v]) => v);
-  if (spectrum === 'flatness') values.push(...sorted.map((r) => r.dims.threshold));
+  if (spectrum === 'flatness') values.push(...ds.map((d) => d.threshold));
   const xd = logExtent(
     curves.flat().map(([i]) => i),
     1.1,
@@ -67,7 +70,8 @@ export function WidthSpectraView() {
           <>
             Each width&rsquo;s flatness values F sorted from sharpest to flattest (interpolated over
             rank between the measured modes, mode 2 on). The dashed line in the same colour is that
-            width&rsquo;s threshold c·‖ŵ<sub>2</sub>‖/h; D_s counts the directions below it.
+            width&rsquo;s threshold F<sub>c</sub> ({SHARP_SCALE_LABEL[sharp.scale]}, c = {sharp.c},
+            set in the figure above); D_s counts the directions below it.
           </>
         ) : (
           <>
@@ -95,9 +99,9 @@ export function WidthSpectraView() {
       readout={
         has
           ? sorted
-              .map((r) =>
+              .map((r, i) =>
                 spectrum === 'flatness'
-                  ? `h ${r.hidden}: ${r.flatnessSpectrum.length} directions, D_s ${r.dims.Ds} below ${r.dims.threshold.toPrecision(3)}`
+                  ? `h ${r.hidden}: ${r.flatnessSpectrum.length} directions, D_s ${ds[i].Ds} below ${ds[i].threshold.toPrecision(3)}`
                   : `h ${r.hidden}: ${fmtInt(r.variance.length)} modes, D_L90 ${r.dims.DL90}`,
               )
               .join(' · ')
@@ -175,13 +179,13 @@ export function WidthSpectraView() {
                         d={path(curves[i]) ?? ''}
                         style={{ stroke: color }}
                       />
-                      {spectrum === 'flatness' && isPos(r.dims.threshold) ? (
+                      {spectrum === 'flatness' && isPos(ds[i].threshold) ? (
                         <line
                           className="fm-threshold"
                           x1={box.x0}
                           x2={box.x1}
-                          y1={y(r.dims.threshold)}
-                          y2={y(r.dims.threshold)}
+                          y1={y(ds[i].threshold)}
+                          y2={y(ds[i].threshold)}
                           style={{ stroke: color, strokeDasharray: '4 3', strokeWidth: 1.2 }}
                         />
                       ) : null}

@@ -92,6 +92,15 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
   const spectra = page.locator('[data-figure="width-spectra"]');
   assert.equal(await spectra.locator('path.fm-curve').count(), 4);
   assert.equal(await spectra.locator('line.fm-threshold').count(), 4);
+  // The D_s threshold is shared by both width figures: a fixed F_c = 1 everywhere.
+  await dims.locator('.fm-controls select').selectOption('fixed');
+  assert.equal(await dims.locator('[data-testid="sharp-c"]').textContent(), '1.0');
+  const fc = await dims.locator('.fm-table tbody tr td:nth-child(6)').allTextContents();
+  assert.deepEqual(fc, ['1.00', '1.00', '1.00', '1.00']);
+  const lines = await spectra
+    .locator('line.fm-threshold')
+    .evaluateAll((ls) => ls.map((l) => l.getAttribute('y1')));
+  assert.equal(new Set(lines).size, 1, 'one F_c for every width');
   await spectra.locator('input[value="variance"]').check();
   assert.match(await spectra.locator('.fm-readout').textContent(), /h 10: \d+ modes, D_L90 \d+/);
   console.log(await fig.locator('.fm-readout').textContent());

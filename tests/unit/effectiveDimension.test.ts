@@ -6,6 +6,8 @@ import {
   rankOrderedFlatness,
   sharpDimension,
   sharpThreshold,
+  scaledSharpThreshold,
+  sharpCounts,
 } from '../../src/engine/landscape/effectiveDimension';
 import { logSpacedRanks, rankReachingFraction } from '../../src/engine/landscape/fits';
 
@@ -38,6 +40,24 @@ describe('learning dimension D_L', () => {
 });
 
 describe('sharp dimension D_s', () => {
+  it('three threshold scales: c RMS weights, a fraction of ‖ŵ‖, a fixed distance', () => {
+    // ‖ŵ‖ = 20 over 400 weights: RMS weight 1.
+    expect(scaledSharpThreshold('rms', 4, 20, 400)).toBeCloseTo(4, 12);
+    expect(scaledSharpThreshold('norm', 0.1, 20, 400)).toBeCloseTo(2, 12);
+    expect(scaledSharpThreshold('fixed', 1, 20, 400)).toBe(1);
+    // F_r = 10/r at every rank 2…1000: F < F_c ⇔ r > 10/F_c.
+    const modes = Array.from({ length: 999 }, (_, i) => ({ rank: i + 2, flatness: 10 / (i + 2) }));
+    const counts = sharpCounts(modes, 20, 400);
+    expect(counts.map((c) => [c.scale, c.c, c.Ds])).toEqual([
+      ['rms', 4, 998], // r ≥ 3
+      ['norm', 0.1, 995], // r ≥ 6
+      ['fixed', 1, 990], // r ≥ 11
+    ]);
+    // Doubling the width (4× the weights) at the same norm: only the per-weight threshold moves.
+    const wide = sharpCounts(modes, 20, 1600);
+    expect(wide.map((c) => c.Ds)).toEqual([995, 995, 990]); // rms F_c 2 → r ≥ 6
+  });
+
   it('threshold is c·‖ŵ‖/√dim', () => {
     expect(sharpThreshold(10, 2500, 1)).toBeCloseTo(0.2, 15);
     expect(sharpThreshold(10, 2500)).toBeCloseTo(0.8, 15); // default c = 4

@@ -24,7 +24,9 @@ import {
   rankOrderedFlatness,
   sharpDimension,
   sharpThreshold,
+  sharpCounts,
   type EffectiveDimensions,
+  type SharpCount,
 } from '../landscape/effectiveDimension';
 import { WindowAnalysis, type AnalysisResult, type PowerFit } from './analysis';
 import {
@@ -76,6 +78,8 @@ export interface RunSummary {
   dims: EffectiveDimensions;
   /** D_s at F_c = c·‖ŵ‖/√dim for several c: how much D_s hangs on the constant. */
   dsCurve: { c: number; Ds: number }[];
+  /** D_s under each threshold scale (per-weight, whole norm, fixed) at its default c. */
+  dsByScale: SharpCount[];
   /** All PCA variances, rank order. */
   variance: number[];
   modes: { rank: number; variance: number; flatness: number }[];
@@ -195,6 +199,7 @@ export async function summariseRun(
       c,
       Ds: sharpDimension(modes, sharpThreshold(norm, r.dim, c)),
     })),
+    dsByScale: sharpCounts(modes, norm, r.dim),
     variance: r.variance,
     modes,
     flatnessSpectrum: Array.from(rankOrderedFlatness(modes)),
@@ -203,7 +208,12 @@ export async function summariseRun(
     timings: { train: tTrain, analysis: total - tTrain, total },
   };
   opts.log?.(
-    `h ${cfg.hidden}, B ${cfg.batchSize}, α ${cfg.lr}, ${cfg.optimizer}: ψ = ${r.fits.psi.exponent.toFixed(3)}, γ = ${r.fits.gamma.exponent.toFixed(3)}, D_L90 = ${dims.DL90}, D_L95 = ${dims.DL95}, D_s = ${dims.Ds} (F_c ${dims.threshold.toPrecision(3)}); ${r.snapshots} snapshots${stride > 1 ? ` (every ${stride}th step)` : ''}, ${total.toFixed(1)} s`,
+    `h ${cfg.hidden}, B ${cfg.batchSize}, α ${cfg.lr}, ${cfg.optimizer}: ψ = ${r.fits.psi.exponent.toFixed(3)}, γ = ${r.fits.gamma.exponent.toFixed(3)}, D_L90 = ${dims.DL90}, D_L95 = ${dims.DL95}, D_s = ${dims.Ds} (F_c ${dims.threshold.toPrecision(3)}; ${summary.dsByScale
+      .filter((d) => d.scale !== 'rms')
+      .map((d) => `${d.Ds} at F_c ${d.threshold.toPrecision(3)} (${d.scale})`)
+      .join(
+        ', ',
+      )}); ${r.snapshots} snapshots${stride > 1 ? ` (every ${stride}th step)` : ''}, ${total.toFixed(1)} s`,
   );
   return summary;
 }
@@ -317,6 +327,7 @@ export function archRunSummary(cfg: ArchConfig, r: ArchResult): RunSummary {
       c,
       Ds: sharpDimension(modes, sharpThreshold(r.meanNorm, r.block.dim, c)),
     })),
+    dsByScale: sharpCounts(modes, r.meanNorm, r.block.dim),
     variance: r.variance,
     modes,
     flatnessSpectrum: Array.from(rankOrderedFlatness(modes)),

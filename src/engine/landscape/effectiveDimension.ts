@@ -62,6 +62,55 @@ function clean(v: number): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
+/**
+ * How the D_s threshold scales with the solution (the paper says only "set by the norm of the
+ * solution"):
+ *  - 'rms':   F_c = c·‖ŵ‖/√dim, c root-mean-square weights (the default, c = 4);
+ *  - 'norm':  F_c = c·‖ŵ‖, a fraction of the whole block's norm (c = 0.1);
+ *  - 'fixed': F_c = c in weight-space distance, the same at every width (c = 1).
+ * The three differ in how F_c moves with width: the RMS weight falls as ~1/√h, ‖ŵ‖ grows
+ * slowly, while the sharp end of the flatness spectrum stays where it is (Fig. 6a).
+ */
+export type SharpScale = 'rms' | 'norm' | 'fixed';
+export const SHARP_SCALES: readonly SharpScale[] = ['rms', 'norm', 'fixed'];
+export const SHARP_SCALE_C: Record<SharpScale, number> = {
+  rms: SHARP_THRESHOLD_C,
+  norm: 0.1,
+  fixed: 1,
+};
+
+/** F_c for a threshold scale and constant c. */
+export function scaledSharpThreshold(
+  scale: SharpScale,
+  c: number,
+  norm: number,
+  dim: number,
+): number {
+  if (scale === 'fixed') return c;
+  if (scale === 'norm') return c * norm;
+  return sharpThreshold(norm, dim, c);
+}
+
+export interface SharpCount {
+  scale: SharpScale;
+  c: number;
+  threshold: number;
+  Ds: number;
+}
+
+/** D_s under every threshold scale at its default constant. */
+export function sharpCounts(
+  modes: readonly RankFlatness[],
+  norm: number,
+  dim: number,
+): SharpCount[] {
+  return SHARP_SCALES.map((scale) => {
+    const c = SHARP_SCALE_C[scale];
+    const threshold = scaledSharpThreshold(scale, c, norm, dim);
+    return { scale, c, threshold, Ds: sharpDimension(modes, threshold) };
+  });
+}
+
 /** F_c = c·‖ŵ‖/√dim. */
 export function sharpThreshold(norm: number, dim: number, c = SHARP_THRESHOLD_C): number {
   if (!(dim > 0)) throw new Error(`sharpThreshold: bad dimension ${dim}`);
