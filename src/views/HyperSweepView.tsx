@@ -75,7 +75,7 @@ export function HyperSweepView() {
   return (
     <FigureShell
       id="hyper-sweep"
-      title="Does ψ move with the batch size and learning rate?"
+      title="ψ and γ across batch sizes and learning rates"
       caption={
         <>
           One quick run per (B, α) of the grid, same network, data and seed. Each point is a fitted
