@@ -18,6 +18,7 @@ import {
   type SharpScale,
 } from '../engine/landscape/effectiveDimension';
 import type { ArchConfig, ArchResult } from '../engine/experiments/architectures';
+import type { UniversalityBundle } from './universalityBundle';
 import type {
   UniversalityMode,
   UniversalityProgress,
@@ -80,6 +81,8 @@ export interface UniversalityRuns {
   runs: RunSummary[];
   /** The finished architecture runs, in plan order. */
   archRuns: ArchRun[];
+  /** The plan is the bundled precomputed one (until a sweep of this visit replaces it). */
+  precomputed: boolean;
 }
 
 /** The D_s threshold the width figures use: how it scales with the solution, and its c. */
@@ -92,6 +95,8 @@ export type UniversalityState = Record<UniversalityMode, UniversalityRuns> & {
   /** Which sweep the worker is running (its events go there). */
   active: UniversalityMode | null;
   sharp: SharpSetting;
+  /** Why the precomputed runs could not be shown, if they could not. */
+  bundleError: string | null;
 };
 
 /** The range of c each threshold scale's slider covers (log scale). */
@@ -108,6 +113,7 @@ const empty: UniversalityRuns = {
   plan: [],
   runs: [],
   archRuns: [],
+  precomputed: false,
 };
 
 export const useUniversality = create<UniversalityState>(() => ({
@@ -117,6 +123,7 @@ export const useUniversality = create<UniversalityState>(() => ({
   architectures: empty,
   active: null,
   sharp: { scale: 'rms', c: SHARP_SCALE_C.rms },
+  bundleError: null,
 }));
 
 /** Sets the D_s threshold; a new scale starts at its default c. */
@@ -178,6 +185,11 @@ function withPlan(cur: UniversalityRuns, plan: PlannedRun[]): UniversalityRuns {
   return { ...cur, plan, runs, archRuns };
 }
 
+/** "1 run", "3 runs". */
+export function runsText(n: number): string {
+  return `${n} run${n === 1 ? '' : 's'}`;
+}
+
 /** Runs of the plan still to make (neither finished nor failed). */
 export function pendingRuns(r: UniversalityRuns): number {
   return r.plan.filter((p) => !p.result && !p.failed).length;
@@ -195,7 +207,9 @@ export function beginUniversality(
   keep = Infinity,
 ): { index: number; spec: UniversalityRunSpec }[] {
   const cur = useUniversality.getState()[mode];
-  let plan: PlannedRun[] = append ? [...cur.plan, ...items] : items.map((i) => ({ ...i }));
+  // The precomputed runs make way for the visitor's own.
+  const kept = cur.precomputed ? [] : cur.plan;
+  let plan: PlannedRun[] = append ? [...kept, ...items] : items.map((i) => ({ ...i }));
   // Drop the oldest finished runs past `keep` (the architectures overlay keeps a few).
   while (plan.length > keep && (plan[0].result || plan[0].failed)) plan = plan.slice(1);
   plan = plan.map((p) => {
@@ -205,13 +219,13 @@ export function beginUniversality(
   });
   const todo = plan.flatMap((p, index) => (p.result || p.failed ? [] : [{ index, spec: p.spec }]));
   const reused = plan.filter((p) => p.reused).length;
-  const base = withPlan({ ...cur, progress: null }, plan);
+  const base = withPlan({ ...cur, progress: null, precomputed: false }, plan);
   if (todo.length === 0) {
     useUniversality.setState({
       [mode]: {
         ...base,
         status: 'done',
-        message: reused > 0 ? `Done: ${plan.length} runs (${reused} reused).` : null,
+        message: reused > 0 ? `Done: ${runsText(plan.length)} (${reused} reused).` : null,
       },
     });
   } else {
@@ -228,6 +242,33 @@ export function clearUniversality(mode: UniversalityMode): void {
   const s = useUniversality.getState();
   if (s.active === mode) return;
   useUniversality.setState({ [mode]: empty });
+}
+
+const MODES: readonly UniversalityMode[] = ['optimizers', 'widths', 'hyper', 'architectures'];
+
+/**
+ * Shows the bundled precomputed runs in every sweep this visit has not run yet (a visitor's
+ * own runs are never replaced).
+ */
+export function showPrecomputedUniversality(b: UniversalityBundle): void {
+  const s = useUniversality.getState();
+  const next: Partial<UniversalityState> = {};
+  const c = b.config;
+  for (const mode of MODES) {
+    if (s.active === mode || s[mode].plan.length > 0) continue;
+    const plan: PlannedRun[] = b.sweeps[mode].map((r) => ({ ...r }));
+    next[mode] = {
+      ...withPlan(empty, plan),
+      status: 'done',
+      precomputed: true,
+      message: `Showing ${plan.length} precomputed ${plan.length === 1 ? 'run' : 'runs'} (B ${c.batchSize}, α ${c.lr}, h ${c.hidden}, seed ${c.seed}; made by this engine in Node, ${b.date}). Press the button to run them live with your settings.`,
+    };
+  }
+  useUniversality.setState(next);
+}
+
+export function setUniversalityBundleError(message: string): void {
+  useUniversality.setState({ bundleError: message });
 }
 
 export function isUniversalityEvent(e: { type: string }): e is UniversalityWorkerEvent {
@@ -276,7 +317,7 @@ export function applyUniversalityEvent(e: UniversalityWorkerEvent): void {
       ].filter(Boolean);
       const message =
         e.state === 'done'
-          ? `Done: ${cur.plan.length} runs${notes.length ? ` (${notes.join(', ')})` : ''}.`
+          ? `Done: ${runsText(cur.plan.length)}${notes.length ? ` (${notes.join(', ')})` : ''}.`
           : (e.message ?? null);
       useUniversality.setState({
         active: null,

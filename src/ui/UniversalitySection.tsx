@@ -6,10 +6,22 @@
  * Every sweep runs in the trainer worker on quick settings with progress, pause, cancel and
  * continue; runs another sweep already made are reused (universalityStore.ts).
  */
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { RunConfig } from '../engine/experiments/config';
 import { useConfig } from '../state/configStore';
-import { PRESETS } from '../state/configSchema';
+import {
+  ADAM_LR,
+  DEFAULT_ARCH_FORM,
+  archLr,
+  archPlan,
+  gridPlan,
+  optimizerPlan,
+  widthPlan,
+  type ArchChoice,
+  type ArchForm,
+  type PlanItem,
+} from '../state/universalityPlans';
+import { validateUniversalityBundle } from '../state/universalityBundle';
 import { useRun } from '../state/runStore';
 import {
   MAX_ARCH_RUNS,
@@ -18,6 +30,9 @@ import {
   PAGE_WIDTHS,
   clearUniversality,
   pendingRuns,
+  runsText,
+  setUniversalityBundleError,
+  showPrecomputedUniversality,
   useUniversality,
   type UniversalityRuns,
 } from '../state/universalityStore';
@@ -28,54 +43,9 @@ import {
   OptimizerComparisonView,
   WidthSpectraView,
 } from '../views';
-import type { UniversalityMode, UniversalityRunSpec } from '../worker/protocol';
+import type { UniversalityMode } from '../worker/protocol';
 import { workers } from './workers';
 import './universality.css';
-
-const ADAM_LR = 0.001;
-
-interface PlanItem {
-  spec: UniversalityRunSpec;
-  label: string;
-}
-
-function quickConfig(config: RunConfig): RunConfig {
-  const quick = PRESETS.find((p) => p.id === 'quick')?.config ?? {};
-  return {
-    ...config,
-    warmupEpochs: quick.warmupEpochs ?? 8,
-    windowEpochs: quick.windowEpochs ?? 3,
-    flatnessModes: quick.flatnessModes ?? 30,
-    contrast: false,
-  };
-}
-
-function optimizerPlan(config: RunConfig): PlanItem[] {
-  const q = quickConfig(config);
-  return [
-    { spec: { kind: 'mlp', config: { ...q, optimizer: 'sgd' } }, label: 'SGD' },
-    { spec: { kind: 'mlp', config: { ...q, optimizer: 'momentum' } }, label: 'Momentum' },
-    { spec: { kind: 'mlp', config: { ...q, optimizer: 'adam', lr: ADAM_LR } }, label: 'Adam' },
-  ];
-}
-
-function widthPlan(config: RunConfig): PlanItem[] {
-  const q = quickConfig(config);
-  return PAGE_WIDTHS.map((h) => ({
-    spec: { kind: 'mlp', config: { ...q, hidden: h } },
-    label: `h ${h}`,
-  }));
-}
-
-function gridPlan(config: RunConfig): PlanItem[] {
-  const q = quickConfig(config);
-  return PAGE_GRID.batchSizes.flatMap((B) =>
-    PAGE_GRID.lrs.map((lr) => ({
-      spec: { kind: 'mlp', config: { ...q, batchSize: B, lr } } as UniversalityRunSpec,
-      label: `B ${B}, α ${lr}`,
-    })),
-  );
-}
 
 const PHASE_LABEL = { warmup: 'warm-up', window: 'PCA window', analysis: 'analysis' };
 
@@ -95,7 +65,7 @@ function statusText(r: UniversalityRuns): string {
     if (r.status === 'paused') return `Paused: ${head}.`;
     return head;
   }
-  if (r.status === 'done') return r.message ?? `Done: ${r.plan.length} runs.`;
+  if (r.status === 'done') return r.message ?? `Done: ${runsText(r.plan.length)}.`;
   const left = pendingRuns(r);
   return `${r.message ?? r.status}${left > 0 ? ` ${left} of ${r.plan.length} runs left.` : ''}`;
 }
@@ -222,19 +192,6 @@ function SweepControls({
   );
 }
 
-type ArchChoice = 'mlp4' | 'cnn';
-
-interface ArchForm {
-  arch: ArchChoice;
-  optimizer: 'sgd' | 'momentum' | 'adam';
-  hidden: number;
-  block: number;
-  kernel: number;
-  conv1: number;
-  conv2: number;
-  dense: number;
-}
-
 /** Allowed ranges of the architecture settings (inclusive). */
 const ARCH_LIMITS = {
   hidden: [5, 200],
@@ -242,26 +199,6 @@ const ARCH_LIMITS = {
   conv2: [1, 32],
   dense: [4, 256],
 } as const;
-
-const OPTIMIZER_NAME = { sgd: 'SGD', momentum: 'momentum', adam: 'Adam' } as const;
-
-function archLabel(f: ArchForm): string {
-  const net =
-    f.arch === 'mlp4'
-      ? `4-layer MLP h ${f.hidden}, W${f.block}`
-      : `CNN ${f.kernel}×${f.kernel}, ${f.conv1}/${f.conv2} channels, dense ${f.dense}`;
-  return f.optimizer === 'sgd' ? net : `${net}, ${OPTIMIZER_NAME[f.optimizer]}`;
-}
-
-/**
- * The learning rate of an architecture run: the run panel's α for SGD; α(1 − μ) for momentum,
- * whose steady step is α/(1 − μ) times the gradient (at α = 0.1, μ = 0.9 the 4-layer MLP
- * collapses), so that it moves as far per step as SGD; Adam's own 0.001.
- */
-function archLr(optimizer: ArchForm['optimizer'], lr: number, momentum: number): number {
-  if (optimizer === 'adam') return ADAM_LR;
-  return optimizer === 'momentum' ? Number((lr * (1 - momentum)).toPrecision(6)) : lr;
-}
 
 /** The analysed block's size, and whether the snapshot cap samples it. */
 function blockSize(f: ArchForm): { rows: number; cols: number; dim: number; sampled: boolean } {
@@ -311,16 +248,7 @@ function NumberField({
 }
 
 function ArchitecturePanel({ config }: { config: RunConfig }) {
-  const [form, setFormState] = useState<ArchForm>({
-    arch: 'mlp4',
-    optimizer: 'sgd',
-    hidden: PAGE_ARCH.hidden,
-    block: PAGE_ARCH.block,
-    kernel: PAGE_ARCH.kernel,
-    conv1: PAGE_ARCH.conv1,
-    conv2: PAGE_ARCH.conv2,
-    dense: PAGE_ARCH.dense,
-  });
+  const [form, setFormState] = useState<ArchForm>(DEFAULT_ARCH_FORM);
   const busy = useUniversality((s) => s.active !== null);
   const set = (p: Partial<ArchForm>) => setFormState((f) => ({ ...f, ...p }));
   const archId = useId();
@@ -331,32 +259,7 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
   const size = blockSize(form);
   const warm = PAGE_ARCH.warmupEpochs[form.arch];
   const win = PAGE_ARCH.windowEpochs[form.arch];
-  const plan = (): PlanItem[] => [
-    {
-      spec: {
-        kind: 'arch',
-        arch: form.arch,
-        settings: {
-          hidden: form.hidden,
-          block: form.block,
-          kernel: form.kernel,
-          conv1: form.conv1,
-          conv2: form.conv2,
-          dense: form.dense,
-          batchSize: config.batchSize,
-          lr: archLr(form.optimizer, config.lr, config.momentum),
-          optimizer: form.optimizer,
-          momentum: config.momentum,
-          seed: config.seed,
-          warmupEpochs: warm,
-          windowEpochs: win,
-          flatnessModes: 30,
-          maxBlockDim: PAGE_ARCH.maxBlockDim,
-        },
-      },
-      label: archLabel(form),
-    },
-  ];
+  const plan = (): PlanItem[] => [archPlan(form, config)];
   return (
     <>
       <div className="universality-arch" role="group" aria-label="Architecture of the next run">
@@ -465,8 +368,33 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
   );
 }
 
+/** Loads the precomputed runs (a chunk of their own) into the sweeps not yet run. */
+function usePrecomputedRuns(): void {
+  useEffect(() => {
+    let live = true;
+    import('../data/universality-precomputed.json')
+      .then((m) => {
+        if (!live) return;
+        const v = validateUniversalityBundle(m.default);
+        if ('error' in v)
+          setUniversalityBundleError(`The precomputed runs could not be shown: ${v.error}.`);
+        else showPrecomputedUniversality(v.bundle);
+      })
+      .catch((e: unknown) =>
+        setUniversalityBundleError(
+          `The precomputed runs could not be loaded: ${e instanceof Error ? e.message : String(e)}.`,
+        ),
+      );
+    return () => {
+      live = false;
+    };
+  }, []);
+}
+
 export function UniversalitySection() {
   const config = useConfig((s) => s.config);
+  const bundleError = useUniversality((s) => s.bundleError);
+  usePrecomputedRuns();
   return (
     <section id="universality">
       <h2>7. Is it universal? Optimizers, widths, batch sizes and deeper networks</h2>
@@ -477,8 +405,14 @@ export function UniversalitySection() {
         seed from the run panel unless the sweep varies them. Sweeps run in the background worker
         and can be paused, cancelled and continued; a run that another sweep already made at the
         same settings is reused, not trained again. Starting one stops a training run in progress:
-        one experiment runs at a time.
+        one experiment runs at a time. Until you run a sweep, its figure shows runs precomputed at
+        the default settings.
       </p>
+      {bundleError ? (
+        <p className="notice" role="status">
+          {bundleError}
+        </p>
+      ) : null}
       <h3>Optimizers</h3>
       <p>
         Plain SGD and SGD with momentum μ = {config.momentum} (v ← μv + g, w ← w − αv) at α ={' '}
@@ -527,11 +461,11 @@ export function UniversalitySection() {
       <p>
         Does the relation hold inside a deeper network, or in a convolutional one? Pick a network
         and the weight block to analyse, and add its run to the plot (up to {MAX_ARCH_RUNS} are
-        kept). These networks train with TensorFlow.js autodiff, about a minute a run on a laptop
-        CPU (the CNN longer). The snapshot dimension is capped at{' '}
-        {PAGE_ARCH.maxBlockDim.toLocaleString('en')} weights: the window&rsquo;s snapshots are held
-        in memory and the PCA&rsquo;s cost grows with their size, so a larger block is analysed on a
-        fixed random subset of its entries.
+        kept). These networks train with TensorFlow.js autodiff: about 15 s a run for the 4-layer
+        MLP at h = 50 on a laptop CPU, a minute or more for the CNN. The snapshot dimension is
+        capped at {PAGE_ARCH.maxBlockDim.toLocaleString('en')} weights: the window&rsquo;s snapshots
+        are held in memory and the PCA&rsquo;s cost grows with their size, so a larger block is
+        analysed on a fixed random subset of its entries.
       </p>
       <ArchitecturePanel config={config} />
       <ArchitectureComparisonView />

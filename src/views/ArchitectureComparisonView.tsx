@@ -67,7 +67,7 @@ export function ArchitectureComparisonView() {
               label,
               `${r.block.name} ${r.block.shape.join('×')}`,
               r.block.sampled
-                ? `${fmtInt(r.block.dim)} of ${fmtInt(r.block.fullDim)} (sampled)`
+                ? `${fmtInt(r.block.dim)} of ${fmtInt(r.block.fullDim)}`
                 : fmtInt(r.block.dim),
               r.snapshots,
               `${fmtFixed(r.fits.psi.exponent)} ${fmtInterval(r.fits.psi.ci95)}`,

@@ -118,6 +118,33 @@ test('the (B, α) grid and a deeper network from the page', async () => {
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
     timeout: 60_000,
   });
+  // Before anything runs, every figure of the section shows the precomputed runs.
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('[data-figure="architecture-comparison"] .fm-legend [data-run]')
+        .length === 4,
+    null,
+    { timeout: 30_000 },
+  );
+  for (const [mode, n] of [
+    ['optimizers', 3],
+    ['widths', 4],
+    ['hyper', 9],
+    ['architectures', 4],
+  ]) {
+    assert.match(
+      await page.locator(`[data-testid="universality-${mode}-progress"]`).textContent(),
+      new RegExp(`^Showing ${n} precomputed runs \\(B 50, α 0\\.1, h 50, seed 0;`),
+    );
+  }
+  assert.equal(
+    await page.locator('[data-figure="optimizer-comparison"] .fm-legend [data-run]').count(),
+    3,
+  );
+  assert.equal(
+    await page.locator('[data-figure="hyper-sweep"] [data-series="psi"] circle.fm-pt').count(),
+    9,
+  );
   await page.locator('[data-testid="universality-hyper-start"]').click();
   await page.waitForFunction(
     () =>
@@ -169,7 +196,7 @@ test('the (B, α) grid and a deeper network from the page', async () => {
       (
         document.querySelector('[data-testid="universality-architectures-progress"]')
           ?.textContent ?? ''
-      ).startsWith('Done: 1 runs'),
+      ).startsWith('Done: 1 run.'),
     null,
     { timeout: 300_000 },
   );

@@ -1,7 +1,16 @@
 // The page's universality sweeps (universalityStore.ts): plans, the cache that reuses a run
 // another sweep already made, continuing a stopped sweep, failed runs, and the page's
 // architecture settings against the engine's defaults.
+import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PRESET, presetConfig } from '../../src/state/configSchema';
+import { validateUniversalityBundle } from '../../src/state/universalityBundle';
+import {
+  gridPlan,
+  optimizerPlan,
+  widthPlan,
+  type PlanItem,
+} from '../../src/state/universalityPlans';
 import {
   MAX_ARCH_RUNS,
   PAGE_ARCH,
@@ -9,6 +18,7 @@ import {
   beginUniversality,
   clearUniversalityCache,
   pendingRuns,
+  showPrecomputedUniversality,
   specKey,
   useUniversality,
 } from '../../src/state/universalityStore';
@@ -30,12 +40,21 @@ const summary = (hidden: number) => ({ hidden, psi: { exponent: 3 } }) as unknow
 
 function reset() {
   clearUniversalityCache();
-  const empty = useUniversality.getState().widths;
+  const idle = () => ({
+    status: 'idle' as const,
+    message: null,
+    progress: null,
+    plan: [],
+    runs: [],
+    archRuns: [],
+    precomputed: false,
+  });
   useUniversality.setState({
     active: null,
-    widths: { ...empty, status: 'idle', plan: [], runs: [], archRuns: [] },
-    optimizers: { ...empty, status: 'idle', plan: [], runs: [], archRuns: [] },
-    architectures: { ...empty, status: 'idle', plan: [], runs: [], archRuns: [] },
+    widths: idle(),
+    optimizers: idle(),
+    architectures: idle(),
+    hyper: idle(),
   });
 }
 
@@ -176,5 +195,73 @@ describe('universality sweeps on the page', () => {
       expect(PAGE_ARCH.warmupEpochs[a]).toBe(archDefaults(a).warmupEpochs);
       expect(PAGE_ARCH.windowEpochs[a]).toBe(archDefaults(a).windowEpochs);
     }
+  });
+});
+
+describe('the precomputed section-7 runs', () => {
+  beforeEach(reset);
+
+  it('the bundled file validates and matches the page plans at the default settings', async () => {
+    const raw: unknown = JSON.parse(
+      readFileSync(
+        new URL('../../src/data/universality-precomputed.json', import.meta.url),
+        'utf8',
+      ),
+    );
+    const v = validateUniversalityBundle(raw);
+    if ('error' in v) throw new Error(v.error);
+    const config = presetConfig(DEFAULT_PRESET);
+    const plans = {
+      optimizers: optimizerPlan(config),
+      widths: widthPlan(config),
+      hyper: gridPlan(config),
+    };
+    for (const [mode, plan] of Object.entries(plans) as [keyof typeof plans, PlanItem[]][]) {
+      expect(v.bundle.sweeps[mode].map((r) => r.label)).toEqual(plan.map((p) => p.label));
+      // The very same specs the page would send (so the figures show what a click reproduces).
+      expect(v.bundle.sweeps[mode].map((r) => specKey(r.spec))).toEqual(
+        plan.map((p) => specKey(JSON.parse(JSON.stringify(p.spec)) as UniversalityRunSpec)),
+      );
+    }
+    showPrecomputedUniversality(v.bundle);
+    const s = useUniversality.getState();
+    expect(s.optimizers.runs.length).toBe(3);
+    expect(s.widths.runs.map((r) => r.hidden)).toEqual([10, 20, 30, 50]);
+    expect(s.hyper.runs.length).toBe(9);
+    expect(s.architectures.archRuns.length).toBe(4);
+    expect(s.widths.precomputed).toBe(true);
+    for (const r of [...s.optimizers.runs, ...s.widths.runs, ...s.hyper.runs])
+      expect(r.psi.exponent).toBeGreaterThan(0);
+
+    // A visitor's sweep replaces them; appending starts from an empty overlay.
+    const todo = beginUniversality(
+      'architectures',
+      [{ spec: { kind: 'arch', arch: 'cnn', settings: {} }, label: 'cnn' }],
+      true,
+      MAX_ARCH_RUNS,
+    );
+    expect(todo).toEqual([{ index: 0, spec: { kind: 'arch', arch: 'cnn', settings: {} } }]);
+    expect(useUniversality.getState().architectures.precomputed).toBe(false);
+    expect(useUniversality.getState().architectures.archRuns).toEqual([]);
+  });
+
+  it('a malformed bundle is refused with the reason', () => {
+    expect(validateUniversalityBundle(null)).toEqual({ error: 'not a JSON object' });
+    expect(validateUniversalityBundle({ format: 'x' })).toEqual({
+      error: 'format is x, expected flat-minima-universality/1',
+    });
+    const broken = {
+      format: 'flat-minima-universality/1',
+      config: {},
+      sweeps: {
+        optimizers: [{ label: 'SGD', spec: { kind: 'mlp' }, result: { kind: 'mlp', summary: {} } }],
+        widths: [],
+        hyper: [],
+        architectures: [],
+      },
+    };
+    expect(validateUniversalityBundle(broken)).toEqual({
+      error: 'sweeps.optimizers[0].result is incomplete',
+    });
   });
 });

@@ -1,0 +1,76 @@
+/**
+ * The precomputed section-7 runs (src/data/universality-precomputed.json, made by
+ * scripts/build-universality-bundle.ts): what the universality figures show until a visitor
+ * runs a sweep. Checked on load; a file that does not fit leaves the figures empty and says so.
+ */
+import type { UniversalityMode, UniversalityResult, UniversalityRunSpec } from '../worker/protocol';
+
+export const UNIVERSALITY_BUNDLE_FORMAT = 'flat-minima-universality/1';
+
+export interface UniversalityBundle {
+  format: typeof UNIVERSALITY_BUNDLE_FORMAT;
+  createdWith: string;
+  date: string;
+  /** The run-panel settings the sweeps were planned from. */
+  config: { batchSize: number; lr: number; hidden: number; seed: number; momentum: number };
+  sweeps: Record<
+    UniversalityMode,
+    { spec: UniversalityRunSpec; label: string; result: UniversalityResult }[]
+  >;
+}
+
+const MODES: readonly UniversalityMode[] = ['optimizers', 'widths', 'hyper', 'architectures'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The fields the figures read, per result kind. */
+function resultFits(r: unknown): boolean {
+  if (!isObject(r)) return false;
+  if (r.kind === 'mlp') {
+    const s = r.summary;
+    return (
+      isObject(s) &&
+      Array.isArray(s.modes) &&
+      Array.isArray(s.variance) &&
+      Array.isArray(s.flatnessSpectrum) &&
+      isObject(s.psi) &&
+      isObject(s.gamma) &&
+      isObject(s.dims)
+    );
+  }
+  if (r.kind === 'arch') {
+    const a = r.result;
+    return (
+      isObject(r.config) &&
+      isObject(a) &&
+      Array.isArray(a.modes) &&
+      Array.isArray(a.epochs) &&
+      isObject(a.fits) &&
+      isObject(a.block) &&
+      isObject(a.dims)
+    );
+  }
+  return false;
+}
+
+/** The bundle, or an error naming what does not fit. */
+export function validateUniversalityBundle(
+  raw: unknown,
+): { bundle: UniversalityBundle } | { error: string } {
+  if (!isObject(raw)) return { error: 'not a JSON object' };
+  if (raw.format !== UNIVERSALITY_BUNDLE_FORMAT)
+    return { error: `format is ${String(raw.format)}, expected ${UNIVERSALITY_BUNDLE_FORMAT}` };
+  if (!isObject(raw.config) || !isObject(raw.sweeps)) return { error: 'config or sweeps missing' };
+  for (const mode of MODES) {
+    const runs = raw.sweeps[mode];
+    if (!Array.isArray(runs)) return { error: `sweeps.${mode} is not a list` };
+    for (const [i, run] of runs.entries()) {
+      if (!isObject(run) || typeof run.label !== 'string' || !isObject(run.spec))
+        return { error: `sweeps.${mode}[${i}] has no label or spec` };
+      if (!resultFits(run.result)) return { error: `sweeps.${mode}[${i}].result is incomplete` };
+    }
+  }
+  return { bundle: raw as unknown as UniversalityBundle };
+}
