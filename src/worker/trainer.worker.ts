@@ -60,11 +60,11 @@ async function stopForgetting(reason: string): Promise<void> {
 /** The universality runs of section 7 (never at the same time as `run` or `forgetting`). */
 let universality: UniversalitySweep | null = null;
 
-async function stopUniversality(): Promise<void> {
+async function stopUniversality(reason = 'Cancelled.'): Promise<void> {
   const u = universality;
   if (!u) return;
   universality = null;
-  u.cancel();
+  u.cancel(reason);
   await u.finished;
 }
 
@@ -88,6 +88,7 @@ class UniversalitySweep {
   readonly finished: Promise<void>;
   private readonly abort = new AbortController();
   private paused = false;
+  private reason = 'Cancelled.';
   private wake: (() => void) | null = null;
   private lastYield = performance.now();
 
@@ -109,7 +110,8 @@ class UniversalitySweep {
     this.wake?.();
   }
 
-  cancel(): void {
+  cancel(reason: string): void {
+    this.reason = reason;
     this.abort.abort();
     this.wake?.();
   }
@@ -177,7 +179,7 @@ class UniversalitySweep {
       post({ type: 'universalityState', state: 'done' });
     } catch (e) {
       if (this.abort.signal.aborted)
-        post({ type: 'universalityState', state: 'cancelled', message: 'Cancelled.' });
+        post({ type: 'universalityState', state: 'cancelled', message: this.reason });
       else
         post({
           type: 'universalityState',
@@ -507,7 +509,9 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'start': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopForgetting('Stopped: a training run was started (one experiment runs at a time).');
-      await stopUniversality();
+      await stopUniversality(
+        'Stopped: a training run was started (one experiment runs at a time).',
+      );
       await run?.stop();
       feed({ type: 'reset' });
       feed({ type: 'config', config: cmd.config });
@@ -531,7 +535,9 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'forgettingStart': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopForgetting('Stopped: a new sweep was started.');
-      await stopUniversality();
+      await stopUniversality(
+        'Stopped: the forgetting sweep was started (one experiment runs at a time).',
+      );
       // A run still training is stopped; a finished one keeps its analysis (profiles).
       if (run?.active) {
         await run.stop();
