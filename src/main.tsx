@@ -5,6 +5,7 @@ import { useRun } from './state/runStore';
 import { useConfig } from './state/configStore';
 import { workers } from './ui/workers';
 import { forgettingSnapshot } from './state/forgettingStore';
+import { universalitySnapshot } from './state/universalityStore';
 import { CONFIG_FIELDS } from './state/configSchema';
 import { FIGURE_IDS } from './ui/figures';
 import './ui/styles.css';
@@ -22,6 +23,8 @@ declare global {
       crashTrainer: () => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
+      /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
+      universality: () => unknown;
     };
   }
 }
@@ -36,6 +39,7 @@ window.__flatMinima = {
   figures: () => [...FIGURE_IDS],
   crashTrainer: () => workers.crashTrainer(),
   forgetting: () => forgettingSnapshot(),
+  universality: () => universalitySnapshot(),
 };
 
 const root = document.getElementById('root')!;

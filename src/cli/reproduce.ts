@@ -78,7 +78,8 @@ experiments:
                          D_L (modes from mode 2 holding 90%/95% of the variance) and D_s
                          (directions with F below c·‖ŵ2‖/√h², c = ${SHARP_THRESHOLD_C}) against the parameter count
   hyper-sweep            one run per (B, α): ψ and γ with their 95% intervals
-  optimizer-comparison   SGD, momentum and Adam from the same initialisation (Adam at
+  optimizer-comparison   SGD, momentum and Adam from the same initialisation (momentum at
+                         α(1 − μ), the same effective step as SGD at α; Adam at
                          α = ${ADAM_DEFAULT_LR} unless --adam-lr)
   Sweeps default to ${SWEEP_DEFAULTS.warmupEpochs} warm-up epochs, a ${SWEEP_DEFAULTS.windowEpochs}-epoch window and ${SWEEP_DEFAULTS.flatnessModes} flatness modes
   (override with --warmup-epochs, --window-epochs, --modes or --preset). Widths ≤ ${MAX_SWEEP_WIDTH}; a

@@ -3,7 +3,7 @@
  * page (UniversalitySection) and the precomputed bundle (scripts/build-universality-bundle.ts)
  * build the very same specs from them.
  */
-import type { RunConfig } from '../engine/experiments/config';
+import { momentumLr, type RunConfig } from '../engine/experiments/config';
 import type { UniversalityRunSpec } from '../worker/protocol';
 import { PRESETS } from './configSchema';
 import { PAGE_ARCH, PAGE_GRID, PAGE_WIDTHS } from './universalityStore';
@@ -32,7 +32,13 @@ export function optimizerPlan(config: RunConfig): PlanItem[] {
   const q = quickConfig(config);
   return [
     { spec: { kind: 'mlp', config: { ...q, optimizer: 'sgd' } }, label: 'SGD' },
-    { spec: { kind: 'mlp', config: { ...q, optimizer: 'momentum' } }, label: 'Momentum' },
+    {
+      spec: {
+        kind: 'mlp',
+        config: { ...q, optimizer: 'momentum', lr: momentumLr(q.lr, q.momentum) },
+      },
+      label: 'Momentum',
+    },
     { spec: { kind: 'mlp', config: { ...q, optimizer: 'adam', lr: ADAM_LR } }, label: 'Adam' },
   ];
 }
@@ -97,7 +103,7 @@ export function archLabel(f: ArchForm): string {
  */
 export function archLr(optimizer: ArchForm['optimizer'], lr: number, momentum: number): number {
   if (optimizer === 'adam') return ADAM_LR;
-  return optimizer === 'momentum' ? Number((lr * (1 - momentum)).toPrecision(6)) : lr;
+  return optimizer === 'momentum' ? momentumLr(lr, momentum) : lr;
 }
 
 /** One architecture run of the panel's settings. */

@@ -338,3 +338,33 @@ export function stopUniversality(status: 'cancelled' | 'error', message: string)
     [mode]: { ...s[mode], status, message, progress: null },
   });
 }
+
+/**
+ * A JSON copy of section 7 for automation (window.__flatMinima.universality()): per sweep its
+ * status, message, progress and plan (labels, failures, reuse) with the finished runs' results.
+ */
+export function universalitySnapshot(): unknown {
+  const s = useUniversality.getState();
+  const sweep = (r: UniversalityRuns) => ({
+    status: r.status,
+    message: r.message,
+    progress: r.progress,
+    precomputed: r.precomputed,
+    plan: r.plan.map((p) => ({
+      label: p.label,
+      failed: p.failed ?? null,
+      reused: p.reused ?? false,
+      result: p.result ?? null,
+    })),
+  });
+  return JSON.parse(
+    JSON.stringify({
+      active: s.active,
+      sharp: s.sharp,
+      optimizers: sweep(s.optimizers),
+      widths: sweep(s.widths),
+      hyper: sweep(s.hyper),
+      architectures: sweep(s.architectures),
+    }),
+  );
+}

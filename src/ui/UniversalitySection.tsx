@@ -7,7 +7,7 @@
  * continue; runs another sweep already made are reused (universalityStore.ts).
  */
 import { useEffect, useId, useState } from 'react';
-import type { RunConfig } from '../engine/experiments/config';
+import { momentumLr, type RunConfig } from '../engine/experiments/config';
 import { useConfig } from '../state/configStore';
 import {
   ADAM_LR,
@@ -415,10 +415,12 @@ export function UniversalitySection() {
       ) : null}
       <h3>Optimizers</h3>
       <p>
-        Plain SGD and SGD with momentum μ = {config.momentum} (v ← μv + g, w ← w − αv) at α ={' '}
-        {config.lr}; Adam (β₁ 0.9, β₂ 0.999, ε 10⁻⁸) at α = {ADAM_LR}, since Adam&rsquo;s per-weight
-        steps make α = 0.1 diverge. Momentum and Adam train with TensorFlow.js ops (the WebAssembly
-        kernel is SGD-only), so they are slower.
+        Plain SGD at α = {config.lr}; SGD with momentum μ = {config.momentum} (v ← μv + g, w ← w −
+        αv) at α(1 − μ) = {momentumLr(config.lr, config.momentum)}, since momentum moves 1/(1 − μ)
+        times further per step and so takes the same effective step as SGD; Adam (β₁ 0.9, β₂ 0.999,
+        ε 10⁻⁸) at α = {ADAM_LR}, since Adam&rsquo;s per-weight steps make α = 0.1 diverge. Momentum
+        and Adam train with TensorFlow.js ops (the WebAssembly kernel is SGD-only), so they are
+        slower.
       </p>
       <SweepControls
         mode="optimizers"

@@ -154,6 +154,10 @@ test('the (B, α) grid and a deeper network from the page', async () => {
     null,
     { timeout: 300_000 },
   );
+  const snap = await page.evaluate(() => window.__flatMinima.universality());
+  assert.equal(snap.hyper.plan.length, 9);
+  assert.equal(snap.hyper.precomputed, false);
+  assert.ok(snap.hyper.plan.every((p) => p.result || p.failed));
   const grid = page.locator('[data-figure="hyper-sweep"]');
   const psi = grid.locator('[data-series="psi"] circle.fm-pt');
   const done = await page.locator('[data-testid="universality-hyper-progress"]').textContent();

@@ -188,7 +188,8 @@ describe.skipIf(!hasData)('sweeps and optimizers on mlp4 and the CNN', () => {
     expect(j.arch).toBe('cnn');
     const rows = j.optimizers as Row[];
     expect(rows.map((x) => x.optimizer)).toEqual(['sgd', 'momentum', 'adam']);
-    expect(rows.map((x) => x.lr)).toEqual([0.1, 0.1, 0.002]);
+    // Momentum at α(1 − μ) = 0.1 × 0.1: the same effective step as SGD.
+    expect(rows.map((x) => x.lr)).toEqual([0.1, 0.01, 0.002]);
     for (const x of rows) {
       expect(x.arch).toBe('cnn');
       expect(x.hidden).toBe(8);

@@ -37,7 +37,7 @@ import {
   type ArchProgress,
   type ArchResult,
 } from './architectures';
-import type { OptimizerKind, RunConfig } from './config';
+import { momentumLr, type OptimizerKind, type RunConfig } from './config';
 import { trainingRun, type EpochRecord } from './training';
 
 export const MAX_SNAPSHOT_FLOATS = 64 * 1024 * 1024;
@@ -219,7 +219,7 @@ export async function summariseRun(
 }
 
 /** The knobs the sweeps vary, shared by RunConfig and ArchConfig. */
-type SweepKnobs = Pick<RunConfig, 'hidden' | 'batchSize' | 'lr' | 'optimizer'>;
+type SweepKnobs = Pick<RunConfig, 'hidden' | 'batchSize' | 'lr' | 'optimizer' | 'momentum'>;
 
 function checkWidths(widths: readonly number[]): void {
   for (const h of widths) {
@@ -251,7 +251,12 @@ function optimizerConfigs<C extends SweepKnobs>(
   return kinds.map((optimizer) => ({
     ...config,
     optimizer,
-    lr: optimizer === 'adam' ? adamLr : config.lr,
+    lr:
+      optimizer === 'adam'
+        ? adamLr
+        : optimizer === 'momentum'
+          ? momentumLr(config.lr, config.momentum)
+          : config.lr,
   }));
 }
 
