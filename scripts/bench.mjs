@@ -3,7 +3,7 @@
 // preset on the built site, split by phase. Pass --preset quick for a short run. Every flag is
 // passed on to scripts/bench.ts: --skip-steps, --skip-eigen, --skip-landscape, --skip-theory,
 // --skip-figure, --skip-forgetting (also skips Chromium's forgetting sweep) and --skip-sweeps
-// (the universality sweeps, Node only) leave that section out.
+// (the universality sweeps, in Node and in Chromium) leave that section out.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { launch, openPage, serveDist } from '../tests/e2e/harness.mjs';
@@ -149,6 +149,76 @@ try {
     }
     report.forgetting = f;
     await browser3.close();
+  }
+
+  // The universality sweeps of section 7 in the trainer worker, end to end, with how free the
+  // UI thread stays meanwhile (gaps between animation frames on the page).
+  if (!args.includes('--skip-sweeps')) {
+    const browser4 = await launch();
+    const { page: p4 } = await openPage(browser4, `${server.url}`, server.origin);
+    await p4.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+      timeout: 120_000,
+    });
+    const sweeps = [];
+    for (const mode of ['widths', 'optimizers', 'hyper']) {
+      await p4.evaluate(() => {
+        window.__frames = { last: performance.now(), max: 0, over50: 0, n: 0, on: true };
+        const tick = (t) => {
+          const f = window.__frames;
+          const gap = t - f.last;
+          f.max = Math.max(f.max, gap);
+          if (gap > 50) f.over50++;
+          f.n++;
+          f.last = t;
+          if (f.on) requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      const t0 = Date.now();
+      await p4.locator(`[data-testid="universality-${mode}-start"]`).click();
+      await p4.waitForFunction(
+        (m) => {
+          const s = window.__flatMinima.universality()[m];
+          return !s.precomputed && ['done', 'error', 'cancelled'].includes(s.status);
+        },
+        mode,
+        { timeout: 900_000, polling: 250 },
+      );
+      const wall = (Date.now() - t0) / 1000;
+      const r = await p4.evaluate((m) => {
+        window.__frames.on = false;
+        const s = window.__flatMinima.universality()[m];
+        return {
+          status: s.status,
+          frames: window.__frames,
+          runs: s.plan.map((p) => ({
+            label: p.label,
+            failed: p.failed,
+            reused: p.reused,
+            total: p.result?.summary?.timings.total,
+            psi: p.result?.summary?.psi.exponent,
+          })),
+        };
+      }, mode);
+      sweeps.push({ mode, wall, ...r });
+    }
+    const backend = await p4.evaluate(() => window.__flatMinima.run().backend?.name);
+    console.log(
+      `\nUniversality sweeps, quick settings (Chromium trainer worker, ${backend}, built site)`,
+    );
+    console.log(
+      'sweep       runs  wall s  per run s (reused: 0)               UI frames  max gap ms  gaps > 50 ms',
+    );
+    for (const s of sweeps) {
+      const per = s.runs
+        .map((r) => (r.reused ? 'reused' : r.failed ? 'failed' : r.total?.toFixed(1)))
+        .join(' ');
+      console.log(
+        `${s.mode.padEnd(11)} ${String(s.runs.length).padStart(4)}  ${s.wall.toFixed(1).padStart(6)}  ${per.padEnd(34)} ${String(s.frames.n).padStart(9)}  ${s.frames.max.toFixed(0).padStart(10)}  ${String(s.frames.over50).padStart(12)}`,
+      );
+    }
+    report.sweeps = { backend, sweeps };
+    await browser4.close();
   }
 } finally {
   await server.close();

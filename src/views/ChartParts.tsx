@@ -363,7 +363,8 @@ export function FigureTable({
 }) {
   if (rows.length === 0) return null;
   return (
-    <div className="fm-table-wrap">
+    // Focusable so that keyboard users can scroll a table wider than the figure.
+    <div className="fm-table-wrap" role="region" aria-label={caption} tabIndex={0}>
       <table className="fm-table">
         <caption>{caption}</caption>
         <thead>

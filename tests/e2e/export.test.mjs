@@ -130,7 +130,34 @@ async function checkCsv(page, fig, id) {
   );
   assert.ok(lines.length > 2, `${id}.csv has data rows (${lines.length - 1})`);
   for (const line of lines.slice(1, 20))
-    assert.equal(line.split(',').length, header.length, `${id}.csv row width`);
+    assert.equal(csvFields(line).length, header.length, `${id}.csv row width: ${line}`);
+}
+
+/** The fields of one CSV line (RFC 4180: a quoted field may hold commas and doubled quotes). */
+function csvFields(line) {
+  const out = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let v = '';
+      i++;
+      while (i < line.length) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          v += '"';
+          i += 2;
+        } else if (line[i] === '"') break;
+        else v += line[i++];
+      }
+      out.push(v);
+      i += 2; // closing quote and comma
+    } else {
+      const j = line.indexOf(',', i);
+      const end = j < 0 ? line.length : j;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
 }
 
 test('every figure exports a valid SVG, PNG and CSV', async () => {
@@ -139,6 +166,8 @@ test('every figure exports a valid SVG, PNG and CSV', async () => {
   // three exports. Any other figure shown on the page (a section whose own run has not been
   // made yet) must export whatever its buttons offer.
   const ids = await page.evaluate(() => window.__flatMinima.figures());
+  // Section 7's figures show their precomputed runs once that chunk is in.
+  await page.waitForFunction(() => window.__flatMinima.universality().widths.precomputed);
   const onPage = await page.evaluate(() =>
     [...document.querySelectorAll('[data-figure]')]
       .filter((f) => f.checkVisibility())
