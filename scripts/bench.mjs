@@ -207,7 +207,7 @@ try {
       `\nUniversality sweeps, quick settings (Chromium trainer worker, ${backend}, built site)`,
     );
     console.log(
-      'sweep       runs  wall s  per run s (reused: 0)               UI frames  max gap ms  gaps > 50 ms',
+      'sweep       runs  wall s  per run s                           UI frames  max gap ms  gaps > 50 ms',
     );
     for (const s of sweeps) {
       const per = s.runs
