@@ -4,7 +4,7 @@
  * build the very same specs from them.
  */
 import { momentumLr, type RunConfig } from '../engine/experiments/config';
-import type { UniversalityRunSpec } from '../worker/protocol';
+import type { UniversalityMode, UniversalityRunSpec } from '../worker/protocol';
 import { PRESETS } from './configSchema';
 import { PAGE_ARCH, PAGE_GRID, PAGE_WIDTHS } from './universalityStore';
 
@@ -132,4 +132,31 @@ export function archPlan(form: ArchForm, config: RunConfig): PlanItem {
     },
     label: archLabel(form),
   };
+}
+
+/** What a sweep's start button plans (the embeds' buttons; the article builds the same). */
+export function sweepPlan(
+  mode: UniversalityMode,
+  config: RunConfig,
+): { items: PlanItem[]; append: boolean; startLabel: string } {
+  switch (mode) {
+    case 'optimizers':
+      return { items: optimizerPlan(config), append: false, startLabel: 'Compare optimizers' };
+    case 'widths':
+      return {
+        items: widthPlan(config),
+        append: false,
+        startLabel: `Sweep widths ${PAGE_WIDTHS.join(', ')}`,
+      };
+    case 'hyper':
+      return {
+        items: gridPlan(config),
+        append: false,
+        startLabel: `Run the ${PAGE_GRID.batchSizes.length}×${PAGE_GRID.lrs.length} grid`,
+      };
+    case 'architectures': {
+      const item = archPlan(DEFAULT_ARCH_FORM, config);
+      return { items: [item], append: true, startLabel: `Add a run: ${item.label}` };
+    }
+  }
 }

@@ -10,6 +10,10 @@ import { FitHeightContext } from '../views/chart';
 import { DataNotice, Notices } from './Notices';
 import { FIGURES, FIGURE_IDS, Figure } from './figures';
 import { startRun } from './runActions';
+import { SweepControls } from './SweepControls';
+import { usePrecomputedUniversality } from './usePrecomputedUniversality';
+import { sweepPlan } from '../state/universalityPlans';
+import type { UniversalityMode } from '../worker/protocol';
 import { workers } from './workers';
 
 function EmbedBar() {
@@ -87,6 +91,28 @@ function Fitted({ id }: { id: string }) {
   );
 }
 
+/** The bar of a section-7 figure's embed: its sweep's controls (the precomputed runs until then). */
+function SweepEmbedBar({ mode }: { mode: UniversalityMode }) {
+  usePrecomputedUniversality();
+  const config = useConfig((s) => s.config);
+  const state = useConfig.getState();
+  const full = shareUrl({ ...state, embed: null, hide: [] });
+  const plan = sweepPlan(mode, config);
+  return (
+    <div className="embed-bar embed-sweep">
+      <SweepControls
+        mode={mode}
+        startLabel={plan.startLabel}
+        plan={() => plan.items}
+        append={plan.append}
+      />
+      <a className="embed-open" href={`${full}#universality`} target="_blank" rel="noopener">
+        Open in Flat Minima Lab
+      </a>
+    </div>
+  );
+}
+
 export function Embed({ id }: { id: string }) {
   useLayoutEffect(() => {
     document.documentElement.classList.add('embedded');
@@ -116,7 +142,7 @@ export function Embed({ id }: { id: string }) {
   return (
     <main className="embed" aria-label={entry.title}>
       <h1 className="visually-hidden">Flat Minima Lab: {entry.title}</h1>
-      <EmbedBar />
+      {entry.sweep ? <SweepEmbedBar mode={entry.sweep} /> : <EmbedBar />}
       <Notices />
       <DataNotice />
       <Fitted id={id} />

@@ -5,8 +5,14 @@
  */
 import { Component, type ReactNode } from 'react';
 import { useRun } from '../state/runStore';
+import type { UniversalityMode } from '../worker/protocol';
 import {
   ActiveTemperatureView,
+  ArchitectureComparisonView,
+  EffectiveDimensionView,
+  HyperSweepView,
+  OptimizerComparisonView,
+  WidthSpectraView,
   CumulativeVarianceView,
   FlatnessRankView,
   LossProfileView,
@@ -28,6 +34,8 @@ export interface FigureEntry {
   id: string;
   title: string;
   render: () => ReactNode;
+  /** Section 7's figures: the sweep that fills them (their embed runs it instead of a run). */
+  sweep?: UniversalityMode;
 }
 
 /** Every figure, in the order of the article. */
@@ -76,6 +84,36 @@ export const FIGURES: readonly FigureEntry[] = [
     id: 'temperature-trajectory',
     title: 'Temperature along training',
     render: () => <TemperatureTrajectoryView />,
+  },
+  {
+    id: 'optimizer-comparison',
+    title: 'Variance against flatness for three optimizers',
+    render: () => <OptimizerComparisonView />,
+    sweep: 'optimizers',
+  },
+  {
+    id: 'effective-dimension',
+    title: 'Effective dimensions against network size',
+    render: () => <EffectiveDimensionView />,
+    sweep: 'widths',
+  },
+  {
+    id: 'width-spectra',
+    title: 'The flatness spectrum at each width',
+    render: () => <WidthSpectraView />,
+    sweep: 'widths',
+  },
+  {
+    id: 'hyper-sweep',
+    title: 'ψ and γ across batch sizes and learning rates',
+    render: () => <HyperSweepView />,
+    sweep: 'hyper',
+  },
+  {
+    id: 'architecture-comparison',
+    title: 'Variance against flatness in deeper networks',
+    render: () => <ArchitectureComparisonView />,
+    sweep: 'architectures',
   },
 ];
 

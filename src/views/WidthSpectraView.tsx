@@ -71,7 +71,7 @@ export function WidthSpectraView() {
             Each width&rsquo;s flatness values F sorted from sharpest to flattest (interpolated over
             rank between the measured modes, mode 2 on). The dashed line in the same colour is that
             width&rsquo;s threshold F<sub>c</sub> ({SHARP_SCALE_LABEL[sharp.scale]}, c = {sharp.c},
-            set in the figure above); D_s counts the directions below it.
+            as set for the D_s figure); D_s counts the directions below it.
           </>
         ) : (
           <>

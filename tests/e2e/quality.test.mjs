@@ -144,6 +144,8 @@ test('every plot of the story has an aria-label stating its key number', async (
   await page.waitForFunction(() => window.__flatMinima.run().results.sgd?.theory, null, {
     timeout: 60_000,
   });
+  // Section 7's figures are labelled from their precomputed runs.
+  await page.waitForFunction(() => window.__flatMinima.universality().widths.precomputed);
   const ids = await page.evaluate(() => window.__flatMinima.figures());
   const labels = await page.evaluate(
     (story) =>

@@ -216,3 +216,48 @@ test('the (B, α) grid and a deeper network from the page', async () => {
   assert.deepEqual(foreign, []);
   await context.close();
 });
+
+test('a section-7 figure embeds with its own sweep controls', async () => {
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?embed=width-spectra&h=20&B=100`,
+    server.origin,
+    { viewport: { width: 640, height: 480 } },
+  );
+  const fig = page.locator('[data-figure="width-spectra"]');
+  // The precomputed runs first (made at the default settings, not the link's).
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-figure="width-spectra"] path.fm-curve').length === 4,
+    null,
+    { timeout: 60_000 },
+  );
+  assert.match(
+    await page.locator('[data-testid="universality-widths-progress"]').textContent(),
+    /^Showing 4 precomputed runs/,
+  );
+  // The embed's button runs the width sweep at the link's settings, in the embed's own worker.
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: 60_000,
+  });
+  await page.locator('[data-testid="universality-widths-start"]').click();
+  await page.waitForFunction(
+    () =>
+      (
+        document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? ''
+      ).startsWith('Done: 4 runs'),
+    null,
+    { timeout: 300_000 },
+  );
+  const snap = await page.evaluate(() => window.__flatMinima.universality().widths);
+  assert.equal(snap.precomputed, false);
+  assert.deepEqual(
+    snap.plan.map((p) => p.result.summary.batchSize),
+    [100, 100, 100, 100],
+  );
+  assert.equal(await fig.locator('path.fm-curve').count(), 4);
+  const h = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(h <= 480, `fits the frame (${h} px)`);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, []);
+  await context.close();
+});
