@@ -97,7 +97,7 @@ export function HyperSweepView() {
       }
       table={
         <FigureTable
-          caption="ψ with its 95% interval, and γ, per batch size B (rows) and learning rate α (columns)"
+          caption="ψ (95% interval) and γ for each B (rows) and α (columns)"
           header={['B', ...gridLrs.map((lr) => `α = ${lr}`)]}
           rows={gridBs.map((B) => ({
             key: String(B),
