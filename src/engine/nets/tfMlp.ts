@@ -40,6 +40,58 @@ export function optimizerSettings(kind: OptimizerKind, momentum = 0.9): Optimize
   return { ...SGD, kind, momentum };
 }
 
+/**
+ * One optimizer update of the variables W from their mean-loss gradients (call inside tf.tidy),
+ * shared by TfMlp and the deeper networks' SgdNet:
+ *   SGD       w ← w − α·g
+ *   momentum  v ← μv + g, w ← w − α·v                     (state: one v per variable)
+ *   Adam      m ← β1·m + (1−β1)·g, s ← β2·s + (1−β2)·g²,
+ *             w ← w − α·m̂/(√ŝ + ε), bias-corrected at step t  (state: all m, then all s)
+ * Returns the step count after the update (Adam's t; unchanged otherwise).
+ */
+export function applyOptimizerUpdate(
+  o: OptimizerSettings,
+  W: readonly tf.Variable[],
+  grads: readonly tf.Tensor[],
+  state: readonly tf.Variable[],
+  lr: number,
+  t: number,
+): number {
+  const a = tf.scalar(lr);
+  if (o.kind === 'sgd') {
+    W.forEach((w, l) => w.assign(tf.sub(w, tf.mul(grads[l], a))));
+    return t;
+  }
+  if (o.kind === 'momentum') {
+    const mu = tf.scalar(o.momentum);
+    W.forEach((w, l) => {
+      const v = state[l];
+      v.assign(tf.add(tf.mul(v, mu), grads[l]));
+      w.assign(tf.sub(w, tf.mul(v, a)));
+    });
+    return t;
+  }
+  const step = t + 1;
+  const b1 = tf.scalar(o.beta1);
+  const b2 = tf.scalar(o.beta2);
+  const c1 = tf.scalar(1 - o.beta1);
+  const c2 = tf.scalar(1 - o.beta2);
+  // α·m̂/(√ŝ + ε) = α/(1−β1ᵗ) · m / (√s/√(1−β2ᵗ) + ε)
+  const stepSize = tf.scalar(lr / (1 - o.beta1 ** step));
+  const sCorr = tf.scalar(1 / Math.sqrt(1 - o.beta2 ** step));
+  const eps = tf.scalar(o.epsilon);
+  const L = W.length;
+  W.forEach((w, l) => {
+    const m = state[l];
+    const s = state[L + l];
+    m.assign(tf.add(tf.mul(m, b1), tf.mul(grads[l], c1)));
+    s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(grads[l]), c2)));
+    const denom = tf.add(tf.mul(tf.sqrt(s), sCorr), eps);
+    w.assign(tf.sub(w, tf.mul(tf.div(m, denom), stepSize)));
+  });
+  return step;
+}
+
 export type StepImpl = 'explicit-transpose' | 'transpose-flags' | 'autodiff';
 
 /** The step implementation that measured fastest on each backend. */
@@ -124,35 +176,14 @@ export class TfMlp {
 
   /** Applies momentum or Adam to the mean-loss gradients g (order W1, W2, W3), inside a tidy. */
   private applyOptimizer(grads: tf.Tensor[], lr: number): void {
-    const W = [this.W1, this.W2, this.W3];
-    const o = this.optimizer;
-    if (o.kind === 'momentum') {
-      const mu = tf.scalar(o.momentum);
-      const a = tf.scalar(lr);
-      for (let l = 0; l < 3; l++) {
-        const v = this.state[l];
-        v.assign(tf.add(tf.mul(v, mu), grads[l]));
-        W[l].assign(tf.sub(W[l], tf.mul(v, a)));
-      }
-      return;
-    }
-    this.t++;
-    const b1 = tf.scalar(o.beta1);
-    const b2 = tf.scalar(o.beta2);
-    const c1 = tf.scalar(1 - o.beta1);
-    const c2 = tf.scalar(1 - o.beta2);
-    // α·m̂/(√ŝ + ε) = α/(1−β1ᵗ) · m / (√s/√(1−β2ᵗ) + ε)
-    const stepSize = tf.scalar(lr / (1 - o.beta1 ** this.t));
-    const sCorr = tf.scalar(1 / Math.sqrt(1 - o.beta2 ** this.t));
-    const eps = tf.scalar(o.epsilon);
-    for (let l = 0; l < 3; l++) {
-      const m = this.state[l];
-      const s = this.state[3 + l];
-      m.assign(tf.add(tf.mul(m, b1), tf.mul(grads[l], c1)));
-      s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(grads[l]), c2)));
-      const denom = tf.add(tf.mul(tf.sqrt(s), sCorr), eps);
-      W[l].assign(tf.sub(W[l], tf.mul(tf.div(m, denom), stepSize)));
-    }
+    this.t = applyOptimizerUpdate(
+      this.optimizer,
+      [this.W1, this.W2, this.W3],
+      grads,
+      this.state,
+      lr,
+      this.t,
+    );
   }
 
   /**

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../data/rng';
 import type { ProfilePoint } from '../landscape/flatness';
-import { SGD, type OptimizerSettings } from './tfMlp';
+import { SGD, applyOptimizerUpdate, type OptimizerSettings } from './tfMlp';
 
 /** One parameter tensor: its name, shape and fan-in (for the initialisation). */
 export interface ParamSpec {
@@ -148,40 +148,7 @@ export class SgdNet {
 
   /** Applies the optimizer to the gradients g (in parameter order), inside a tidy. */
   private apply(grads: tf.Tensor[], lr: number): void {
-    const o = this.optimizer;
-    const W = this.vars;
-    const a = tf.scalar(lr);
-    if (o.kind === 'sgd') {
-      W.forEach((w, l) => w.assign(tf.sub(w, tf.mul(grads[l], a))));
-      return;
-    }
-    if (o.kind === 'momentum') {
-      const mu = tf.scalar(o.momentum);
-      W.forEach((w, l) => {
-        const v = this.state[l];
-        v.assign(tf.add(tf.mul(v, mu), grads[l]));
-        w.assign(tf.sub(w, tf.mul(v, a)));
-      });
-      return;
-    }
-    this.t++;
-    const b1 = tf.scalar(o.beta1);
-    const b2 = tf.scalar(o.beta2);
-    const c1 = tf.scalar(1 - o.beta1);
-    const c2 = tf.scalar(1 - o.beta2);
-    // α·m̂/(√ŝ + ε) = α/(1−β1ᵗ) · m / (√s/√(1−β2ᵗ) + ε)
-    const stepSize = tf.scalar(lr / (1 - o.beta1 ** this.t));
-    const sCorr = tf.scalar(1 / Math.sqrt(1 - o.beta2 ** this.t));
-    const eps = tf.scalar(o.epsilon);
-    const L = W.length;
-    W.forEach((w, l) => {
-      const m = this.state[l];
-      const s = this.state[L + l];
-      m.assign(tf.add(tf.mul(m, b1), tf.mul(grads[l], c1)));
-      s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(grads[l]), c2)));
-      const denom = tf.add(tf.mul(tf.sqrt(s), sCorr), eps);
-      w.assign(tf.sub(w, tf.mul(tf.div(m, denom), stepSize)));
-    });
+    this.t = applyOptimizerUpdate(this.optimizer, this.vars, grads, this.state, lr, this.t);
   }
 
   /** A copy of parameter `i`. */
