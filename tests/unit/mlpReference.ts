@@ -1,7 +1,7 @@
-// Float64 references shared by the step tests: the mean cross-entropy of the paper's MLP and
-// its central finite-difference gradient.
+// Float64 references shared by the step tests: the mean cross-entropy of the paper's MLP, its
+// central finite-difference gradient, and optimizer steps with the update rules of tfMlp.ts.
 import type { MlpWeights } from '../../src/engine/nets/mlp';
-import type { UploadBatch } from '../../src/engine/nets/tfMlp';
+import type { OptimizerSettings, UploadBatch } from '../../src/engine/nets/tfMlp';
 
 /** Mean cross-entropy in float64 — the independent reference for finite differences. */
 export function loss64(
@@ -64,6 +64,57 @@ export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) {
     num += (a[i] - b[i]) ** 2;
     den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/**
+ * `steps` optimizer steps in float64 from w0, with the update rules of tfMlp.ts
+ * (applyOptimizerUpdate): SGD, heavy-ball momentum, or bias-corrected Adam. `grad` gives the
+ * mean-loss gradient of every parameter at w.
+ */
+export function optimizerSteps64(
+  w0: readonly ArrayLike<number>[],
+  grad: (w: Float64Array[]) => Float64Array[],
+  lr: number,
+  o: OptimizerSettings,
+  steps: number,
+): Float64Array[] {
+  const w = w0.map((a) => Float64Array.from(a));
+  const s1 = w.map((a) => new Float64Array(a.length));
+  const s2 = w.map((a) => new Float64Array(a.length));
+  for (let t = 1; t <= steps; t++) {
+    const g = grad(w);
+    for (let l = 0; l < w.length; l++) {
+      for (let i = 0; i < w[l].length; i++) {
+        if (o.kind === 'sgd') w[l][i] -= lr * g[l][i];
+        else if (o.kind === 'momentum') {
+          s1[l][i] = o.momentum * s1[l][i] + g[l][i];
+          w[l][i] -= lr * s1[l][i];
+        } else {
+          s1[l][i] = o.beta1 * s1[l][i] + (1 - o.beta1) * g[l][i];
+          s2[l][i] = o.beta2 * s2[l][i] + (1 - o.beta2) * g[l][i] ** 2;
+          const mHat = s1[l][i] / (1 - o.beta1 ** t);
+          const sHat = s2[l][i] / (1 - o.beta2 ** t);
+          w[l][i] -= (lr * mHat) / (Math.sqrt(sHat) + o.epsilon);
+        }
+      }
+    }
+  }
+  return w;
+}
+
+/** ‖(a − w0) − (b − w0)‖ / ‖b − w0‖: the error of the total update. */
+export function updateError(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  w0: ArrayLike<number>,
+): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += (b[i] - w0[i]) ** 2;
   }
   return Math.sqrt(num / den);
 }

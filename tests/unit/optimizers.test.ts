@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/data/rng';
-import { initMlp, type MlpWeights } from '../../src/engine/nets/mlp';
+import { initMlp } from '../../src/engine/nets/mlp';
 import {
   TfMlp,
   allocBatch,
@@ -13,6 +13,7 @@ import {
 } from '../../src/engine/nets/tfMlp';
 import { createNet } from '../../src/engine/experiments/training';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
+import { optimizerSteps64, updateError } from './mlpReference';
 import { useBackend } from './tfBackend';
 
 const IMPLS: StepImpl[] = ['explicit-transpose', 'transpose-flags', 'autodiff'];
@@ -83,50 +84,6 @@ function grad64(w: W64, n: number, h: number, b: UploadBatch): W64 {
   return g;
 }
 
-/** `steps` optimizer steps in float64, the update rules as documented in tfMlp.ts. */
-function reference(
-  w0: MlpWeights,
-  n: number,
-  b: UploadBatch,
-  lr: number,
-  o: OptimizerSettings,
-  steps: number,
-): W64 {
-  const w: W64 = [Float64Array.from(w0.W1), Float64Array.from(w0.W2), Float64Array.from(w0.W3)];
-  const s1 = w.map((a) => new Float64Array(a.length));
-  const s2 = w.map((a) => new Float64Array(a.length));
-  for (let t = 1; t <= steps; t++) {
-    const g = grad64(w, n, w0.hidden, b);
-    for (let l = 0; l < 3; l++) {
-      for (let i = 0; i < w[l].length; i++) {
-        if (o.kind === 'sgd') w[l][i] -= lr * g[l][i];
-        else if (o.kind === 'momentum') {
-          s1[l][i] = o.momentum * s1[l][i] + g[l][i];
-          w[l][i] -= lr * s1[l][i];
-        } else {
-          s1[l][i] = o.beta1 * s1[l][i] + (1 - o.beta1) * g[l][i];
-          s2[l][i] = o.beta2 * s2[l][i] + (1 - o.beta2) * g[l][i] ** 2;
-          const mHat = s1[l][i] / (1 - o.beta1 ** t);
-          const sHat = s2[l][i] / (1 - o.beta2 ** t);
-          w[l][i] -= (lr * mHat) / (Math.sqrt(sHat) + o.epsilon);
-        }
-      }
-    }
-  }
-  return w;
-}
-
-/** ‖(a − w0) − (b − w0)‖ / ‖b − w0‖: the error of the total update. */
-function updateError(a: ArrayLike<number>, b: ArrayLike<number>, w0: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += (b[i] - w0[i]) ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 describe('optimizers in the hand-written step', () => {
   beforeAll(async () => {
     await useBackend('wasm');
@@ -145,7 +102,13 @@ describe('optimizers in the hand-written step', () => {
   for (const [name, opt, lr] of cases) {
     for (const impl of IMPLS) {
       it(`${name}, ${impl}: 3 steps match the float64 hand computation (rel. error < 1e-4)`, async () => {
-        const ref = reference(w0, n, batch, lr, opt, 3);
+        const ref = optimizerSteps64(
+          [w0.W1, w0.W2, w0.W3],
+          (w) => grad64(w as W64, n, w0.hidden, batch),
+          lr,
+          opt,
+          3,
+        );
         const net = new TfMlp(w0, impl, opt);
         for (let t = 0; t < 3; t++) await net.step(batch, lr);
         const got = await net.getWeights();

@@ -7,6 +7,7 @@ import { cnn } from '../../src/engine/nets/cnn';
 import { deepMlp, type DeepMlpSpec } from '../../src/engine/nets/deepMlp';
 import { SgdNet, initParams, type NetDefinition } from '../../src/engine/nets/tfNet';
 import { optimizerSettings, type OptimizerSettings } from '../../src/engine/nets/tfMlp';
+import { optimizerSteps64, updateError } from './mlpReference';
 import { useBackend } from './tfBackend';
 
 const SPEC: DeepMlpSpec = { inputSize: 12, hidden: 6, depth: 4, classes: 10 };
@@ -57,51 +58,6 @@ function grad64(
   return g;
 }
 
-/** `steps` optimizer steps in float64, the update rules of tfMlp.ts. */
-function reference(
-  w0: Float32Array[],
-  x: Float32Array,
-  y: Int32Array,
-  n: number,
-  lr: number,
-  o: OptimizerSettings,
-  steps: number,
-): Float64Array[] {
-  const w = w0.map((a) => Float64Array.from(a));
-  const s1 = w.map((a) => new Float64Array(a.length));
-  const s2 = w.map((a) => new Float64Array(a.length));
-  for (let t = 1; t <= steps; t++) {
-    const g = grad64(SPEC, w, x, y, n);
-    for (let l = 0; l < w.length; l++) {
-      for (let i = 0; i < w[l].length; i++) {
-        if (o.kind === 'sgd') w[l][i] -= lr * g[l][i];
-        else if (o.kind === 'momentum') {
-          s1[l][i] = o.momentum * s1[l][i] + g[l][i];
-          w[l][i] -= lr * s1[l][i];
-        } else {
-          s1[l][i] = o.beta1 * s1[l][i] + (1 - o.beta1) * g[l][i];
-          s2[l][i] = o.beta2 * s2[l][i] + (1 - o.beta2) * g[l][i] ** 2;
-          const mHat = s1[l][i] / (1 - o.beta1 ** t);
-          const sHat = s2[l][i] / (1 - o.beta2 ** t);
-          w[l][i] -= (lr * mHat) / (Math.sqrt(sHat) + o.epsilon);
-        }
-      }
-    }
-  }
-  return w;
-}
-
-/** ‖(a − w0) − (b − w0)‖ / ‖b − w0‖: the error of the total update. */
-function updateError(a: ArrayLike<number>, b: ArrayLike<number>, w0: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += (b[i] - w0[i]) ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 function batch(def: NetDefinition, n: number, seed: number): { x: Float32Array; y: Int32Array } {
   const rng = new Rng(seed);
   return {
@@ -128,7 +84,7 @@ describe('SgdNet optimizers (deeper architectures)', () => {
 
   for (const [name, opt, lr] of cases) {
     it(`${name}: 4 steps match the float64 hand computation (rel. error < 1e-4)`, () => {
-      const ref = reference(w0, x, y, n, lr, opt, 4);
+      const ref = optimizerSteps64(w0, (w) => grad64(SPEC, w, x, y, n), lr, opt, 4);
       const net = new SgdNet(def, w0, opt);
       for (let t = 0; t < 4; t++) net.step(x, y, n, lr);
       const got = net.weights();
