@@ -293,7 +293,10 @@ export async function hyperSweep(
   );
 }
 
-/** SGD, momentum and Adam one after another (Adam at its own α unless `adamLr` says else). */
+/**
+ * SGD, momentum and Adam one after another: momentum at α(1 − μ) (momentumLr: the same
+ * effective step as SGD), Adam at its own α unless `adamLr` says else.
+ */
 export async function optimizerComparison(
   config: RunConfig,
   data: Dataset,
@@ -404,7 +407,7 @@ export async function archHyperSweep(
   );
 }
 
-/** SGD, momentum and Adam on a deeper architecture (Adam at `adamLr`). */
+/** SGD, momentum (at α(1 − μ)) and Adam (at `adamLr`) on a deeper architecture. */
 export async function archOptimizerComparison(
   config: ArchConfig,
   data: Dataset,
