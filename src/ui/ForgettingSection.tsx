@@ -4,7 +4,7 @@
  * The numbers in the text are from the default sweep run headless
  * (`npm run reproduce -- --experiment forgetting`, embedded digits, seeds 0, 1, 2).
  */
-import { Component, useEffect, type ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { syncForgettingFormToUrl, useForgetting } from '../state/forgettingStore';
 import {
   ConstraintCountView,
@@ -13,35 +13,8 @@ import {
   TaskDigitsView,
   TradeoffView,
 } from '../views';
+import { FigureBoundary } from './FigureBoundary';
 import { ForgettingPanel, ForgettingSummaryNote } from './ForgettingPanel';
-
-/** A figure that cannot draw some data says so instead of blanking the page. */
-class FigureBoundary extends Component<
-  { id: string; resetKey: unknown; children: ReactNode },
-  { error: string | null; key: unknown }
-> {
-  state: { error: string | null; key: unknown } = { error: null, key: this.props.resetKey };
-  static getDerivedStateFromError(e: unknown): Partial<{ error: string }> {
-    return { error: e instanceof Error ? e.message : String(e) };
-  }
-  static getDerivedStateFromProps(
-    props: { resetKey: unknown },
-    state: { error: string | null; key: unknown },
-  ): Partial<{ error: string | null; key: unknown }> | null {
-    return props.resetKey !== state.key ? { error: null, key: props.resetKey } : null;
-  }
-  render() {
-    if (this.state.error !== null) {
-      return (
-        <div className="error-box" role="alert" data-figure-error={this.props.id}>
-          The figure &ldquo;{this.props.id}&rdquo; could not be drawn from these results:{' '}
-          {this.state.error}
-        </div>
-      );
-    }
-    return this.props.children;
-  }
-}
 
 function Fig({ id, children }: { id: string; children: ReactNode }) {
   const runs = useForgetting((s) => s.runs);

@@ -3,8 +3,10 @@
  * `?embed=<id>` shows one of them alone. Each is wrapped in an error boundary, so a figure that
  * cannot draw some data says so instead of blanking the page.
  */
-import { Component, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { useRun } from '../state/runStore';
+import { useUniversality } from '../state/universalityStore';
+import { FigureBoundary } from './FigureBoundary';
 import type { UniversalityMode } from '../worker/protocol';
 import {
   ActiveTemperatureView,
@@ -119,42 +121,16 @@ export const FIGURES: readonly FigureEntry[] = [
 
 export const FIGURE_IDS: readonly string[] = FIGURES.map((f) => f.id);
 
-class Boundary extends Component<
-  { id: string; resetKey: unknown; children: ReactNode },
-  { error: string | null; key: unknown }
-> {
-  state: { error: string | null; key: unknown } = { error: null, key: this.props.resetKey };
-  static getDerivedStateFromError(e: unknown): Partial<{ error: string }> {
-    return { error: e instanceof Error ? e.message : String(e) };
-  }
-  static getDerivedStateFromProps(
-    props: { resetKey: unknown },
-    state: { error: string | null; key: unknown },
-  ): Partial<{ error: string | null; key: unknown }> | null {
-    // New data: try drawing again.
-    return props.resetKey !== state.key ? { error: null, key: props.resetKey } : null;
-  }
-  render() {
-    if (this.state.error !== null) {
-      return (
-        <div className="error-box" role="alert" data-figure-error={this.props.id}>
-          The figure &ldquo;{this.props.id}&rdquo; could not be drawn from these results:{' '}
-          {this.state.error}
-        </div>
-      );
-    }
-    return this.props.children;
-  }
-}
-
 /** One figure by id, inside its error boundary. */
 export function Figure({ id }: { id: string }) {
-  const results = useRun((s) => s.results);
   const entry = FIGURES.find((f) => f.id === id);
+  // New data for the figure (its sweep's runs, or the run's results): try drawing again.
+  const results = useRun((s) => s.results);
+  const sweepRuns = useUniversality((s) => (entry?.sweep ? s[entry.sweep].plan : null));
   if (!entry) return null;
   return (
-    <Boundary id={id} resetKey={results}>
+    <FigureBoundary id={id} resetKey={entry.sweep ? sweepRuns : results}>
       {entry.render()}
-    </Boundary>
+    </FigureBoundary>
   );
 }
