@@ -28,13 +28,7 @@ import {
   PAGE_WIDTHS,
   useUniversality,
 } from '../state/universalityStore';
-import {
-  ArchitectureComparisonView,
-  EffectiveDimensionView,
-  HyperSweepView,
-  OptimizerComparisonView,
-  WidthSpectraView,
-} from '../views';
+import { Figure } from './figures';
 import { SweepControls } from './SweepControls';
 import { usePrecomputedUniversality } from './usePrecomputedUniversality';
 import './universality.css';
@@ -251,7 +245,7 @@ export function UniversalitySection() {
         startLabel="Compare optimizers"
         plan={() => optimizerPlan(config)}
       />
-      <OptimizerComparisonView />
+      <Figure id="optimizer-comparison" />
       <h3>Widths</h3>
       <p>
         The number of weights grows as h² in W2, yet the paper reports that the number of sharp
@@ -269,8 +263,8 @@ export function UniversalitySection() {
         startLabel={`Sweep widths ${PAGE_WIDTHS.join(', ')}`}
         plan={() => widthPlan(config)}
       />
-      <EffectiveDimensionView />
-      <WidthSpectraView />
+      <Figure id="effective-dimension" />
+      <Figure id="width-spectra" />
       <h3>Batch size and learning rate</h3>
       <p>
         In the paper&rsquo;s theory the noise of SGD grows with α/B. Does the exponent ψ move as the
@@ -288,7 +282,7 @@ export function UniversalitySection() {
         startLabel={`Run the ${PAGE_GRID.batchSizes.length}×${PAGE_GRID.lrs.length} grid`}
         plan={() => gridPlan(config)}
       />
-      <HyperSweepView />
+      <Figure id="hyper-sweep" />
       <h3>Deeper networks</h3>
       <p>
         Does the relation hold inside a deeper network, or in a convolutional one? Pick a network
@@ -300,7 +294,7 @@ export function UniversalitySection() {
         analysed on a fixed random subset of its entries.
       </p>
       <ArchitecturePanel config={config} />
-      <ArchitectureComparisonView />
+      <Figure id="architecture-comparison" />
       <p className="try">
         Try: change μ or B in the run panel and compare again — does ψ stay positive for all three
         optimizers? Switch the D_s threshold between its three scalings: which one keeps D_s flat?
