@@ -32,6 +32,7 @@
  * samples at B = 50 (just over five epochs of N = 8,000; each epoch is a new partition).
  */
 import * as tf from '@tensorflow/tfjs';
+import { stableCrossEntropy } from './crossEntropy';
 import { MinibatchSampler } from '../data/batches';
 import { firstLayerActivations } from '../nets/firstLayer';
 import type { ProfilePoint } from './flatness';
@@ -296,8 +297,7 @@ export class MinibatchSlopes {
           const res: tf.Tensor2D[] = [];
           if (wantLoss) {
             const mask = whole ? this.labelMask : this.labelMask.slice([s, 0, 0], [n, 1, C]);
-            const others = tf.logSumExp(tf.add(z, mask), -1); // n × V
-            const ce = tf.softplus(tf.sub(others, tf.sum(tf.mul(z, oh), -1)));
+            const ce = stableCrossEntropy(z, oh, mask); // n × V
             res.push(tf.mean(ce.reshape([m, B, V]), 1) as tf.Tensor2D);
           } else res.push(tf.zeros([m, V]));
           if (dw) {

@@ -24,6 +24,7 @@
  * Every tensor made by `evaluate` is disposed before it returns; `dispose()` frees H1.
  */
 import * as tf from '@tensorflow/tfjs';
+import { chunkedSum, stableCrossEntropy } from './crossEntropy';
 import type { ProfilePoint, EvalFn } from './flatness';
 import { firstLayerActivations } from '../nets/firstLayer';
 
@@ -164,38 +165,18 @@ export class FullSetLoss {
       }
     }
     const rows = Math.max(1, Math.min(N, Math.floor(this.budgetElems / (K * h))));
-    const total = tf.tidy(() => {
-      const w = tf.tensor2d(wAll, [h, K * h]);
-      let acc: tf.Tensor1D | null = null;
-      for (let s = 0; s < N; s += rows) {
-        const n = Math.min(rows, N - s);
-        const part = tf.tidy(() => {
-          const h1 = n === N ? this.h1 : this.h1.slice([s, 0], [n, h]);
-          const a2 = tf.fused.matMul({ a: h1, b: w, activation: 'relu' }); // n × K·h
-          const z = tf.matMul(a2.reshape([n * K, h]), this.w3).reshape([n, K, C]);
-          const oh = n === N ? this.oneHot : this.oneHot.slice([s, 0, 0], [n, 1, C]);
-          const mask = n === N ? this.labelMask : this.labelMask.slice([s, 0, 0], [n, 1, C]);
-          // CE = log Σ_c exp(z_c − z_y) = softplus(r), r = logsumexp_{c≠y} z_c − z_y. Unlike
-          // logsumexp(z) − z_y this keeps its relative precision for well-classified samples
-          // (CE ≪ 1e-6), which dominate the exploration phase.
-          const others = tf.logSumExp(tf.add(z, mask), -1); // n × K
-          const ce = tf.softplus(tf.sub(others, tf.sum(tf.mul(z, oh), -1)));
-          return tf.sum(ce, 0) as tf.Tensor1D;
-        });
-        if (acc === null) acc = part;
-        else {
-          const next: tf.Tensor1D = tf.add(acc, part);
-          acc.dispose();
-          part.dispose();
-          acc = next;
-        }
-      }
-      return acc as tf.Tensor1D;
-    });
+    const w = tf.tensor2d(wAll, [h, K * h]);
     try {
-      return Float64Array.from(await total.data());
+      return await chunkedSum(N, rows, (s, n) => {
+        const h1 = n === N ? this.h1 : this.h1.slice([s, 0], [n, h]);
+        const a2 = tf.fused.matMul({ a: h1, b: w, activation: 'relu' }); // n × K·h
+        const z = tf.matMul(a2.reshape([n * K, h]), this.w3).reshape([n, K, C]);
+        const oh = n === N ? this.oneHot : this.oneHot.slice([s, 0, 0], [n, 1, C]);
+        const mask = n === N ? this.labelMask : this.labelMask.slice([s, 0, 0], [n, 1, C]);
+        return tf.sum(stableCrossEntropy(z, oh, mask), 0) as tf.Tensor1D;
+      });
     } finally {
-      total.dispose();
+      w.dispose();
     }
   }
 }

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../data/rng';
+import { chunkedSum, stableCrossEntropy } from '../landscape/crossEntropy';
 import type { ProfilePoint } from '../landscape/flatness';
 import { SGD, applyOptimizerUpdate, type OptimizerSettings } from './tfMlp';
 
@@ -307,41 +308,23 @@ export class BlockLoss {
     const widest = Math.max(cols, ...this.inp.suffix.map((m) => m.cols));
     const budget = this.inp.budget ?? 16 * 1024 * 1024;
     const chunk = Math.max(1, Math.min(N, Math.floor(budget / (K * widest))));
-    const total = tf.tidy(() => {
-      const w = tf.tensor2d(wAll, [rows, K * cols]);
-      let acc: tf.Tensor1D | null = null;
-      for (let s = 0; s < N; s += chunk) {
-        const n = Math.min(chunk, N - s);
-        const part = tf.tidy(() => {
-          const f = this.inp.features.slice([s, 0], [n, rows]);
-          let a: tf.Tensor2D = tf.relu(tf.matMul(f, w)).reshape([n * K, cols]);
-          this.suffix.forEach((m, i) => {
-            const z = tf.matMul(a, m) as tf.Tensor2D;
-            a = i < this.suffix.length - 1 ? tf.relu<tf.Tensor2D>(z) : z;
-          });
-          const C = a.shape[1];
-          const z = a.reshape([n, K, C]);
-          const y = this.labels.slice([s], [n]);
-          const oh = tf.oneHot(y, C).toFloat().reshape([n, 1, C]);
-          // CE = softplus(logsumexp_{c≠y} z_c − z_y): keeps precision for CE ≪ 1e-6.
-          const others = tf.logSumExp(tf.add(z, tf.mul(oh, -1e30)), -1);
-          const ce = tf.softplus(tf.sub(others, tf.sum(tf.mul(z, oh), -1)));
-          return tf.sum(ce, 0) as tf.Tensor1D;
-        });
-        if (acc === null) acc = part;
-        else {
-          const next: tf.Tensor1D = tf.add(acc, part);
-          acc.dispose();
-          part.dispose();
-          acc = next;
-        }
-      }
-      return acc as tf.Tensor1D;
-    });
+    const w = tf.tensor2d(wAll, [rows, K * cols]);
     try {
-      return Float64Array.from(await total.data());
+      return await chunkedSum(N, chunk, (s, n) => {
+        const f = this.inp.features.slice([s, 0], [n, rows]);
+        let a: tf.Tensor2D = tf.relu(tf.matMul(f, w)).reshape([n * K, cols]);
+        this.suffix.forEach((m, i) => {
+          const z = tf.matMul(a, m) as tf.Tensor2D;
+          a = i < this.suffix.length - 1 ? tf.relu<tf.Tensor2D>(z) : z;
+        });
+        const C = a.shape[1];
+        const z = a.reshape([n, K, C]);
+        const y = this.labels.slice([s], [n]);
+        const oh = tf.oneHot(y, C).toFloat().reshape([n, 1, C]);
+        return tf.sum(stableCrossEntropy(z, oh, tf.mul(oh, -1e30)), 0) as tf.Tensor1D;
+      });
     } finally {
-      total.dispose();
+      w.dispose();
     }
   }
 }
