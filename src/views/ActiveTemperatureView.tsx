@@ -21,7 +21,7 @@ import {
   useSize,
   type Margin,
 } from './chart';
-import { Axis, FigureShell } from './ChartParts';
+import { Axis, FigureShell, PlotBackground } from './ChartParts';
 import {
   HINT_CURVES,
   ModeLegend,
@@ -296,12 +296,8 @@ export function ActiveTemperatureView() {
           <TheoryEmpty box={all} note={emptyNote} />
         ) : (
           <>
-            <rect
-              className="fm-bg"
-              x={all.x0}
-              y={all.y0}
-              width={all.x1 - all.x0}
-              height={all.y1 - all.y0}
+            <PlotBackground
+              box={all}
               onPointerMove={onMove}
               onPointerLeave={onLeave}
               onClick={() => {

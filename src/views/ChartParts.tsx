@@ -1,6 +1,7 @@
 /**
  * Shared JSX building blocks of the figures: the <figure> shell with its read-out line and
- * caption, d3 axes drawn into a <g>, the empty state, the highlight halo and a colour bar.
+ * caption, d3 axes drawn into a <g>, the plot background (hit target), the empty state, the
+ * highlight halo and a colour bar.
  */
 import {
   useEffect,
@@ -10,6 +11,7 @@ import {
   type ReactNode,
   type Ref,
   type RefObject,
+  type SVGProps,
 } from 'react';
 import {
   axisBottom,
@@ -393,6 +395,26 @@ export function FigureTable({
         </tbody>
       </table>
     </div>
+  );
+}
+
+/**
+ * The plot box as a transparent rectangle under the marks: the hit target for a figure's hover,
+ * click and zoom handlers (spread onto it).
+ */
+export function PlotBackground({
+  box,
+  ...handlers
+}: { box: Box } & Omit<SVGProps<SVGRectElement>, 'x' | 'y' | 'width' | 'height' | 'ref'>) {
+  return (
+    <rect
+      className="fm-bg"
+      x={box.x0}
+      y={box.y0}
+      width={box.x1 - box.x0}
+      height={box.y1 - box.y0}
+      {...handlers}
+    />
   );
 }
 

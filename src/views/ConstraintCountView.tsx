@@ -8,7 +8,15 @@ import { useMemo, useRef, useState } from 'react';
 import { line, scaleLinear, scaleLog } from 'd3';
 import { useForgetting } from '../state/forgettingStore';
 import { plotBox, svgPointer, useNearest, useSize, type ScreenPoint } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Halo, Swatch } from './ChartParts';
+import {
+  Axis,
+  ChartSvg,
+  EmptyState,
+  FigureShell,
+  Halo,
+  PlotBackground,
+  Swatch,
+} from './ChartParts';
 import {
   METHOD_COLOR,
   SCORING_LABEL,
@@ -191,12 +199,8 @@ export function ConstraintCountView() {
             <EmptyState box={box} text="Start the sweep: LDC's points appear per N_c." />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
+              <PlotBackground
+                box={box}
                 onPointerMove={(e) => {
                   const p = svgPointer(e, svgRef.current);
                   setHover(p ? (find(p[0], p[1])?.datum ?? null) : null);

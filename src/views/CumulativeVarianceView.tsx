@@ -19,7 +19,7 @@ import {
   useSize,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Halo } from './ChartParts';
+import { Axis, ChartSvg, EmptyState, FigureShell, Halo, PlotBackground } from './ChartParts';
 
 interface Pt {
   rank: number;
@@ -149,14 +149,7 @@ export function CumulativeVarianceView() {
             <EmptyState box={box} text={WAITING_PCA} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
-                {...bg}
-              />
+              <PlotBackground box={box} {...bg} />
               <Axis scale={x} side="bottom" box={box} label="rank i (log scale)" />
               <Axis
                 scale={y}

@@ -27,7 +27,7 @@ import {
   useSize,
   type RunId,
 } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Swatch } from './ChartParts';
+import { Axis, ChartSvg, EmptyState, FigureShell, PlotBackground, Swatch } from './ChartParts';
 
 const RUN: RunId = 'sgd';
 
@@ -334,12 +334,8 @@ export function LossProfileView({
             <EmptyState box={box} text={emptyText} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
+              <PlotBackground
+                box={box}
                 onPointerMove={onMove}
                 onPointerLeave={onLeave}
                 onClick={() => {

@@ -18,7 +18,7 @@ import {
   useRankEvents,
   useSize,
 } from './chart';
-import { Axis, ChartSvg, FigureShell, Swatch } from './ChartParts';
+import { Axis, ChartSvg, FigureShell, PlotBackground, Swatch } from './ChartParts';
 import { TheoryEmpty, interpAt, modeColor, sub, useTheory } from './theoryParts';
 
 export function MinibatchEnsembleView() {
@@ -199,15 +199,7 @@ export function MinibatchEnsembleView() {
             <TheoryEmpty box={box} note={emptyNote} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
-                onPointerMove={onMove}
-                onPointerLeave={onLeave}
-              />
+              <PlotBackground box={box} onPointerMove={onMove} onPointerLeave={onLeave} />
               <Axis
                 scale={x}
                 side="bottom"

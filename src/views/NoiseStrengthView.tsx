@@ -36,7 +36,7 @@ import {
   type RunId,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, FigureShell, Halo, Swatch } from './ChartParts';
+import { Axis, ChartSvg, FigureShell, Halo, PlotBackground, Swatch } from './ChartParts';
 import { TheoryEmpty } from './theoryParts';
 
 type Quantity = 'D' | 'tau' | 'tauIntegral';
@@ -204,14 +204,7 @@ function Panel({
             <TheoryEmpty box={box} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
-                {...bg}
-              />
+              <PlotBackground box={box} {...bg} />
               <Axis scale={x} side="bottom" box={box} label="flatness Fᵢ (log scale)" />
               <Axis scale={y} side="left" box={box} label={Y_LABEL[quantity]} />
               <g clipPath={clip}>

@@ -32,7 +32,7 @@ import {
   type RunId,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Halo } from './ChartParts';
+import { Axis, ChartSvg, EmptyState, FigureShell, Halo, PlotBackground } from './ChartParts';
 
 interface Pt {
   run: RunId;
@@ -187,14 +187,7 @@ export function SpectrumView() {
             <EmptyState box={box} text={WAITING_PCA} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
-                {...bg}
-              />
+              <PlotBackground box={box} {...bg} />
               <Axis scale={x} side="bottom" box={box} label="rank i (log scale)" />
               <Axis scale={y} side="left" box={box} label="variance σᵢ² (log scale)" />
               <g clipPath={clip}>

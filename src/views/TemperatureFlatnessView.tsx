@@ -23,7 +23,15 @@ import {
   useZoom,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, FigureShell, GradientSwatch, Halo, Swatch } from './ChartParts';
+import {
+  Axis,
+  ChartSvg,
+  FigureShell,
+  GradientSwatch,
+  Halo,
+  PlotBackground,
+  Swatch,
+} from './ChartParts';
 import { TheoryEmpty, useTheory } from './theoryParts';
 
 interface Pt {
@@ -222,14 +230,7 @@ export function TemperatureFlatnessView() {
             <TheoryEmpty box={box} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
-                {...bg}
-              />
+              <PlotBackground box={box} {...bg} />
               <Axis scale={x} side="bottom" box={box} label="flatness Fᵢ (log scale)" />
               <Axis
                 scale={y}

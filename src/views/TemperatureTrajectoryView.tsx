@@ -31,7 +31,7 @@ import {
   useSize,
   type Margin,
 } from './chart';
-import { Axis, ChartSvg, FigureShell, Swatch } from './ChartParts';
+import { Axis, ChartSvg, FigureShell, PlotBackground, Swatch } from './ChartParts';
 import {
   TheoryEmpty,
   interpAt,
@@ -123,12 +123,8 @@ function ProfilesPanel({
             <TheoryEmpty box={box} note={waitingNote} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
+              <PlotBackground
+                box={box}
                 onPointerMove={onMove}
                 onPointerLeave={() => setPointerDelta(null)}
               />

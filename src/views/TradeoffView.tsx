@@ -18,7 +18,15 @@ import {
   useSize,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, EmptyState, FigureShell, Halo, Swatch } from './ChartParts';
+import {
+  Axis,
+  ChartSvg,
+  EmptyState,
+  FigureShell,
+  Halo,
+  PlotBackground,
+  Swatch,
+} from './ChartParts';
 import {
   METHOD_COLOR,
   METHOD_LABEL,
@@ -222,12 +230,8 @@ export function TradeoffView() {
             <EmptyState box={box} text="Start the sweep: one point per λ appears as runs finish." />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
+              <PlotBackground
+                box={box}
                 onPointerMove={(e) => {
                   const p = svgPointer(e, svgRef.current);
                   setHover(p ? (find(p[0], p[1])?.datum ?? null) : null);

@@ -24,7 +24,15 @@ import {
   type RunId,
   type ScreenPoint,
 } from './chart';
-import { Axis, ChartSvg, ColorBar, EmptyState, FigureShell, Halo } from './ChartParts';
+import {
+  Axis,
+  ChartSvg,
+  ColorBar,
+  EmptyState,
+  FigureShell,
+  Halo,
+  PlotBackground,
+} from './ChartParts';
 
 const PANEL_MARGIN: Margin = { top: 34, right: 14, bottom: 46, left: 62 };
 
@@ -124,12 +132,8 @@ function Panel(props: {
             <EmptyState box={box} text={WAITING_PCA} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
+              <PlotBackground
+                box={box}
                 onPointerMove={onMove}
                 onPointerLeave={() => setHoverIdx(null)}
               />

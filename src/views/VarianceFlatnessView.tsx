@@ -44,6 +44,7 @@ import {
   FigureShell,
   GradientSwatch,
   Halo,
+  PlotBackground,
   Swatch,
 } from './ChartParts';
 
@@ -369,14 +370,7 @@ export function VarianceFlatnessView() {
             <EmptyState box={box} text={WAITING_PCA} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
-                {...bg}
-              />
+              <PlotBackground box={box} {...bg} />
               <Axis scale={x} side="bottom" box={box} label="flatness Fᵢ (δθ units, log scale)" />
               <Axis scale={y} side="left" box={box} label="variance σᵢ² (log scale)" />
               <g clipPath={clip}>

@@ -21,7 +21,7 @@ import {
   useSize,
   type RunId,
 } from './chart';
-import { Axis, ChartSvg, FigureShell } from './ChartParts';
+import { Axis, ChartSvg, FigureShell, PlotBackground } from './ChartParts';
 import {
   HINT_CURVES,
   ModeLegend,
@@ -300,12 +300,8 @@ export function VelocityCorrelationView() {
             <TheoryEmpty box={box} note={emptyNote} />
           ) : (
             <>
-              <rect
-                className="fm-bg"
-                x={box.x0}
-                y={box.y0}
-                width={box.x1 - box.x0}
-                height={box.y1 - box.y0}
+              <PlotBackground
+                box={box}
                 onPointerMove={onMove}
                 onPointerLeave={onLeave}
                 onClick={() => {
