@@ -11,13 +11,11 @@
  * are NaN in the engine (an unmeasured flatness, say) are written as null. Bad arguments print
  * the usage and exit with code 2.
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { selectBackend } from '../engine/backend';
+import { cliBackend, loadData } from './setup';
 import type { Dataset } from '../engine/data/dataset';
-import { loadEmbeddedDataset } from '../engine/data/embedded';
-import { loadIdxDataset } from '../engine/data/idx';
 import {
   DEFAULT_FORGETTING_CONFIG,
   checkForgettingConfig,
@@ -173,28 +171,6 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
   return { config: c, out, idx, quiet };
 }
 
-function here(): string {
-  return dirname(fileURLToPath(import.meta.url));
-}
-
-async function loadData(idxDir: string | null): Promise<Dataset> {
-  if (idxDir) {
-    const files = readdirSync(idxDir)
-      .filter((f) => /idx[13]-ubyte(\.gz)?$/.test(f))
-      .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(idxDir, f))) }));
-    return loadIdxDataset(files);
-  }
-  const asset = resolve(here(), '../../public/data/mnist-10k.bin');
-  try {
-    return loadEmbeddedDataset(readFileSync(asset));
-  } catch (e) {
-    throw new Error(
-      `cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`,
-      { cause: e },
-    );
-  }
-}
-
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** The JSON document of a finished sweep. */
@@ -232,10 +208,7 @@ export async function runForgetting(
   opts: ForgettingCliOptions,
   log: (s: string) => void,
 ): Promise<{ result: ForgettingResult; backend: string; data: Dataset }> {
-  const backend = await selectBackend({
-    forced: 'wasm',
-    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
-  });
+  const backend = await cliBackend();
   const data = await loadData(opts.idx);
   log(
     `backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`,

@@ -19,13 +19,10 @@
  * Sweeps use quick warm-up/window defaults (sweeps.ts, SWEEP_DEFAULTS) unless set, write one
  * JSON document and a CSV of the per-run summary next to it.
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { selectBackend } from '../engine/backend';
-import type { Dataset } from '../engine/data/dataset';
-import { loadEmbeddedDataset } from '../engine/data/embedded';
-import { loadIdxDataset } from '../engine/data/idx';
+import { cliBackend, loadData } from './setup';
 import { WindowAnalysis, type AnalysisResult } from '../engine/experiments/analysis';
 import type { RunConfig } from '../engine/experiments/config';
 import { trainingRun, type EpochRecord, type RunId } from '../engine/experiments/training';
@@ -381,28 +378,6 @@ export function parseArgs(argv: string[]): CliOptions {
   };
 }
 
-function here(): string {
-  return dirname(fileURLToPath(import.meta.url));
-}
-
-async function loadData(idxDir: string | null): Promise<Dataset> {
-  if (idxDir) {
-    const files = readdirSync(idxDir)
-      .filter((f) => /idx[13]-ubyte(\.gz)?$/.test(f))
-      .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(idxDir, f))) }));
-    return loadIdxDataset(files);
-  }
-  const asset = resolve(here(), '../../public/data/mnist-10k.bin');
-  try {
-    return loadEmbeddedDataset(readFileSync(asset));
-  } catch (e) {
-    throw new Error(
-      `cannot read ${asset} (${e instanceof Error ? e.message : e}); run "npm run data" first`,
-      { cause: e },
-    );
-  }
-}
-
 function csv(rows: (string | number)[][]): string {
   return rows.map((r) => r.join(',')).join('\n') + '\n';
 }
@@ -472,10 +447,7 @@ export async function reproduce(
   log: (s: string) => void,
 ): Promise<{ out: Record<string, unknown>; bundle: RunBundle }> {
   const t0 = performance.now();
-  const backend = await selectBackend({
-    forced: 'wasm',
-    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
-  });
+  const backend = await cliBackend();
   const data = await loadData(opts.idx);
   const cfg = opts.config;
   log(
@@ -619,10 +591,7 @@ export async function reproduceArchitecture(
   cfg: ArchConfig,
   log: (s: string) => void,
 ): Promise<Record<string, unknown>> {
-  const backend = await selectBackend({
-    forced: 'wasm',
-    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
-  });
+  const backend = await cliBackend();
   const data = await loadData(opts.idx);
   log(`backend ${backend.name}; data ${data.name}; --arch ${cfg.arch}`);
   const r: ArchResult = await architectureRun(cfg, data, { log, sharpC: opts.sharpC });
@@ -710,10 +679,7 @@ export async function reproduceSweep(
   log: (s: string) => void,
 ): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const backend = await selectBackend({
-    forced: 'wasm',
-    wasmPaths: resolve(here(), '../../node_modules/@tensorflow/tfjs-backend-wasm/dist') + '/',
-  });
+  const backend = await cliBackend();
   const data = await loadData(opts.idx);
   const cfg = opts.config;
   const arch = opts.arch;
