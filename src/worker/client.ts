@@ -17,7 +17,13 @@ import {
   stopForgetting,
   useForgetting,
 } from '../state/forgettingStore';
-import { appendCapped, initialRunState, profileKey, useRun } from '../state/runStore';
+import {
+  appendCapped,
+  initialRunState,
+  profileKey,
+  useRun,
+  type RunStoreState,
+} from '../state/runStore';
 import {
   applyUniversalityEvent,
   beginUniversality,
@@ -37,6 +43,24 @@ import type {
   UniversalityMode,
   UniversalityRunSpec,
 } from './protocol';
+
+/** The run store with the last run's curves, results and progress cleared (a new run, a reset). */
+function clearedRun(runState: 'training' | 'idle'): Partial<RunStoreState> {
+  return {
+    runState,
+    paused: false,
+    epochs: [],
+    minibatch: [],
+    exploration: null,
+    windows: [],
+    results: {},
+    profiles: {},
+    progress: null,
+    analysisProgress: null,
+    error: null,
+    source: { kind: 'live' },
+  };
+}
 
 function absolute(url: string): string {
   return new URL(url, document.baseURI).href;
@@ -125,20 +149,7 @@ export class WorkerClient {
       'Stopped: a training run was started (one experiment runs at a time).',
     );
     this.lastConfig = config;
-    useRun.setState({
-      runState: 'training',
-      paused: false,
-      epochs: [],
-      minibatch: [],
-      exploration: null,
-      windows: [],
-      results: {},
-      profiles: {},
-      progress: null,
-      analysisProgress: null,
-      error: null,
-      source: { kind: 'live' },
-    });
+    useRun.setState(clearedRun('training'));
     this.sendTrainer({ type: 'start', config });
   }
 
@@ -154,20 +165,7 @@ export class WorkerClient {
   reset(): void {
     this.sendTrainer({ type: 'reset' });
     this.sendAnalysis({ type: 'cancel' });
-    useRun.setState({
-      runState: 'idle',
-      paused: false,
-      epochs: [],
-      minibatch: [],
-      exploration: null,
-      windows: [],
-      results: {},
-      profiles: {},
-      progress: null,
-      analysisProgress: null,
-      error: null,
-      source: { kind: 'live' },
-    });
+    useRun.setState(clearedRun('idle'));
   }
   setLive(c: { lr?: number; batchSize?: number }): void {
     this.sendTrainer({ type: 'set', ...c });
