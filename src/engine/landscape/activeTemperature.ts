@@ -32,7 +32,7 @@
  * samples at B = 50 (just over five epochs of N = 8,000; each epoch is a new partition).
  */
 import * as tf from '@tensorflow/tfjs';
-import { stableCrossEntropy } from './crossEntropy';
+import { labelTensors, stableCrossEntropy } from './crossEntropy';
 import { MinibatchSampler } from '../data/batches';
 import { firstLayerActivations } from '../nets/firstLayer';
 import type { ProfilePoint } from './flatness';
@@ -138,10 +138,7 @@ export class MinibatchSlopes {
       if (y >= C) throw new Error(`MinibatchSlopes: label ${y} of sample ${idx[i]} is not < ${C}`);
       lab[i] = y;
     }
-    this.oneHot = tf.tidy(() =>
-      tf.oneHot(tf.tensor1d(lab, 'int32'), C).toFloat().reshape([rows, 1, C]),
-    );
-    this.labelMask = tf.tidy(() => tf.mul(this.oneHot, tf.scalar(-1e30)));
+    ({ oneHot: this.oneHot, labelMask: this.labelMask } = labelTensors(lab, C));
     this.w3 = tf.tensor2d(inp.w3, [h, C]);
 
     this.h1 = firstLayerActivations(inp.images, inp.w1, P, h, idx);

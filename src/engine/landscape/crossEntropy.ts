@@ -6,6 +6,23 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
+ * One-hot labels (n × 1 × classes) and the mask stableCrossEntropy takes: −1e30 at each label,
+ * 0 elsewhere.
+ */
+export function labelTensors(
+  labels: Int32Array,
+  classes: number,
+): { oneHot: tf.Tensor3D; labelMask: tf.Tensor3D } {
+  return tf.tidy(() => {
+    const oneHot = tf
+      .oneHot(tf.tensor1d(labels, 'int32'), classes)
+      .toFloat()
+      .reshape([labels.length, 1, classes]) as tf.Tensor3D;
+    return { oneHot, labelMask: tf.mul(oneHot, tf.scalar(-1e30)) as tf.Tensor3D };
+  });
+}
+
+/**
  * Per-sample cross-entropy of logits z (n × K × C, K points per sample) against one-hot labels
  * (n × 1 × C), with labelMask = −1e30 at the label and 0 elsewhere (n × 1 × C): n × K values
  * CE = log Σ_c exp(z_c − z_y) = softplus(r), r = logsumexp_{c≠y} z_c − z_y. Unlike

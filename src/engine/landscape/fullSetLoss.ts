@@ -24,7 +24,7 @@
  * Every tensor made by `evaluate` is disposed before it returns; `dispose()` frees H1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { chunkedSum, stableCrossEntropy } from './crossEntropy';
+import { chunkedSum, labelTensors, stableCrossEntropy } from './crossEntropy';
 import type { ProfilePoint, EvalFn } from './flatness';
 import { firstLayerActivations } from '../nets/firstLayer';
 
@@ -89,10 +89,7 @@ export class FullSetLoss {
       if (y >= C) throw new Error(`FullSetLoss: label ${y} at ${i} is not < ${C}`);
       lab[i] = y;
     }
-    this.oneHot = tf.tidy(() =>
-      tf.oneHot(tf.tensor1d(lab, 'int32'), C).toFloat().reshape([N, 1, C]),
-    );
-    this.labelMask = tf.tidy(() => tf.mul(this.oneHot, tf.scalar(-1e30)));
+    ({ oneHot: this.oneHot, labelMask: this.labelMask } = labelTensors(lab, C));
     this.w3 = tf.tensor2d(inp.w3, [h, C]);
 
     this.h1 = firstLayerActivations(inp.images, inp.w1, P, h, N);
