@@ -119,6 +119,26 @@ export interface BatchStats {
 }
 
 /**
+ * Mean loss and error count over `total` samples evaluated `chunk` at a time, so memory stays
+ * bounded: `evalChunk(start, count)` gives the stats of samples start … start + count − 1.
+ */
+export async function chunkedStats(
+  total: number,
+  chunk: number,
+  evalChunk: (start: number, count: number) => BatchStats | Promise<BatchStats>,
+): Promise<BatchStats> {
+  let loss = 0;
+  let errors = 0;
+  for (let start = 0; start < total; start += chunk) {
+    const count = Math.min(chunk, total - start);
+    const s = await evalChunk(start, count);
+    loss += s.loss * count;
+    errors += s.errors;
+  }
+  return { loss: loss / total, errors };
+}
+
+/**
  * Cross-entropy and error count from logits (B×10), writing softmax(logits) − onehot(y) into
  * `dLogits` when given (the gradient of the summed, not mean, loss).
  */

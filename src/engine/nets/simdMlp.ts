@@ -30,7 +30,7 @@
  * Where WebAssembly SIMD is missing or a Content-Security-Policy forbids compiling,
  * `SimdMlp.available()` is false and the caller keeps to the tfjs step.
  */
-import { CLASSES, type BatchStats, type MlpWeights } from './mlp';
+import { CLASSES, chunkedStats, type BatchStats, type MlpWeights } from './mlp';
 import type { DataSplit } from '../data/dataset';
 import type { StepResult, UploadBatch } from './tfMlp';
 
@@ -1232,16 +1232,10 @@ export class SimdMlp {
     fill: (start: number, count: number, out: UploadBatch) => void,
     scratch: UploadBatch,
   ): Promise<BatchStats> {
-    let loss = 0;
-    let errors = 0;
-    for (let start = 0; start < total; start += chunk) {
-      const count = Math.min(chunk, total - start);
+    return chunkedStats(total, chunk, (start, count) => {
       fill(start, count, scratch);
-      const s = this.evaluateArray(scratch.x, scratch.labels, count);
-      loss += s.loss * count;
-      errors += s.errors;
-    }
-    return { loss: loss / total, errors };
+      return this.evaluateArray(scratch.x, scratch.labels, count);
+    });
   }
 
   /** W2 as packed by the last step (bwd writes it to w2out). */

@@ -16,7 +16,13 @@
  * is zeroed by setWeights (a restored checkpoint or new task restarts the optimizer).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CLASSES, softmaxCrossEntropy, type BatchStats, type MlpWeights } from './mlp';
+import {
+  CLASSES,
+  chunkedStats,
+  softmaxCrossEntropy,
+  type BatchStats,
+  type MlpWeights,
+} from './mlp';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, type OptimizerKind } from '../experiments/config';
 
 export interface OptimizerSettings {
@@ -279,10 +285,7 @@ export class TfMlp {
     fill: (start: number, count: number, out: UploadBatch) => void,
     scratch: UploadBatch,
   ): Promise<BatchStats> {
-    let loss = 0;
-    let errors = 0;
-    for (let start = 0; start < total; start += chunk) {
-      const count = Math.min(chunk, total - start);
+    return chunkedStats(total, chunk, async (start, count) => {
       fill(start, count, scratch);
       const logits = tf.tidy(() =>
         this.forward(
@@ -291,11 +294,8 @@ export class TfMlp {
       );
       const z = await readOwned(logits, this.backend);
       logits.dispose();
-      const s = softmaxCrossEntropy(z, scratch.labels, count);
-      loss += s.loss * count;
-      errors += s.errors;
-    }
-    return { loss: loss / total, errors };
+      return softmaxCrossEntropy(z, scratch.labels, count);
+    });
   }
 
   async getWeights(): Promise<MlpWeights> {
