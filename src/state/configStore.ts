@@ -18,20 +18,15 @@ import {
   parseUrl,
   presetConfig,
   type DataChoice,
+  type ParsedUrl,
   type ThemeChoice,
 } from './configSchema';
 
-export interface ConfigState {
-  preset: string;
-  config: RunConfig;
-  autorun: boolean;
-  backend: string | null;
-  embed: string | null;
-  hide: string[];
-  /** The data set runs are made with (the link's, until this browser runs with another). */
-  data: DataChoice;
-  theme: ThemeChoice;
-  notices: string[];
+/**
+ * What the link said (ParsedUrl), as the page changes it; `data` is the data set runs are made
+ * with (the link's, until this browser runs with another).
+ */
+export interface ConfigState extends ParsedUrl {
   setPreset: (id: string) => void;
   set: <K extends keyof RunConfig>(key: K, value: RunConfig[K]) => void;
   setData: (data: DataChoice) => void;
