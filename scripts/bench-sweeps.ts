@@ -25,9 +25,7 @@ import {
   type RunSummary,
 } from '../src/engine/experiments/sweeps';
 import { presetConfig } from '../src/state/configSchema';
-
-/** The page's width sweep (PAGE_WIDTHS in src/state/universalityStore.ts). */
-export const BENCH_WIDTHS: readonly number[] = [10, 20, 30, 50];
+import { PAGE_WIDTHS } from '../src/state/universalityStore';
 
 export type SweepName = 'width' | 'optimizer' | 'hyper';
 
@@ -118,7 +116,7 @@ export async function benchSweeps(
   await timed(
     'width',
     (r) => `h ${r.hidden}`,
-    () => widthSweep(config, opts.widths ?? BENCH_WIDTHS, data, sweepOpts),
+    () => widthSweep(config, opts.widths ?? PAGE_WIDTHS, data, sweepOpts),
   );
   await timed(
     'optimizer',
