@@ -22,6 +22,7 @@ import { summariseRun, type SweepOptions } from '../engine/experiments/sweeps';
 import {
   archDefaults,
   architectureRun,
+  notTrained,
   type ArchConfig,
 } from '../engine/experiments/architectures';
 import type {
@@ -68,15 +69,10 @@ async function stopUniversality(reason = 'Cancelled.'): Promise<void> {
   await u.finished;
 }
 
-/**
- * A run that ends the window at chance-level training error did not train (α too large for
- * that optimizer): its σ²–F fit would be meaningless, so it counts as failed.
- */
+/** A run that did not train counts as failed: its σ²–F fit would be meaningless. */
 function didTrain(trainError: number): void {
-  if (trainError >= 0.5)
-    throw new Error(
-      `the run did not train: training error ${(trainError * 100).toFixed(0)}% at the end of the window (lower α)`,
-    );
+  const why = notTrained(trainError);
+  if (why) throw new Error(why);
 }
 
 /**

@@ -151,14 +151,20 @@ export interface ArchRunOptions {
 }
 
 /**
- * A warning when the run ended at ≥ 50% training error (a collapse, e.g. momentum μ = 0.9 at
- * α = 0.1 is an effective step of 1 and can kill the deep MLP's units), else null: the analysis
- * of such a window is not one of a trained network's exploration phase.
+ * Why a run did not train, or null: it ended its window at ≥ 50% training error (a collapse,
+ * e.g. momentum μ = 0.9 at α = 0.1 is an effective step of 1 and can kill the deep MLP's
+ * units). The analysis of such a window is not one of a trained network's exploration phase.
  */
+export function notTrained(trainError: number): string | null {
+  if (!(trainError >= 0.5)) return null;
+  return `training error ${(trainError * 100).toFixed(1)}% at the end of the window; the run did not train (lower α?)`;
+}
+
+/** notTrained of an architecture run, as a warning for the command line's log. */
 export function collapseWarning(r: Pick<ArchResult, 'epochs'>): string | null {
   const last = r.epochs[r.epochs.length - 1];
-  if (!last || !(last.trainError >= 0.5)) return null;
-  return `warning: training error ${(last.trainError * 100).toFixed(1)}% at the end of the window; the run did not train (lower α?)`;
+  const why = last ? notTrained(last.trainError) : null;
+  return why ? `warning: ${why}` : null;
 }
 
 function network(cfg: ArchConfig): { def: BlockNet; param: number } {
