@@ -17,6 +17,24 @@ const TYPES = {
   '.png': 'image/png',
 };
 
+/**
+ * Every browser-test wait takes its limit from here, so a slow or loaded machine changes one
+ * number (TEST_TIMEOUT_SCALE, default 1) instead of a hundred. The defaults are generous for a
+ * 2-core machine with both cores busy: waits are for conditions, and a limit only turns a hang
+ * into a failure, so it never needs to be tight.
+ */
+export const TIMEOUT_SCALE = Math.max(1, Number(process.env.TEST_TIMEOUT_SCALE) || 1);
+export const WAIT = {
+  /** The page reacting to an input: a notice, a button state, a figure redraw. */
+  ui: 60_000 * TIMEOUT_SCALE,
+  /** Workers starting, data loading, the backend probe. */
+  load: 180_000 * TIMEOUT_SCALE,
+  /** A training run, an analysis or a sweep running to its end. */
+  run: 900_000 * TIMEOUT_SCALE,
+};
+/** A node:test per-test limit that covers a few run-length waits. */
+export const TEST_TIMEOUT = 3 * WAIT.run;
+
 export const SUBPATH = '/course/flat-minima/';
 
 /** Serves dist/ at http://127.0.0.1:<port>/course/flat-minima/ ; returns { url, close, requests }. */
