@@ -90,6 +90,22 @@ export class MinibatchSampler {
     this.rollIfDone();
   }
 
+  /**
+   * Puts a fresh sampler where the same seed would be right after epoch `epoch` ended (and
+   * `totalSteps` steps), so a run resumed from that epoch's checkpoint draws the batches the
+   * uninterrupted run would. Exact whatever batch sizes the earlier epochs used: each epoch
+   * boundary reshuffles the permutation exactly once, and nothing else touches the generator.
+   */
+  seekEpoch(epoch: number, totalSteps: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0) {
+      throw new Error(`MinibatchSampler: epoch must be a non-negative integer, got ${epoch}`);
+    }
+    this.reset();
+    for (let e = 0; e < epoch; e++) this.rng.shuffle(this.perm);
+    this._epoch = epoch;
+    this._totalSteps = totalSteps;
+  }
+
   /** Back to the state right after construction (same seed → same batches again). */
   reset(): void {
     this.rng = new Rng(this.seed);

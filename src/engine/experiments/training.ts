@@ -180,6 +180,12 @@ export class SgdTrainer {
     return this.sampler.epoch;
   }
 
+  /** Continues from the end of epoch `epoch` (`step` steps in): the weights are the caller's. */
+  resumeAt(epoch: number, step: number): void {
+    this.sampler.seekEpoch(epoch, step);
+    this.step = step;
+  }
+
   setBatchSize(b: number): void {
     this.sampler.setBatchSize(b);
     if (b > this.idx.length) {
@@ -266,6 +272,13 @@ export interface TrainingOptions {
   onNet?: (impl: string) => void;
   /** Start from these weights instead of a fresh initialisation. */
   initial: MlpWeights;
+  /**
+   * Continue a run from its checkpoint at the end of epoch `epoch` (the weights are `initial`),
+   * e.g. after a worker crashed. `trainErrors` are the full-set training errors of epochs
+   * 1..epoch, replayed into the exploration detector; the checkpoint must be in the warm-up or
+   * at the epoch the PCA window starts (a window's snapshots cannot be resumed half-way).
+   */
+  resume?: { epoch: number; step: number; trainErrors: readonly number[] };
 }
 
 /**
@@ -283,15 +296,46 @@ export async function* trainingRun(
   let trainer: SgdTrainer | null = null;
   try {
     trainer = new SgdTrainer(net, data, config);
-    yield { type: 'epoch', record: await trainer.evaluateEpoch() };
-    yield { type: 'checkpoint', epoch: 0, step: 0, weights: await net.getWeights() };
-    let phase: TrainPhase = 'warmup';
+    const resume = opts.resume;
+    if (resume) trainer.resumeAt(resume.epoch, resume.step);
+    else {
+      yield { type: 'epoch', record: await trainer.evaluateEpoch() };
+      yield { type: 'checkpoint', epoch: 0, step: 0, weights: await net.getWeights() };
+    }
+    // Widened on purpose: beginWindow changes it, which narrowing cannot see.
+    let phase = 'warmup' as TrainPhase;
     let windowStartEpoch = -1;
     const detector = new ExplorationDetector({
       mode: config.phaseMode,
       errorThreshold: config.errorThreshold,
       warmupEpochs: config.warmupEpochs,
     });
+    const sgd = trainer;
+    function* beginWindow(epoch: number, step: number): Generator<TrainingEvent> {
+      yield { type: 'exploration', epoch, step, reason: detector.reason ?? '' };
+      phase = 'window';
+      windowStartEpoch = epoch;
+      yield {
+        type: 'windowStart',
+        run: 'sgd',
+        step,
+        expectedSnapshots: config.windowEpochs * sgd.sampler.stepsPerEpoch,
+      };
+    }
+    if (resume) {
+      if (resume.trainErrors.length !== resume.epoch)
+        throw new Error(
+          `resume: ${resume.trainErrors.length} training errors for a checkpoint at epoch ${resume.epoch}`,
+        );
+      for (let e = 0; e < resume.epoch; e++) {
+        if (!detector.recordEpoch(resume.trainErrors[e])) continue;
+        if (e !== resume.epoch - 1)
+          throw new Error(
+            `resume: the checkpoint at epoch ${resume.epoch} is inside the PCA window (it started after epoch ${e + 1})`,
+          );
+        yield* beginWindow(resume.epoch, resume.step);
+      }
+    }
     while (true) {
       const live = opts.controls?.();
       if (live?.lr !== undefined) trainer.lr = live.lr;
@@ -328,22 +372,7 @@ export async function* trainingRun(
         weights: await net.getWeights(),
       };
       if (phase === 'warmup') {
-        if (detector.recordEpoch(record.trainError)) {
-          yield {
-            type: 'exploration',
-            epoch: record.epoch,
-            step: trainer.step,
-            reason: detector.reason ?? '',
-          };
-          phase = 'window';
-          windowStartEpoch = record.epoch;
-          yield {
-            type: 'windowStart',
-            run: 'sgd',
-            step: trainer.step,
-            expectedSnapshots: config.windowEpochs * trainer.sampler.stepsPerEpoch,
-          };
-        }
+        if (detector.recordEpoch(record.trainError)) yield* beginWindow(record.epoch, trainer.step);
       } else if (record.epoch - windowStartEpoch >= config.windowEpochs) {
         const weights = await net.getWeights();
         yield { type: 'windowEnd', run: 'sgd', step: trainer.step, weights };
