@@ -178,7 +178,13 @@ import { thresholdValue, type RunConfig } from './config';
 export type AnalysisPhase = 'pca' | 'flatness' | 'fits' | 'theory';
 
 export interface AnalysisOptions {
-  onProgress?: (phase: AnalysisPhase, fraction: number, etaSeconds: number | null) => void;
+  /** `detail` says where in the phase it is (a PCA stage, "12 of 30 modes measured"), for the reader. */
+  onProgress?: (
+    phase: AnalysisPhase,
+    fraction: number,
+    etaSeconds: number | null,
+    detail?: string,
+  ) => void;
   signal?: AbortSignal;
 }
 
@@ -349,9 +355,9 @@ export class WindowAnalysis {
     const pca = windowPca(window, {
       vectors: TRAJECTORY_MODES,
       ranks: wanted,
-      onProgress: (f) => {
+      onProgress: (f, stage) => {
         opts.signal?.throwIfAborted();
-        progress('pca', f, null);
+        progress('pca', f, null, stage);
       },
     });
     if (pca.rank < 3 || pca.k < 3) {
@@ -390,7 +396,12 @@ export class WindowAnalysis {
         onProgress: (p) => {
           const f = p.done / p.modes;
           const el = (performance.now() - tFlat0) / 1000;
-          progress('flatness', f, f > 0.05 ? (el / f) * (1 - f) : null);
+          progress(
+            'flatness',
+            f,
+            f > 0.05 ? (el / f) * (1 - f) : null,
+            `${p.done} of ${p.modes} modes measured`,
+          );
         },
       },
     );
@@ -589,7 +600,12 @@ export class WindowAnalysis {
           T0: T0.T[0],
           T0stderr: T0.stderr[0],
         });
-        progress('theory', (0.4 * (i + 1)) / modesIn.length, null);
+        progress(
+          'theory',
+          (0.4 * (i + 1)) / modesIn.length,
+          null,
+          `velocity statistics: mode ${i + 1} of ${modesIn.length}`,
+        );
       }
       for (const rank of withTemperature ? DEFAULT_PROFILE_RANKS : []) {
         const m = modesIn.find((x) => x.rank === rank);
@@ -625,7 +641,7 @@ export class WindowAnalysis {
     } finally {
       slopes?.dispose();
     }
-    progress('theory', 0.6, null);
+    progress('theory', 0.6, null, 'temperature along the trajectory');
     const tTemp = performance.now();
 
     let trajectory: TrajectoryTheory | null = null;
