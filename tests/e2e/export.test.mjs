@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, openPage, runState, serveDist } from './harness.mjs';
+import { launch, openPage, runState, serveDist, WAIT } from './harness.mjs';
 
 let server;
 let browser;
@@ -25,19 +25,20 @@ async function openWithResults(viewport) {
       window.__flatMinima.run().results.sgd?.theory &&
       document.getElementById('root').dataset.runState === 'idle',
     null,
-    { timeout: 60_000 },
+    { timeout: WAIT.load },
   );
   return o;
 }
 
 async function download(page, click, what = 'download') {
-  // A click that lands while React re-renders the figure can be lost on a loaded machine:
-  // one more click after 10 s, then the download must come.
+  // A click that lands while React re-renders the figure can be lost on a loaded machine: one
+  // more click after a sixth of the UI limit, then the download must come within the full limit
+  // (a slow first download still counts: the second wait takes whichever download comes).
   let dl = null;
   for (let attempt = 0; attempt < 2 && !dl; attempt++) {
     [dl] = await Promise.all([
       page
-        .waitForEvent('download', { timeout: attempt === 0 ? 10_000 : 20_000 })
+        .waitForEvent('download', { timeout: attempt === 0 ? WAIT.ui / 6 : WAIT.ui })
         .catch(async (e) => {
           if (attempt === 0) return null;
           const shown = await page
@@ -230,7 +231,7 @@ test('Save run → Open run (file picker) shows the same results; malformed file
   await p2
     .getByTestId('source-banner')
     .filter({ hasText: 'my-run.json' })
-    .waitFor({ timeout: 10_000 });
+    .waitFor({ timeout: WAIT.ui });
   const after = await runState(p2);
   assert.equal(after.source.kind, 'file');
   assert.equal(after.results.sgd.fits.psi.exponent, before.results.sgd.fits.psi.exponent, 'same ψ');
@@ -273,7 +274,7 @@ test('Save run → Open run (file picker) shows the same results; malformed file
       .getByTestId('open-run-input')
       .setInputFiles({ name, mimeType: 'application/json', buffer: Buffer.from(body) });
     const err = p2.getByTestId('open-run-error');
-    await err.filter({ hasText: name }).waitFor({ timeout: 10_000 });
+    await err.filter({ hasText: name }).waitFor({ timeout: WAIT.ui });
     const text = await err.innerText();
     assert.match(text, why, `${name}: ${text}`);
     assert.match(text, /Nothing was changed/);
@@ -308,7 +309,7 @@ test('dropping a saved run on the page opens it', async () => {
   await page
     .getByTestId('source-banner')
     .filter({ hasText: 'dropped.json' })
-    .waitFor({ timeout: 10_000 });
+    .waitFor({ timeout: WAIT.ui });
   assert.match(await page.getByTestId('psi-value').innerText(), /9\.87/);
   await context.close();
 });

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, openPage, serveDist } from './harness.mjs';
+import { launch, openPage, serveDist, WAIT } from './harness.mjs';
 
 const SMALL =
   'ft1=0,1&ft2=2,3&fseeds=3&flambdas=3,100&fewc=1e4,3e5&fnc=20,50&fpre=1&fepochs=5&fwindow=3&fsteps=100';
@@ -30,13 +30,16 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
   // The task digits come from the worker, drawn on a canvas and shown as images in the SVG.
   await page.waitForFunction(() => window.__flatMinima.forgetting().samples?.length === 2, null, {
-    timeout: 30_000,
+    timeout: WAIT.load,
   });
-  await page.locator('[data-figure="forgetting-digits"] image').nth(1).waitFor({ timeout: 10_000 });
+  await page
+    .locator('[data-figure="forgetting-digits"] image')
+    .nth(1)
+    .waitFor({ timeout: WAIT.ui });
   const inked = await page.evaluate(() =>
     Promise.all(
       Array.from(document.querySelectorAll('[data-figure="forgetting-digits"] image')).map(
@@ -75,7 +78,7 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   const t0 = Date.now();
   await page.getByTestId('forgetting-start').click();
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
-    timeout: 30_000,
+    timeout: WAIT.ui,
   });
   // Progress with a phase shows while it runs.
   await page.waitForFunction(
@@ -84,12 +87,12 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
         document.querySelector('[data-testid="forgetting-progress"]').textContent,
       ),
     null,
-    { timeout: 60_000 },
+    { timeout: WAIT.run },
   );
   await page.waitForFunction(
     () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.forgetting().status),
     null,
-    { timeout: 300_000 },
+    { timeout: WAIT.run },
   );
   const wall = (Date.now() - t0) / 1000;
   const s = await forgetting(page);
@@ -140,7 +143,7 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
     const fig = page.locator(`[data-figure="${id}"]`);
     await fig.scrollIntoViewIfNeeded();
     const [dl] = await Promise.all([
-      page.waitForEvent('download', { timeout: 20_000 }),
+      page.waitForEvent('download', { timeout: WAIT.ui }),
       fig.locator('[data-export="csv"]').click(),
     ]);
     const lines = (await readFile(await dl.path(), 'utf8')).trimEnd().split(/\r\n/);
@@ -153,7 +156,7 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
     for (const line of lines.slice(1))
       assert.equal(line.split(',').length, header.length, `${id}.csv row width`);
     const [svg] = await Promise.all([
-      page.waitForEvent('download', { timeout: 20_000 }),
+      page.waitForEvent('download', { timeout: WAIT.ui }),
       fig.locator('[data-export="svg"]').click(),
     ]);
     const text = await readFile(await svg.path(), 'utf8');
@@ -169,7 +172,7 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
         .querySelector('[data-figure="forgetting-curves"] .fm-legend [data-method="ewc"]')
         ?.textContent.includes(l),
     other.lambda === 1e4 ? '10⁴' : '3×10⁵',
-    { timeout: 5_000 },
+    { timeout: WAIT.ui },
   );
   // The own-class toggle rescoring: the unconstrained task-1 error collapses.
   await page.locator('[data-figure="forgetting-curves"] input[value="own"]').check();
@@ -205,29 +208,29 @@ test('one experiment at a time: a training run stops the sweep, and Cancel stops
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
   await page.getByTestId('forgetting-start').click();
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
-    timeout: 30_000,
+    timeout: WAIT.ui,
   });
-  await page.getByTestId('forgetting-busy-note').waitFor({ timeout: 5_000 });
+  await page.getByTestId('forgetting-busy-note').waitFor({ timeout: WAIT.ui });
   // Start a training run from the run panel: the sweep stops and says why.
   await page.locator('.run-panel button.primary').first().click();
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'cancelled', null, {
-    timeout: 30_000,
+    timeout: WAIT.ui,
   });
   assert.match(
     await page.getByTestId('forgetting-progress').innerText(),
     /training run was started/,
   );
   await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 1, null, {
-    timeout: 60_000,
+    timeout: WAIT.run,
   });
   // Start the sweep again: the training run stops, the sweep runs; then cancel it.
   await page.getByTestId('forgetting-start').click();
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
-    timeout: 30_000,
+    timeout: WAIT.ui,
   });
   assert.match(
     await page.locator('.forgetting-notice').last().innerText(),
@@ -237,7 +240,7 @@ test('one experiment at a time: a training run stops the sweep, and Cancel stops
   assert.ok(rs === 'idle' || rs === 'done', `training stopped (${rs})`);
   await page.getByTestId('forgetting-cancel').click();
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'cancelled', null, {
-    timeout: 30_000,
+    timeout: WAIT.ui,
   });
   assert.match(await page.getByTestId('forgetting-progress').innerText(), /Cancelled/);
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
@@ -251,20 +254,20 @@ test('the task fields are validated as disjoint digit groups and kept in the add
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
   assert.match(await page.getByTestId('forgetting-url-notices').innerText(), /fseeds=abc/);
   const t1 = page.getByLabel('Task 1 digits');
   const t2 = page.getByLabel('Task 2 digits');
   await t1.fill('1,2');
-  await page.getByText('share digit 2').first().waitFor({ timeout: 5_000 });
+  await page.getByText('share digit 2').first().waitFor({ timeout: WAIT.ui });
   assert.equal(
     await page.getByTestId('forgetting-start').isDisabled(),
     true,
     'overlapping tasks cannot start',
   );
   await t1.fill('0,x');
-  await page.getByText('"x" is not a digit 0–9').waitFor({ timeout: 5_000 });
+  await page.getByText('"x" is not a digit 0–9').waitFor({ timeout: WAIT.ui });
   await t1.fill('4 5');
   await t2.fill('6,7,8');
   assert.equal(await page.getByTestId('forgetting-start').isDisabled(), false);
@@ -274,13 +277,13 @@ test('the task fields are validated as disjoint digit groups and kept in the add
       return q.get('ft1') === '4,5' && q.get('ft2') === '6,7,8';
     },
     null,
-    { timeout: 5_000 },
+    { timeout: WAIT.ui },
   );
   // The digit images follow the fields (sent by the worker).
   await page.waitForFunction(
     () => window.__flatMinima.forgetting().samples?.[1]?.digits.join(',') === '6,7,8',
     null,
-    { timeout: 10_000 },
+    { timeout: WAIT.ui },
   );
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   await context.close();
@@ -293,7 +296,7 @@ test('the "forgetting" preset: autorun starts the sweep of section 6, not a trai
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'done', null, {
-    timeout: 120_000,
+    timeout: WAIT.run,
   });
   const f = await forgetting(page);
   assert.ok(f.runs.length > 0, 'the sweep ran');

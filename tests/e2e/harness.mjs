@@ -97,6 +97,17 @@ export async function launch(extraFlags = []) {
   });
 }
 
+/**
+ * A browser context whose unlisted waits (clicks, fills, locators, navigation) take their limits
+ * from WAIT too; Playwright's own default (30 s) is too short for a loaded machine.
+ */
+export async function newContext(browser, options = {}) {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(WAIT.ui);
+  context.setDefaultNavigationTimeout(WAIT.load);
+  return context;
+}
+
 /** A page that records console errors, page errors and requests leaving the origin. */
 export async function openPage(
   browser,
@@ -104,7 +115,7 @@ export async function openPage(
   origin,
   { viewport = { width: 1280, height: 900 } } = {},
 ) {
-  const context = await browser.newContext({ viewport });
+  const context = await newContext(browser, { viewport });
   const page = await context.newPage();
   const errors = [];
   const foreign = [];
@@ -118,6 +129,45 @@ export async function openPage(
   });
   await page.goto(url);
   return { page, context, errors, foreign };
+}
+
+/**
+ * Resolves once the element's box has stayed the same for `frames` animation frames in a row:
+ * a layout that fits itself to the viewport (a ResizeObserver, then a React render) has
+ * settled, however long the machine takes to get there.
+ */
+export async function settled(page, selector, frames = 3) {
+  await page.evaluate((sel) => delete window.__settled?.[sel], selector);
+  await page.waitForFunction(
+    ([sel, n]) => {
+      const el = document.querySelector(sel);
+      if (!el) return false;
+      const r = el.getBoundingClientRect();
+      const key = `${r.x} ${r.y} ${r.width} ${r.height}`;
+      const s = (window.__settled ??= {});
+      if (s[sel]?.key === key) s[sel].n++;
+      else s[sel] = { key, n: 0 };
+      return s[sel].n >= n;
+    },
+    [selector, frames],
+    { polling: 'raf', timeout: WAIT.ui },
+  );
+}
+
+/**
+ * Lets the page draw `n` animation frames: a span of the page's own time that stretches with
+ * a loaded machine instead of a fixed sleep that shrinks relative to it.
+ */
+export function animationFrames(page, n) {
+  return page.evaluate(
+    (count) =>
+      new Promise((resolve) => {
+        let left = count;
+        const tick = () => (--left <= 0 ? resolve() : requestAnimationFrame(tick));
+        requestAnimationFrame(tick);
+      }),
+    n,
+  );
 }
 
 /** Reads the run store through the documented test hook. */

@@ -3,7 +3,7 @@
 // renders one figure, sized to its iframe, without the page around it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, serveDist } from './harness.mjs';
+import { launch, openPage, serveDist, settled, WAIT } from './harness.mjs';
 
 let server;
 let browser;
@@ -18,7 +18,7 @@ after(async () => {
 
 const ready = (page) =>
   page.waitForFunction(() => window.__flatMinima?.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
 
 /** A valid value different from the preset default, for each field of the schema. */
@@ -100,13 +100,13 @@ test('a change in the run panel updates the URL; the seed is always in it; other
   await b.fill('75');
   await b.press('Enter');
   await page.waitForFunction(() => new URL(location.href).searchParams.get('B') === '75', null, {
-    timeout: 5_000,
+    timeout: WAIT.ui,
   });
   await page.getByLabel('Preset').selectOption('small-batch');
   await page.waitForFunction(
     () => new URL(location.href).searchParams.get('preset') === 'small-batch',
     null,
-    { timeout: 5_000 },
+    { timeout: WAIT.ui },
   );
   assert.equal(new URL(page.url()).searchParams.get('B'), null, 'preset default left out');
   await context.close();
@@ -120,7 +120,7 @@ test('data=idx without the files: a notice, the choice kept; invalid data= and h
   );
   await ready(page);
   const notice = page.getByTestId('data-notice');
-  await notice.waitFor({ timeout: 10_000 });
+  await notice.waitFor({ timeout: WAIT.ui });
   assert.match(await notice.innerText(), /IDX files/);
   assert.equal(
     new URL(page.url()).searchParams.get('data'),
@@ -139,7 +139,7 @@ test('data=idx without the files: a notice, the choice kept; invalid data= and h
 
   const bad = await openPage(browser, `${server.url}?data=usb&hide=nothing`, server.origin);
   const n = bad.page.getByTestId('url-notices');
-  await n.waitFor({ timeout: 10_000 });
+  await n.waitFor({ timeout: WAIT.load });
   const text = await n.innerText();
   assert.match(text, /data=usb/);
   assert.match(text, /hide=nothing/);
@@ -154,8 +154,8 @@ test('?embed=variance-flatness renders that figure alone, fitted to the viewport
     server.origin,
     { viewport },
   );
-  await page.getByTestId('psi-value').waitFor({ timeout: 30_000 });
-  await page.waitForTimeout(300); // the fit to the frame settles
+  await page.getByTestId('psi-value').waitFor({ timeout: WAIT.load });
+  await settled(page, '[data-figure="variance-flatness"] svg.fm-svg');
   assert.equal(await page.locator('[data-figure]').count(), 1, 'exactly one figure');
   assert.equal(await page.locator('[data-figure="variance-flatness"]').count(), 1);
   assert.equal(
@@ -196,7 +196,19 @@ test('?embed=variance-flatness renders that figure alone, fitted to the viewport
 
   // A taller frame gets a taller plot.
   await page.setViewportSize({ width: 640, height: 720 });
-  await page.waitForTimeout(300);
+  // The refit comes a frame or more after the resize; if it never comes, the assertion below
+  // reports the sizes.
+  await page
+    .waitForFunction(
+      (h) =>
+        document
+          .querySelector('[data-figure="variance-flatness"] svg.fm-svg')
+          .getBoundingClientRect().height > h,
+      svg.height,
+      { timeout: WAIT.ui },
+    )
+    .catch(() => undefined);
+  await settled(page, '[data-figure="variance-flatness"] svg.fm-svg');
   const svg2 = await page.locator('[data-figure="variance-flatness"] svg.fm-svg').boundingBox();
   assert.ok(svg2.height > svg.height, `plot grows with the frame: ${svg.height} → ${svg2.height}`);
   assert.deepEqual(errors, [], errors.join('\n'));
@@ -209,7 +221,7 @@ test('every figure id embeds; an unknown id lists the valid ones', async () => {
     viewport: { width: 640, height: 480 },
   });
   const msg = page.getByTestId('embed-error');
-  await msg.waitFor({ timeout: 30_000 });
+  await msg.waitFor({ timeout: WAIT.load });
   const text = await msg.innerText();
   const ids = await page.evaluate(() => window.__flatMinima.figures());
   assert.ok(ids.length >= 13);
@@ -217,7 +229,7 @@ test('every figure id embeds; an unknown id lists the valid ones', async () => {
   for (const id of ids) assert.ok(text.includes(id), `lists ${id}`);
   for (const id of ids) {
     await page.goto(`${server.url}?embed=${id}`);
-    await page.locator(`[data-figure="${id}"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`[data-figure="${id}"]`).waitFor({ timeout: WAIT.load });
     assert.equal(await page.locator('[data-figure]').count(), 1, `${id}: one figure`);
     const h = await page.evaluate(() => document.documentElement.scrollHeight);
     assert.ok(h <= 480, `${id}: fits the frame (${h} px)`);
@@ -242,7 +254,7 @@ test('an embed in an iframe of a course page: one figure, no scroll bars', async
   await frame
     .locator('[data-figure="spectrum"] svg.fm-svg circle')
     .first()
-    .waitFor({ timeout: 30_000 });
+    .waitFor({ timeout: WAIT.load });
   const inner = await frame.locator('html').evaluate(() => ({
     h: document.documentElement.scrollHeight,
     w: document.documentElement.scrollWidth,

@@ -5,7 +5,7 @@
 // against B/α; a 4-layer MLP's block is analysed and added to the architecture overlay.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, serveDist } from './harness.mjs';
+import { launch, openPage, serveDist, animationFrames, WAIT } from './harness.mjs';
 
 let server;
 let browser;
@@ -25,7 +25,7 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
   await page.locator('[data-testid="universality-optimizers-start"]').click();
   const progress = page.locator('[data-testid="universality-optimizers-progress"]');
@@ -34,7 +34,7 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
       document.querySelector('[data-testid="universality-optimizers-progress"]')?.textContent ===
       'Done: 3 runs.',
     null,
-    { timeout: 240_000 },
+    { timeout: WAIT.run },
   );
   assert.equal(await progress.textContent(), 'Done: 3 runs.');
   const fig = page.locator('[data-figure="optimizer-comparison"]');
@@ -52,11 +52,12 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
         document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? ''
       ).startsWith('Paused:'),
     null,
-    { timeout: 60_000 },
+    { timeout: WAIT.run },
   );
   const paused = await page.locator('[data-testid="universality-widths-progress"]').textContent();
-  // Nothing moves while paused.
-  await page.waitForTimeout(1500);
+  // Nothing moves while paused: 90 frames of the page go by (1.5 s on an idle machine, longer
+  // on a busy one, so the check only gets stricter under load).
+  await animationFrames(page, 90);
   assert.equal(
     await page.locator('[data-testid="universality-widths-progress"]').textContent(),
     paused,
@@ -69,7 +70,7 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
         document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? '',
       ),
     null,
-    { timeout: 60_000 },
+    { timeout: WAIT.run },
   );
   await page.locator('[data-testid="universality-widths-continue"]').click();
   await page.waitForFunction(
@@ -78,7 +79,7 @@ test('optimizer comparison and width sweep run from the page; cancel stops a swe
         document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? ''
       ).startsWith('Done: 4 runs'),
     null,
-    { timeout: 300_000 },
+    { timeout: WAIT.run },
   );
   // h = 20 is the comparison's SGD run at the same settings: reused, not trained again.
   assert.match(
@@ -116,7 +117,7 @@ test('the (B, α) grid and a deeper network from the page', async () => {
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
   // Before anything runs, every figure of the section shows the precomputed runs.
   await page.waitForFunction(
@@ -124,7 +125,7 @@ test('the (B, α) grid and a deeper network from the page', async () => {
       document.querySelectorAll('[data-figure="architecture-comparison"] .fm-legend [data-run]')
         .length === 4,
     null,
-    { timeout: 30_000 },
+    { timeout: WAIT.load },
   );
   for (const [mode, n] of [
     ['optimizers', 3],
@@ -152,7 +153,7 @@ test('the (B, α) grid and a deeper network from the page', async () => {
         document.querySelector('[data-testid="universality-hyper-progress"]')?.textContent ?? ''
       ).startsWith('Done: 9 runs'),
     null,
-    { timeout: 300_000 },
+    { timeout: WAIT.run },
   );
   const snap = await page.evaluate(() => window.__flatMinima.universality());
   assert.equal(snap.hyper.plan.length, 9);
@@ -202,7 +203,7 @@ test('the (B, α) grid and a deeper network from the page', async () => {
           ?.textContent ?? ''
       ).startsWith('Done: 1 run.'),
     null,
-    { timeout: 300_000 },
+    { timeout: WAIT.run },
   );
   const arch = page.locator('[data-figure="architecture-comparison"]');
   const legend = await arch.locator('.fm-legend [data-run]').allTextContents();
@@ -229,7 +230,7 @@ test('a section-7 figure embeds with its own sweep controls', async () => {
   await page.waitForFunction(
     () => document.querySelectorAll('[data-figure="width-spectra"] path.fm-curve').length === 4,
     null,
-    { timeout: 60_000 },
+    { timeout: WAIT.load },
   );
   assert.match(
     await page.locator('[data-testid="universality-widths-progress"]').textContent(),
@@ -237,7 +238,7 @@ test('a section-7 figure embeds with its own sweep controls', async () => {
   );
   // The embed's button runs the width sweep at the link's settings, in the embed's own worker.
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-    timeout: 60_000,
+    timeout: WAIT.load,
   });
   await page.locator('[data-testid="universality-widths-start"]').click();
   await page.waitForFunction(
@@ -246,7 +247,7 @@ test('a section-7 figure embeds with its own sweep controls', async () => {
         document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? ''
       ).startsWith('Done: 4 runs'),
     null,
-    { timeout: 300_000 },
+    { timeout: WAIT.run },
   );
   const snap = await page.evaluate(() => window.__flatMinima.universality().widths);
   assert.equal(snap.precomputed, false);

@@ -2,7 +2,7 @@
 // σ²–F view shows ψ, and hovering a mode in one view lights it up in the others.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, runState, serveDist } from './harness.mjs';
+import { launch, openPage, runState, serveDist, WAIT } from './harness.mjs';
 
 let server;
 let browser;
@@ -25,7 +25,7 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
     () => document.getElementById('root').dataset.runState === 'done',
     null,
     {
-      timeout: 300_000,
+      timeout: WAIT.run,
     },
   );
   const s = await runState(page);
@@ -55,7 +55,7 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
     (k) =>
       document.querySelector(`[data-figure="spectrum"] .highlighted[data-rank="${k}"]`) !== null,
     rank,
-    { timeout: 5_000 },
+    { timeout: WAIT.ui },
   );
   const hl = await page
     .locator('[data-figure="spectrum"] .highlighted[data-rank]')
@@ -67,7 +67,7 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
 
 test('before anything runs, the page shows the bundled precomputed run with its ψ', async () => {
   const { page, context, errors } = await openPage(browser, server.url, server.origin);
-  await page.getByTestId('source-banner').waitFor({ timeout: 30_000 });
+  await page.getByTestId('source-banner').waitFor({ timeout: WAIT.load });
   assert.match(
     await page.getByTestId('source-banner').innerText(),
     /precomputed run of the "(paper|contrast)" preset/,
@@ -75,7 +75,7 @@ test('before anything runs, the page shows the bundled precomputed run with its 
   await page.waitForFunction(
     () => document.getElementById('root').dataset.runState === 'idle',
     null,
-    { timeout: 60_000 },
+    { timeout: WAIT.load },
   );
   const s = await runState(page);
   assert.ok(s.results.sgd.fits.psi.exponent > 1, 'the bundled run shows the inverse relation');
@@ -91,7 +91,7 @@ test('invalid URL values fall back to defaults with a notice naming them', async
     server.origin,
   );
   const notice = page.getByTestId('url-notices');
-  await notice.waitFor({ timeout: 30_000 });
+  await notice.waitFor({ timeout: WAIT.load });
   const text = await notice.innerText();
   assert.match(text, /B=abc/);
   assert.match(text, /lr=-1/);
@@ -113,7 +113,7 @@ test('the Langevin contrast runs after the SGD window: opposite σ²–F slopes,
   await page.waitForFunction(
     () => ['done', 'error'].includes(document.getElementById('root').dataset.runState),
     null,
-    { timeout: 300_000 },
+    { timeout: WAIT.run },
   );
   const s = await runState(page);
   assert.equal(s.error, null, s.error ?? '');

@@ -3,7 +3,7 @@
 // tolerance. Speed is not judged on a software adapter.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, runState, serveDist } from './harness.mjs';
+import { launch, openPage, runState, serveDist, WAIT } from './harness.mjs';
 
 let server;
 let browser;
@@ -27,7 +27,7 @@ async function firstEpochs(backend) {
     () => window.__flatMinima.run().epochs.length >= 3 || window.__flatMinima.run().error,
     null,
     {
-      timeout: 240_000,
+      timeout: WAIT.run,
     },
   );
   const s = await runState(page);
