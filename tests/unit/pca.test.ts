@@ -99,18 +99,42 @@ describe('SnapshotWindow', () => {
     expect(() => new SnapshotWindow(0)).toThrow(/dim/);
   });
 
-  it('ingests a 2,500-dim snapshot stream far faster than training (> 20,000 steps/s)', () => {
+  // Its speed (snapshots/s against training steps/s) is a goal of `npm run bench`, not a test.
+  it('ingests a 2,500-dim snapshot stream in batches: every value kept, the float64 mean exact', () => {
     const dim = 2500;
     const batch = 160;
-    const buf = new Float32Array(batch * dim);
+    const batches = 10;
     const rng = new Rng(1);
-    for (let i = 0; i < buf.length; i++) buf[i] = rng.normal();
+    const bufs = Array.from({ length: batches }, () => {
+      const buf = new Float32Array(batch * dim);
+      for (let i = 0; i < buf.length; i++) buf[i] = 0.7 + 0.01 * rng.normal();
+      return buf;
+    });
     const win = new SnapshotWindow(dim);
-    const t0 = performance.now();
-    for (let b = 0; b < 10; b++) win.addBatch(buf, batch);
-    const perSecond = 1600 / ((performance.now() - t0) / 1000);
-    expect(win.count).toBe(1600);
-    expect(perSecond).toBeGreaterThan(20000);
+    for (const buf of bufs) win.addBatch(buf, batch);
+    expect(win.count).toBe(batch * batches);
+    let mismatches = 0;
+    for (let b = 0; b < batches; b++) {
+      for (let t = 0; t < batch; t++) {
+        const got = win.snapshot(b * batch + t);
+        const want = bufs[b].subarray(t * dim, (t + 1) * dim);
+        for (let j = 0; j < dim; j++) if (got[j] !== want[j]) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+    expect(Array.from(win.reference())).toEqual(Array.from(bufs[0].subarray(0, dim)));
+    expect(Array.from(win.last())).toEqual(
+      Array.from(bufs[batches - 1].subarray((batch - 1) * dim)),
+    );
+    // Against a direct float64 sum: the shifted sums lose nothing at this size.
+    const mean = win.mean();
+    let worst = 0;
+    for (let j = 0; j < dim; j++) {
+      let s = 0;
+      for (const buf of bufs) for (let t = 0; t < batch; t++) s += buf[t * dim + j];
+      worst = Math.max(worst, Math.abs(mean[j] - s / (batch * batches)));
+    }
+    expect(worst).toBeLessThan(1e-12);
   });
 });
 

@@ -138,9 +138,7 @@ describe('velocityStatistics on synthetic Ornstein–Uhlenbeck modes', () => {
   });
 
   const proj = simulate(modes, count, 7);
-  const t0 = performance.now();
   const stats = velocityStatistics(proj, modes.length, count, [1, 2, 3, 4, 5], { maxLag });
-  const ms = performance.now() - t0;
 
   it('recovers var(v), σ² and τ = σ²/(D·T_w) within 4 standard errors', () => {
     for (const [i, st] of stats.entries()) {
@@ -220,23 +218,62 @@ describe('velocityStatistics on synthetic Ornstein–Uhlenbeck modes', () => {
     expect(Array.from(b.C)).toEqual(Array.from(a.C));
   });
 
-  it('is fast: 50 modes × 1,600 snapshots × 320 lags well under a second', () => {
+  // The page's size (50 modes × 1,600 snapshots × 320 lags); its speed is a goal of
+  // `npm run bench`. Here: every statistic equals its definition (velocity.ts) summed directly.
+  it('50 modes × 1,600 snapshots × 320 lags: each statistic equals its direct definition', () => {
     const k = 50;
     const m = 1600;
+    const lags = 320;
+    const stepEvery = 2;
     const rng = new Rng(5);
-    const p = Float64Array.from({ length: k * m }, () => rng.normal());
-    const t = performance.now();
-    const out = velocityStatistics(
-      p,
-      k,
-      m,
-      Array.from({ length: k }, (_, i) => i + 1),
-      { maxLag: 320 },
-    );
-    const secs = (performance.now() - t) / 1000;
-    expect(out.length).toBe(k);
-    expect(secs).toBeLessThan(0.5);
-    expect(ms).toBeGreaterThan(0);
+    const p = Float64Array.from({ length: k * m }, (_, i) => 0.3 * (i % m) * 1e-3 + rng.normal());
+    const ranks = Array.from({ length: k }, (_, i) => k - i);
+    const out = velocityStatistics(p, k, m, ranks, { maxLag: lags, stepEvery });
+    expect(out.map((o) => o.rank)).toEqual(ranks);
+    const n = m - 1;
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+    let worstC = 0;
+    for (const o of out) {
+      const th = p.subarray((o.rank - 1) * m, o.rank * m);
+      const thMean = th.reduce((a, b) => a + b, 0) / m;
+      const sigma2 = th.reduce((a, b) => a + (b - thMean) ** 2, 0) / m;
+      const d = Float64Array.from({ length: n }, (_, t) => th[t + 1] - th[t]);
+      const vMean = d.reduce((a, b) => a + b, 0) / n / stepEvery;
+      const v = d.map((x) => x / stepEvery - vMean);
+      const c = (s: number) => {
+        let sum = 0;
+        for (let t = 0; t < n - s; t++) sum += v[t] * v[t + s];
+        return sum / (n - s);
+      };
+      const D = v.reduce((a, b) => a + b * b, 0) / n;
+      expect(rel(o.sigma2, sigma2)).toBeLessThan(1e-12);
+      expect(rel(o.D, D)).toBeLessThan(1e-12);
+      expect(rel(o.meanVelocity, vMean)).toBeLessThan(1e-9);
+      expect(rel(o.tau, sigma2 / (D * m * stepEvery))).toBeLessThan(1e-12);
+      expect(o.C.length).toBe(lags + 1);
+      const c0 = c(0);
+      for (let s = 0; s <= lags; s++) worstC = Math.max(worstC, Math.abs(o.C[s] - c(s) / c0));
+      // τ_acf: Σ_{|s|<n} W(|s|)·ĉ(s) over the raw differences, W(s) = (m−1−s)(m−s)(m+1−s)/(6m²).
+      let acf = 0;
+      for (let s = 0; s < n; s++) {
+        let raw = 0;
+        for (let t = 0; t < n - s; t++) raw += d[t] * d[t + s];
+        const W = ((m - 1 - s) * (m - s) * (m + 1 - s)) / (6 * m * m);
+        acf += (s === 0 ? 1 : 2) * W * (raw / (n - s));
+      }
+      expect(rel(o.tauAcf, acf / (D * m * stepEvery))).toBeLessThan(1e-9);
+      // τ_int: the trapezoid of C up to its interpolated first zero, in steps.
+      const z = Array.from(o.C).findIndex((x) => x <= 0);
+      expect(o.zeroLag).toBe(z < 0 ? null : z);
+      if (z > 0) {
+        let area = 0;
+        for (let s = 1; s < z; s++) area += (o.C[s - 1] + o.C[s]) / 2;
+        const frac = o.C[z - 1] / (o.C[z - 1] - o.C[z]);
+        area += (o.C[z - 1] * frac) / 2;
+        expect(o.tauIntegral).toBeCloseTo(area * stepEvery, 10);
+      }
+    }
+    expect(worstC).toBeLessThan(1e-12);
   });
 
   it('rejects bad input', () => {
