@@ -23,6 +23,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliBackend, loadData } from './setup';
+import {
+  MEMORY_BUDGET_BYTES,
+  RunSettingsError,
+  dataShape,
+  formatBytes,
+  planRun,
+} from '../engine/experiments/runChecks';
 import { WindowAnalysis, type AnalysisResult } from '../engine/experiments/analysis';
 import type { RunConfig } from '../engine/experiments/config';
 import { trainingRun, type EpochRecord, type RunId } from '../engine/experiments/training';
@@ -32,7 +39,6 @@ import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import { PRESETS, presetConfig } from '../state/configSchema';
 import {
   ADAM_DEFAULT_LR,
-  MAX_SNAPSHOT_FLOATS,
   MAX_SWEEP_WIDTH,
   SWEEP_DEFAULTS,
   archHyperSweep,
@@ -80,7 +86,7 @@ experiments:
                          α = ${ADAM_DEFAULT_LR} unless --adam-lr)
   Sweeps default to ${SWEEP_DEFAULTS.warmupEpochs} warm-up epochs, a ${SWEEP_DEFAULTS.windowEpochs}-epoch window and ${SWEEP_DEFAULTS.flatnessModes} flatness modes
   (override with --warmup-epochs, --window-epochs, --modes or --preset). Widths ≤ ${MAX_SWEEP_WIDTH}; a
-  window keeps at most ${MAX_SNAPSHOT_FLOATS / 1024 / 1024}M snapshot floats (every k-th step beyond that).
+  run's analysis may use at most ${formatBytes(MEMORY_BUDGET_BYTES)} (every k-th window step beyond that).
 
 architectures (variance-flatness and the sweeps; default --arch mlp, the 784-h-h-10 network):
   --arch mlp|mlp4|cnn    mlp4: 784-h-h-h-h-10; cnn: conv+pool, conv+pool, dense, output.
@@ -394,7 +400,17 @@ function modesJson(r: AnalysisResult) {
 }
 
 function fitJson(f: AnalysisResult['fits']['psi']) {
-  return { exponent: f.exponent, ci95: f.ci95, r2: f.r2, ranks: f.ranks, n: f.n, slope: f.slope };
+  return {
+    exponent: f.exponent,
+    ci95: f.ci95,
+    method: f.method ?? 'ols-t',
+    ciOls: f.ciOls ?? f.ci95,
+    ...(f.tls ? { tls: f.tls } : {}),
+    r2: f.r2,
+    ranks: f.ranks,
+    n: f.n,
+    slope: f.slope,
+  };
 }
 
 function analysisJson(r: AnalysisResult) {
@@ -404,7 +420,9 @@ function analysisJson(r: AnalysisResult) {
     spectrum: { variance: r.variance },
     modes: modesJson(r).map((m) => {
       const t = byRank.get(m.rank);
-      return t ? { ...m, D: t.D, tau: t.tau, tauIntegral: t.tauIntegral, T0: t.T0 } : m;
+      return t
+        ? { ...m, D: t.D, tau: t.tau, tauIntegral: t.tauIntegral, tauAcf: t.tauAcf, T0: t.T0 }
+        : m;
     }),
     fits: {
       gamma: fitJson(r.fits.gamma),
@@ -414,10 +432,21 @@ function analysisJson(r: AnalysisResult) {
             D: fitJson(th.fits.D),
             tau: fitJson(th.fits.tau),
             tauIntegral: fitJson(th.fits.tauIntegral),
-            psiPredicted: th.fits.psiPredicted,
+            psiPredicted: { ...th.fits.psiPredicted, identity: true },
           }
         : {}),
     },
+    ...(th?.fits.tauAgreement
+      ? {
+          tauCheck: {
+            medianRatio: th.fits.tauAgreement.medianRatio,
+            quartiles: th.fits.tauAgreement.quartiles,
+            slope: fitJson(th.fits.tauAgreement.fit),
+            n: th.fits.tauAgreement.n,
+          },
+        }
+      : {}),
+    ...(r.einstein ? { einstein: r.einstein } : {}),
     ...(th
       ? {
           activeTemperature: th.temperature.map((t) => ({
@@ -450,6 +479,10 @@ export async function reproduce(
   const backend = await cliBackend();
   const data = await loadData(opts.idx);
   const cfg = opts.config;
+  // The page's check before Start: settings that cannot work stop here, before any training.
+  const plan = planRun(cfg, dataShape(data));
+  if (plan.problems.length) throw new RunSettingsError(plan.problems);
+  for (const note of plan.notes) log(note);
   log(
     `backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`,
   );
@@ -460,7 +493,7 @@ export async function reproduce(
   let lossN = 0;
   let exploration: RunBundle['exploration'] = null;
   let explorationStartEpoch: number | null = null;
-  const windows = new Map<RunId, { win: SnapshotWindow; first: number | null }>();
+  const windows = new Map<RunId, { win: SnapshotWindow; first: number | null; every: number }>();
   const checkpoints: (WeightCheckpoint & { epoch: number })[] = [];
   const results = new Map<RunId, AnalysisResult>();
   const timings: Record<string, number> = {};
@@ -488,10 +521,9 @@ export async function reproduce(
     } else if (e.type === 'windowStart') {
       windowSteps.push({ run: e.run, startStep: e.step, endStep: null });
       windows.set(e.run, {
-        win: new SnapshotWindow(cfg.hidden ** 2, {
-          maxSnapshots: Math.max(4000, e.expectedSnapshots),
-        }),
+        win: new SnapshotWindow(cfg.hidden ** 2, { maxSnapshots: e.expectedSnapshots + 16 }),
         first: null,
+        every: e.every,
       });
       phaseStart = performance.now();
     } else if (e.type === 'step') {
@@ -519,7 +551,7 @@ export async function reproduce(
         data.train,
         cfg,
         w.first ?? 0,
-        e.run === 'langevin' ? cfg.langevinEvery : 1,
+        w.every,
       );
       if (opts.experiment === 'theory') {
         const th = await a.theory(e.run === 'sgd' ? checkpoints : []);
@@ -852,6 +884,7 @@ async function main(): Promise<void> {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((e) => {
     process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    // Settings that cannot work together are bad arguments too.
+    process.exit(e instanceof RunSettingsError ? 2 : 1);
   });
 }

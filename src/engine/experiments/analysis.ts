@@ -8,7 +8,14 @@ import type { RunId } from './training';
 export interface PowerFit {
   /** The fitted exponent, sign as named (γ and ψ are reported positive for decaying laws). */
   exponent: number;
+  /** 95% interval by `method`: the block bootstrap over ranks (fits.ts, blockBootstrap.ts). */
   ci95: [number, number];
+  /** How ci95 was made; absent in results saved before intervals were bootstrapped (Student t). */
+  method?: IntervalMethod;
+  /** The Student-t interval of the same OLS fit (too narrow for correlated residuals). */
+  ciOls?: [number, number];
+  /** ψ only: the exponent by total least squares (F_i carries error too). */
+  tls?: { exponent: number };
   r2: number;
   /** Rank range the fit was made over (inclusive). */
   ranks: [number, number];
@@ -58,6 +65,8 @@ export interface ModeTheory {
   tau: number;
   /** ∫ C_i(s) ds up to the first zero of C_i, in steps. */
   tauIntegral: number;
+  /** τ from the velocity autocovariance summed over all lags with the window's weighting. */
+  tauAcf?: number;
   /** Lag (steps) of C_i's first zero crossing, or null when none within the lags kept. */
   zeroLag: number | null;
   /** Normalised velocity autocorrelation C_i(s) for s = 0, 1, … (a few modes only; else empty). */
@@ -109,7 +118,15 @@ export interface TheoryResult {
     D: PowerFit;
     tau: PowerFit;
     tauIntegral: PowerFit;
+    /** β₁ + β₂: equal to ψ by the definition of τ (an identity, not a test). */
     psiPredicted: { value: number; ci95: [number, number] };
+    /** τ from the velocity autocorrelation against σ²/(D·T_w): the independent check. */
+    tauAgreement?: {
+      medianRatio: number;
+      quartiles: [number, number];
+      fit: PowerFit;
+      n: number;
+    } | null;
   };
   temperature: ModeTemperature[];
   trajectory: TrajectoryTheory | null;
@@ -141,6 +158,8 @@ export interface AnalysisResult {
   threshold: number;
   /** Velocity statistics and active temperature (computed after the σ²–F figure). */
   theory?: TheoryResult;
+  /** Langevin run only: per-mode curvature, relaxation and the Einstein check (einstein.ts). */
+  einstein?: EinsteinResult;
 }
 
 // ───────────────────────────── implementation ─────────────────────────────
@@ -159,8 +178,11 @@ import {
   spectrumFit,
   varianceFlatnessFit,
   varianceFraction,
+  type IntervalMethod,
   type PowerLawFit,
 } from '../landscape/fits';
+import { einsteinCheck, segmentVariance, threePointCurvature } from '../landscape/einstein';
+import type { EinsteinResult } from '../landscape/einstein';
 import type { MlpWeights } from '../nets/mlp';
 import { velocityStatistics, theoryFits, type TheoryFit } from '../landscape/velocity';
 import {
@@ -174,6 +196,7 @@ import {
 import type { SnapshotWindow } from '../pca/snapshotWindow';
 import { windowPca, type PcaResult } from '../pca/pca';
 import { thresholdValue, type RunConfig } from './config';
+import { checkLandscape } from './runChecks';
 
 export type AnalysisPhase = 'pca' | 'flatness' | 'fits' | 'theory';
 
@@ -194,6 +217,8 @@ export const PSI_RANKS: [number, number] = [2, 200];
 /** Modes whose profiles come with every result (more on request). */
 export const DEFAULT_PROFILE_RANKS = [2, 10, 50];
 const TRAJECTORY_MODES = 20;
+/** How far from the centre the flatness search walks along a mode (measureFlatness's default). */
+const FLATNESS_MAX_DISTANCE = 1e3;
 const TRAJECTORY_POINTS = 800;
 const PROFILE_POINTS = 61;
 const VELOCITY_MAX_LAG = 320;
@@ -277,16 +302,67 @@ export function pickCheckpoints<T extends { epoch: number }>(all: readonly T[], 
   return [...chosen].sort((a, b) => a.epoch - b.epoch);
 }
 
-function toPowerFit(f: PowerLawFit, ranks: [number, number]): PowerFit {
+function toPowerFit(
+  f: PowerLawFit & { tls?: { exponent: number } },
+  ranks: [number, number],
+): PowerFit {
   return {
     exponent: f.exponent,
     ci95: f.ci95,
+    method: f.method,
+    ciOls: f.ciOls,
+    ...(f.tls ? { tls: f.tls } : {}),
     r2: f.r2,
     ranks: f.ranks ?? ranks,
     n: f.n,
     slope: f.slope,
     intercept: f.intercept,
   };
+}
+
+/**
+ * The Einstein check of a Langevin window (einstein.ts): per measured mode the curvature of the
+ * full-set loss along p_i at the window mean by a 3-point difference, the half-window variances
+ * from the projections, and the equilibrium prediction. The step h is small against the mode's
+ * flatness (F/20, where the profile is still quadratic) and against the mode's spread (3σ), so k
+ * is the local curvature where the mode actually moves.
+ */
+async function einsteinFromWindow(
+  pca: PcaResult,
+  modes: readonly ModeFlatness[],
+  evalFn: EvalFn,
+  config: RunConfig,
+  stepEvery: number,
+): Promise<EinsteinResult> {
+  const usable = modes.filter((m) => modeRow(pca, m.rank) >= 0 && m.variance > 0);
+  const hs = usable.map((m) => {
+    const byF = Number.isFinite(m.flatness) && m.flatness > 0 ? m.flatness / 20 : Infinity;
+    return Math.min(byF, 3 * Math.sqrt(m.variance));
+  });
+  const points = usable.flatMap((m, i) => {
+    const direction = modeVector(pca, m.rank);
+    return [
+      { direction, delta: -hs[i] },
+      { direction, delta: 0 },
+      { direction, delta: hs[i] },
+    ];
+  });
+  const L = await evalFn(points);
+  const half = Math.floor(pca.count / 2);
+  return einsteinCheck(
+    usable.map((m, i) => {
+      const row = modeRow(pca, m.rank) * pca.count;
+      const theta = pca.projections.subarray(row, row + pca.count);
+      return {
+        rank: m.rank,
+        curvature: threePointCurvature(L[3 * i], L[3 * i + 1], L[3 * i + 2], hs[i]),
+        measured: m.variance,
+        halves: [segmentVariance(theta, 0, half), segmentVariance(theta, half, pca.count)],
+        flatness: m.flatness,
+      };
+    }),
+    { temperature: config.temperature, lr: config.langevinLr, count: pca.count, stepEvery },
+  );
 }
 
 /**
@@ -385,13 +461,17 @@ export class WindowAnalysis {
     const dim = pca.dim;
     const direction = (rank: number) => modeVector(pca, rank);
     const tFlat0 = performance.now();
+    const initialStep = Math.max(1e-3, 0.5 * Math.sqrt(pca.variance[0]));
+    // A window that wandered beyond the search's reach left its minimum: say which setting.
+    checkLandscape(run, config, pca.variance[0], initialStep, FLATNESS_MAX_DISTANCE);
     const report = await measureFlatness(
       evalFn,
       ranks.map((rank) => ({ rank, direction: direction(rank) })),
       {
         factor,
         relTol: 1e-3,
-        initialStep: Math.max(1e-3, 0.5 * Math.sqrt(pca.variance[0])),
+        initialStep,
+        maxDistance: FLATNESS_MAX_DISTANCE,
         signal: opts.signal,
         onProgress: (p) => {
           const f = p.done / p.modes;
@@ -449,6 +529,9 @@ export class WindowAnalysis {
       timings: { pca: (tPca - t0) / 1000, flatness: (tFlat - tFlat0) / 1000, total: 0 },
       threshold: factor,
     };
+    if (run === 'langevin') {
+      result.einstein = await einsteinFromWindow(pca, modes, evalFn, config, stepEvery);
+    }
     const wa = new WindowAnalysis(run, pca, loss, centre, factor, result, steps, {
       train,
       weights,
@@ -595,6 +678,7 @@ export class WindowAnalysis {
           D: v.D,
           tau: v.tau,
           tauIntegral: v.tauIntegral,
+          tauAcf: v.tauAcf,
           zeroLag: v.zeroLag,
           C: DEFAULT_PROFILE_RANKS.includes(m.rank) ? Array.from(v.C) : [],
           T0: T0.T[0],
@@ -715,6 +799,7 @@ export class WindowAnalysis {
         tau: toFit(f.tau),
         tauIntegral: toFit(f.tauIntegral),
         psiPredicted: f.psiPredicted,
+        tauAgreement: f.tauAgreement ? { ...f.tauAgreement, fit: toFit(f.tauAgreement.fit) } : null,
       },
       temperature,
       trajectory,

@@ -2,17 +2,29 @@
  * Power-law fits and variance-spectrum summaries (SCIENCE.md, Figs. 1–2 and 6).
  *
  * - `powerLawFit`: ordinary least squares of ln y on ln x, with a 95% confidence interval on
- *   the exponent from Student's t distribution (df = n − 2). The t quantile is computed here
- *   (regularised incomplete beta + Newton), so no statistics package is needed.
+ *   the exponent from Student's t distribution (df = n − 2), or, with `interval:
+ *   'block-bootstrap'`, from a moving-block bootstrap over the points in their given (rank)
+ *   order (blockBootstrap.ts): fits over consecutive ranks have strongly autocorrelated
+ *   residuals, and the t interval, which takes them as independent, is then far too narrow.
+ *   The point value is the OLS slope either way. The t quantile is computed here (regularised
+ *   incomplete beta + Newton), so no statistics package is needed.
  * - `spectrumFit`: σ_i² ∝ i^(−γ) over a rank range; γ is reported POSITIVE (the slope negated).
  * - `varianceFlatnessFit`: σ_i² ∝ F_i^(−ψ) over a rank range; ψ is reported POSITIVE for the
  *   inverse relation (ψ = −slope), so an Einstein-like (positive-slope) relation gives ψ < 0.
+ *   It also gives ψ by total least squares (`tls`): F_i is measured with error too, and OLS of
+ *   ln σ² on ln F flattens the slope by that error; the TLS value bounds how much.
+ *   Both default to the block-bootstrap interval.
  * - cumulative-variance helpers for the "90% of the variance in the first 35 modes" statement
  *   and log-spaced integer ranks for choosing which modes get a flatness measurement.
  *
  * Conventions: ranks are 1-based (rank i is `variance[i − 1]`), arrays are in rank order
  * (largest variance first), and fits skip points where x or y is non-positive or non-finite.
  */
+
+import { blockBootstrapSlope, totalLeastSquaresSlope } from './blockBootstrap';
+
+/** How a fit's interval was made. */
+export type IntervalMethod = 'ols-t' | 'block-bootstrap';
 
 /** Result of a log–log least-squares fit y ≈ prefactor · x^exponent. */
 export interface PowerLawFit {
@@ -21,10 +33,17 @@ export interface PowerLawFit {
    * `spectrumFit` / `varianceFlatnessFit` it is γ / ψ, i.e. the slope NEGATED ("sign as named").
    */
   exponent: number;
-  /** Confidence interval (95% unless `level` says otherwise) on `exponent`, t-distribution. */
+  /** Confidence interval (95% unless `level` says otherwise) on `exponent`, by `method`. */
   ci95: [number, number];
-  /** Standard error of the slope. */
+  /** Standard error of the slope, by `method`. */
   stderr: number;
+  /** How `ci95` was made. */
+  method: IntervalMethod;
+  /** Student-t interval of the OLS fit (independent residuals), for comparison. */
+  ciOls: [number, number];
+  /** Lag-1 autocorrelation of the residuals in point order, and the bootstrap's block length. */
+  residualLag1?: number;
+  blockLength?: number;
   /** Raw slope of ln y vs ln x (equal to log10 y vs log10 x). */
   slope: number;
   /** Intercept of the line log10 y = intercept + slope · log10 x. */
@@ -47,6 +66,10 @@ export interface PowerLawOptions {
   xMax?: number;
   /** Two-sided confidence level of `ci95` (default 0.95). */
   level?: number;
+  /** Interval method (default 'ols-t'); 'block-bootstrap' treats the points as a series in order. */
+  interval?: IntervalMethod;
+  /** Seed of the bootstrap (default 1). */
+  seed?: number;
 }
 
 /**
@@ -78,10 +101,13 @@ export function powerLawFit(
     ly.push(Math.log(yi));
   }
   const n = lx.length;
+  const method = opts.interval ?? 'ols-t';
   const nan: PowerLawFit = {
     exponent: NaN,
     ci95: [NaN, NaN],
     stderr: NaN,
+    method,
+    ciOls: [NaN, NaN],
     slope: NaN,
     intercept: NaN,
     prefactor: NaN,
@@ -127,10 +153,29 @@ export function powerLawFit(
     stderr = Infinity;
     ci = [-Infinity, Infinity];
   }
+  const ciOls = ci;
+  let residualLag1: number | undefined;
+  let blockLength: number | undefined;
+  if (method === 'block-bootstrap') {
+    const b = blockBootstrapSlope(lx, ly, { seed: opts.seed ?? 1, level });
+    if (b.replicates > 0) {
+      ci = b.ci;
+      stderr = b.se;
+      residualLag1 = b.lag1;
+      blockLength = b.blockLength;
+    } else {
+      // Too few points to resample blocks: no interval is better than a falsely narrow one.
+      ci = [-Infinity, Infinity];
+      stderr = Infinity;
+    }
+  }
   return {
     exponent: slope,
     ci95: ci,
     stderr,
+    method,
+    ciOls,
+    ...(residualLag1 !== undefined ? { residualLag1, blockLength } : {}),
     slope,
     intercept: a / Math.LN10,
     prefactor: Math.exp(a),
@@ -140,9 +185,21 @@ export function powerLawFit(
   };
 }
 
-/** Negates the exponent and its interval: for laws reported as y ∝ x^(−exponent). */
-function negated(fit: PowerLawFit, ranks: [number, number]): PowerLawFit {
-  return { ...fit, exponent: -fit.slope, ci95: [-fit.ci95[1], -fit.ci95[0]], ranks };
+/** Negates the exponent and its intervals: for laws reported as y ∝ x^(−exponent). */
+export function negated(fit: PowerLawFit, ranks: [number, number]): PowerLawFit {
+  return {
+    ...fit,
+    exponent: -fit.slope,
+    ci95: [-fit.ci95[1], -fit.ci95[0]],
+    ciOls: [-fit.ciOls[1], -fit.ciOls[0]],
+    ranks,
+  };
+}
+
+/** Interval options of the rank-range fits: block bootstrap unless asked otherwise. */
+export interface RankFitOptions {
+  interval?: IntervalMethod;
+  seed?: number;
 }
 
 function checkRanks(fromRank: number, toRank: number, what: string): void {
@@ -164,6 +221,7 @@ export function spectrumFit(
   variance: ArrayLike<number>,
   fromRank: number,
   toRank: number,
+  opts: RankFitOptions = {},
 ): PowerLawFit {
   checkRanks(fromRank, toRank, 'spectrumFit');
   const hi = Math.min(toRank, variance.length);
@@ -173,7 +231,10 @@ export function spectrumFit(
     x.push(r);
     y.push(variance[r - 1]);
   }
-  return negated(powerLawFit(x, y), [fromRank, hi]);
+  return negated(
+    powerLawFit(x, y, { interval: opts.interval ?? 'block-bootstrap', seed: opts.seed }),
+    [fromRank, hi],
+  );
 }
 
 /** One PCA mode with its variance σ_i² and measured flatness F_i. */
@@ -192,16 +253,29 @@ export function varianceFlatnessFit(
   modes: readonly VarianceFlatnessPoint[],
   fromRank: number,
   toRank: number,
-): PowerLawFit {
+  opts: RankFitOptions = {},
+): PowerLawFit & { tls: { exponent: number } } {
   checkRanks(fromRank, toRank, 'varianceFlatnessFit');
   const x: number[] = [];
   const y: number[] = [];
-  for (const m of modes) {
+  // Rank order, so the bootstrap's blocks are runs of neighbouring modes.
+  for (const m of [...modes].sort((a, b) => a.rank - b.rank)) {
     if (m.rank < fromRank || m.rank > toRank) continue;
     x.push(m.flatness);
     y.push(m.variance);
   }
-  return negated(powerLawFit(x, y), [fromRank, toRank]);
+  const fit = negated(
+    powerLawFit(x, y, { interval: opts.interval ?? 'block-bootstrap', seed: opts.seed }),
+    [fromRank, toRank],
+  );
+  const lx: number[] = [];
+  const ly: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (!(x[i] > 0) || !(y[i] > 0) || !Number.isFinite(x[i]) || !Number.isFinite(y[i])) continue;
+    lx.push(Math.log(x[i]));
+    ly.push(Math.log(y[i]));
+  }
+  return { ...fit, tls: { exponent: -totalLeastSquaresSlope(lx, ly) } };
 }
 
 /**
