@@ -2,12 +2,13 @@
  * The compact run panel: preset, the main settings, start / pause / step / reset, the backend
  * badge and the progress bar with phase, steps/s and ETA.
  */
-import { useId, useRef, useState } from 'react';
+import { useId, useMemo, useRef, useState } from 'react';
 import { CONFIG_FIELDS, PRESETS, type FieldSpec } from '../state/configSchema';
 import { shareUrl, useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import type { RunConfig } from '../engine/experiments/config';
-import { canSave, openRunFile, saveRun, startRun, useRunFile } from './runActions';
+import type { RunPlan } from '../engine/experiments/runChecks';
+import { canSave, currentPlan, openRunFile, saveRun, startRun, useRunFile } from './runActions';
 import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
 
@@ -90,6 +91,14 @@ function Field({ spec }: { spec: FieldSpec }) {
       );
       return;
     }
+    if (spec.key === 'batchSize' && runState === 'training') {
+      // A live B the running window could not hold is refused, not sent.
+      const problems = currentPlan({ ...useConfig.getState().config, batchSize: v }).problems;
+      if (problems.length) {
+        setInvalid(problems[0].message);
+        return;
+      }
+    }
     setInvalid(null);
     setDraft(null);
     set(spec.key, v as never);
@@ -130,6 +139,11 @@ export function RunPanel() {
   const setPreset = useConfig((s) => s.setPreset);
   const hide = useConfig((s) => s.hide);
   const run = useRun();
+  const config = useConfig((s) => s.config);
+  const plan = useMemo(
+    () => (preset === 'forgetting' ? null : currentPlan(config, run.dataset)),
+    [preset, config, run.dataset],
+  );
   const [advanced, setAdvanced] = useState(false);
   const busy = run.runState === 'training' || run.runState === 'analyzing';
   const p = run.progress;
@@ -173,7 +187,12 @@ export function RunPanel() {
             <button
               type="button"
               className="primary"
-              disabled={run.runState === 'loading' || run.runState === 'analyzing' || !run.dataset}
+              disabled={
+                run.runState === 'loading' ||
+                run.runState === 'analyzing' ||
+                !run.dataset ||
+                Boolean(plan?.problems.length)
+              }
               onClick={startRun}
             >
               {run.runState === 'done' || run.runState === 'error' ? 'Run again' : 'Start'}
@@ -217,6 +236,7 @@ export function RunPanel() {
           {advanced ? 'Fewer settings' : 'All settings'}
         </button>
       )}
+      {plan ? <RunCheck plan={plan} /> : null}
       <ForgettingBusyNote />
       <div className="progress" aria-live="polite">
         <progress
@@ -252,6 +272,34 @@ export function RunPanel() {
         </div>
       ) : null}
     </section>
+  );
+}
+
+/**
+ * The check of the settings before Start (runChecks.ts): what cannot work, naming the setting
+ * and the range that does (Start stays disabled), and what the run will do differently
+ * (a strided PCA window).
+ */
+function RunCheck({ plan }: { plan: RunPlan }) {
+  if (!plan.problems.length && !plan.notes.length) return null;
+  return (
+    <>
+      {plan.problems.length ? (
+        <div className="error-box run-check" role="alert" data-testid="run-check">
+          <p>These settings cannot run:</p>
+          <ul>
+            {plan.problems.map((p) => (
+              <li key={p.setting + p.message}>{p.message}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      {plan.notes.map((n) => (
+        <p key={n} className="run-check-note" role="status" data-testid="run-check-note">
+          {n}
+        </p>
+      ))}
+    </>
   );
 }
 

@@ -4,6 +4,13 @@
  */
 import { create } from 'zustand';
 import type { RunConfig } from '../engine/experiments/config';
+import {
+  EMBEDDED_DATA_SHAPE,
+  planRun,
+  type DataShape,
+  type RunPlan,
+} from '../engine/experiments/runChecks';
+import type { DatasetInfo } from '../worker/protocol';
 import { DEFAULT_PRESET, PRESETS, checkedConfig } from '../state/configSchema';
 import { useConfig } from '../state/configStore';
 import { makeBundle, validateBundle } from '../state/runBundle';
@@ -21,7 +28,25 @@ export const useRunFile = create<{ error: string | null; status: string | null }
 /** The preset and settings of the live run (the config store may change while it runs). */
 let liveRun: { preset: string; config: RunConfig } | null = null;
 
-/** Starts a run with the current settings; the URL then records the data set it used. */
+/** The loaded data set's shape (the embedded digits' until the trainer reports one). */
+export function shapeOf(dataset: DatasetInfo | null): DataShape {
+  return dataset
+    ? { ...EMBEDDED_DATA_SHAPE, trainCount: dataset.trainCount, testCount: dataset.testCount }
+    : EMBEDDED_DATA_SHAPE;
+}
+
+/** The check of the current settings against the loaded data and the memory budget. */
+export function currentPlan(
+  config: RunConfig = useConfig.getState().config,
+  dataset: DatasetInfo | null = useRun.getState().dataset,
+): RunPlan {
+  return planRun(config, shapeOf(dataset));
+}
+
+/**
+ * Starts a run with the current settings; the URL then records the data set it used. Settings
+ * that cannot work are refused here, before anything trains (the run panel shows why).
+ */
 export function startRun(): void {
   const c = useConfig.getState();
   if (c.preset === 'forgetting') {
@@ -29,6 +54,7 @@ export function startRun(): void {
     useForgetting.getState().requestStart();
     return;
   }
+  if (currentPlan(c.config).problems.length) return;
   const dataset = useRun.getState().dataset;
   if (dataset) c.setData(dataset.source);
   liveRun = { preset: c.preset, config: c.config };

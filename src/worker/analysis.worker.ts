@@ -7,6 +7,7 @@
 import { selectBackend } from '../engine/backend';
 import type { DataSplit } from '../engine/data/dataset';
 import { WindowAnalysis } from '../engine/experiments/analysis';
+import { MAX_WINDOW_SNAPSHOTS } from '../engine/experiments/runChecks';
 import type { RunConfig } from '../engine/experiments/config';
 import type { RunId } from '../engine/experiments/training';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
@@ -15,12 +16,14 @@ import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-/** Snapshot cap per window (16 MB of float32 at h = 50); a larger window is refused up front. */
-const MAX_SNAPSHOTS = 4000;
+/** Snapshot cap per window; runChecks.ts refuses or strides a larger window before the run. */
+const MAX_SNAPSHOTS = MAX_WINDOW_SNAPSHOTS;
 
 interface OpenWindow {
   window: SnapshotWindow;
   expected: number;
+  /** Steps between snapshots. */
+  every: number;
   firstStep: number | null;
   lastReport: number;
 }
@@ -88,6 +91,7 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       open.set(msg.run, {
         window: new SnapshotWindow(msg.dim, { maxSnapshots: MAX_SNAPSHOTS }),
         expected: msg.expectedSnapshots,
+        every: msg.every,
         firstStep: null,
         lastReport: 0,
       });
@@ -115,7 +119,7 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
         throw new Error(`the ${msg.run} window holds only ${w.window.count} snapshots`);
       await ready;
       const signal = abort.signal;
-      const every = msg.run === 'langevin' ? config.langevinEvery : 1;
+      const every = w.every;
       const run = msg.run;
       const analysis = await WindowAnalysis.analyze(
         run,

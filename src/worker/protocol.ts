@@ -206,7 +206,8 @@ export type ForgettingWorkerEvent =
 export type AnalysisFeed =
   | { type: 'dataset'; images: Uint8Array; labels: Uint8Array; count: number }
   | { type: 'config'; config: RunConfig }
-  | { type: 'windowStart'; run: RunId; expectedSnapshots: number; dim: number }
+  /** `every`: the window keeps every k-th step (Langevin sampling, or the SGD memory stride). */
+  | { type: 'windowStart'; run: RunId; expectedSnapshots: number; dim: number; every: number }
   /** `count` W2 snapshots back to back, transferred zero-copy. */
   | {
       type: 'snapshots';

@@ -361,6 +361,7 @@ class RunLoop {
           run: e.run,
           expectedSnapshots: e.expectedSnapshots,
           dim: this.config.hidden ** 2,
+          every: e.every,
         });
         post(e);
         return;

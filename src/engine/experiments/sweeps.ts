@@ -5,10 +5,10 @@
  * window (no Langevin contrast).
  *
  * Snapshot cap: the analysed block W2 has h² weights, so a window of m snapshots holds m·h²
- * floats. A window keeps at most MAX_SNAPSHOT_FLOATS of them (64 M floats = 256 MB): when
- * windowEpochs × steps-per-epoch snapshots would exceed that, only every k-th step is kept
- * (k = the smallest stride that fits; the PCA sees the coarser trajectory). Widths are capped
- * at MAX_SWEEP_WIDTH = 200 (the schema's maximum).
+ * floats. Each run is planned by the one memory budget (runChecks.ts): trainingRun refuses a
+ * run that cannot fit before its first step, and keeps only every k-th window step when that
+ * makes it fit (the PCA sees the coarser trajectory). Widths are capped at MAX_SWEEP_WIDTH = 200
+ * (the schema's maximum).
  *
  * The deeper architectures (architectures.ts) sweep the same way: archWidthSweep (the hidden
  * width h of the 4-hidden-layer MLP), archHyperSweep and archOptimizerComparison (MLP4 or CNN),
@@ -40,7 +40,6 @@ import {
 import { momentumLr, type OptimizerKind, type RunConfig } from './config';
 import { trainingRun, type EpochRecord } from './training';
 
-export const MAX_SNAPSHOT_FLOATS = 64 * 1024 * 1024;
 export const MAX_SWEEP_WIDTH = 200;
 /** Warm-up, window and flatness modes of a sweep run unless set (the 'quick' preset's). */
 export const SWEEP_DEFAULTS: Pick<RunConfig, 'warmupEpochs' | 'windowEpochs' | 'flatnessModes'> = {
@@ -54,12 +53,6 @@ export const ADAM_DEFAULT_LR = 0.001;
 /** Weights of the 784-h-h-10 network (no biases). */
 export function parameterCount(hidden: number, inputSize = INPUT_SIZE): number {
   return inputSize * hidden + hidden * hidden + hidden * CLASSES;
-}
-
-/** Keep every `stride`-th window step so that snapshots × dim ≤ MAX_SNAPSHOT_FLOATS. */
-export function snapshotStride(expectedSnapshots: number, dim: number): number {
-  const cap = Math.max(2, Math.floor(MAX_SNAPSHOT_FLOATS / dim));
-  return Math.max(1, Math.ceil(expectedSnapshots / cap));
 }
 
 export interface RunSummary {
@@ -130,7 +123,6 @@ export async function summariseRun(
   let win: SnapshotWindow | null = null;
   let stride = 1;
   let first: number | null = null;
-  let inWindow = 0;
   let last: EpochRecord | null = null;
   let phase: SweepProgress['phase'] = 'warmup';
   let analysis: AnalysisResult | null = null;
@@ -143,14 +135,11 @@ export async function summariseRun(
       opts.onProgress?.({ run: index, runs, phase, epoch: e.record.epoch });
     } else if (e.type === 'windowStart') {
       phase = 'window';
-      stride = snapshotStride(e.expectedSnapshots, dim);
-      win = new SnapshotWindow(dim, {
-        maxSnapshots: Math.max(16, Math.ceil(e.expectedSnapshots / stride) + 16),
-      });
+      stride = e.every;
+      win = new SnapshotWindow(dim, { maxSnapshots: Math.max(16, e.expectedSnapshots + 16) });
     } else if (e.type === 'step') {
       if (opts.yieldEvery && ++steps % 200 === 0) await opts.yieldEvery();
       if (!e.w2 || !win) continue;
-      if (inWindow++ % stride !== 0) continue;
       if (first === null) first = e.step;
       win.add(e.w2);
     } else if (e.type === 'windowEnd' && e.run === 'sgd' && win) {

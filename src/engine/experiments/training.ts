@@ -22,6 +22,15 @@ import { SimdMlp } from '../nets/simdMlp';
 import { LangevinW2 } from '../nets/langevin';
 import { ExplorationDetector } from '../landscape/phase';
 import type { RunConfig } from './config';
+import {
+  RunSettingsError,
+  SgdDivergenceWatch,
+  dataShape,
+  langevinLeftMinimum,
+  planRun,
+  sgdDivergedMessage,
+  sgdWindowEvery,
+} from './runChecks';
 
 export type TrainPhase = 'warmup' | 'window' | 'langevin-burnin' | 'langevin-window';
 export type RunId = 'sgd' | 'langevin';
@@ -49,7 +58,8 @@ export type TrainingEvent =
   /** All weights at the end of each epoch (for T and L along the trajectory, Figs. 5C/5D). */
   | { type: 'checkpoint'; epoch: number; step: number; weights: MlpWeights }
   | { type: 'exploration'; epoch: number; step: number; reason: string }
-  | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
+  /** A PCA window opens: it will keep every `every`-th step, `expectedSnapshots` in all. */
+  | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number; every: number }
   | { type: 'windowEnd'; run: RunId; step: number; weights: MlpWeights }
   | { type: 'diverged'; step: number; message: string; restoredStep: number }
   | { type: 'done'; step: number };
@@ -291,6 +301,10 @@ export async function* trainingRun(
   data: Dataset,
   opts: TrainingOptions,
 ): AsyncGenerator<TrainingEvent, void, void> {
+  // Settings that cannot work are refused before the first step, not after the warm-up.
+  const shape = dataShape(data);
+  const plan = planRun(config, shape);
+  if (plan.problems.length) throw new RunSettingsError(plan.problems);
   const net = createNet(opts.initial, opts.stepImpl ?? config.stepImpl, configOptimizer(config));
   opts.onNet?.(net.impl);
   let trainer: SgdTrainer | null = null;
@@ -311,15 +325,27 @@ export async function* trainingRun(
       warmupEpochs: config.warmupEpochs,
     });
     const sgd = trainer;
+    const watch = new SgdDivergenceWatch(config);
+    // The window keeps every `every`-th step: the memory budget's spacing for the B in force
+    // when it opens (B may have changed live since the run was planned).
+    let every = 1;
+    let windowStep = 0;
     function* beginWindow(epoch: number, step: number): Generator<TrainingEvent> {
       yield { type: 'exploration', epoch, step, reason: detector.reason ?? '' };
+      const B = sgd.sampler.batchSize;
+      const e = sgdWindowEvery(config, shape, B);
+      if (e === null)
+        throw new RunSettingsError(planRun({ ...config, batchSize: B }, shape).problems);
+      every = e;
+      windowStep = 0;
       phase = 'window';
       windowStartEpoch = epoch;
       yield {
         type: 'windowStart',
         run: 'sgd',
         step,
-        expectedSnapshots: config.windowEpochs * sgd.sampler.stepsPerEpoch,
+        expectedSnapshots: Math.ceil((config.windowEpochs * sgd.sampler.stepsPerEpoch) / every),
+        every,
       };
     }
     if (resume) {
@@ -342,25 +368,30 @@ export async function* trainingRun(
       if (live?.batchSize !== undefined && live.batchSize !== trainer.sampler.batchSize) {
         trainer.setBatchSize(live.batchSize);
       }
-      const r = await trainer.trainStep(phase === 'window');
-      if (!r) {
-        const failed = trainer.step + 1;
+      const keep = phase === 'window' && windowStep++ % every === 0;
+      const r = await trainer.trainStep(keep);
+      const failed = trainer.step + (r ? 0 : 1);
+      const diverged = r
+        ? watch.push(failed, r.loss, trainer.lr)
+        : sgdDivergedMessage(config, trainer.lr, failed, 'the loss is not finite');
+      if (diverged) {
         const restored = trainer.restoreCheckpoint();
         yield {
           type: 'diverged',
           step: failed,
           restoredStep: restored,
-          message: `diverged at step ${failed}: the loss is not finite — lower α (now ${trainer.lr}). Weights restored from step ${restored}.`,
+          message: `${diverged} Weights restored from step ${restored}.`,
         };
         return;
       }
+      if (!r) return;
       yield {
         type: 'step',
         step: trainer.step,
         epoch: trainer.epoch,
         phase,
         loss: r.loss,
-        w2: phase === 'window' ? r.w2 : undefined,
+        w2: keep ? r.w2 : undefined,
       };
       if (!r.epochEnded) continue;
       const record = await trainer.evaluateEpoch();
@@ -411,6 +442,7 @@ async function* langevinRun(
           run: 'langevin',
           step,
           expectedSnapshots: Math.floor(config.langevinSteps / config.langevinEvery),
+          every: config.langevinEvery,
         };
       }
       const inWindow = i >= config.langevinBurnIn;
@@ -418,13 +450,10 @@ async function* langevinRun(
         inWindow && (i - config.langevinBurnIn) % config.langevinEvery === config.langevinEvery - 1;
       const r = await lv.step(keep);
       step++;
-      if (!Number.isFinite(r.loss)) {
-        yield {
-          type: 'diverged',
-          step,
-          restoredStep: step0,
-          message: `Langevin run diverged at step ${step}: lower its step size or temperature.`,
-        };
+      // The loss is the full-batch loss before this step: it left the minimum at step i.
+      const left = langevinLeftMinimum(config, Math.max(1, i), r.loss);
+      if (left) {
+        yield { type: 'diverged', step, restoredStep: step0, message: left };
         return;
       }
       yield {

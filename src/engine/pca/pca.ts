@@ -115,7 +115,7 @@ export function windowPca(win: SnapshotWindow, opts: PcaOptions = {}): PcaResult
   let usedWasm: boolean;
 
   if (method === 'gram') {
-    const ws = new Workspace(2 * m * n + m * m + eigenWorkspace(m, kMax) + kMax * n, kernels);
+    const ws = new Workspace(pcaWorkspaceDoubles(m, n, kMax, method), kernels);
     usedWasm = ws.usesWasm;
     // G = X Xᵀ (m × m), upper triangle.
     const x = win.centered(false, ws.alloc(m * n));
@@ -148,7 +148,7 @@ export function windowPca(win: SnapshotWindow, opts: PcaOptions = {}): PcaResult
       for (let t = 0; t < m; t++) projections[ru + t] = norm * eig.vectors[ru + t];
     }
   } else {
-    const ws = new Workspace(2 * m * n + n * n + eigenWorkspace(n, kMax) + kMax * m, kernels);
+    const ws = new Workspace(pcaWorkspaceDoubles(m, n, kMax, method), kernels);
     usedWasm = ws.usesWasm;
     // C = (1/m) Xᵀ X (n × n), from the transposed centred data.
     const xt = win.centered(true, ws.alloc(n * m));
@@ -206,6 +206,23 @@ export function windowPca(win: SnapshotWindow, opts: PcaOptions = {}): PcaResult
     timings: { build: tBuild, eigen: tEigen, modes: tModes },
     kernels: usedWasm ? 'wasm' : 'js',
   };
+}
+
+/**
+ * Doubles of the workspace windowPca allocates for m snapshots of dimension n and at most kMax
+ * modes: the centred data twice (as X and Xᵀ), the m×m Gram or n×n covariance matrix, the
+ * eigensolver's scratch and the modes or projections. The memory budget (runChecks.ts) reads
+ * the same count.
+ */
+export function pcaWorkspaceDoubles(
+  m: number,
+  n: number,
+  kMax: number,
+  method: 'gram' | 'covariance' = m < n ? 'gram' : 'covariance',
+): number {
+  return method === 'gram'
+    ? 2 * m * n + m * m + eigenWorkspace(m, kMax) + kMax * n
+    : 2 * m * n + n * n + eigenWorkspace(n, kMax) + kMax * m;
 }
 
 /** Number of eigenvalues above dimFactor·ε·λ_1 (and at most maxRank). */
