@@ -21,6 +21,8 @@ declare global {
       /** The figure ids (`data-figure`, `?embed=`). */
       figures: () => string[];
       crashTrainer: () => void;
+      /** Test hook: the analysis worker throws an uncaught error. */
+      crashAnalysis: () => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
       /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
@@ -38,6 +40,7 @@ window.__flatMinima = {
   schema: () => JSON.parse(JSON.stringify(CONFIG_FIELDS)),
   figures: () => [...FIGURE_IDS],
   crashTrainer: () => workers.crashTrainer(),
+  crashAnalysis: () => workers.crashAnalysis(),
   forgetting: () => forgettingSnapshot(),
   universality: () => universalitySnapshot(),
 };

@@ -19,6 +19,8 @@ export interface AnalysisProgress {
   phase: 'window' | AnalysisPhase;
   fraction: number;
   etaSeconds: number | null;
+  /** Where in the phase it is ("12 of 30 modes measured"), when the phase says. */
+  detail: string | null;
 }
 
 export interface RunStoreState {
@@ -40,8 +42,10 @@ export interface RunStoreState {
   /** Why a requested profile could not be drawn, by profileKey. */
   profileErrors: Record<string, string>;
   error: string | null;
-  /** True when a worker died; the UI offers a restart. */
+  /** True when a worker failed and was stopped; the UI offers a restart. */
   crashed: boolean;
+  /** The checkpoint a stopped run can resume from (the UI offers it), or null. */
+  resumeFrom: { epoch: number; step: number } | null;
   /** Where the shown results come from: this browser's run, the bundled precomputed run, or a file. */
   source:
     | { kind: 'live' }
@@ -72,6 +76,7 @@ export const initialRunState: RunStoreState = {
   profileErrors: {},
   error: null,
   crashed: false,
+  resumeFrom: null,
   source: { kind: 'live' },
 };
 
@@ -90,6 +95,41 @@ export function appendCapped<T>(series: T[], points: T[], cap = MAX_MINIBATCH_PO
     out = thinned.concat(out.slice(half));
   }
   return out;
+}
+
+/**
+ * The run as it was at the checkpoint a stopped run resumes from (end of epoch `epoch`, `step`
+ * steps in): what was measured up to there stays, what the resumed run will measure again
+ * goes. Results and profiles go too: the checkpoint is never later than the SGD window's start,
+ * so every window is redone.
+ */
+export function rewoundRun(
+  s: RunStoreState,
+  at: { epoch: number; step: number },
+): Partial<RunStoreState> {
+  const windows = s.windows.filter((w) => w.startStep < at.step);
+  return {
+    epochs: s.epochs.filter((e) => e.epoch <= at.epoch),
+    minibatch: s.minibatch.filter((p) => p.step <= at.step),
+    exploration: s.exploration && s.exploration.step < at.step ? s.exploration : null,
+    windows,
+    results: {},
+    profiles: {},
+    profileErrors: {},
+    progress: s.progress && {
+      ...s.progress,
+      epoch: at.epoch,
+      step: at.step,
+      stepsPerSecond: 0,
+      etaSeconds: null,
+      fraction: s.progress.step > 0 ? (s.progress.fraction * at.step) / s.progress.step : 0,
+    },
+    analysisProgress: null,
+    error: null,
+    crashed: false,
+    resumeFrom: null,
+    paused: false,
+  };
 }
 
 /** Shows a saved run (the bundled precomputed one, or a file) without training. */

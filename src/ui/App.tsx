@@ -55,6 +55,9 @@ function ResultSummary() {
   );
 }
 
+/** Set once `?autorun=1` has had its one start (module-wide: the page and the embed share it). */
+let autorunUsed = false;
+
 /** Everything the page and the embed share: workers, the bundled run, URL sync, data set, theme. */
 function useAppSetup(): void {
   const theme = useConfig((s) => s.theme);
@@ -103,9 +106,11 @@ function useAppSetup(): void {
       (wanted !== 'idx' || s.dataset.source === 'idx'),
   );
   useEffect(() => {
-    if (autorun && ready && useRun.getState().epochs.length === 0 && !useRun.getState().progress) {
-      startRun();
-    }
+    if (!autorun || !ready || autorunUsed) return;
+    // Once per visit: a Reset (or a restart after an error) leaves the page idle, as the
+    // reader asked, instead of starting the link's run over.
+    autorunUsed = true;
+    if (useRun.getState().epochs.length === 0 && !useRun.getState().progress) startRun();
   }, [autorun, ready]);
 }
 

@@ -7,19 +7,13 @@ import { useRun } from '../state/runStore';
 import { openRunFile } from './runActions';
 import { workers } from './workers';
 
-async function readFiles(list: FileList | File[]): Promise<{ name: string; bytes: ArrayBuffer }[]> {
-  return Promise.all(
-    Array.from(list).map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })),
-  );
-}
-
 export function DataPanel() {
   const id = useId();
   const dataset = useRun((s) => s.dataset);
   const error = useRun((s) => s.datasetError);
   const busy = useRun((s) => s.runState === 'training' || s.runState === 'analyzing');
   const [over, setOver] = useState(false);
-  const load = async (files: FileList | File[]) => {
+  const load = (files: FileList | File[]) => {
     const list = Array.from(files);
     // A saved run dropped here is opened, not parsed as digits.
     const run = list.find((f) => f.name.toLowerCase().endsWith('.json'));
@@ -27,7 +21,9 @@ export function DataPanel() {
       void openRunFile(run);
       return;
     }
-    if (list.length) workers.loadIdx(await readFiles(list));
+    // The File handles themselves go to the worker (no copy here): the client keeps them to
+    // load the same data into restarted workers.
+    if (list.length) workers.loadIdx(list.map((f) => ({ name: f.name, data: f })));
   };
   return (
     <section className="data-panel" aria-label="Data set">
@@ -78,7 +74,7 @@ export function DataPanel() {
         onDrop={(e) => {
           e.preventDefault();
           setOver(false);
-          void load(e.dataTransfer.files);
+          load(e.dataTransfer.files);
         }}
       >
         <label htmlFor={id}>
@@ -93,7 +89,7 @@ export function DataPanel() {
           disabled={busy}
           data-testid="idx-input"
           onChange={(e) => {
-            if (e.target.files) void load(e.target.files);
+            if (e.target.files) load(e.target.files);
             e.target.value = '';
           }}
         />

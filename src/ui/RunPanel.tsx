@@ -11,6 +11,7 @@ import type { RunPlan } from '../engine/experiments/runChecks';
 import { canSave, currentPlan, openRunFile, saveRun, startRun, useRunFile } from './runActions';
 import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
+import { progressText } from './progressText';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
   'batchSize',
@@ -20,19 +21,6 @@ const MAIN_FIELDS: (keyof RunConfig)[] = [
   'warmupEpochs',
   'windowEpochs',
 ];
-
-function formatEta(s: number | null | undefined): string {
-  if (s === null || s === undefined || !Number.isFinite(s)) return '—';
-  if (s < 60) return `${Math.ceil(s)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-const PHASE_LABEL: Record<string, string> = {
-  warmup: 'warm-up',
-  window: 'PCA window',
-  'langevin-burnin': 'Langevin burn-in',
-  'langevin-window': 'Langevin window',
-};
 
 function Field({ spec }: { spec: FieldSpec }) {
   const id = useId();
@@ -245,25 +233,18 @@ export function RunPanel() {
           aria-label="Run progress"
         />
         <span className="progress-text" data-testid="progress-text">
-          {run.runState === 'loading'
-            ? 'Loading the backend and the digits…'
-            : run.source.kind !== 'live' && run.runState === 'idle'
-              ? `Showing a ${run.source.kind === 'precomputed' ? 'precomputed' : 'saved'} run · press Start for your own`
-              : run.runState === 'done' && p
-                ? `Done · ${p.step.toLocaleString('en')} steps at ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${run.results.sgd ? ` · analysis ${run.results.sgd.timings.total.toFixed(1)} s` : ''}`
-                : a && a.phase !== 'window'
-                  ? `Analysis (${a.run === 'sgd' ? 'SGD' : 'Langevin'}): ${a.phase === 'pca' ? 'PCA of the window' : a.phase === 'flatness' ? 'measuring flatness' : a.phase === 'theory' ? 'noise strength and active temperature' : 'fitting'} ${Math.round(a.fraction * 100)}% · ETA ${formatEta(a.etaSeconds)}`
-                  : p
-                    ? `${run.paused ? 'Paused · ' : ''}${PHASE_LABEL[p.phase] ?? p.phase} · epoch ${p.epoch} · step ${p.step.toLocaleString('en')} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s · ETA ${formatEta(p.etaSeconds)}`
-                    : run.runState === 'done'
-                      ? 'Done'
-                      : 'Ready'}
+          {progressText(run)}
         </span>
       </div>
       <RunFiles canExport={!hide.includes('export')} />
       {run.error ? (
         <div className="error-box" role="alert">
           {run.error}
+          {run.resumeFrom ? (
+            <button type="button" className="primary" onClick={() => workers.resumeStopped()}>
+              Resume from epoch {run.resumeFrom.epoch}
+            </button>
+          ) : null}
           {run.crashed ? (
             <button type="button" onClick={() => workers.start()}>
               Restart workers

@@ -13,6 +13,7 @@ import type { RunId } from '../engine/experiments/training';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from './protocol';
+import { appendCheckpoint } from './checkpoints';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -27,9 +28,6 @@ interface OpenWindow {
   firstStep: number | null;
   lastReport: number;
 }
-
-/** Per-epoch weight checkpoints kept for the trajectory temperature (thinned past the cap). */
-const MAX_CHECKPOINTS = 120;
 
 let train: DataSplit | null = null;
 let checkpoints: (WeightCheckpoint & { epoch: number })[] = [];
@@ -69,16 +67,23 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       resetAll();
       return;
     case 'checkpoint':
-      checkpoints.push({
+      // Thinned past a cap (the middle goes, the first and last stay): bounded on long runs.
+      checkpoints = appendCheckpoint(checkpoints, {
         epoch: msg.epoch,
         step: msg.step,
         W1: msg.weights.W1,
         W2: msg.weights.W2,
         W3: msg.weights.W3,
       });
-      // Thin the middle, keep the first and the last: memory stays bounded on long runs.
-      if (checkpoints.length > MAX_CHECKPOINTS)
-        checkpoints = checkpoints.filter((_, i) => i % 2 === 0 || i === checkpoints.length - 1);
+      return;
+    case 'history':
+      checkpoints = msg.checkpoints.map((c) => ({
+        epoch: c.epoch,
+        step: c.step,
+        W1: c.weights.W1,
+        W2: c.weights.W2,
+        W3: c.weights.W3,
+      }));
       return;
     case 'windowStart': {
       if (msg.expectedSnapshots > MAX_SNAPSHOTS) {
@@ -131,8 +136,8 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
         every,
         {
           signal,
-          onProgress: (phase, fraction, etaSeconds) =>
-            post({ type: 'progress', run, phase, fraction, etaSeconds }),
+          onProgress: (phase, fraction, etaSeconds, detail) =>
+            post({ type: 'progress', run, phase, fraction, etaSeconds, detail }),
         },
       );
       if (signal.aborted) {
@@ -145,8 +150,8 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       // does not wait for them.
       const theory = await analysis.theory(run === 'sgd' ? checkpoints : [], {
         signal,
-        onProgress: (phase, fraction, etaSeconds) =>
-          post({ type: 'progress', run, phase, fraction, etaSeconds }),
+        onProgress: (phase, fraction, etaSeconds, detail) =>
+          post({ type: 'progress', run, phase, fraction, etaSeconds, detail }),
       });
       if (signal.aborted) return;
       analysis.result.theory = theory;
@@ -181,6 +186,11 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
       return;
     case 'cancel':
       resetAll();
+      return;
+    case 'crash':
+      setTimeout(() => {
+        throw new Error('deliberate crash (test hook)');
+      });
       return;
     case 'profile': {
       const a = done.get(cmd.run);

@@ -19,8 +19,8 @@ import {
 } from '../state/forgettingStore';
 import {
   appendCapped,
-  initialRunState,
   profileKey,
+  rewoundRun,
   useRun,
   type RunStoreState,
 } from '../state/runStore';
@@ -34,10 +34,13 @@ import {
   universalityBusy,
   useUniversality,
 } from '../state/universalityStore';
+import { ResumeTracker } from './checkpoints';
 import type {
   AnalysisCommand,
   AnalysisEvent,
+  DatasetInfo,
   IdxFile,
+  ResumePoint,
   TrainerCommand,
   TrainerEvent,
   UniversalityMode,
@@ -58,6 +61,8 @@ function clearedRun(runState: 'training' | 'idle'): Partial<RunStoreState> {
     progress: null,
     analysisProgress: null,
     error: null,
+    crashed: false,
+    resumeFrom: null,
     source: { kind: 'live' },
   };
 }
@@ -72,15 +77,50 @@ export class WorkerClient {
   private readonly forcedBackend?: BackendName;
   private nextRequest = 1;
   private lastConfig: RunConfig | null = null;
+  /** α and B as last set while the run streams (a resumed run keeps them). */
+  private live: { lr?: number; batchSize?: number } = {};
+  /** True from a run's start until it is done, reset, diverged or stopped by an error. */
+  private runLive = false;
+  private readonly tracker = new ResumeTracker();
+  /** Where the run stopped by an error can continue from (offered as Resume). */
+  private stopped: ResumePoint | null = null;
+  /** A resumed run waits for the trainer's first 'training' before the page leaves 'loading'. */
+  private resuming = false;
+  /** The reader's IDX files: loaded into every restarted worker until they choose other data. */
+  private keptIdx: IdxFile[] | null = null;
+  private pendingIdx: IdxFile[] | null = null;
+  /**
+   * Restarted workers load the kept IDX files after the embedded digits they start with; the
+   * embedded data set is not shown meanwhile (the reader's data never seems to go away).
+   */
+  private reloadingIdx = false;
+  private skippedEmbedded: DatasetInfo | null = null;
 
   constructor(forcedBackend?: BackendName) {
     this.forcedBackend = forcedBackend;
   }
 
-  /** Starts (or restarts) both workers; the current data set is the embedded one again. */
+  /**
+   * Starts (or restarts) both workers. What the last run measured stays on the page, and so
+   * does the data set: the reader's IDX files are loaded into the new workers.
+   */
   start(): void {
+    this.spawn();
+    this.stopped = null;
+    this.runLive = false;
+    this.tracker.clear();
+    useRun.setState({
+      runState: 'loading',
+      paused: false,
+      analysisProgress: null,
+      error: null,
+      crashed: false,
+      resumeFrom: null,
+    });
+  }
+
+  private spawn(): void {
     this.terminate();
-    useRun.setState({ ...initialRunState, runState: 'loading' });
     const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), {
       type: 'module',
       name: 'trainer',
@@ -91,29 +131,27 @@ export class WorkerClient {
     });
     this.trainer = trainer;
     this.analysis = analysis;
+    useRun.setState({ backend: null, datasetError: null });
     const channel = new MessageChannel();
     const wasmPaths = {
       'tfjs-backend-wasm.wasm': absolute(wasmPlain),
       'tfjs-backend-wasm-simd.wasm': absolute(wasmSimd),
       'tfjs-backend-wasm-threaded-simd.wasm': absolute(wasmThreaded),
     };
-    trainer.onmessage = (e: MessageEvent<TrainerEvent>) => this.onTrainer(e.data);
-    analysis.onmessage = (e: MessageEvent<AnalysisEvent>) => this.onAnalysis(e.data);
-    const crashed = (which: string) => (e: ErrorEvent) => {
-      e.preventDefault();
-      stopForgetting(
-        'error',
-        `The ${which} worker crashed; restart the workers to run the sweep again.`,
-      );
-      stopUniversality('error', `The ${which} worker crashed; restart the workers to run again.`);
-      useRun.setState({
-        runState: 'error',
-        crashed: true,
-        error: `The ${which} worker crashed${e.message ? `: ${e.message}` : ''}. Restart the workers to go on; your settings are kept.`,
-      });
+    // Messages a replaced worker had already sent are dropped with it.
+    trainer.onmessage = (e: MessageEvent<TrainerEvent>) => {
+      if (this.trainer === trainer) this.onTrainer(e.data);
     };
-    trainer.onerror = crashed('training');
-    analysis.onerror = crashed('analysis');
+    analysis.onmessage = (e: MessageEvent<AnalysisEvent>) => {
+      if (this.analysis === analysis) this.onAnalysis(e.data);
+    };
+    const crashed = (which: 'training' | 'analysis', w: Worker) => (e: ErrorEvent) => {
+      e.preventDefault();
+      if (this.trainer !== w && this.analysis !== w) return;
+      this.halt(`The ${which} worker crashed${e.message ? `: ${e.message}` : ''}`);
+    };
+    trainer.onerror = crashed('training', trainer);
+    analysis.onerror = crashed('analysis', analysis);
     this.sendAnalysis(
       { type: 'init', port: channel.port2, wasmPaths, forcedBackend: this.forcedBackend },
       [channel.port2],
@@ -131,11 +169,56 @@ export class WorkerClient {
       },
       [channel.port1],
     );
+    this.pendingIdx = null;
+    this.skippedEmbedded = null;
+    this.reloadingIdx = this.keptIdx !== null;
+    if (this.keptIdx) this.sendTrainer({ type: 'loadIdx', files: this.keptIdx });
   }
 
+  /** Workers stopped by an error come back for the next thing the reader asks of them. */
+  private ensureWorkers(): void {
+    if (this.trainer) return;
+    this.start();
+  }
+
+  /**
+   * Any failure of either worker ends the run there. Both workers are terminated (one that
+   * threw is in an unknown state, and the other would go on with a run that can no longer
+   * finish); everything measured stays in the run store; the run can resume from its last
+   * checkpoint before the PCA window.
+   */
+  private halt(what: string): void {
+    stopForgetting('error', `${what}; the sweep was stopped. Start it again to go on.`);
+    stopUniversality('error', `${what}; the runs were stopped. Start them again to go on.`);
+    this.kill();
+    const s = useRun.getState();
+    const point = this.runLive ? this.tracker.resumePoint(this.live) : null;
+    const wasRunning = this.runLive;
+    this.runLive = false;
+    this.resuming = false;
+    this.stopped = point;
+    const at = s.progress ? ` at step ${s.progress.step.toLocaleString('en')}` : '';
+    const next = point
+      ? `Resume continues it from the checkpoint at the end of epoch ${point.checkpoint.epoch} with the same settings.`
+      : 'Restart the workers to go on; your settings are kept.';
+    useRun.setState({
+      runState: 'error',
+      crashed: true,
+      paused: false,
+      analysisProgress: null,
+      resumeFrom: point ? { epoch: point.checkpoint.epoch, step: point.checkpoint.step } : null,
+      error: `${what}. ${wasRunning ? `The run was stopped${at}; everything measured so far is kept. ` : ''}${next}`,
+    });
+  }
+
+  /** Ends both workers (leaving the page, or before new ones start). */
   terminate(): void {
     stopForgetting('cancelled', 'Stopped: the workers were restarted.');
     stopUniversality('cancelled', 'Stopped: the workers were restarted.');
+    this.kill();
+  }
+
+  private kill(): void {
     this.trainer?.terminate();
     this.analysis?.terminate();
     this.trainer = null;
@@ -143,14 +226,43 @@ export class WorkerClient {
   }
 
   run(config: RunConfig): void {
+    this.ensureWorkers();
     // One experiment at a time: the trainer worker stops a forgetting sweep before this run.
     stopForgetting(
       'cancelled',
       'Stopped: a training run was started (one experiment runs at a time).',
     );
     this.lastConfig = config;
+    this.live = {};
+    this.tracker.clear();
+    this.stopped = null;
+    this.runLive = true;
+    this.resuming = false;
     useRun.setState(clearedRun('training'));
     this.sendTrainer({ type: 'start', config });
+  }
+
+  /**
+   * Continues the run an error stopped, in fresh workers with the same settings and data, from
+   * its last checkpoint: what was measured up to that checkpoint stays, the rest is measured
+   * again (the same numbers: the sampler and detector resume exactly where they were).
+   */
+  resumeStopped(): void {
+    const point = this.stopped;
+    const config = this.lastConfig;
+    if (!point || !config) return;
+    this.spawn();
+    this.stopped = null;
+    this.tracker.restore(point);
+    this.live = { ...point.controls };
+    this.runLive = true;
+    this.resuming = true;
+    useRun.setState({
+      ...rewoundRun(useRun.getState(), point.checkpoint),
+      runState: 'loading',
+      source: { kind: 'live' },
+    });
+    this.sendTrainer({ type: 'start', config, resume: point });
   }
 
   pause(): void {
@@ -162,22 +274,31 @@ export class WorkerClient {
   step(n: number): void {
     this.sendTrainer({ type: 'step', n });
   }
+  /** Stops the run and clears it; the page is left idle (nothing starts by itself). */
   reset(): void {
+    this.runLive = false;
+    this.resuming = false;
+    this.stopped = null;
+    this.tracker.clear();
     this.sendTrainer({ type: 'reset' });
     this.sendAnalysis({ type: 'cancel' });
     useRun.setState(clearedRun('idle'));
   }
   setLive(c: { lr?: number; batchSize?: number }): void {
+    this.live = { ...this.live, ...c };
     this.sendTrainer({ type: 'set', ...c });
   }
   loadIdx(files: IdxFile[]): void {
+    this.ensureWorkers();
     useRun.setState({ datasetError: null });
-    this.sendTrainer(
-      { type: 'loadIdx', files },
-      files.map((f) => f.bytes),
-    );
+    this.pendingIdx = files;
+    this.sendTrainer({ type: 'loadIdx', files });
   }
   useEmbedded(): void {
+    this.ensureWorkers();
+    this.keptIdx = null;
+    this.pendingIdx = null;
+    this.reloadingIdx = false;
     this.sendTrainer({ type: 'useEmbedded' });
   }
   /**
@@ -186,6 +307,7 @@ export class WorkerClient {
    */
   startForgetting(config: ForgettingConfig): void {
     if (forgettingBusy(useForgetting.getState())) return;
+    this.ensureWorkers();
     const rs = useRun.getState().runState;
     let notice: string | null = null;
     if (rs === 'training' || rs === 'analyzing') {
@@ -214,6 +336,7 @@ export class WorkerClient {
     if (universalityBusy(useUniversality.getState())) return;
     const todo = beginUniversality(mode, items, options.append ?? false, options.keep);
     if (todo.length === 0) return;
+    this.ensureWorkers();
     const rs = useRun.getState().runState;
     if (rs === 'training' || rs === 'analyzing') this.reset();
     const total = useUniversality.getState()[mode].plan.length;
@@ -241,12 +364,17 @@ export class WorkerClient {
   }
   /** Asks the trainer for `perGroup` training images of each digit group. */
   requestTaskSamples(groups: number[][], perGroup = 8): void {
+    this.ensureWorkers();
     this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
   }
 
   /** Test hook: makes the trainer worker crash (see protocol.ts). */
   crashTrainer(): void {
     this.sendTrainer({ type: 'crash' });
+  }
+  /** Test hook: makes the analysis worker crash. */
+  crashAnalysis(): void {
+    this.sendAnalysis({ type: 'crash' });
   }
   requestProfile(run: RunId, rank: number): void {
     this.sendAnalysis({ type: 'profile', run, rank, requestId: this.nextRequest++ });
@@ -281,21 +409,37 @@ export class WorkerClient {
         useRun.setState({ stepImpl: e.impl });
         return;
       case 'dataset':
-        // Cached universality runs were made on the previous data set.
-        if (s.dataset && (s.dataset.name !== e.info.name || s.dataset.source !== e.info.source))
-          clearUniversalityCache();
-        useRun.setState({
-          dataset: e.info,
-          datasetError: null,
-          runState: s.runState === 'loading' ? 'idle' : s.runState,
-        });
+        if (this.reloadingIdx && e.info.source === 'embedded') {
+          // Restarted workers start with the embedded digits; the reader's files come next.
+          this.skippedEmbedded = e.info;
+          return;
+        }
+        if (e.info.source === 'idx') {
+          if (this.pendingIdx) this.keptIdx = this.pendingIdx;
+          this.pendingIdx = null;
+          this.reloadingIdx = false;
+        }
+        this.showDataset(e.info);
         return;
       case 'datasetError':
+        if (this.reloadingIdx) {
+          // The kept files no longer load (e.g. they were deleted on disk): the embedded
+          // digits the workers started with are the data set after all.
+          this.reloadingIdx = false;
+          this.keptIdx = null;
+          if (this.skippedEmbedded) this.showDataset(this.skippedEmbedded);
+        }
+        this.pendingIdx = null;
         useRun.setState({ datasetError: e.message });
         return;
+      case 'checkpoint':
+        if (this.runLive) this.tracker.checkpoint(e.checkpoint);
+        return;
       case 'state':
-        if (e.state === 'training') useRun.setState({ runState: 'training', paused: false });
-        else if (e.state === 'idle') useRun.setState({ paused: s.runState === 'training' });
+        if (e.state === 'training') {
+          this.resuming = false;
+          useRun.setState({ runState: 'training', paused: false });
+        } else if (e.state === 'idle') useRun.setState({ paused: s.runState === 'training' });
         // 'done' from the trainer: the analysis worker still has to finish.
         else if (e.state === 'done' && s.runState === 'training')
           useRun.setState({ runState: 'analyzing' });
@@ -307,12 +451,14 @@ export class WorkerClient {
         useRun.setState({ minibatch: appendCapped(s.minibatch, e.points) });
         return;
       case 'epoch':
+        if (this.runLive) this.tracker.epoch(e.record);
         useRun.setState({ epochs: [...s.epochs, e.record] });
         return;
       case 'exploration':
         useRun.setState({ exploration: { epoch: e.epoch, step: e.step, reason: e.reason } });
         return;
       case 'windowStart':
+        this.tracker.windowStart(e.run);
         useRun.setState({
           windows: [...s.windows, { run: e.run, startStep: e.step, endStep: null }],
         });
@@ -325,12 +471,33 @@ export class WorkerClient {
         });
         return;
       case 'diverged':
+        // A result, not a failure: the same settings would diverge again, so no resume.
+        this.endRun();
         useRun.setState({ runState: 'error', error: e.message });
         return;
       case 'error':
-        useRun.setState({ runState: 'error', error: e.message });
+        this.halt(`The training worker failed: ${e.message}`);
         return;
     }
+  }
+
+  private showDataset(info: DatasetInfo): void {
+    const s = useRun.getState();
+    // Cached universality runs were made on the previous data set.
+    if (s.dataset && (s.dataset.name !== info.name || s.dataset.source !== info.source))
+      clearUniversalityCache();
+    useRun.setState({
+      dataset: info,
+      datasetError: null,
+      runState: s.runState === 'loading' && !this.resuming ? 'idle' : s.runState,
+    });
+  }
+
+  /** The run is over (done or diverged): its checkpoints are no longer needed. */
+  private endRun(): void {
+    this.runLive = false;
+    this.stopped = null;
+    this.tracker.clear();
   }
 
   private onAnalysis(e: AnalysisEvent): void {
@@ -345,6 +512,7 @@ export class WorkerClient {
             phase: 'window',
             fraction: e.expected ? e.snapshots / e.expected : 0,
             etaSeconds: null,
+            detail: null,
           },
         });
         return;
@@ -359,6 +527,7 @@ export class WorkerClient {
             phase: e.phase,
             fraction: e.fraction,
             etaSeconds: e.etaSeconds,
+            detail: e.detail ?? null,
           },
         });
         return;
@@ -384,6 +553,7 @@ export class WorkerClient {
         const r = s.results[e.run];
         if (!r) return;
         const finished = !this.lastConfig?.contrast || e.run === 'langevin';
+        if (finished) this.endRun();
         useRun.setState({
           results: { ...s.results, [e.run]: { ...r, theory: e.theory } },
           analysisProgress: null,
@@ -392,7 +562,7 @@ export class WorkerClient {
         return;
       }
       case 'error':
-        useRun.setState({ runState: 'error', error: `Analysis: ${e.message}` });
+        this.halt(`The analysis failed: ${e.message}`);
         return;
     }
   }

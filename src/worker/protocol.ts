@@ -38,7 +38,30 @@ export interface DatasetInfo {
 
 export interface IdxFile {
   name: string;
-  bytes: ArrayBuffer;
+  /**
+   * The file itself. A Blob crosses to the worker as a handle, not a copy, so the page can keep
+   * the reader's files and load them again into restarted workers.
+   */
+  data: Blob;
+}
+
+/** The weights at the end of an epoch: where a stopped run can continue from. */
+export interface RunCheckpoint {
+  epoch: number;
+  step: number;
+  weights: MlpWeights;
+}
+
+/** Everything a fresh trainer needs to continue a stopped run from one of its checkpoints. */
+export interface ResumePoint {
+  /** In the warm-up, or the epoch the PCA window started at (a window cannot resume half-way). */
+  checkpoint: RunCheckpoint;
+  /** Full-set training errors of epochs 1..checkpoint.epoch, for the exploration detector. */
+  trainErrors: number[];
+  /** The per-epoch checkpoints the analysis worker held then (T and L along the trajectory). */
+  history: RunCheckpoint[];
+  /** α and B as the reader last set them while the run streamed. */
+  controls: { lr?: number; batchSize?: number };
 }
 
 // ───────────── UI → trainer ─────────────
@@ -56,7 +79,8 @@ export type TrainerCommand =
     }
   | { type: 'loadIdx'; files: IdxFile[] }
   | { type: 'useEmbedded' }
-  | { type: 'start'; config: RunConfig }
+  /** A new run, or with `resume` the continuation of a stopped one with the same config. */
+  | { type: 'start'; config: RunConfig; resume?: ResumePoint }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step'; n: number }
@@ -135,6 +159,8 @@ export type TrainerEvent =
   /** Minibatch losses, decimated: one point per `every` steps (the mean over those steps). */
   | { type: 'minibatch'; points: { step: number; loss: number }[] }
   | { type: 'epoch'; record: EpochRecord }
+  /** A copy of each epoch's weights, kept by the page so a crashed run can resume. */
+  | { type: 'checkpoint'; checkpoint: RunCheckpoint }
   | { type: 'exploration'; epoch: number; step: number; reason: string }
   | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
   | { type: 'windowEnd'; run: RunId; step: number }
@@ -219,6 +245,8 @@ export type AnalysisFeed =
     }
   | { type: 'windowEnd'; run: RunId; weights: MlpWeights }
   | { type: 'checkpoint'; epoch: number; step: number; weights: MlpWeights }
+  /** A resumed run's checkpoints so far, replacing any held (sent before its first step). */
+  | { type: 'history'; checkpoints: RunCheckpoint[] }
   | { type: 'reset' };
 
 // ───────────── UI → analysis ─────────────
@@ -230,7 +258,9 @@ export type AnalysisCommand =
       forcedBackend?: BackendName;
     }
   | { type: 'profile'; run: RunId; rank: number; requestId: number }
-  | { type: 'cancel' };
+  | { type: 'cancel' }
+  /** Test hook: the worker throws an uncaught error (as the trainer's 'crash'). */
+  | { type: 'crash' };
 
 // ───────────── analysis → UI ─────────────
 export type AnalysisEvent =
@@ -242,6 +272,8 @@ export type AnalysisEvent =
       phase: AnalysisPhase;
       fraction: number;
       etaSeconds: number | null;
+      /** Where in the phase it is: a PCA stage, modes measured so far. */
+      detail?: string;
     }
   | { type: 'result'; result: AnalysisResult }
   | { type: 'theory'; run: RunId; theory: TheoryResult }

@@ -16,7 +16,7 @@ import {
   type LiveControls,
   type TrainingEvent,
 } from '../engine/experiments/training';
-import { initMlp } from '../engine/nets/mlp';
+import { cloneWeights, initMlp } from '../engine/nets/mlp';
 import { ForgettingLoop, taskSamples } from './forgettingLoop';
 import { summariseRun, type SweepOptions } from '../engine/experiments/sweeps';
 import {
@@ -29,6 +29,7 @@ import type {
   AnalysisFeed,
   DatasetInfo,
   Progress,
+  ResumePoint,
   TrainerCommand,
   TrainerEvent,
   UniversalityResult,
@@ -243,15 +244,25 @@ class RunLoop {
   private epoch = 0;
   private totalEpochsGuess: number;
 
-  constructor(config: RunConfig, data: Dataset) {
+  constructor(config: RunConfig, data: Dataset, resume?: ResumePoint) {
     this.config = config;
     this.totalEpochsGuess = config.warmupEpochs + config.windowEpochs;
+    if (resume) {
+      this.epoch = resume.checkpoint.epoch;
+      this.lastStep = resume.checkpoint.step;
+      this.controls = { ...resume.controls };
+    }
     this.pointEvery = Math.max(
       1,
       Math.floor(Math.floor(data.train.count / config.batchSize) / MINIBATCH_POINTS_PER_EPOCH),
     );
     this.gen = trainingRun(config, data, {
-      initial: initMlp(config.hidden, config.seed),
+      initial: resume?.checkpoint.weights ?? initMlp(config.hidden, config.seed),
+      resume: resume && {
+        epoch: resume.checkpoint.epoch,
+        step: resume.checkpoint.step,
+        trainErrors: resume.trainErrors,
+      },
       controls: () => this.controls,
       onNet: (impl) => post({ type: 'net', impl }),
     });
@@ -343,6 +354,15 @@ class RunLoop {
         return;
       case 'checkpoint': {
         const w = e.weights;
+        // The page's copy outlives this worker: a crash later in the run resumes from it.
+        const copy = cloneWeights(w);
+        self.postMessage(
+          {
+            type: 'checkpoint',
+            checkpoint: { epoch: e.epoch, step: e.step, weights: copy },
+          } satisfies TrainerEvent,
+          [copy.W1.buffer, copy.W2.buffer, copy.W3.buffer],
+        );
         feed({ type: 'checkpoint', epoch: e.epoch, step: e.step, weights: w }, [
           w.W1.buffer,
           w.W2.buffer,
@@ -481,9 +501,13 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     }
     case 'loadIdx': {
       try {
-        const d = await loadIdxDataset(
-          cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+        const files = await Promise.all(
+          cmd.files.map(async (f) => ({
+            name: f.name,
+            bytes: new Uint8Array(await f.data.arrayBuffer()),
+          })),
         );
+        const d = await loadIdxDataset(files);
         await stopForgetting('Stopped: another data set was loaded.');
         await run?.stop();
         run = null;
@@ -512,7 +536,8 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       await run?.stop();
       feed({ type: 'reset' });
       feed({ type: 'config', config: cmd.config });
-      const r = new RunLoop(cmd.config, dataset);
+      if (cmd.resume) feed({ type: 'history', checkpoints: cmd.resume.history });
+      const r = new RunLoop(cmd.config, dataset, cmd.resume);
       run = r;
       void r.loop().catch(reportError);
       return;
