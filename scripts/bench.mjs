@@ -3,10 +3,12 @@
 // preset on the built site, split by phase. Pass --preset quick for a short run. Every flag is
 // passed on to scripts/bench.ts: --skip-steps, --skip-eigen, --skip-landscape, --skip-theory,
 // --skip-figure, --skip-forgetting (also skips Chromium's forgetting sweep) and --skip-sweeps
-// (the universality sweeps, in Node and in Chromium) leave that section out.
+// (the universality sweeps, in Node and in Chromium) leave that section out. Figures with a
+// speed goal (scripts/bench-goals.mjs) print it beside them, with ✔ or ✘, and again at the end.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { launch, openPage, serveDist } from '../tests/e2e/harness.mjs';
+import { launch, openPage, serveDist, WAIT } from '../tests/e2e/harness.mjs';
+import { checkGoal, formatGoal, printGoals } from './bench-goals.mjs';
 
 const args = process.argv.slice(2);
 const presetIdx = args.indexOf('--preset');
@@ -24,6 +26,13 @@ spawnSync('bash', ['scripts/ensure-chromium.sh'], { stdio: 'inherit' });
 
 const server = await serveDist();
 const report = {};
+/** Every figure with a goal, in the order measured (printed again at the end). */
+const goals = [];
+/**
+ * The page's thread only draws (training and analysis run in workers), so it must stay free:
+ * no task longer than 100 ms (a stall a reader notices) and no longer gap between frames.
+ */
+const UI_GOAL = { below: 100 };
 try {
   // Training steps/s per backend in a Chromium worker. WebGPU needs --enable-unsafe-webgpu
   // here, and is then a software adapter: listed, but not a speed to act on.
@@ -37,12 +46,12 @@ try {
       server.origin,
     );
     try {
-      await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: 120_000 });
+      await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: WAIT.load });
       const r = await page.evaluate(() => window.__bench);
       bench.rows.push(...r.rows.filter((x) => x.impl !== 'plain-loop' || bench.rows.length === 0));
       bench.notes.push(...r.notes);
     } catch {
-      bench.notes.push(`${backends}: no result within 120 s`);
+      bench.notes.push(`${backends}: no result within ${WAIT.load / 1000} s`);
     }
     await context.close();
   }
@@ -70,21 +79,62 @@ try {
   const marks = await p2.evaluate(async () => {
     const t0 = performance.now();
     const m = {};
+    // The page's own thread: its long tasks (from the start, buffered) and its frame gaps, in
+    // page time, to be split by phase below.
+    const longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: 'longtask', buffered: true });
+    const gaps = [];
+    let last = performance.now();
+    let on = true;
+    const tick = (now) => {
+      gaps.push([last, now - last]);
+      last = now;
+      if (on) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    const at = {};
     const get = () => window.__flatMinima.run();
     for (;;) {
       const s = get();
-      const t = (performance.now() - t0) / 1000;
-      if (m.training === undefined && s.runState === 'training') m.training = t;
+      const now = performance.now();
+      const t = (now - t0) / 1000;
+      if (m.training === undefined && s.runState === 'training') {
+        m.training = t;
+        at.training = now;
+      }
       if (m.exploration === undefined && s.exploration) m.exploration = t;
-      if (m.windowEnd === undefined && s.windows[0]?.endStep != null) m.windowEnd = t;
-      if (m.figure === undefined && s.results.sgd) m.figure = t;
+      if (m.windowEnd === undefined && s.windows[0]?.endStep != null) {
+        m.windowEnd = t;
+        at.windowEnd = now;
+      }
+      if (m.figure === undefined && s.results.sgd) {
+        m.figure = t;
+        at.figure = now;
+      }
       if (s.runState === 'done' || s.runState === 'error') {
+        on = false;
         m.done = t;
         m.state = s.runState;
         m.error = s.error;
         m.timings = s.results.sgd?.timings;
         m.psi = s.results.sgd?.fits.psi;
         m.stepsPerSecond = s.progress?.stepsPerSecond;
+        // The longest long task and frame gap starting in each phase (0 when none).
+        const longest = (xs, from, to) =>
+          xs.filter(([s0]) => s0 >= from && s0 < to).reduce((a, [, d]) => Math.max(a, d), 0);
+        const phases = {
+          'start-up': [0, at.training ?? now],
+          training: [at.training ?? now, at.windowEnd ?? now],
+          'analysis and figures': [at.windowEnd ?? now, now],
+        };
+        m.mainThread = Object.fromEntries(
+          Object.entries(phases).map(([k, [from, to]]) => [
+            k,
+            { longTask: longest(longTasks, from, to), frameGap: longest(gaps, from, to) },
+          ]),
+        );
         return m;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -108,6 +158,24 @@ try {
     console.log(
       `ψ = ${marks.psi.exponent.toFixed(2)} (R² ${marks.psi.r2.toFixed(2)}); training ${Math.round(marks.stepsPerSecond)} steps/s`,
     );
+  console.log(`\nThe page's thread during that run (Chromium, built site)`);
+  console.log('phase                   longest task ms  longest frame gap ms');
+  for (const [phase, r] of Object.entries(marks.mainThread ?? {}))
+    console.log(
+      `${phase.padEnd(23)} ${r.longTask.toFixed(0).padStart(15)}  ${r.frameGap.toFixed(0).padStart(20)}`,
+    );
+  // The goal is for training, the phase the page runs longest: start-up builds the page once,
+  // and the figures drawn when the results come in are the thread's own work.
+  const tr = marks.mainThread?.training;
+  if (tr) {
+    for (const g of [
+      checkGoal('longest main-thread task while training', tr.longTask, 'ms', UI_GOAL),
+      checkGoal('longest frame gap while training', tr.frameGap, 'ms', UI_GOAL),
+    ]) {
+      goals.push(g);
+      console.log(formatGoal(g));
+    }
+  }
   report.timeToFigure = { preset, marks };
   await browser2.close();
 
@@ -119,7 +187,7 @@ try {
     await p3.waitForFunction(
       () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.forgetting().status),
       null,
-      { timeout: 900_000, polling: 500 },
+      { timeout: WAIT.run, polling: 500 },
     );
     const f = await p3.evaluate(() => {
       const s = window.__flatMinima.forgetting();
@@ -157,7 +225,7 @@ try {
     const browser4 = await launch();
     const { page: p4 } = await openPage(browser4, `${server.url}`, server.origin);
     await p4.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
-      timeout: 120_000,
+      timeout: WAIT.load,
     });
     const sweeps = [];
     for (const mode of ['widths', 'optimizers', 'hyper']) {
@@ -182,7 +250,7 @@ try {
           return !s.precomputed && ['done', 'error', 'cancelled'].includes(s.status);
         },
         mode,
-        { timeout: 900_000, polling: 250 },
+        { timeout: WAIT.run, polling: 250 },
       );
       const wall = (Date.now() - t0) / 1000;
       const r = await p4.evaluate((m) => {
@@ -217,12 +285,24 @@ try {
         `${s.mode.padEnd(11)} ${String(s.runs.length).padStart(4)}  ${s.wall.toFixed(1).padStart(6)}  ${per.padEnd(34)} ${String(s.frames.n).padStart(9)}  ${s.frames.max.toFixed(0).padStart(10)}  ${String(s.frames.over50).padStart(12)}`,
       );
     }
+    for (const s of sweeps) {
+      const g = checkGoal(
+        `longest frame gap during the ${s.mode} sweep`,
+        s.frames.max,
+        'ms',
+        UI_GOAL,
+      );
+      goals.push(g);
+      console.log(formatGoal(g));
+    }
     report.sweeps = { backend, sweeps };
     await browser4.close();
   }
 } finally {
   await server.close();
 }
+if (goals.length) printGoals('Speed goals (Chromium)', goals);
+report.goals = goals;
 mkdirSync('bench-results', { recursive: true });
 writeFileSync('bench-results/chromium.json', JSON.stringify(report, null, 1));
 console.log('\nwrote bench-results/chromium.json');
