@@ -1,13 +1,24 @@
 // `npm test`: every check in order — data asset, types, lint, unit tests (vitest, Node), the
 // production build, then browser tests (node:test + playwright-core in Debian Chromium).
+// No check depends on how fast the machine is; every limit is generous and TEST_TIMEOUT_SCALE
+// (e.g. 3) stretches them all on a very slow one. The summary gives each stage's wall time.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, readdirSync } from 'node:fs';
 
 const results = [];
+const started = Date.now();
+let stageStart = started;
+/** Seconds since the previous stage ended (the stage just run). */
+function stageSeconds() {
+  const now = Date.now();
+  const s = (now - stageStart) / 1000;
+  stageStart = now;
+  return s;
+}
 function run(name, cmd, args, env = {}) {
   console.log(`\n▶ ${name}: ${cmd} ${args.join(' ')}`);
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
-  results.push({ name, ok: r.status === 0 });
+  results.push({ name, ok: r.status === 0, seconds: stageSeconds() });
   if (r.status !== 0) {
     console.error(`✖ ${name} failed (exit ${r.status})`);
     summary();
@@ -18,8 +29,13 @@ function run(name, cmd, args, env = {}) {
 let passed = 0;
 let failed = 0;
 function summary() {
-  console.log('\n' + results.map((r) => `${r.ok ? '✔' : '✖'} ${r.name}`).join('\n'));
-  console.log(`tests: ${passed} passed, ${failed} failed`);
+  console.log(
+    '\n' +
+      results.map((r) => `${r.ok ? '✔' : '✖'} ${r.name} (${r.seconds.toFixed(0)} s)`).join('\n'),
+  );
+  console.log(
+    `tests: ${passed} passed, ${failed} failed; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+  );
 }
 
 mkdirSync('test-results', { recursive: true });
@@ -42,7 +58,7 @@ try {
 } catch {
   failed += 1;
 }
-results.push({ name: 'unit tests (vitest)', ok: unit.status === 0 });
+results.push({ name: 'unit tests (vitest)', ok: unit.status === 0, seconds: stageSeconds() });
 if (unit.status !== 0) {
   summary();
   process.exit(1);
@@ -71,6 +87,6 @@ try {
 } catch {
   failed += 1;
 }
-results.push({ name: 'browser tests (Chromium)', ok: e2e.status === 0 });
+results.push({ name: 'browser tests (Chromium)', ok: e2e.status === 0, seconds: stageSeconds() });
 summary();
 process.exit(e2e.status === 0 && failed === 0 ? 0 : 1);
