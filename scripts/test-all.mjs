@@ -4,6 +4,7 @@
 // (e.g. 3) stretches them all on a very slow one. The summary gives each stage's wall time.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { TEST_TIMEOUT } from '../tests/e2e/harness.mjs';
 
 const results = [];
 const started = Date.now();
@@ -69,6 +70,8 @@ const e2e = spawnSync(
   [
     '--test',
     '--test-concurrency=1',
+    // Each wait has its own limit; this one only turns a wait that has none into a failure.
+    `--test-timeout=${TEST_TIMEOUT}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
