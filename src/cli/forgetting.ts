@@ -2,14 +2,16 @@
  * Headless catastrophic-forgetting sweep (SCIENCE.md, Fig. 4): LDC versus EWC.
  *
  *   npm run reproduce -- --experiment forgetting [--task1 0,1 --task2 2,3 --lambdas 1,10,100
- *     --ewc-lambdas 1e3,1e5 --nc 5,10,20 --seeds 0,1,2 --out forgetting.json]
+ *     --ewc-lambdas 1e3,1e5 --nc 5,10,20 --seeds 0,1,2,3,4 --out forgetting.json]
  *
- * Writes JSON: `runs` (one row per task-2 run: method, λ, N_c, seed, final errors, the error
- * curve and the displacement along the task-1 modes), `task1Modes` (rank, variance, flatness
- * per seed), `sweep` (means over seeds), `summary` (best ε₁+ε₂ per method with its λ, LDC's
- * best N_c, the N_c curve) and `timings`. A CSV of the runs is written next to it. Numbers that
- * are NaN in the engine (an unmeasured flatness, say) are written as null. Bad arguments print
- * the usage and exit with code 2.
+ * Writes JSON: `runs` (one row per task-2 run: method, λ, N_c, seed, final test and validation
+ * errors, the error curve and the displacement along the task-1 modes), `task1Modes` (rank,
+ * variance, flatness per seed), `sweep` (means over seeds), `summary` (per method the setting
+ * chosen on validation data and its test ε₁+ε₂, the selection budgets, LDC's N_c curve, the
+ * paired LDC − EWC comparison over seeds) and `timings`. A CSV of the runs is written next to
+ * it; `--page-summary FILE` also writes the compact summary the page bundles as its reference
+ * sweep (src/views/forgettingReference.json). Numbers that are NaN in the engine (an unmeasured
+ * flatness, say) are written as null. Bad arguments print the usage and exit with code 2.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -17,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { cliBackend, loadData } from './setup';
 import type { Dataset } from '../engine/data/dataset';
 import {
+  CLI_FORGETTING_SEEDS,
   DEFAULT_FORGETTING_CONFIG,
   checkForgettingConfig,
   forgettingRun,
@@ -34,9 +37,13 @@ options (defaults in brackets):
   --task1 DIGITS         task-1 digits, e.g. 0,1 [${DEFAULT_FORGETTING_CONFIG.task1.join(',')}]
   --task2 DIGITS         task-2 digits, disjoint from task 1 [${DEFAULT_FORGETTING_CONFIG.task2.join(',')}]
   --lambdas LIST         LDC λ grid [${DEFAULT_FORGETTING_CONFIG.lambdas.join(',')}]
-  --ewc-lambdas LIST     EWC λ grid [${DEFAULT_FORGETTING_CONFIG.ewcLambdas.join(',')}]
+  --ewc-lambdas LIST     EWC λ grid [49 values, 12 per decade from 1e3 to 1e7]
   --nc LIST              numbers of constrained modes N_c [${DEFAULT_FORGETTING_CONFIG.ncList.join(',')}]
-  --seeds LIST           seeds, each a full repetition [${DEFAULT_FORGETTING_CONFIG.seeds.join(',')}]
+                         (each method's setting is chosen on validation data; by default LDC
+                         and EWC both choose among 49 settings)
+  --seeds LIST           seeds, each a full repetition [${CLI_FORGETTING_SEEDS.join(',')}]
+  --validation-fraction X  share of each task digit's training examples held out for choosing
+                         the settings [${DEFAULT_FORGETTING_CONFIG.validationFraction}]
   --flatness measured|estimated  F_i measured, or from σ_i via F ∝ σ^(−2/ψ) [${DEFAULT_FORGETTING_CONFIG.flatnessSource}]
   --psi X                ψ of the estimate [${DEFAULT_FORGETTING_CONFIG.psi}]
   --exclude-drift        constrain the diffusive modes 2..N_c+1 (default: ranks 1..N_c, Eq. 14)
@@ -54,6 +61,7 @@ options (defaults in brackets):
   --factor e|2           flatness threshold factor [${DEFAULT_FORGETTING_CONFIG.thresholdFactor}]
   --idx DIR              use the four MNIST IDX files in DIR instead of the embedded digits
   --out FILE             JSON output [forgetting.json]; a runs CSV is written next to it
+  --page-summary FILE    also write the compact summary the page bundles as its reference
   --quiet                no progress on stderr`;
 
 export class ForgettingUsageError extends Error {}
@@ -63,6 +71,7 @@ export interface ForgettingCliOptions {
   out: string;
   idx: string | null;
   quiet: boolean;
+  pageSummary: string | null;
 }
 
 function numberList(flag: string, raw: string, integer: boolean): number[] {
@@ -94,8 +103,9 @@ const INTEGER_FLAGS: Record<string, keyof ForgettingConfig> = {
 };
 
 export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
-  const c: ForgettingConfig = { ...DEFAULT_FORGETTING_CONFIG };
+  const c: ForgettingConfig = { ...DEFAULT_FORGETTING_CONFIG, seeds: [...CLI_FORGETTING_SEEDS] };
   let out = 'forgetting.json';
+  let pageSummary: string | null = null;
   let idx: string | null = null;
   let quiet = false;
   let experiment = '';
@@ -142,13 +152,14 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
       c.thresholdFactor = v;
     } else if (a === '--exclude-drift') c.includeDrift = false;
     else if (a === '--include-drift') c.includeDrift = true;
-    else if (a === '--psi' || a === '--lr') {
+    else if (a === '--psi' || a === '--lr' || a === '--validation-fraction') {
       const raw = value();
       const v = Number(raw);
       if (!Number.isFinite(v) || v <= 0)
         throw new ForgettingUsageError(`${a} expects a positive number, got "${raw}"`);
       if (a === '--psi') c.psi = v;
-      else c.lr = v;
+      else if (a === '--lr') c.lr = v;
+      else c.validationFraction = v;
     } else if (a in INTEGER_FLAGS) {
       const raw = value();
       const v = Number(raw);
@@ -157,6 +168,7 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
       (c as unknown as Record<string, number>)[INTEGER_FLAGS[a]] = v;
     } else if (a === '--out') out = value();
     else if (a === '--idx') idx = value();
+    else if (a === '--page-summary') pageSummary = value();
     else if (a === '--quiet') quiet = true;
     else if (a === '--help' || a === '-h') throw new ForgettingUsageError('');
     else throw new ForgettingUsageError(`unknown option "${a}"`);
@@ -168,7 +180,7 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
   } catch (e) {
     throw new ForgettingUsageError(e instanceof Error ? e.message : String(e));
   }
-  return { config: c, out, idx, quiet };
+  return { config: c, out, idx, quiet, pageSummary };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -183,6 +195,7 @@ export function forgettingJson(
     ...extra,
     config: r.config,
     tasks: r.tasks,
+    validation: r.validation,
     task1Modes: r.task1.flatMap((t) =>
       t.modes.map((m) => ({
         seed: t.seed,
@@ -200,6 +213,31 @@ export function forgettingJson(
     sweep: r.sweep,
     summary: r.summary,
     timings: r.timings,
+  };
+}
+
+/**
+ * What the page bundles as its reference sweep (section 6's text is written from it): the
+ * summary and what it was run on, without the runs.
+ */
+export function forgettingPageSummary(
+  r: ForgettingResult,
+  meta: { backend: string; data: string },
+): Record<string, unknown> {
+  const anchor = r.task1.map((t) => t.atAnchor.task1.eps);
+  return {
+    command: 'npm run reproduce -- --experiment forgetting',
+    backend: meta.backend,
+    data: meta.data,
+    seeds: r.config.seeds,
+    task1: r.config.task1,
+    task2: r.config.task2,
+    grids: { lambdas: r.config.lambdas, ewcLambdas: r.config.ewcLambdas, ncList: r.config.ncList },
+    validation: r.validation,
+    runs: r.timings.runs,
+    seconds: Number(r.timings.total.toFixed(1)),
+    task1ErrorBefore: anchor.reduce((a, b) => a + b, 0) / anchor.length,
+    summary: r.summary,
   };
 }
 
@@ -243,16 +281,23 @@ export async function runForgetting(
 
 function summaryLines(r: ForgettingResult): string[] {
   const s = r.summary;
-  const lines: string[] = [];
+  const lines: string[] = [
+    `settings chosen on validation data (${pct(r.validation.fraction)} of each task digit's training examples, ${r.validation.heldOut} held out); budgets: LDC ${s.budget.ldc}, EWC ${s.budget.ewc}, none ${s.budget.none}`,
+  ];
   for (const m of ['none', 'ewc', 'ldc'] as const) {
     const b = s.best[m];
     if (!b) continue;
     lines.push(
-      `${m.padEnd(4)} best ε₁+ε₂ = ${b.total.toFixed(3)} ± ${b.totalSd.toFixed(3)} (ε₁ ${pct(b.eps1)}, ε₂ ${pct(b.eps2)}) at λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''}; own-class best ${s.bestOwn[m]?.total.toFixed(3)}`,
+      `${m.padEnd(4)} test ε₁+ε₂ = ${b.total.toFixed(3)} ± ${b.totalSd.toFixed(3)} over ${b.n} seeds (ε₁ ${pct(b.eps1)}, ε₂ ${pct(b.eps2)}; validation ${b.valTotal.toFixed(3)}) at λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''}; own classes ${s.bestOwn[m]?.total.toFixed(3)}`,
     );
   }
+  const d = s.paired.ldcMinusEwc;
+  if (d)
+    lines.push(
+      `LDC − EWC, paired over ${d.n} seeds: ${d.mean.toFixed(3)} (95% CI ${d.ci95[0].toFixed(3)} to ${d.ci95[1].toFixed(3)})`,
+    );
   lines.push(
-    `LDC ε₁+ε₂ vs N_c: ${s.ncCurve.map((p) => `${p.nc}: ${p.total.toFixed(3)}`).join(', ')} (EWC best ${s.ewcReference.toFixed(3)})`,
+    `LDC ε₁+ε₂ vs N_c (λ chosen on validation): ${s.ncCurve.map((p) => `${p.nc}: ${p.total.toFixed(3)}`).join(', ')} (EWC ${s.ewcReference.toFixed(3)})`,
   );
   lines.push(
     `${r.timings.runs} runs in ${r.timings.total.toFixed(1)} s (pretrain ${r.timings.pretrain.toFixed(1)}, task 1 ${r.timings.task1.toFixed(1)}, analysis ${r.timings.analysis.toFixed(1)}, task 2 ${r.timings.task2.toFixed(1)})`,
@@ -282,7 +327,21 @@ export async function forgettingMain(argv: string[]): Promise<void> {
   writeFileSync(opts.out, JSON.stringify(out, null, 1));
   const csvFile = opts.out.replace(/\.json$/i, '') + '.runs.csv';
   const rows = [
-    ['method', 'lambda', 'nc', 'seed', 'eps1', 'eps2', 'eps1Own', 'eps2Own', 'penalty'].join(','),
+    [
+      'method',
+      'lambda',
+      'nc',
+      'seed',
+      'eps1',
+      'eps2',
+      'eps1Own',
+      'eps2Own',
+      'valEps1',
+      'valEps2',
+      'valEps1Own',
+      'valEps2Own',
+      'penalty',
+    ].join(','),
   ];
   for (const r of result.runs)
     rows.push(
@@ -295,10 +354,21 @@ export async function forgettingMain(argv: string[]): Promise<void> {
         r.eps2,
         r.eps1Own,
         r.eps2Own,
+        r.valEps1,
+        r.valEps2,
+        r.valEps1Own,
+        r.valEps2Own,
         r.penalty,
       ].join(','),
     );
   writeFileSync(csvFile, rows.join('\n') + '\n');
+  if (opts.pageSummary) {
+    mkdirSync(dirname(resolve(opts.pageSummary)), { recursive: true });
+    writeFileSync(
+      opts.pageSummary,
+      JSON.stringify(forgettingPageSummary(result, { backend, data: data.name }), null, 1) + '\n',
+    );
+  }
   for (const l of summaryLines(result)) log(l);
   log(`wrote ${opts.out}, ${csvFile}`);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ForgettingUsageError, parseForgettingArgs } from '../../src/cli/forgetting';
-import { DEFAULT_FORGETTING_CONFIG } from '../../src/engine/forgetting';
+import { CLI_FORGETTING_SEEDS, DEFAULT_FORGETTING_CONFIG } from '../../src/engine/forgetting';
 
 const hasData = existsSync('public/data/mnist-10k.bin');
 
@@ -45,7 +45,15 @@ describe('reproduce --experiment forgetting', () => {
     expect(o.config.flatnessSource).toBe('estimated');
     expect(o.config.psi).toBe(3);
     expect(o.out).toBe('x.json');
-    expect(parseForgettingArgs([]).config).toEqual(DEFAULT_FORGETTING_CONFIG);
+    // The page's sweep, with 5 seeds: enough for a paired interval over seeds.
+    expect(parseForgettingArgs([]).config).toEqual({
+      ...DEFAULT_FORGETTING_CONFIG,
+      seeds: [0, 1, 2, 3, 4],
+    });
+    expect(CLI_FORGETTING_SEEDS.length).toBeGreaterThanOrEqual(5);
+    expect(parseForgettingArgs(['--validation-fraction', '0.2']).config.validationFraction).toBe(
+      0.2,
+    );
     for (const bad of [
       ['--task1', '1,1'],
       ['--task2', '0,5'],
@@ -57,6 +65,8 @@ describe('reproduce --experiment forgetting', () => {
       ['--task2-steps', '0'],
       ['--bogus'],
       ['--out'],
+      ['--lambdas', '1,1'],
+      ['--validation-fraction', '0.9'],
     ]) {
       expect(() => parseForgettingArgs(bad), bad.join(' ')).toThrow(ForgettingUsageError);
     }
@@ -118,6 +128,10 @@ describe('reproduce --experiment forgetting', () => {
           'eps2',
           'eps1Own',
           'eps2Own',
+          'valEps1',
+          'valEps2',
+          'valEps1Own',
+          'valEps2Own',
           'curve',
         ])
           expect(run).toHaveProperty(k);
@@ -134,11 +148,23 @@ describe('reproduce --experiment forgetting', () => {
         for (const k of ['rank', 'variance', 'flatness']) expect(m).toHaveProperty(k);
       expect(j.summary.best.ldc.nc === 3 || j.summary.best.ldc.nc === 6).toBe(true);
       expect(j.summary.best.ewc.lambda).toBe(100000);
+      // Chosen on validation data, with the budgets and the paired comparison stated.
+      expect(j.summary.selection).toBe('validation');
+      expect(j.summary.budget).toEqual({ none: 1, ldc: 4, ewc: 1 });
+      for (const m of ['none', 'ldc', 'ewc'])
+        for (const k of ['valTotal', 'total', 'totalSd', 'n'])
+          expect(j.summary.best[m]).toHaveProperty(k);
+      expect(j.summary.paired.ldcMinusEwc.n).toBe(2);
+      expect(j.summary.paired.ldcMinusEwc.ci95).toHaveLength(2);
+      expect(j.validation).toMatchObject({ fraction: 0.15, seed: 2021 });
+      expect(j.tasks[0].validation).toBeGreaterThan(0);
       expect(j.summary.ncCurve.map((p: { nc: number }) => p.nc)).toEqual([3, 6]);
       expect(j.sweep.every((p: { n: number }) => p.n === 2)).toBe(true);
       expect(j.timings.total).toBeGreaterThan(0);
       const csv = readFileSync(join(dir, 'f.runs.csv'), 'utf8').split('\n');
-      expect(csv[0]).toBe('method,lambda,nc,seed,eps1,eps2,eps1Own,eps2Own,penalty');
+      expect(csv[0]).toBe(
+        'method,lambda,nc,seed,eps1,eps2,eps1Own,eps2Own,valEps1,valEps2,valEps1Own,valEps2Own,penalty',
+      );
       expect(csv).toHaveLength(1 + 12 + 1);
     },
   );

@@ -37,6 +37,11 @@ function run(p: Partial<RunResult> & Pick<RunResult, 'method' | 'lambda' | 'seed
     eps2,
     eps1Own: eps1 / 10,
     eps2Own: eps2 / 2,
+    // Validation errors equal to the test errors unless a test sets them apart.
+    valEps1: eps1,
+    valEps2: eps2,
+    valEps1Own: eps1 / 10,
+    valEps2Own: eps2 / 2,
     curve,
     displacement: [],
     penalty: 0,

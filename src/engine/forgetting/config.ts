@@ -48,6 +48,18 @@ export interface ForgettingConfig {
   ncList: number[];
   /** Independent repetitions: each seed redoes pretraining, task 1, the PCA and every run. */
   seeds: number[];
+  /**
+   * Share of each task digit's training examples held out as validation data: never trained on
+   * (not in pretraining, task 1, its PCA, flatness or Fisher, nor task 2), and the only data
+   * each method's setting (λ, N_c) is chosen on, so that the reported test errors are not
+   * selected on themselves.
+   */
+  validationFraction: number;
+  /**
+   * Seed of the held-out draw. Deliberately not a training seed: every method and every seed
+   * is selected on the same validation examples.
+   */
+  validationSeed: number;
   /** F_i measured along each mode, or estimated from σ_i by Eq. 8, F_i ∝ σ_i^(−2/ψ). */
   flatnessSource: FlatnessSource;
   /** ψ of the estimate (SCIENCE.md: ψ ≈ 4 for MNIST). */
@@ -67,10 +79,19 @@ export interface ForgettingConfig {
 }
 
 /**
- * Defaults sized so that one full sweep — 3 seeds × (1 unconstrained + 7 EWC λ + 7 LDC λ ×
- * 7 N_c) = 171 runs of 320 task-2 steps (10 epochs of digits 2,3), plus per seed 3 epochs of
- * pretraining, 30 epochs of task 1 (the last 10 its PCA window, 340 snapshots) and the flatness
- * of 300 modes — takes well under a minute in Node (wasm backend, two cores).
+ * EWC's λ grid: 49 values, 12 per decade from 10³ to 10⁷ (3 significant digits), the span of
+ * "no effect" to "pinned" on the embedded digits. 49 = LDC's 7 λ × 7 N_c, so that neither
+ * method wins by having more settings to choose from (the selection budget).
+ */
+export const EWC_LAMBDA_GRID: number[] = Array.from({ length: 49 }, (_, k) =>
+  Number((10 ** (3 + k / 12)).toPrecision(3)),
+);
+
+/**
+ * The page's sweep (also the bench's) — 3 seeds × (1 unconstrained + 49 EWC λ + 7 LDC λ ×
+ * 7 N_c) = 297 runs of 320 task-2 steps (10 epochs of digits 2,3), plus per seed 3 epochs of
+ * pretraining, 31 epochs of task 1 (the last 11 its PCA window) and the flatness of 300 modes.
+ * The CLI runs the same with CLI_FORGETTING_SEEDS.
  */
 export const DEFAULT_FORGETTING_CONFIG: ForgettingConfig = {
   task1: [0, 1],
@@ -81,20 +102,44 @@ export const DEFAULT_FORGETTING_CONFIG: ForgettingConfig = {
   pretrain: 'all',
   pretrainEpochs: 3,
   task1Epochs: 20,
-  windowEpochs: 10,
+  // 11, not 10: with 15% of the digits held out, 10 epochs of 0,1 give 290 snapshots, fewer
+  // than N_c = 300 modes need.
+  windowEpochs: 11,
   anchor: 'mean',
   task2Steps: 320,
   curveEvery: 20,
   lambdas: [0.1, 0.3, 1, 3, 10, 100, 1000],
-  ewcLambdas: [1e3, 1e4, 1e5, 3e5, 1e6, 3e6, 1e7],
+  ewcLambdas: EWC_LAMBDA_GRID,
   ncList: [5, 10, 20, 50, 100, 200, 300],
   seeds: [0, 1, 2],
+  validationFraction: 0.15,
+  validationSeed: 2021,
   flatnessSource: 'measured',
   psi: 4,
   includeDrift: true,
   thresholdFactor: 'e',
   displacementModes: 50,
 };
+
+/** The headless default: 5 seeds, enough for a paired interval over seeds (the page runs 3). */
+export const CLI_FORGETTING_SEEDS: readonly number[] = [0, 1, 2, 3, 4];
+
+/** Settings each method chooses among: the selection budget (SCIENCE.md, Fig. 4). */
+export function selectionBudget(c: Pick<ForgettingConfig, 'lambdas' | 'ewcLambdas' | 'ncList'>): {
+  ldc: number;
+  ewc: number;
+  none: number;
+} {
+  return { ldc: c.lambdas.length * c.ncList.length, ewc: c.ewcLambdas.length, none: 1 };
+}
+
+/** Task-2 runs of one seed (1 unconstrained + EWC grid + LDC grid). */
+export function runsPerSeed(
+  c: Pick<ForgettingConfig, 'lambdas' | 'ewcLambdas' | 'ncList'>,
+): number {
+  const b = selectionBudget(c);
+  return b.none + b.ewc + b.ldc;
+}
 
 /** Throws a readable error for an unusable config. */
 export function checkForgettingConfig(c: ForgettingConfig): void {
@@ -119,6 +164,17 @@ export function checkForgettingConfig(c: ForgettingConfig): void {
   }
   if (c.ncList.length === 0 && c.lambdas.length > 0) throw new Error('ncList is empty');
   for (const n of c.ncList) int(n, 'N_c', 1);
+  // A repeated value would be one setting run twice per seed, and counted as two seeds.
+  for (const [name, list] of [
+    ['λ (LDC)', c.lambdas],
+    ['λ (EWC)', c.ewcLambdas],
+    ['N_c', c.ncList],
+  ] as const) {
+    if (new Set(list).size !== list.length) throw new Error(`the ${name} list repeats a value`);
+  }
+  if (!(c.validationFraction > 0 && c.validationFraction <= 0.5))
+    throw new Error(`validationFraction must be in (0, 0.5], got ${c.validationFraction}`);
+  int(c.validationSeed, 'validationSeed', 0);
   if (c.seeds.length === 0) throw new Error('seeds is empty');
   for (const s of c.seeds) int(s, 'seed', 0);
   if (new Set(c.seeds).size !== c.seeds.length) throw new Error('seeds repeat');

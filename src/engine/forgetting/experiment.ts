@@ -14,6 +14,11 @@
  * Seeds are the outer loop; a 'sweepPoint' is re-emitted with the running mean over the seeds
  * done so far after each run, so a live trade-off plot fills in and then sharpens.
  *
+ * Validation: before anything trains, validationFraction of each task digit's training examples
+ * is held out (tasks.ts, holdOutValidation; a fixed draw, the same for every seed and method).
+ * Pretraining, task 1, its PCA, flatness and Fisher, and task 2 never see them; every run is
+ * scored on them at its end, and each method's setting is chosen on them (selection.ts).
+ *
  * Seeds: seed s initialises the network (initMlp(h, s)) and orders the pretraining batches;
  * W2's re-initialisation, the task-1 batches and the task-2 batches use derived seeds
  * s + 101, s + 202, s + 303. Within a seed every method and λ sees identical task-2 batches.
@@ -32,7 +37,15 @@ import { checkForgettingConfig, type ForgettingConfig } from './config';
 import { fisherDiagonal, fisherStats } from './fisher';
 import { EwcPenalty, LdcPenalty, NoPenalty, type Method, type Penalty } from './penalties';
 import { TaskScorer, type TaskErrors } from './scoring';
-import { makeTasks, type Task } from './tasks';
+import {
+  aggregate,
+  mean,
+  summarize,
+  sweepKey,
+  type ForgettingSummary,
+  type SweepPoint,
+} from './selection';
+import { holdOutValidation, type Task } from './tasks';
 import { W2Trainer, reinitW2, type FrozenLayers } from './w2Trainer';
 
 export type ForgettingPhase = 'pretrain' | 'task1' | 'window' | 'analysis' | 'task2' | 'summary';
@@ -81,6 +94,11 @@ export interface RunResult extends RunKey {
   eps2: number;
   eps1Own: number;
   eps2Own: number;
+  /** The same on the held-out validation data: what the settings are chosen on. */
+  valEps1: number;
+  valEps2: number;
+  valEps1Own: number;
+  valEps2Own: number;
   curve: CurvePoint[];
   /** (w_end − w1*)·p_i for ranks 1..displacementModes. */
   displacement: number[];
@@ -108,54 +126,6 @@ export interface Task1Report {
   flatnessSource: ForgettingConfig['flatnessSource'];
 }
 
-export interface SweepPoint {
-  method: Method;
-  lambda: number;
-  nc: number | null;
-  /** Seeds averaged so far. */
-  n: number;
-  eps1: number;
-  eps2: number;
-  eps1Own: number;
-  eps2Own: number;
-  /** ε₁ + ε₂ (10-way) and its standard deviation over seeds; the same for own-class errors. */
-  total: number;
-  totalSd: number;
-  totalOwn: number;
-  totalOwnSd: number;
-  eps1Sd: number;
-  eps2Sd: number;
-}
-
-export interface BestPoint {
-  lambda: number;
-  nc: number | null;
-  eps1: number;
-  eps2: number;
-  total: number;
-  totalSd: number;
-  n: number;
-}
-
-export interface ForgettingSummary {
-  /** Lowest mean ε₁+ε₂ (10-way) per method over its grid. */
-  best: Record<Method, BestPoint | null>;
-  /** Lowest mean ε₁+ε₂ restricted to own classes per method. */
-  bestOwn: Record<Method, BestPoint | null>;
-  /** LDC's best ε₁+ε₂ at each N_c (over λ), with EWC's best as the reference line. */
-  ncCurve: {
-    nc: number;
-    lambda: number;
-    total: number;
-    totalSd: number;
-    eps1: number;
-    eps2: number;
-  }[];
-  ewcReference: number;
-  /** N_c of LDC's overall best. */
-  bestNc: number | null;
-}
-
 export interface ForgettingTimings {
   pretrain: number;
   task1: number;
@@ -167,7 +137,10 @@ export interface ForgettingTimings {
 
 export interface ForgettingResult {
   config: ForgettingConfig;
-  tasks: { classes: number[]; train: number; test: number }[];
+  /** Example counts: `train` excludes the held-out `validation` examples. */
+  tasks: { classes: number[]; train: number; validation: number; test: number }[];
+  /** The held-out draw, the same for every method and seed. */
+  validation: { fraction: number; seed: number; heldOut: number };
   task1: Task1Report[];
   runs: RunResult[];
   sweep: SweepPoint[];
@@ -216,90 +189,6 @@ export function constrainedRanks(
 
 const ESTIMATE_ANCHOR_RANKS = [2, 3, 4, 5, 6];
 
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-function sd(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-}
-
-function sweepKey(k: { method: Method; lambda: number; nc: number | null }): string {
-  return `${k.method}|${k.lambda}|${k.nc ?? ''}`;
-}
-
-export function aggregate(runs: readonly RunResult[]): SweepPoint {
-  const r0 = runs[0];
-  const e1 = runs.map((r) => r.eps1);
-  const e2 = runs.map((r) => r.eps2);
-  const tot = runs.map((r) => r.eps1 + r.eps2);
-  const totOwn = runs.map((r) => r.eps1Own + r.eps2Own);
-  return {
-    method: r0.method,
-    lambda: r0.lambda,
-    nc: r0.nc,
-    n: runs.length,
-    eps1: mean(e1),
-    eps2: mean(e2),
-    eps1Own: mean(runs.map((r) => r.eps1Own)),
-    eps2Own: mean(runs.map((r) => r.eps2Own)),
-    total: mean(tot),
-    totalSd: sd(tot),
-    totalOwn: mean(totOwn),
-    totalOwnSd: sd(totOwn),
-    eps1Sd: sd(e1),
-    eps2Sd: sd(e2),
-  };
-}
-
-/** Best points, the N_c curve and the EWC reference from the sweep. */
-export function summarize(sweep: readonly SweepPoint[]): ForgettingSummary {
-  const pick = (method: Method, own: boolean): BestPoint | null => {
-    let best: SweepPoint | null = null;
-    for (const p of sweep) {
-      if (p.method !== method) continue;
-      if (!best || (own ? p.totalOwn < best.totalOwn : p.total < best.total)) best = p;
-    }
-    if (!best) return null;
-    return {
-      lambda: best.lambda,
-      nc: best.nc,
-      eps1: own ? best.eps1Own : best.eps1,
-      eps2: own ? best.eps2Own : best.eps2,
-      total: own ? best.totalOwn : best.total,
-      totalSd: own ? best.totalOwnSd : best.totalSd,
-      n: best.n,
-    };
-  };
-  const methods: Method[] = ['none', 'ldc', 'ewc'];
-  const best = Object.fromEntries(methods.map((m) => [m, pick(m, false)])) as Record<
-    Method,
-    BestPoint | null
-  >;
-  const bestOwn = Object.fromEntries(methods.map((m) => [m, pick(m, true)])) as Record<
-    Method,
-    BestPoint | null
-  >;
-  const ncs = [...new Set(sweep.filter((p) => p.method === 'ldc').map((p) => p.nc ?? 0))].sort(
-    (a, b) => a - b,
-  );
-  const ncCurve = ncs.map((nc) => {
-    let b: SweepPoint | null = null;
-    for (const p of sweep)
-      if (p.method === 'ldc' && p.nc === nc && (!b || p.total < b.total)) b = p;
-    const q = b as SweepPoint;
-    return { nc, lambda: q.lambda, total: q.total, totalSd: q.totalSd, eps1: q.eps1, eps2: q.eps2 };
-  });
-  return {
-    best,
-    bestOwn,
-    ncCurve,
-    ewcReference: best.ewc?.total ?? NaN,
-    bestNc: best.ldc?.nc ?? null,
-  };
-}
-
 interface SeedContext {
   frozen: FrozenLayers;
   anchor: Float64Array;
@@ -318,7 +207,14 @@ export async function* forgettingRun(
   const signal = opts.signal;
   const stream = opts.streamCurves ?? true;
   const t0 = performance.now();
-  const [task1, task2] = makeTasks(data, [config.task1, config.task2]);
+  const split = holdOutValidation(
+    data,
+    [config.task1, config.task2],
+    config.validationFraction,
+    config.validationSeed,
+  );
+  const [task1, task2] = split.tasks;
+  const trainData = split.pretrain;
   const h = config.hidden;
   const dim = h * h;
   const maxNc = Math.max(0, ...config.ncList);
@@ -341,8 +237,9 @@ export async function* forgettingRun(
     config.pretrainEpochs *
     Math.floor(
       (config.pretrain === 'all'
-        ? data.train.count
-        : filterClasses(data.train, [...config.task1, ...config.task2]).count) / config.batchSize,
+        ? trainData.train.count
+        : filterClasses(trainData.train, [...config.task1, ...config.task2]).count) /
+        config.batchSize,
     );
   const task1Steps =
     (config.task1Epochs + config.windowEpochs) * Math.floor(task1.train.count / config.batchSize);
@@ -376,7 +273,7 @@ export async function* forgettingRun(
       seedIndex: si,
       message: `seed ${seed}: training the whole network on ${config.pretrain === 'all' ? 'all digits' : 'the digits of both tasks'} for ${config.pretrainEpochs} epochs`,
     };
-    const pre = await pretrain(config, data, seed, signal);
+    const pre = await pretrain(config, trainData, seed, signal);
     doneUnits += 5 * pretrainSteps;
     timings.pretrain += (performance.now() - tp) / 1000;
     yield progress('pretrain', seed);
@@ -392,6 +289,7 @@ export async function* forgettingRun(
     };
     const frozen: FrozenLayers = { hidden: h, W1: pre.W1, W3: pre.W3 };
     const scorer = new TaskScorer([task1, task2], frozen);
+    const valScorer = new TaskScorer([task1, task2], frozen, 'validation');
     try {
       const t1 = new W2Trainer(frozen, task1.train, reinitW2(h, seed + 101), {
         lr: config.lr,
@@ -542,12 +440,17 @@ export async function* forgettingRun(
           if (!w.every(Number.isFinite))
             throw new Error(`task 2 diverged (${key.method}, λ = ${key.lambda}): lower α`);
           const last = curve[curve.length - 1];
+          const [v1, v2] = await valScorer.score(t2);
           const run: RunResult = {
             ...key,
             eps1: last.eps1,
             eps2: last.eps2,
             eps1Own: last.eps1Own,
             eps2Own: last.eps2Own,
+            valEps1: v1.eps,
+            valEps2: v2.eps,
+            valEps1Own: v1.epsOwn,
+            valEps2Own: v2.epsOwn,
             curve,
             displacement: displacement(w, ctx.anchor, ctx.pca, config.displacementModes),
             penalty: penalty.value(w),
@@ -569,6 +472,7 @@ export async function* forgettingRun(
       timings.task2 += (performance.now() - tp) / 1000;
     } finally {
       scorer.dispose();
+      valScorer.dispose();
     }
   }
 
@@ -587,12 +491,18 @@ export async function* forgettingRun(
     tasks: [task1, task2].map((t) => ({
       classes: t.classes,
       train: t.train.count,
+      validation: t.validation.count,
       test: t.test.count,
     })),
+    validation: {
+      fraction: config.validationFraction,
+      seed: config.validationSeed,
+      heldOut: split.heldOut.length,
+    },
     task1: reports,
     runs,
     sweep,
-    summary: summarize(sweep),
+    summary: summarize(sweep, runs),
     timings,
   };
   yield { type: 'done', result };

@@ -4,5 +4,6 @@ export * from './experiment';
 export * from './fisher';
 export * from './penalties';
 export * from './scoring';
+export * from './selection';
 export * from './tasks';
 export * from './w2Trainer';

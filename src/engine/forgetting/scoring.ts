@@ -7,6 +7,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { CLASSES } from '../nets/mlp';
+import type { DataSplit } from '../data/dataset';
 import type { Task } from './tasks';
 import { hiddenLayer, type W2Trainer, type FrozenLayers } from './w2Trainer';
 
@@ -42,23 +43,34 @@ export function taskErrors(
   return { eps: wrong / count, epsOwn: wrongOwn / count };
 }
 
-/** The test sets of several tasks with their H1 resident on the backend. */
+/**
+ * One evaluation set per task (the test sets by default, or the held-out validation sets) with
+ * their H1 resident on the backend.
+ */
 export class TaskScorer {
   private readonly h1: tf.Tensor2D[];
-  private readonly tasks: readonly Task[];
+  private readonly sets: { classes: number[]; split: DataSplit }[];
 
-  constructor(tasks: readonly Task[], frozen: FrozenLayers) {
-    this.tasks = tasks;
-    this.h1 = tasks.map((t) => hiddenLayer(t.test, frozen.W1, frozen.hidden));
+  constructor(
+    tasks: readonly (Task & { validation?: DataSplit })[],
+    frozen: FrozenLayers,
+    which: 'test' | 'validation' = 'test',
+  ) {
+    this.sets = tasks.map((t) => {
+      const split = which === 'test' ? t.test : t.validation;
+      if (!split) throw new Error(`task ${t.classes.join(',')} has no validation set`);
+      return { classes: t.classes, split };
+    });
+    this.h1 = this.sets.map((s) => hiddenLayer(s.split, frozen.W1, frozen.hidden));
   }
 
-  /** Test errors of every task at the trainer's current W2. */
+  /** Errors of every task on its set at the trainer's current W2. */
   async score(trainer: W2Trainer): Promise<TaskErrors[]> {
     const out: TaskErrors[] = [];
-    for (let i = 0; i < this.tasks.length; i++) {
-      const t = this.tasks[i];
+    for (let i = 0; i < this.sets.length; i++) {
+      const s = this.sets[i];
       const z = await trainer.logits(this.h1[i]);
-      out.push(taskErrors(z, t.test.labels, t.test.count, t.classes));
+      out.push(taskErrors(z, s.split.labels, s.split.count, s.classes));
     }
     return out;
   }
