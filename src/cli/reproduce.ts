@@ -117,6 +117,9 @@ options:
                          optimizer-comparison (default ${ADAM_DEFAULT_LR})
   --sharp-c X            D_s threshold constant c (default ${SHARP_THRESHOLD_C})
   --seed N               initialisation / shuffling seed
+  --seeds LIST           variance-flatness / theory: one run per seed, e.g. 0,1,2,3,4; the JSON
+                         is the first seed's, with perSeed and seedSummary (mean ± sd of ψ,
+                         γ and the 2–35 variance share over the seeds)
   --dynamics sgd|langevin  analyse SGD (default) or the Langevin contrast run from the SGD solution
   --temperature T        Langevin temperature
   --langevin-lr X        Langevin step size
@@ -145,6 +148,8 @@ interface CliOptions {
   idx: string | null;
   quiet: boolean;
   bundle: string | null;
+  /** --seeds: one run per seed (variance-flatness and theory); null: the one --seed. */
+  seeds: number[] | null;
   preset: string;
   widths: number[];
   Bs: number[];
@@ -190,6 +195,7 @@ export function parseArgs(argv: string[]): CliOptions {
   let idx: string | null = null;
   let quiet = false;
   let bundle: string | null = null;
+  let seeds: number[] | null = null;
   const overrides: Partial<Record<keyof RunConfig, number | string>> = {};
   let presetGiven = false;
   let widths: number[] = [20, 30, 50, 100];
@@ -242,7 +248,13 @@ export function parseArgs(argv: string[]): CliOptions {
     } else if (a === '--out') out = value();
     else if (a === '--idx') idx = value();
     else if (a === '--bundle') bundle = value();
-    else if (a === '--quiet') quiet = true;
+    else if (a === '--seeds') {
+      const raw = value();
+      const v = raw.split(',').map((x) => Number(x.trim()));
+      if (v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 0))
+        throw new UsageError(`--seeds expects a comma-separated list of seeds ≥ 0, got "${raw}"`);
+      seeds = [...new Set(v)];
+    } else if (a === '--quiet') quiet = true;
     else if (a === '--phase') {
       const v = value();
       if (v !== 'warmup' && v !== 'error') throw new UsageError(`--phase must be warmup or error`);
@@ -364,6 +376,9 @@ export function parseArgs(argv: string[]): CliOptions {
     throw new UsageError(
       '--block, --kernel, --conv1, --conv2, --dense, --max-block-dim need --arch mlp4|cnn',
     );
+  if (seeds && experiment !== 'variance-flatness' && experiment !== 'theory')
+    throw new UsageError('--seeds works with --experiment variance-flatness or theory');
+  if (seeds && archConfig) throw new UsageError('--seeds works with the default network only');
   if (SWEEPS.includes(experiment) && (dynamics !== 'sgd' || bundle))
     throw new UsageError('sweeps analyse SGD-family runs only and write no bundle');
   return {
@@ -381,6 +396,7 @@ export function parseArgs(argv: string[]): CliOptions {
     adamLr,
     sharpC,
     arch: archConfig,
+    seeds,
   };
 }
 
@@ -615,6 +631,68 @@ export async function reproduce(
     profiles: [...results.values()].flatMap((r) => r.profiles),
   });
   return { out, bundle };
+}
+
+/** Mean, sample sd (n − 1) and the values of one number over seeds. */
+export function seedStat(values: number[]): {
+  mean: number;
+  sd: number;
+  n: number;
+  values: number[];
+} {
+  const v = values.filter((x) => Number.isFinite(x));
+  const n = v.length;
+  const mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
+  const sd = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, sd, n, values };
+}
+
+/**
+ * One run per seed: a headline exponent is a mean ± sd over seeds (SCIENCE.md). The document is
+ * the first seed's, with each seed's fits (`perSeed`) and their summary (`seedSummary`).
+ */
+export async function reproduceSeeds(
+  opts: CliOptions,
+  seeds: number[],
+  log: (s: string) => void,
+): Promise<{ out: Record<string, unknown>; bundle: RunBundle }> {
+  let first: { out: Record<string, unknown>; bundle: RunBundle } | null = null;
+  const perSeed: Record<string, unknown>[] = [];
+  for (const seed of seeds) {
+    log(`seed ${seed} (${perSeed.length + 1} of ${seeds.length})`);
+    const r = await reproduce({ ...opts, config: { ...opts.config, seed } }, log);
+    first ??= r;
+    const fits = r.out.fits as Record<string, ReturnType<typeof fitJson>>;
+    perSeed.push({
+      seed,
+      psi: fits.psi,
+      gamma: fits.gamma,
+      ...(fits.D ? { D: fits.D } : {}),
+      varianceFraction35: r.out.varianceFraction35,
+      ...(r.out.einstein ? { einstein: r.out.einstein } : {}),
+    });
+  }
+  const pick = (f: (p: Record<string, unknown>) => unknown) =>
+    seedStat(perSeed.map((p) => Number(f(p))));
+  const fit = (p: Record<string, unknown>, k: string) =>
+    (p[k] as ReturnType<typeof fitJson> | undefined)?.exponent;
+  const seedSummary: Record<string, unknown> = {
+    psi: pick((p) => fit(p, 'psi')),
+    psiTls: pick((p) => (p.psi as ReturnType<typeof fitJson>).tls?.exponent),
+    gamma: pick((p) => fit(p, 'gamma')),
+    varianceFraction35: pick((p) => p.varianceFraction35),
+    ...(perSeed[0].D ? { beta1: pick((p) => fit(p, 'D')) } : {}),
+  };
+  log(
+    `over ${seeds.length} seeds: ψ = ${fmtStat(seedSummary.psi)}, γ = ${fmtStat(seedSummary.gamma)}, 2–35 share = ${fmtStat(seedSummary.varianceFraction35)}`,
+  );
+  const { out, bundle } = first!;
+  return { out: { ...out, seeds, perSeed, seedSummary }, bundle };
+}
+
+function fmtStat(x: unknown): string {
+  const s = x as ReturnType<typeof seedStat>;
+  return `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}`;
 }
 
 /** Runs the variance–flatness pipeline on mlp4 or the CNN; returns the JSON document. */
@@ -871,7 +949,9 @@ async function main(): Promise<void> {
     log(`wrote ${writeOutputs(out, opts.out).join(', ')}`);
     return;
   }
-  const { out, bundle } = await reproduce(opts, log);
+  const { out, bundle } = opts.seeds
+    ? await reproduceSeeds(opts, opts.seeds, log)
+    : await reproduce(opts, log);
   const files = writeOutputs(out, opts.out);
   if (opts.bundle) {
     mkdirSync(dirname(resolve(opts.bundle)), { recursive: true });

@@ -16,7 +16,6 @@ import {
   fitUsable,
   fitY,
   fmt,
-  fmtDash,
   fmtFixed,
   fmtInterval,
   fmtSigned,
@@ -47,6 +46,7 @@ import {
   PlotBackground,
   Swatch,
 } from './ChartParts';
+import { ciText } from './theoryParts';
 
 interface Pt {
   run: RunId;
@@ -273,7 +273,7 @@ export function VarianceFlatnessView() {
   const psi = sgd?.fits.psi;
   const psiOk = !!psi && fitUsable(psi);
   const ariaLabel = has
-    ? `Variance against flatness, log–log. ${psiOk && psi ? `SGD: ψ = ${fmtFixed(psi.exponent)} (95% CI ${fmtDash(psi.ci95)}), R² ${fmtFixed(psi.r2)}.` : ''}${lang && fitUsable(lang.fits.psi) ? ` Langevin: slope ${fmtSigned(lang.fits.psi.slope)}.` : ''}`
+    ? `Variance against flatness, log–log. ${psiOk && psi ? `SGD: ψ = ${fmtFixed(psi.exponent)} (${ciText(psi, 2)}), R² ${fmtFixed(psi.r2)}.` : ''}${lang && fitUsable(lang.fits.psi) ? ` Langevin: slope ${fmtSigned(lang.fits.psi.slope)}.` : ''}`
     : 'Variance against flatness: waiting for the PCA window.';
 
   const activePts = active === null ? [] : pts.filter((p) => p.rank === active);
@@ -294,9 +294,22 @@ export function VarianceFlatnessView() {
       <>
         Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is
         along it (Fᵢ). SGD moves least along the flattest directions, σ² ∝ F<sup>−ψ</sup> with ψ ={' '}
-        {fmtFixed(psi.exponent, 1)} (95% CI {fmtDash(psi.ci95)}, R² {fmtFixed(psi.r2)}) — the
-        opposite of the Einstein relation σ² ∝ F² (dotted) that equilibrium{' '}
-        {lang ? 'Langevin dynamics approaches' : 'dynamics would obey'}.
+        {fmtFixed(psi.exponent, 1)} ({ciText(psi)}, R² {fmtFixed(psi.r2)}) — the opposite of the
+        Einstein relation σ² ∝ F² (dotted) that dynamics in equilibrium would obey.
+        {psi.tls && Number.isFinite(psi.tls.exponent) ? (
+          <>
+            {' '}
+            F is measured with error too: by total least squares ψ = {fmtFixed(psi.tls.exponent, 1)}
+            .
+          </>
+        ) : null}
+        {lang ? (
+          <>
+            {' '}
+            The Langevin run is not in equilibrium along most of these modes: the flat ones relax
+            too slowly for its window (see the Einstein check below).
+          </>
+        ) : null}
       </>
     ) : (
       <>

@@ -3,10 +3,10 @@
  * the two-line empty state shown until it arrives, per-mode colours, a linked mode legend,
  * stacked plot boxes and a little interpolation.
  */
-import type { TheoryResult } from '../engine/experiments/analysis';
+import type { PowerFit, TheoryResult } from '../engine/experiments/analysis';
 import { useRun } from '../state/runStore';
 import { useSelection } from '../state/selectionStore';
-import { CATEGORY_COLORS, type Box, type Margin, type RunId, type Size } from './chart';
+import { CATEGORY_COLORS, fmtDash, type Box, type Margin, type RunId, type Size } from './chart';
 import { Swatch } from './ChartParts';
 
 export const WAITING_THEORY = 'Waiting for the analysis…';
@@ -146,4 +146,18 @@ export function listText(items: readonly (string | number)[]): string {
   const s = items.map(String);
   if (s.length <= 1) return s.join('');
   return `${s.slice(0, -1).join(', ')} and ${s[s.length - 1]}`;
+}
+
+/**
+ * How a fit's 95% interval was made, for captions: "95% CI 2.6–4.2, block bootstrap over ranks;
+ * t interval 3.1–3.6". Fits over neighbouring ranks have correlated residuals, so the Student-t
+ * interval (shown for comparison) is too narrow; results saved before the bootstrap say "t".
+ */
+export function ciText(fit: PowerFit, digits = 1, negate = false): string {
+  const flip = (c: readonly [number, number]): [number, number] =>
+    negate ? [-c[1], -c[0]] : [c[0], c[1]];
+  if (fit.method !== 'block-bootstrap')
+    return `95% CI ${fmtDash(flip(fit.ci95), digits)}, Student t`;
+  const ols = fit.ciOls ? `; Student-t ${fmtDash(flip(fit.ciOls), digits)}` : '';
+  return `95% CI ${fmtDash(flip(fit.ci95), digits)}, block bootstrap over ranks${ols}`;
 }
