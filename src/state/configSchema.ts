@@ -2,6 +2,11 @@
  * The one typed schema of every user setting: name, type, default, bounds, URL key, label.
  * The URL (query or hash) reproduces a run; malformed or out-of-range values fall back to the
  * default and are reported by name, never silently.
+ *
+ * Values are read strictly: numbers as plain decimals (an exponent allowed: T = 1e-7), never
+ * hexadecimal, signed, padded or "Infinity", which Number() would all accept; flags as 1 or 0;
+ * a key given twice in the query (or twice in the hash) is refused, as it is unclear which was
+ * meant. Each refused value is named in a notice with its key, cut to NOTICE_VALUE_CHARS.
  */
 import { DEFAULT_CONFIG, type RunConfig } from '../engine/experiments/config';
 
@@ -319,6 +324,19 @@ export interface ParsedUrl {
   notices: string[];
 }
 
+/** Echoed URL values are cut to this many characters (a link can carry anything). */
+export const NOTICE_VALUE_CHARS = 40;
+
+/** A URL value as a notice shows it: whole when short, else its start and its length. */
+export function clipUrlValue(v: string): string {
+  return v.length > NOTICE_VALUE_CHARS
+    ? `${v.slice(0, NOTICE_VALUE_CHARS)}… (${v.length.toLocaleString('en')} characters)`
+    : v;
+}
+
+/** A plain decimal, optionally with an exponent: no sign, hex, spaces or Infinity. */
+const DECIMAL = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
+
 export function parseField(
   f: FieldSpec,
   raw: string,
@@ -334,7 +352,8 @@ export function parseField(
         : { ok: false, why: `expected one of ${f.options.join(', ')}` };
     case 'number': {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) return { ok: false, why: 'not a number' };
+      if (!DECIMAL.test(raw) || !Number.isFinite(v))
+        return { ok: false, why: 'not a plain decimal number' };
       if (f.integer && !Number.isInteger(v)) return { ok: false, why: 'must be a whole number' };
       if (v < f.min || v > f.max) return { ok: false, why: `out of range ${f.min}–${f.max}` };
       return { ok: true, value: v };
@@ -349,6 +368,26 @@ export function urlParams(search: string, hash = ''): URLSearchParams {
   return params;
 }
 
+/**
+ * The page's keys (settings and flags) given more than once in the query or in the hash, with
+ * how many times: such a key is refused rather than guessed.
+ */
+function repeatedKeys(search: string, hash: string): Map<string, number> {
+  const own = new Set<string>([...PAGE_KEYS, ...CONFIG_FIELDS.map((f) => f.url)]);
+  const out = new Map<string, number>();
+  for (const part of [search.replace(/^\?/, ''), hash.replace(/^#/, '')]) {
+    const counts = new Map<string, number>();
+    new URLSearchParams(part).forEach((_v, k) => {
+      if (own.has(k)) counts.set(k, (counts.get(k) ?? 0) + 1);
+    });
+    for (const [k, n] of counts) if (n > 1) out.set(k, Math.max(n, out.get(k) ?? 0));
+  }
+  return out;
+}
+
+/** Unknown `hide=` items named one by one up to this many; the rest are counted. */
+const HIDE_NOTICES = 5;
+
 /** True when a hash carries any key the page reads (so that it can be folded into the query). */
 export function hashHasSettings(hash: string): boolean {
   const keys = new Set<string>([...PAGE_KEYS, ...CONFIG_FIELDS.map((f) => f.url)]);
@@ -360,9 +399,14 @@ export function hashHasSettings(hash: string): boolean {
 export function parseUrl(search: string, hash = ''): ParsedUrl {
   const params = urlParams(search, hash);
   const notices: string[] = [];
+  for (const [k, n] of repeatedKeys(search, hash)) {
+    notices.push(`${k} appears ${n} times in the link; using the default`);
+    params.delete(k);
+  }
+  const clip = clipUrlValue;
   let preset = params.get('preset') ?? DEFAULT_PRESET;
   if (!PRESETS.some((p) => p.id === preset)) {
-    notices.push(`preset "${preset}" is unknown; using "${DEFAULT_PRESET}"`);
+    notices.push(`preset=${clip(preset)}: unknown; using "${DEFAULT_PRESET}"`);
     preset = DEFAULT_PRESET;
   }
   const config = presetConfig(preset);
@@ -373,7 +417,10 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
     if (raw === null) continue;
     const r = parseField(f, raw);
     if (r.ok) target[f.key] = r.value;
-    else notices.push(`${f.url}=${raw} (${f.label}): ${r.why}; using ${String(defaults[f.key])}`);
+    else
+      notices.push(
+        `${f.url}=${clip(raw)} (${f.label}): ${r.why}; using ${String(defaults[f.key])}`,
+      );
   }
   const backend = params.get('backend');
   let forced: string | null = null;
@@ -381,7 +428,7 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
     if ((BACKENDS as readonly string[]).includes(backend)) forced = backend;
     else
       notices.push(
-        `backend=${backend}: expected one of ${BACKENDS.join(', ')}; choosing automatically`,
+        `backend=${clip(backend)}: expected one of ${BACKENDS.join(', ')}; choosing automatically`,
       );
   }
   let data: DataChoice = 'embedded';
@@ -389,31 +436,44 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
   if (rawData !== null) {
     if ((DATA_CHOICES as readonly string[]).includes(rawData)) data = rawData as DataChoice;
     else
-      notices.push(`data=${rawData}: expected one of ${DATA_CHOICES.join(', ')}; using embedded`);
+      notices.push(
+        `data=${clip(rawData)}: expected one of ${DATA_CHOICES.join(', ')}; using embedded`,
+      );
   }
   let theme: ThemeChoice = 'auto';
   const rawTheme = params.get('theme');
   if (rawTheme !== null) {
     if ((THEME_CHOICES as readonly string[]).includes(rawTheme)) theme = rawTheme as ThemeChoice;
-    else notices.push(`theme=${rawTheme}: expected one of ${THEME_CHOICES.join(', ')}; using auto`);
+    else
+      notices.push(
+        `theme=${clip(rawTheme)}: expected one of ${THEME_CHOICES.join(', ')}; using auto`,
+      );
   }
   const hideKeys = new Set<string>([...HIDE_PANELS, ...CONFIG_FIELDS.map((f) => f.url)]);
   const hide: string[] = [];
+  let unknownHidden = 0;
   for (const h of (params.get('hide') ?? '')
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)) {
     if (hideKeys.has(h)) {
       if (!hide.includes(h)) hide.push(h);
-    } else {
-      notices.push(`hide=${h}: unknown; expected setting keys or ${HIDE_PANELS.join(', ')}`);
+    } else if (++unknownHidden <= HIDE_NOTICES) {
+      notices.push(`hide=${clip(h)}: unknown; expected setting keys or ${HIDE_PANELS.join(', ')}`);
     }
   }
+  if (unknownHidden > HIDE_NOTICES)
+    notices.push(
+      `hide: ${(unknownHidden - HIDE_NOTICES).toLocaleString('en')} more unknown keys left out`,
+    );
+  const autorun = params.get('autorun');
+  if (autorun !== null && autorun !== '1' && autorun !== '0')
+    notices.push(`autorun=${clip(autorun)}: expected 1 (start on load) or 0; not starting`);
   const embed = params.get('embed');
   return {
     preset,
     config,
-    autorun: params.get('autorun') === '1',
+    autorun: autorun === '1',
     backend: forced,
     embed: embed === null ? null : embed,
     hide,

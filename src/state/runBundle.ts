@@ -64,20 +64,33 @@ function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** A number, or null (JSON writes NaN and ±Infinity as null). */
-function isNum(x: unknown): boolean {
-  return typeof x === 'number' || x === null;
+/**
+ * Why a value is not a number a figure can draw, or null when it is one. JSON has no Infinity:
+ * a parsed Infinity came from an overflowing literal such as 1e400. A single value may be null
+ * (the engine's NaN, e.g. no active temperature in a Langevin window), an entry of a numeric
+ * list only where the list says so (a fit's undefined interval).
+ */
+function notNum(x: unknown, nullable: boolean): string | null {
+  if (typeof x === 'number')
+    return Number.isFinite(x) ? null : 'is not finite (a number too large for JSON?)';
+  if (x === null) return nullable ? null : 'is null, not a number';
+  return 'is not a number';
 }
 
-function numList(x: unknown, path: string): void {
+function numList(x: unknown, path: string, nullable = false): void {
   if (!Array.isArray(x)) fail(`${path} is not a list`);
-  const bad = x.findIndex((v) => !isNum(v));
-  if (bad >= 0) fail(`${path}[${bad}] is not a number`);
+  for (let i = 0; i < x.length; i++) {
+    const why = notNum(x[i], nullable);
+    if (why) fail(`${path}[${i}] ${why}`);
+  }
 }
 
 function numFields(x: unknown, path: string, keys: readonly string[]): void {
   if (!isObj(x)) fail(`${path} is not an object`);
-  for (const k of keys) if (!isNum(x[k])) fail(`${path}.${k} is not a number`);
+  for (const k of keys) {
+    const why = notNum(x[k], true);
+    if (why) fail(`${path}.${k} ${why}`);
+  }
 }
 
 function objList(
@@ -97,7 +110,8 @@ const FIT_KEYS = ['exponent', 'r2', 'n', 'slope', 'intercept'] as const;
 function checkFit(x: unknown, path: string): void {
   numFields(x, path, FIT_KEYS);
   const f = x as Record<string, unknown>;
-  numList(f.ci95, `${path}.ci95`);
+  // A fit of fewer than three points has no finite interval: written as null.
+  numList(f.ci95, `${path}.ci95`, true);
   numList(f.ranks, `${path}.ranks`);
 }
 
@@ -136,7 +150,7 @@ function checkTheory(t: unknown, path: string): void {
     if (!isObj(tr)) fail(`${path}.trajectory is not an object`);
     for (const k of ['ranks', 'epochs', 'steps', 'loss', 'T'] as const)
       numList(tr[k], `${path}.trajectory.${k}`);
-    if (!isNum(tr.correlation)) fail(`${path}.trajectory.correlation is not a number`);
+    numFields(tr, `${path}.trajectory`, ['correlation']);
     objList(tr.profiles, `${path}.trajectory.profiles`, ['epoch'], (q, p) => {
       numList(q.deltas, `${p}.deltas`);
       numList(q.T, `${p}.T`);

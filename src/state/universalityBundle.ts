@@ -55,6 +55,35 @@ function resultFits(r: unknown): boolean {
   return false;
 }
 
+/** Lists whose entries may be null: a fit's interval, undefined for fewer than three points. */
+const NULLABLE_LISTS = new Set(['ci95', 'ciOls']);
+
+/**
+ * The first number in `x` a figure could not draw, by its path, or null. JSON has no Infinity:
+ * a parsed one came from an overflowing literal (1e400). A single value may be null (the
+ * engine's NaN); an entry of a numeric list may not, except in NULLABLE_LISTS.
+ */
+function badNumber(x: unknown, path: string, key = ''): string | null {
+  if (typeof x === 'number') return Number.isFinite(x) ? null : `${path} is not finite`;
+  if (Array.isArray(x)) {
+    const numeric = x.some((v) => typeof v === 'number');
+    for (let i = 0; i < x.length; i++) {
+      if (x[i] === null && numeric && !NULLABLE_LISTS.has(key))
+        return `${path}[${i}] is null, not a number`;
+      const bad = badNumber(x[i], `${path}[${i}]`);
+      if (bad) return bad;
+    }
+    return null;
+  }
+  if (isObject(x)) {
+    for (const [k, v] of Object.entries(x)) {
+      const bad = badNumber(v, `${path}.${k}`, k);
+      if (bad) return bad;
+    }
+  }
+  return null;
+}
+
 /** The bundle, or an error naming what does not fit. */
 export function validateUniversalityBundle(
   raw: unknown,
@@ -63,6 +92,8 @@ export function validateUniversalityBundle(
   if (raw.format !== UNIVERSALITY_BUNDLE_FORMAT)
     return { error: `format is ${String(raw.format)}, expected ${UNIVERSALITY_BUNDLE_FORMAT}` };
   if (!isObject(raw.config) || !isObject(raw.sweeps)) return { error: 'config or sweeps missing' };
+  const badConfig = badNumber(raw.config, 'config');
+  if (badConfig) return { error: badConfig };
   for (const mode of MODES) {
     const runs = raw.sweeps[mode];
     if (!Array.isArray(runs)) return { error: `sweeps.${mode} is not a list` };
@@ -70,6 +101,8 @@ export function validateUniversalityBundle(
       if (!isObject(run) || typeof run.label !== 'string' || !isObject(run.spec))
         return { error: `sweeps.${mode}[${i}] has no label or spec` };
       if (!resultFits(run.result)) return { error: `sweeps.${mode}[${i}].result is incomplete` };
+      const bad = badNumber(run.result, `sweeps.${mode}[${i}].result`);
+      if (bad) return { error: bad };
     }
   }
   return { bundle: raw as unknown as UniversalityBundle };

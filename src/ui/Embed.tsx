@@ -5,6 +5,7 @@
  */
 import { useLayoutEffect, useRef, useState } from 'react';
 import { shareUrl, useConfig } from '../state/configStore';
+import { clipUrlValue } from '../state/configSchema';
 import { useRun } from '../state/runStore';
 import { FitHeightContext } from '../views/chart';
 import { DataNotice, Notices } from './Notices';
@@ -125,8 +126,8 @@ export function Embed({ id }: { id: string }) {
         <h1 className="visually-hidden">Flat Minima Lab</h1>
         <div className="error-box" role="alert" data-testid="embed-error">
           <p>
-            There is no figure called &ldquo;{id}&rdquo; to embed. Use <code>?embed=</code> with one
-            of these ids:
+            There is no figure called &ldquo;{clipUrlValue(id)}&rdquo; to embed. Use{' '}
+            <code>?embed=</code> with one of these ids:
           </p>
           <ul>
             {FIGURE_IDS.map((f) => (

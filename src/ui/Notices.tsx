@@ -1,6 +1,7 @@
 /**
  * Notices at the top of the page (and of an embed): settings in the link that were not valid,
- * and a link that needs data files this browser has not loaded.
+ * and a link that needs data files this browser has not loaded. Echoed values are cut short in
+ * the schema, and the box wraps anything else a link can carry, so it stays inside the page.
  */
 import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
@@ -13,8 +14,9 @@ export function Notices() {
     <div className="notice" role="status" data-testid="url-notices">
       <p>Some settings in the link were not valid and use their defaults:</p>
       <ul>
-        {notices.map((n) => (
-          <li key={n}>{n}</li>
+        {notices.map((n, i) => (
+          // Two keys can fail the same way: the position keeps each line its own.
+          <li key={i}>{n}</li>
         ))}
       </ul>
       <button type="button" onClick={dismiss}>
