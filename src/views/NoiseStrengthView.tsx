@@ -1,8 +1,9 @@
 /**
  * Fig. 3B: why σ² falls with flatness. Left, the SGD noise strength D_i = var(v_i) against the
  * flatness F_i; right, the correlation time τ_i (Eq. 13; or the integral of C_i up to its first
- * zero) against F_i; both log–log, per run, with each run's power-law fit. The legend checks
- * β₁ + β₂ against the measured ψ.
+ * zero) against F_i; both log–log, per run, with each run's power-law fit. β₁ + β₂ = ψ holds by
+ * the definition of τ, so the legend does not offer it as a test; it gives the independent one:
+ * τ from the velocity autocorrelation summed over the window against σ²/(D·T_w).
  */
 import { memo, useId, useMemo, useRef, useState } from 'react';
 import { scaleLog, symbol, symbolDiamond } from 'd3';
@@ -37,7 +38,7 @@ import {
   type ScreenPoint,
 } from './chart';
 import { Axis, ChartSvg, FigureShell, Halo, PlotBackground, Swatch } from './ChartParts';
-import { TheoryEmpty } from './theoryParts';
+import { TheoryEmpty, ciText } from './theoryParts';
 
 type Quantity = 'D' | 'tau' | 'tauIntegral';
 
@@ -81,7 +82,7 @@ function fitSpan(modes: readonly ModeTheory[], fit: PowerFit): [number, number] 
   return lo < hi ? [lo, hi] : null;
 }
 
-/** "β₁ = 2.36 [2.24, 2.47], R² 0.99" for SGD; the signed slope for Langevin. */
+/** "β₁ = 2.36 [2.24, 2.47], R² 0.99" for SGD (block-bootstrap interval); Langevin's signed slope. */
 function fitText(run: RunId, fit: PowerFit, q: Quantity): string {
   if (!fitUsable(fit)) return `${RUN_LABEL[run]}: no fit`;
   return run === 'sgd'
@@ -311,19 +312,33 @@ export function NoiseStrengthView() {
   const medianZero = zeros.length
     ? [...zeros].sort((a, b) => a - b)[Math.floor(zeros.length / 2)]
     : NaN;
+  const agree = sgd?.theory.fits.tauAgreement ?? null;
+  const agreeText = agree ? (
+    <>
+      {' '}
+      The independent check: τ from the velocity autocorrelation itself, summed over every lag of
+      the window with the weight each lag has in the window&rsquo;s variance, against σ²/(D·T
+      <sub>w</sub>): median ratio {fmtFixed(agree.medianRatio)} (quartiles{' '}
+      {fmtDash(agree.quartiles, 2)}) over {agree.n} modes, log–log slope{' '}
+      {fmtFixed(agree.fit.exponent)} ({ciText(agree.fit, 2)}).{' '}
+      {agree.medianRatio > 0.8 && agree.medianRatio < 1.25
+        ? 'The velocity correlations account for the spread.'
+        : 'They disagree: the velocities are not stationary over the window.'}
+    </>
+  ) : null;
   const caption =
     ok && sgd && fD && fT && pred ? (
       <>
         Per-step velocity of each mode, vᵢ = θᵢ(t+1) − θᵢ(t): its variance Dᵢ (first panel) and the
         correlation time τᵢ = σᵢ²/(Dᵢ·T<sub>w</sub>) (second panel, Eq. 13). Along flatter
-        directions SGD noise is weaker, D ∝ F<sup>−β₁</sup> with β₁ = {fmtFixed(fD.exponent)} (95%
-        CI {fmtDash(fD.ci95, 2)}, R² {fmtFixed(fD.r2)}), and {fT.r2 < 0.5 ? 'more loosely ' : ''}
-        decorrelates faster, τ ∝ F<sup>−β₂</sup> with β₂ = {fmtFixed(fT.exponent)} (
-        {fmtDash(fT.ci95, 2)}, R² {fmtFixed(fT.r2)}), so σ² ∝ D·τ falls with exponent β₁ + β₂ ={' '}
-        {fmtFixed(pred.value)} against the measured ψ = {psi ? fmtFixed(psi.exponent) : '–'}. With τ
-        defined from σ², D and the window the two agree by construction; the finding is the split —{' '}
-        {Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'most'} of ψ is the weaker noise.{' '}
-        {langText}
+        directions SGD noise is weaker, D ∝ F<sup>−β₁</sup> with β₁ = {fmtFixed(fD.exponent)} (
+        {ciText(fD, 2)}, R² {fmtFixed(fD.r2)}), and {fT.r2 < 0.5 ? 'more loosely ' : ''}
+        decorrelates faster, τ ∝ F<sup>−β₂</sup> with β₂ = {fmtFixed(fT.exponent)} ({ciText(fT, 2)},
+        R² {fmtFixed(fT.r2)}). Because τ is defined from σ², D and the window, β₁ + β₂ ={' '}
+        {fmtFixed(pred.value)} equals ψ = {psi ? fmtFixed(psi.exponent) : '–'} by construction: not
+        a test, but the split — {Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'most'} of
+        ψ is the weaker noise.
+        {agreeText} {langText}
         {integral && fI && fitUsable(fI) ? (
           <>
             {' '}
@@ -340,8 +355,8 @@ export function NoiseStrengthView() {
       <>
         Per-step velocity of each mode, vᵢ = θᵢ(t+1) − θᵢ(t): its variance Dᵢ (first panel) and the
         correlation time τᵢ = σᵢ²/(Dᵢ·T<sub>w</sub>) (second panel, Eq. 13) against the flatness.
-        The exponents β₁ of D ∝ F<sup>−β₁</sup> and β₂ of τ ∝ F<sup>−β₂</sup>, and the check β₁ + β₂
-        against ψ, appear a few seconds after the σ²–F figure.
+        The exponents β₁ of D ∝ F<sup>−β₁</sup> and β₂ of τ ∝ F<sup>−β₂</sup>, and τ measured
+        independently from the velocity autocorrelation, appear a few seconds after the σ²–F figure.
       </>
     );
 
@@ -361,6 +376,7 @@ export function NoiseStrengthView() {
                 'D_velocity_variance',
                 'tau_steps',
                 'tau_integral_steps',
+                'tau_acf_steps',
                 'first_zero_lag_steps',
                 'T0_active_temperature',
               ],
@@ -373,6 +389,7 @@ export function NoiseStrengthView() {
                   m.D,
                   m.tau,
                   m.tauIntegral,
+                  m.tauAcf ?? NaN,
                   m.zeroLag,
                   m.T0,
                 ]),
@@ -408,17 +425,26 @@ export function NoiseStrengthView() {
             <span className="fm-legend-item">
               <Swatch color="var(--fm-fg)" kind="dash" /> power-law fits
             </span>
-            {pred ? (
+            {agree ? (
               <span className="fm-legend-item fm-check-sum">
+                τ check: τ<sub>acf</sub>/τ median{' '}
+                <strong data-testid="tau-agreement" data-value={agree.medianRatio}>
+                  {fmtFixed(agree.medianRatio)}
+                </strong>
+                , slope {fmtFixed(agree.fit.exponent)} {fmtInterval(agree.fit.ci95)}
+              </span>
+            ) : null}
+            {pred ? (
+              <span className="fm-legend-item">
                 β₁ + β₂ ={' '}
-                <strong data-testid="psi-predicted" data-value={pred.value}>
+                <span data-testid="psi-predicted" data-value={pred.value}>
                   {fmtFixed(pred.value)}
-                </strong>{' '}
-                {fmtInterval(pred.ci95)} vs ψ ={' '}
-                <strong data-testid="psi-measured" data-value={psi?.exponent ?? NaN}>
+                </span>{' '}
+                = ψ ={' '}
+                <span data-testid="psi-measured" data-value={psi?.exponent ?? NaN}>
                   {psi ? fmtFixed(psi.exponent) : '–'}
-                </strong>{' '}
-                {psi ? fmtInterval(psi.ci95) : ''}
+                </span>{' '}
+                (an identity)
               </span>
             ) : null}
           </>
