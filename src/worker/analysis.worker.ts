@@ -186,6 +186,7 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
       return;
     case 'cancel':
       resetAll();
+      post({ type: 'cancelled', token: cmd.token });
       return;
     case 'crash':
       setTimeout(() => {

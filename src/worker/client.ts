@@ -67,6 +67,20 @@ function clearedRun(runState: 'training' | 'idle'): Partial<RunStoreState> {
   };
 }
 
+/** Trainer events that belong to a training run (dropped while a reset is on its way). */
+const RUN_EVENTS = new Set<TrainerEvent['type']>([
+  'net',
+  'state',
+  'progress',
+  'minibatch',
+  'epoch',
+  'checkpoint',
+  'exploration',
+  'windowStart',
+  'windowEnd',
+  'diverged',
+]);
+
 function absolute(url: string): string {
   return new URL(url, document.baseURI).href;
 }
@@ -95,6 +109,13 @@ export class WorkerClient {
    */
   private reloadingIdx = false;
   private skippedEmbedded: DatasetInfo | null = null;
+  private resetTokens = 0;
+  /**
+   * Set by a reset until each worker answers it: events of the reset run still on their way
+   * are dropped, so nothing of it lands on the cleared page.
+   */
+  private trainerResetting: number | null = null;
+  private analysisResetting: number | null = null;
 
   constructor(forcedBackend?: BackendName) {
     this.forcedBackend = forcedBackend;
@@ -219,6 +240,8 @@ export class WorkerClient {
   }
 
   private kill(): void {
+    this.trainerResetting = null;
+    this.analysisResetting = null;
     this.trainer?.terminate();
     this.analysis?.terminate();
     this.trainer = null;
@@ -280,8 +303,13 @@ export class WorkerClient {
     this.resuming = false;
     this.stopped = null;
     this.tracker.clear();
-    this.sendTrainer({ type: 'reset' });
-    this.sendAnalysis({ type: 'cancel' });
+    if (this.trainer) {
+      const token = ++this.resetTokens;
+      this.trainerResetting = token;
+      this.analysisResetting = token;
+      this.sendTrainer({ type: 'reset', token });
+      this.sendAnalysis({ type: 'cancel', token });
+    }
     useRun.setState(clearedRun('idle'));
   }
   setLive(c: { lr?: number; batchSize?: number }): void {
@@ -400,6 +428,11 @@ export class WorkerClient {
       applyUniversalityEvent(e);
       return;
     }
+    if (e.type === 'resetDone') {
+      if (e.token === this.trainerResetting) this.trainerResetting = null;
+      return;
+    }
+    if (this.trainerResetting !== null && RUN_EVENTS.has(e.type)) return;
     const s = useRun.getState();
     switch (e.type) {
       case 'ready':
@@ -501,6 +534,11 @@ export class WorkerClient {
   }
 
   private onAnalysis(e: AnalysisEvent): void {
+    if (e.type === 'cancelled') {
+      if (e.token === this.analysisResetting) this.analysisResetting = null;
+      return;
+    }
+    if (this.analysisResetting !== null && e.type !== 'ready' && e.type !== 'error') return;
     const s = useRun.getState();
     switch (e.type) {
       case 'ready':

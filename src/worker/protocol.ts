@@ -84,7 +84,8 @@ export type TrainerCommand =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step'; n: number }
-  | { type: 'reset' }
+  /** Stops and forgets the run; answered by 'resetDone' with the same token. */
+  | { type: 'reset'; token: number }
   | { type: 'set'; lr?: number; batchSize?: number }
   /** Test hook: the worker throws an uncaught error, exercising crash reporting and restart. */
   | { type: 'crash' }
@@ -165,6 +166,11 @@ export type TrainerEvent =
   | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number }
   | { type: 'windowEnd'; run: RunId; step: number }
   | { type: 'diverged'; step: number; message: string }
+  /**
+   * The reset with this token is done: every event of the reset run was sent before this one,
+   * so the page can drop them until it arrives.
+   */
+  | { type: 'resetDone'; token: number }
   | { type: 'error'; message: string }
   | ForgettingWorkerEvent
   | UniversalityWorkerEvent;
@@ -258,13 +264,16 @@ export type AnalysisCommand =
       forcedBackend?: BackendName;
     }
   | { type: 'profile'; run: RunId; rank: number; requestId: number }
-  | { type: 'cancel' }
+  /** Drops the run's windows and analyses; answered by 'cancelled' with the same token. */
+  | { type: 'cancel'; token: number }
   /** Test hook: the worker throws an uncaught error (as the trainer's 'crash'). */
   | { type: 'crash' };
 
 // ───────────── analysis → UI ─────────────
 export type AnalysisEvent =
   | { type: 'ready'; backend: string }
+  /** The cancel with this token is done (the cancelled run's events were all sent before). */
+  | { type: 'cancelled'; token: number }
   | { type: 'window'; run: RunId; snapshots: number; expected: number }
   | {
       type: 'progress';

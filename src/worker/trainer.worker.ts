@@ -615,6 +615,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       run = null;
       feed({ type: 'reset' });
       post({ type: 'state', state: 'idle' });
+      post({ type: 'resetDone', token: cmd.token });
       return;
   }
 }
