@@ -267,20 +267,22 @@ function Page() {
               <sup>−ψ</sup>
             </strong>
             , the flatter the direction, the less the weights move there. Tick &ldquo;Langevin
-            contrast&rdquo; (or choose the SGD-vs-Langevin preset) to run equilibrium dynamics from
-            the same solution and see the slope flip.
+            contrast&rdquo; (or choose the SGD-vs-Langevin preset) to run Langevin dynamics
+            (gradient descent plus thermal noise) from the same solution and see the slope flip.
           </p>
           <Figure id="variance-flatness" />
           <ResultSummary />
           <p>
             The Langevin run (gradient descent on the whole training set plus isotropic noise of
             temperature T, started from the SGD solution) spreads <em>more</em> along flatter modes:
-            the sign the Einstein relation predicts. Its slope comes out steeper than +2 because the
-            flattest directions relax so slowly that their variance is still growing when the window
-            ends. Its sign stayed positive at every temperature we tried (T = 10⁻⁸ to 10⁻⁶).
-            SGD&rsquo;s noise is not a temperature: it comes from the minibatches themselves, as the
-            next section shows.
+            the sign the Einstein relation predicts. But a Langevin window is not in equilibrium as
+            a whole: along the flattest directions it relaxes so slowly that their variance is still
+            growing when the window ends, which steepens the slope beyond +2. The figure below sorts
+            the modes: the equilibrated ones, relaxed well within the window, are where the Einstein
+            relation σ² = T/k can be tested. SGD&rsquo;s noise is not a temperature: it comes from
+            the minibatches themselves, as the next section shows.
           </p>
+          <Figure id="einstein" />
           <p className="try">Try: the large-batch preset lowers SGD&rsquo;s noise — does ψ move?</p>
         </section>
         <section>
@@ -325,7 +327,7 @@ function Page() {
           <Figure id="temperature-trajectory" />
           <p className="try">
             Try: the small-batch preset makes each spring noisier — does the temperature rise, and
-            does β₁ + β₂ still match ψ?
+            does the split of ψ between β₁ and β₂ move?
           </p>
         </section>
         <ForgettingSection />

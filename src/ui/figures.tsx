@@ -16,6 +16,7 @@ import {
   OptimizerComparisonView,
   WidthSpectraView,
   CumulativeVarianceView,
+  EinsteinView,
   FlatnessRankView,
   LossProfileView,
   MinibatchEnsembleView,
@@ -56,6 +57,11 @@ export const FIGURES: readonly FigureEntry[] = [
     id: 'variance-flatness',
     title: 'The inverse variance–flatness relation',
     render: () => <VarianceFlatnessView />,
+  },
+  {
+    id: 'einstein',
+    title: 'Which Langevin modes are in equilibrium',
+    render: () => <EinsteinView />,
   },
   {
     id: 'noise-strength',

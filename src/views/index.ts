@@ -24,3 +24,4 @@ export { EffectiveDimensionView } from './EffectiveDimensionView';
 export { HyperSweepView } from './HyperSweepView';
 export { ArchitectureComparisonView } from './ArchitectureComparisonView';
 export { WidthSpectraView } from './WidthSpectraView';
+export { EinsteinView } from './EinsteinView';

@@ -1,0 +1,266 @@
+/**
+ * The Einstein check of the Langevin contrast (SCIENCE.md, "Equilibrium"): each Langevin mode's
+ * measured window variance σᵢ² against the equilibrium prediction T/kᵢ (with the discrete step's
+ * and the finite window's corrections, einstein.ts), log–log, with the line of equality. Filled
+ * points: modes that have relaxed (relaxation time ≤ a tenth of the window, half-windows
+ * agreeing); hollow: the rest, which are not in equilibrium and are not expected on the line.
+ */
+import { memo, useMemo, useRef } from 'react';
+import { scaleLog } from 'd3';
+import type { EinsteinMode } from '../engine/landscape/einstein';
+import { useRun } from '../state/runStore';
+import {
+  HINT_POINTS,
+  HINT_ZOOM,
+  RUN_COLOR,
+  fmt,
+  fmtDash,
+  fmtFixed,
+  inBox,
+  isPos,
+  logExtent,
+  plotBox,
+  pointClasser,
+  useActiveRank,
+  useNearestRankHover,
+  useRankEvents,
+  useSize,
+  useZoom,
+  type ScreenPoint,
+} from './chart';
+import {
+  Axis,
+  ChartSvg,
+  EmptyState,
+  FigureShell,
+  Halo,
+  PlotBackground,
+  Swatch,
+} from './ChartParts';
+
+interface Pt {
+  run: 'langevin';
+  rank: number;
+  x: number;
+  y: number;
+  equilibrated: boolean;
+}
+
+const Points = memo(function Points({ pts, active }: { pts: Pt[]; active: number | null }) {
+  const cls = pointClasser(pts, active);
+  return (
+    <>
+      {pts.map((p) => (
+        <circle
+          key={p.rank}
+          className={cls(p)}
+          data-rank={p.rank}
+          data-run={p.run}
+          data-equilibrated={p.equilibrated ? 'true' : 'false'}
+          cx={p.x}
+          cy={p.y}
+          r={4}
+          style={
+            p.equilibrated
+              ? { fill: RUN_COLOR.langevin }
+              : { fill: 'none', stroke: RUN_COLOR.langevin, strokeWidth: 1.3 }
+          }
+        />
+      ))}
+    </>
+  );
+});
+
+export function EinsteinView() {
+  const einstein = useRun((s) => s.results.langevin?.einstein);
+  const active = useActiveRank();
+  const [frameRef, size] = useSize<HTMLDivElement>(0.7);
+  const svgRef = useRef<SVGSVGElement>(null);
+  const box = plotBox(size);
+
+  const modes = useMemo<EinsteinMode[]>(
+    () => (einstein?.modes ?? []).filter((m) => isPos(m.predicted) && isPos(m.measured)),
+    [einstein],
+  );
+  const has = modes.length > 0;
+  const [zt] = useZoom(svgRef, box, has);
+
+  const base = useMemo(() => {
+    // One extent for both axes, so the line of equality is the diagonal.
+    const e = logExtent(
+      modes.flatMap((m) => [m.predicted, m.measured]),
+      2,
+    ) ?? [1e-8, 1e-2];
+    return {
+      x: scaleLog().domain(e).range([box.x0, box.x1]),
+      y: scaleLog().domain(e).range([box.y1, box.y0]),
+    };
+  }, [modes, box.x0, box.x1, box.y0, box.y1]);
+  const x = useMemo(() => zt.rescaleX(base.x), [zt, base]);
+  const y = useMemo(() => zt.rescaleY(base.y), [zt, base]);
+
+  const pts = useMemo<Pt[]>(() => {
+    const out: Pt[] = [];
+    for (const m of modes) {
+      const px = x(m.predicted);
+      const py = y(m.measured);
+      if (inBox(box, px, py, 6))
+        out.push({ run: 'langevin', rank: m.rank, x: px, y: py, equilibrated: m.equilibrated });
+    }
+    return out;
+  }, [modes, x, y, box]);
+  const screen = useMemo<ScreenPoint<number>[]>(
+    () => pts.map((p) => ({ x: p.x, y: p.y, datum: p.rank })),
+    [pts],
+  );
+  const bg = useNearestRankHover(svgRef, screen);
+  const events = useRankEvents();
+  const activePt = active === null ? undefined : pts.find((p) => p.rank === active);
+  const activeMode = active === null ? undefined : einstein?.modes.find((m) => m.rank === active);
+
+  const readout = activeMode
+    ? `Mode ${activeMode.rank}: curvature k = ${fmt(activeMode.curvature)}, relaxation ${Number.isFinite(activeMode.relaxationSteps) ? `${fmt(activeMode.relaxationSteps)} steps` : 'none (k ≤ 0)'}, σ² = ${fmt(activeMode.measured)} measured vs ${fmt(activeMode.predicted)} predicted, half-windows differ ${fmt(activeMode.halfRatio)}×: ${activeMode.equilibrated ? 'equilibrated' : 'not equilibrated'}`
+    : active !== null && has
+      ? `Mode ${active}: not measured in the Langevin run.`
+      : `${HINT_POINTS} ${HINT_ZOOM}`;
+
+  const e = einstein;
+  const slope = e?.slopeEquilibrated;
+  const caption = e ? (
+    <>
+      Langevin dynamics, w ← w − α<sub>L</sub>∇L + √(2α<sub>L</sub>T)·ξ, relaxes along mode i in
+      1/(α<sub>L</sub>kᵢ) steps, kᵢ the curvature of the training loss along pᵢ at the window mean
+      (3-point difference), and then holds σᵢ² = T/kᵢ (corrected for the finite step and window). A
+      mode counts as equilibrated when it relaxes within a tenth of the {fmt(e.windowSteps)}-step
+      window and the variances of the window&rsquo;s two halves agree within a factor{' '}
+      {e.rule.halfTolerance}: here{' '}
+      <strong data-testid="einstein-count" data-value={e.equilibratedCount}>
+        {e.equilibratedCount} of {e.modes.length}
+      </strong>{' '}
+      modes (T = {fmt(e.temperature)}, α<sub>L</sub> = {fmt(e.lr)}).{' '}
+      {e.equilibratedCount > 0 ? (
+        <>
+          On those, measured/predicted has median{' '}
+          <strong data-testid="einstein-ratio" data-value={e.medianRatio}>
+            {fmtFixed(e.medianRatio)}
+          </strong>
+          {slope && slope.n >= 3 && Number.isFinite(slope.exponent) ? (
+            <>
+              {' '}
+              and σ² ∝ F<sup>s</sup> with s = {fmtFixed(slope.exponent)} (95% CI{' '}
+              {fmtDash(slope.ci95)}, n = {slope.n}) against Einstein&rsquo;s +2
+            </>
+          ) : null}
+          . Only these modes are in equilibrium; the hollow ones are still relaxing or drifting, and
+          their σ² says nothing about the Einstein relation.
+        </>
+      ) : (
+        <>
+          None has relaxed: the Langevin window is a random walk with drift, not an equilibrium, and
+          its σ²–F slope is no test of the Einstein relation.
+        </>
+      )}
+    </>
+  ) : (
+    <>
+      Each Langevin mode&rsquo;s variance against the equilibrium prediction T/kᵢ, kᵢ the loss
+      curvature along it; filled points are the modes that have relaxed within the window. Tick
+      &ldquo;Langevin contrast&rdquo; (or choose the SGD-vs-Langevin preset) to fill it.
+    </>
+  );
+
+  const ariaLabel = has
+    ? `Measured Langevin variance against the equilibrium prediction T over k, log–log; ${e?.equilibratedCount ?? 0} of ${modes.length} modes equilibrated.`
+    : 'Einstein check: no Langevin run yet.';
+
+  return (
+    <FigureShell
+      id="einstein"
+      title="Which Langevin modes are in equilibrium"
+      csv={
+        e
+          ? () => ({
+              header: [
+                'rank',
+                'curvature_k',
+                'relaxation_steps',
+                'equilibrated',
+                'predicted_sigma2',
+                'measured_sigma2',
+                'half_window_ratio',
+                'flatness_F_dtheta',
+              ],
+              rows: e.modes.map((m) => [
+                m.rank,
+                m.curvature,
+                m.relaxationSteps,
+                m.equilibrated ? 1 : 0,
+                m.predicted,
+                m.measured,
+                m.halfRatio,
+                m.flatness,
+              ]),
+            })
+          : undefined
+      }
+      caption={caption}
+      readout={readout}
+      frameRef={frameRef}
+      legend={
+        has ? (
+          <>
+            <span className="fm-legend-item">
+              <Swatch color={RUN_COLOR.langevin} kind="point" /> equilibrated mode
+            </span>
+            <span className="fm-legend-item">
+              <svg width="12" height="12" aria-hidden="true">
+                <circle cx="6" cy="6" r="4" fill="none" stroke={RUN_COLOR.langevin} />
+              </svg>{' '}
+              not equilibrated
+            </span>
+            <span className="fm-legend-item">
+              <Swatch color="var(--fm-fg)" kind="dash" /> measured = predicted
+            </span>
+          </>
+        ) : (
+          <span className="fm-legend-item fm-muted">Einstein check: needs a Langevin run</span>
+        )
+      }
+    >
+      <ChartSvg size={size} box={box} label={ariaLabel} svgRef={svgRef}>
+        {(clip) =>
+          !has ? (
+            <EmptyState box={box} text="Run the Langevin contrast to see this check" />
+          ) : (
+            <>
+              <PlotBackground box={box} {...bg} />
+              <Axis
+                scale={x}
+                side="bottom"
+                box={box}
+                label="predicted σᵢ² = T/kᵢ in equilibrium (log scale)"
+              />
+              <Axis scale={y} side="left" box={box} label="measured σᵢ² (log scale)" />
+              <g clipPath={clip}>
+                <line
+                  className="fm-reference"
+                  x1={x(x.domain()[0])}
+                  y1={y(x.domain()[0])}
+                  x2={x(x.domain()[1])}
+                  y2={y(x.domain()[1])}
+                  style={{ stroke: 'var(--fm-fg)', strokeDasharray: '4 3' }}
+                />
+                <g className="fm-points" {...events}>
+                  <Points pts={pts} active={active} />
+                </g>
+                {activePt ? (
+                  <Halo x={activePt.x} y={activePt.y} r={9} fill={RUN_COLOR.langevin} />
+                ) : null}
+              </g>
+            </>
+          )
+        }
+      </ChartSvg>
+    </FigureShell>
+  );
+}
