@@ -8,19 +8,29 @@
  * URL keys, read on load: `ft1`, `ft2` task digits ("0,1"); `fseeds` number of seeds (1–10,
  * seeds 0…n−1); `flambdas` LDC λ grid; `fewc` EWC λ grid; `fnc` N_c list; `fsteps` task-2 steps
  * per run; `fpre` pretraining epochs; `fepochs` task-1 epochs before the window; `fwindow`
- * window epochs; `fautorun=1` starts the sweep once the digits are loaded. Invalid values fall
- * back to the default with a notice in section 6. The panel's fields (ft1, ft2, fseeds) are
- * written back as they change (the config store keeps keys it does not own); the others stay
- * as the link gave them.
+ * window epochs; `fautorun=1` starts the sweep once the digits are loaded. Values are read
+ * strictly (plain decimal numbers, comma-separated digits, no repeated key, at most
+ * MAX_URL_LIST values a list): anything else falls back to the default with a notice in section
+ * 6 naming the key and the value (cut to NOTICE_VALUE_CHARS). A sweep has at most
+ * MAX_SWEEP_RUNS runs and MAX_SWEEP_STEPS task-2 steps, and a link starts on its own only a
+ * sweep no larger than the default one (linkExcess); a larger one waits for a click. The
+ * panel's fields (ft1, ft2, fseeds) are written back as they change (the config store keeps
+ * keys it does not own); the others stay as the link gave them.
  */
 import { create } from 'zustand';
 // The pure modules only: the package index would pull TensorFlow.js into the page's bundle.
 import {
   DEFAULT_FORGETTING_CONFIG,
   checkForgettingConfig,
+  runsPerSeed,
   type ForgettingConfig,
 } from '../engine/forgetting/config';
-import { checkDisjoint, parseDigitGroup } from '../engine/forgetting/tasks';
+import {
+  checkDisjoint,
+  heldOutCount,
+  parseDigitGroup,
+  parseDigitGroupStrict,
+} from '../engine/forgetting/tasks';
 import type {
   CurvePoint,
   ForgettingPhase,
@@ -60,6 +70,24 @@ export interface ForgettingForm {
 }
 
 export const MAX_FORGETTING_SEEDS = 10;
+/** Values a link may give one list key (flambdas, fewc, fnc). */
+export const MAX_URL_LIST = 32;
+/** Runs in one sweep on the page: 10 seeds of the default grid (990) fit, nothing much larger. */
+export const MAX_SWEEP_RUNS = 1000;
+/** Task-2 SGD steps in one sweep on the page: 1,000 runs of the default 320 steps. */
+export const MAX_SWEEP_STEPS = MAX_SWEEP_RUNS * DEFAULT_FORGETTING_CONFIG.task2Steps;
+/** Echoed URL values are cut to this many characters. */
+export const NOTICE_VALUE_CHARS = 40;
+
+/** Task-2 runs of a whole sweep. */
+export function sweepRuns(
+  c: Pick<ForgettingConfig, 'seeds' | 'lambdas' | 'ewcLambdas' | 'ncList'>,
+): number {
+  return c.seeds.length * runsPerSeed(c);
+}
+
+/** The default sweep's size: what a link may start on its own. */
+export const DEFAULT_SWEEP_RUNS = sweepRuns(DEFAULT_FORGETTING_CONFIG);
 
 export interface ForgettingState {
   form: ForgettingForm;
@@ -68,6 +96,8 @@ export interface ForgettingState {
   autorun: boolean;
   /** Rejected URL values, one line each. */
   urlNotices: string[];
+  /** Why the link's sweep was not started on its own (it is larger than the default); null if it was. */
+  held: string | null;
 
   status: ForgettingStatus;
   /** Why the sweep stopped (cancel, error), or what starting it did to a training run. */
@@ -112,17 +142,30 @@ export interface ForgettingUrl {
   notices: string[];
 }
 
-function numberList(raw: string, integer: boolean, min: number): number[] | string {
-  const parts = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!parts.length) return 'expected a comma-separated list';
+/** A URL value as echoed in a notice: at most NOTICE_VALUE_CHARS characters. */
+export function clipValue(v: string): string {
+  return v.length > NOTICE_VALUE_CHARS
+    ? `${v.slice(0, NOTICE_VALUE_CHARS)}… (${v.length.toLocaleString('en')} characters)`
+    : v;
+}
+
+const WHOLE = /^[0-9]+$/;
+// Plain decimals with an optional exponent (EWC's λ is naturally 1e5); no sign, no hex, no
+// Infinity, which Number() would also accept.
+const DECIMAL = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
+
+/** A strictly written list of numbers ≥ min, or why it is not one. */
+export function strictNumberList(raw: string, integer: boolean, min: number): number[] | string {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.length > MAX_URL_LIST)
+    return `${parts.length.toLocaleString('en')} values, more than the ${MAX_URL_LIST} a link may set`;
   const out: number[] = [];
   for (const p of parts) {
+    if (p === '') return 'an empty item (expected numbers separated by single commas)';
     const v = Number(p);
-    if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v)))
-      return `"${p}" is not ${integer ? 'a whole number' : 'a number'} ≥ ${min}`;
+    if (!(integer ? WHOLE : DECIMAL).test(p) || !Number.isFinite(v) || v < min)
+      return `"${clipValue(p)}" is not ${integer ? 'a whole number' : 'a plain decimal number'} ≥ ${min}`;
+    if (out.includes(v)) return `${p} appears twice`;
     out.push(v);
   }
   return out;
@@ -140,11 +183,47 @@ const INT_KEYS: {
   { url: 'fwindow', key: 'windowEpochs', min: 1, max: 100 },
 ];
 
-/** Reads the forgetting keys of a query string and/or hash (the hash wins). */
+const LIST_KEYS: {
+  url: string;
+  key: 'lambdas' | 'ewcLambdas' | 'ncList';
+  integer: boolean;
+  min: number;
+}[] = [
+  { url: 'flambdas', key: 'lambdas', integer: false, min: 0 },
+  { url: 'fewc', key: 'ewcLambdas', integer: false, min: 0 },
+  { url: 'fnc', key: 'ncList', integer: true, min: 1 },
+];
+
+const FORGETTING_KEYS = [
+  'ft1',
+  'ft2',
+  'fseeds',
+  'fautorun',
+  ...LIST_KEYS.map((l) => l.url),
+  ...INT_KEYS.map((k) => k.url),
+];
+
+/**
+ * Reads the forgetting keys of a query string and/or hash (a key in the hash wins over the
+ * same key in the query; a key given twice in either is refused, as it is unclear which was
+ * meant).
+ */
 export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
-  const params = new URLSearchParams(search.replace(/^\?/, ''));
-  new URLSearchParams(hash.replace(/^#/, '')).forEach((v, k) => params.set(k, v));
   const notices: string[] = [];
+  const values = new Map<string, string>();
+  for (const part of [search.replace(/^\?/, ''), hash.replace(/^#/, '')]) {
+    const q = new URLSearchParams(part);
+    for (const k of FORGETTING_KEYS) {
+      const all = q.getAll(k);
+      if (all.length > 1) {
+        notices.push(`${k} appears ${all.length} times in the link; using the default`);
+        values.delete(k);
+      } else if (all.length === 1) values.set(k, all[0]);
+    }
+  }
+  const get = (k: string) => values.get(k) ?? null;
+  const bad = (k: string, raw: string, why: string, using: string) =>
+    notices.push(`${k}=${clipValue(raw)}: ${why}; using ${using}`);
   const d = DEFAULT_FORGETTING_CONFIG;
   const form: ForgettingForm = {
     task1: d.task1.join(','),
@@ -153,14 +232,14 @@ export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
   };
   const overrides: Partial<ForgettingConfig> = {};
   for (const k of ['ft1', 'ft2'] as const) {
-    const raw = params.get(k);
+    const raw = get(k);
     if (raw === null) continue;
     try {
-      const g = parseDigitGroup(raw).join(',');
+      const g = parseDigitGroupStrict(raw).join(',');
       if (k === 'ft1') form.task1 = g;
       else form.task2 = g;
     } catch (e) {
-      notices.push(`${k}=${raw}: ${e instanceof Error ? e.message : String(e)}; using the default`);
+      bad(k, raw, e instanceof Error ? e.message : String(e), 'the default');
     }
   }
   try {
@@ -172,47 +251,80 @@ export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
     form.task1 = d.task1.join(',');
     form.task2 = d.task2.join(',');
   }
-  const seeds = params.get('fseeds');
+  const seeds = get('fseeds');
   if (seeds !== null) {
     const v = Number(seeds);
-    if (Number.isInteger(v) && v >= 1 && v <= MAX_FORGETTING_SEEDS) form.seeds = v;
+    if (WHOLE.test(seeds) && v >= 1 && v <= MAX_FORGETTING_SEEDS) form.seeds = v;
     else
-      notices.push(
-        `fseeds=${seeds}: expected a whole number 1–${MAX_FORGETTING_SEEDS}; using ${form.seeds}`,
-      );
+      bad('fseeds', seeds, `expected a whole number 1–${MAX_FORGETTING_SEEDS}`, String(form.seeds));
   }
-  const lists: {
-    url: string;
-    key: 'lambdas' | 'ewcLambdas' | 'ncList';
-    integer: boolean;
-    min: number;
-  }[] = [
-    { url: 'flambdas', key: 'lambdas', integer: false, min: 0 },
-    { url: 'fewc', key: 'ewcLambdas', integer: false, min: 0 },
-    { url: 'fnc', key: 'ncList', integer: true, min: 1 },
-  ];
-  for (const l of lists) {
-    const raw = params.get(l.url);
+  for (const l of LIST_KEYS) {
+    const raw = get(l.url);
     if (raw === null) continue;
-    const r = numberList(raw, l.integer, l.min);
-    if (typeof r === 'string') notices.push(`${l.url}=${raw}: ${r}; using ${d[l.key].join(',')}`);
+    const r = strictNumberList(raw, l.integer, l.min);
+    if (typeof r === 'string') bad(l.url, raw, r, 'the default');
     else overrides[l.key] = r;
   }
   for (const f of INT_KEYS) {
-    const raw = params.get(f.url);
+    const raw = get(f.url);
     if (raw === null) continue;
     const v = Number(raw);
-    if (raw.trim() !== '' && Number.isInteger(v) && v >= f.min && v <= f.max) overrides[f.key] = v;
-    else
-      notices.push(`${f.url}=${raw}: expected a whole number ${f.min}–${f.max}; using ${d[f.key]}`);
+    if (WHOLE.test(raw) && v >= f.min && v <= f.max) overrides[f.key] = v;
+    else bad(f.url, raw, `expected a whole number ${f.min}–${f.max}`, String(d[f.key]));
   }
-  return { form, overrides, autorun: params.get('fautorun') === '1', notices };
+  // The page's caps: a sweep the link sizes past them is refused key by key (the lists first).
+  const size = () => {
+    const c = { ...d, ...overrides, seeds: Array.from({ length: form.seeds }, (_, i) => i) };
+    return { runs: sweepRuns(c), steps: sweepRuns(c) * c.task2Steps };
+  };
+  const listKeys = LIST_KEYS.filter((l) => overrides[l.key] !== undefined);
+  if (size().runs > MAX_SWEEP_RUNS && listKeys.length) {
+    notices.push(
+      `${[...listKeys.map((l) => l.url), ...(seeds !== null ? ['fseeds'] : [])].join(', ')}: ${size().runs.toLocaleString('en')} runs, more than the ${MAX_SWEEP_RUNS.toLocaleString('en')} a sweep may have on this page; using the default lists`,
+    );
+    for (const l of listKeys) delete overrides[l.key];
+  }
+  if (size().steps > MAX_SWEEP_STEPS && overrides.task2Steps !== undefined) {
+    notices.push(
+      `fsteps=${overrides.task2Steps}: ${size().steps.toLocaleString('en')} task-2 steps in all, more than the ${MAX_SWEEP_STEPS.toLocaleString('en')} a sweep may have on this page; using ${d.task2Steps}`,
+    );
+    delete overrides.task2Steps;
+  }
+  const auto = get('fautorun');
+  if (auto !== null && auto !== '1' && auto !== '0')
+    notices.push(`fautorun=${clipValue(auto)}: expected 1 (start on load) or 0; not starting`);
+  return { form, overrides, autorun: auto === '1', notices };
 }
 
-/** Training examples of a digit group in the loaded data (from the data set's class counts). */
-function groupCount(info: DatasetInfo | null, digits: number[]): number | null {
+/**
+ * Why a link may not start this sweep on its own: each way it is larger than the default sweep,
+ * naming the link's keys. Empty when it is no larger.
+ */
+export function linkExcess(config: ForgettingConfig): string[] {
+  const d = DEFAULT_FORGETTING_CONFIG;
+  const out: string[] = [];
+  const runs = sweepRuns(config);
+  if (runs > DEFAULT_SWEEP_RUNS)
+    out.push(
+      `fseeds, flambdas, fewc, fnc: ${runs.toLocaleString('en')} runs (the default sweep has ${DEFAULT_SWEEP_RUNS})`,
+    );
+  for (const f of INT_KEYS)
+    if (config[f.key] > d[f.key]) out.push(`${f.url}=${config[f.key]} (default ${d[f.key]})`);
+  if (config.task1.length > d.task1.length)
+    out.push(`ft1: ${config.task1.length} digits (default ${d.task1.length})`);
+  return out;
+}
+
+/**
+ * Training examples of a digit group in the loaded data that the sweep trains on (the data set's
+ * class counts less the held-out validation examples).
+ */
+function groupCount(info: DatasetInfo | null, digits: number[], fraction: number): number | null {
   if (!info) return null;
-  return digits.reduce((a, d) => a + (info.classCounts[d] ?? 0), 0);
+  return digits.reduce((a, d) => {
+    const n = info.classCounts[d] ?? 0;
+    return a + n - heldOutCount(n, fraction);
+  }, 0);
 }
 
 /**
@@ -237,7 +349,7 @@ export function buildForgettingConfig(
     seeds: Array.from({ length: form.seeds }, (_, i) => i),
   };
   let note: string | null = null;
-  const n1 = groupCount(dataset, task1);
+  const n1 = groupCount(dataset, task1, config.validationFraction);
   if (n1 !== null) {
     const snapshots = config.windowEpochs * Math.floor(n1 / config.batchSize);
     const first = config.includeDrift ? 1 : 2;
@@ -246,9 +358,18 @@ export function buildForgettingConfig(
     if (kept.length < config.ncList.length) {
       const dropped = config.ncList.filter((nc) => nc > maxNc);
       config.ncList = kept.length ? kept : [maxNc];
-      note = `N_c ${dropped.join(', ')} left out: the task-1 window has only ${snapshots} snapshots (${n1} images of digits ${task1.join(',')}), so its PCA has at most ${snapshots - 1} modes.`;
+      note = `N_c ${dropped.join(', ')} left out: the task-1 window has only ${snapshots} snapshots (${n1} training images of digits ${task1.join(',')} after holding out validation data), so its PCA has at most ${snapshots - 1} modes.`;
     }
   }
+  const runs = sweepRuns(config);
+  if (runs > MAX_SWEEP_RUNS)
+    throw new Error(
+      `${config.seeds.length} seeds × ${runsPerSeed(config)} runs = ${runs.toLocaleString('en')} runs, more than the ${MAX_SWEEP_RUNS.toLocaleString('en')} the page runs in one sweep: use fewer seeds`,
+    );
+  if (runs * config.task2Steps > MAX_SWEEP_STEPS)
+    throw new Error(
+      `${runs.toLocaleString('en')} runs × ${config.task2Steps} steps = ${(runs * config.task2Steps).toLocaleString('en')} task-2 steps, more than the ${MAX_SWEEP_STEPS.toLocaleString('en')} the page runs in one sweep: use fewer seeds`,
+    );
   checkForgettingConfig(config);
   return { config, note };
 }
@@ -278,6 +399,7 @@ export const useForgetting = create<ForgettingState>((set) => ({
   overrides: url.overrides,
   autorun: url.autorun,
   urlNotices: url.notices,
+  held: null,
   status: 'idle',
   notice: null,
   config: null,
@@ -341,6 +463,7 @@ export function beginForgetting(config: ForgettingConfig, notice: string | null)
     config,
     notice,
     startedAt: performance.now(),
+    held: null,
     choice: { ldc: null, ewc: null },
     displacementSeed: null,
   });

@@ -1,23 +1,45 @@
 /**
  * Section 6's own controls (the catastrophic-forgetting sweep): the two tasks' digits, the
  * number of seeds, Start sweep / Cancel, and the progress bar with phase and ETA; and the
- * closing note with the numbers of the finished sweep.
+ * closing note with the numbers of the finished sweep. A link (`fautorun=1`, or the
+ * "forgetting" preset with `autorun=1`) starts a sweep on its own only when it is no larger
+ * than the default one; a larger one waits for a click, and the panel says why.
  */
 import { useEffect, useId, useMemo, useRef } from 'react';
 // The pure modules only: the package index would pull TensorFlow.js into the page's bundle.
 import { checkDisjoint, parseDigitGroup } from '../engine/forgetting/tasks';
-import type { Method } from '../engine/forgetting';
 import {
+  CLI_FORGETTING_SEEDS,
+  DEFAULT_FORGETTING_CONFIG,
+  runsPerSeed,
+} from '../engine/forgetting/config';
+import type { ForgettingConfig, Method } from '../engine/forgetting';
+import {
+  DEFAULT_SWEEP_RUNS,
   MAX_FORGETTING_SEEDS,
+  MAX_SWEEP_RUNS,
+  MAX_SWEEP_STEPS,
   buildForgettingConfig,
   forgettingBusy,
+  linkExcess,
   useForgetting,
 } from '../state/forgettingStore';
+import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { SAMPLES_PER_TASK } from '../views/TaskDigitsView';
-import { fmtLambda } from '../views/forgettingData';
+import { fmtLambda, pairedText, pairedVerdict } from '../views/forgettingData';
 import { workers } from './workers';
 import './forgetting-panel.css';
+
+/** A start the link asked for: only a sweep no larger than the default one runs on its own. */
+function startFromLink(c: ForgettingConfig): void {
+  const excess = linkExcess(c);
+  if (excess.length)
+    useForgetting.setState({
+      held: `The link asks for a sweep larger than the default one (${excess.join('; ')}), so it did not start on its own: press Start sweep to run it.`,
+    });
+  else workers.startForgetting(c);
+}
 
 const PHASE_LABEL: Record<string, string> = {
   pretrain: 'pretraining the whole network',
@@ -81,7 +103,8 @@ export function ForgettingPanel() {
     }
   }, [form, overrides, dataset]);
   const cfg = built.config;
-  const runsPerSeed = cfg ? 1 + cfg.ewcLambdas.length + cfg.lambdas.length * cfg.ncList.length : 0;
+  const perSeed = cfg ? runsPerSeed(cfg) : 0;
+  const held = useForgetting((s) => s.held);
 
   // The digits shown in the figure follow the fields (the data set lives in the worker).
   const d1 = 'digits' in g1 ? g1.digits.join(',') : null;
@@ -99,13 +122,19 @@ export function ForgettingPanel() {
   const start = () => {
     if (cfg) workers.startForgetting(cfg);
   };
-  // The run panel's Start under the "forgetting" preset asks for a sweep.
+  // The run panel's Start under the "forgetting" preset asks for a sweep; so does the link's
+  // `preset=forgetting&autorun=1`, whose request is the first one.
+  const presetAutorun = useRef(
+    useConfig.getState().autorun && useConfig.getState().preset === 'forgetting',
+  );
   const startRequests = useForgetting((s) => s.startRequests);
   const handled = useRef(0);
   useEffect(() => {
     if (startRequests === handled.current || !dataset || !cfg || busy) return;
+    const fromLink = handled.current === 0 && presetAutorun.current;
     handled.current = startRequests;
-    workers.startForgetting(cfg);
+    if (fromLink) startFromLink(cfg);
+    else workers.startForgetting(cfg);
     document.getElementById('forgetting')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
   }, [startRequests, dataset, cfg, busy]);
   // `fautorun=1`: start once, as soon as the digits are in.
@@ -120,11 +149,11 @@ export function ForgettingPanel() {
       status === 'idle'
     ) {
       autoStarted.current = true;
-      workers.startForgetting(cfg);
+      startFromLink(cfg);
     }
   }, [autorun, dataset, runState, cfg, status]);
 
-  const total = running ? running.seeds.length * runsPerSeedOf(running) : 0;
+  const total = running ? runsPerSeed(running) * running.seeds.length : 0;
   const statusText =
     status === 'starting'
       ? 'Starting…'
@@ -141,7 +170,11 @@ export function ForgettingPanel() {
   return (
     <div className="forgetting-panel" aria-label="Forgetting sweep controls" role="group">
       {urlNotices.length ? (
-        <div className="notice" role="status" data-testid="forgetting-url-notices">
+        <div
+          className="notice forgetting-url-notices"
+          role="status"
+          data-testid="forgetting-url-notices"
+        >
           <p>Some forgetting settings in the link were not valid and use their defaults:</p>
           <ul>
             {urlNotices.map((n) => (
@@ -234,10 +267,8 @@ export function ForgettingPanel() {
           {built.error}
         </p>
       ) : null}
-      <p className="forgetting-plan">
-        {cfg
-          ? `${cfg.seeds.length} seed${cfg.seeds.length === 1 ? '' : 's'} × ${runsPerSeed} runs (no constraint, EWC at ${cfg.ewcLambdas.length} λ, LDC at ${cfg.lambdas.length} λ × ${cfg.ncList.length} N_c) of ${cfg.task2Steps} task-2 steps, on ${dataset ? `${dataset.source === 'idx' ? 'your MNIST files' : 'the embedded digits'} (${dataset.trainCount.toLocaleString('en')} training images)` : 'the loaded digits'}.`
-          : ''}
+      <p className="forgetting-plan" data-testid="forgetting-plan">
+        {cfg ? planText(cfg, perSeed, dataset) : ''}
         {built.note ? ` ${built.note}` : ''}
         {trainingBusy && !busy
           ? ' Starting the sweep stops the training run in progress: one experiment runs at a time.'
@@ -258,6 +289,11 @@ export function ForgettingPanel() {
           {notice}
         </p>
       ) : null}
+      {held && status === 'idle' ? (
+        <p className="forgetting-notice" role="status" data-testid="forgetting-held">
+          {held}
+        </p>
+      ) : null}
     </div>
   );
 }
@@ -274,8 +310,25 @@ export function ForgettingBusyNote() {
   );
 }
 
-function runsPerSeedOf(c: { ewcLambdas: number[]; lambdas: number[]; ncList: number[] }): number {
-  return 1 + c.ewcLambdas.length + c.lambdas.length * c.ncList.length;
+const DEFAULT_FORGETTING_SEEDS = DEFAULT_FORGETTING_CONFIG.seeds.length;
+
+/**
+ * What a sweep will run and how its settings are chosen, from its config: the runs, the
+ * selection budgets (equal by default), the held-out validation data and the page's caps.
+ */
+function planText(
+  cfg: ForgettingConfig,
+  perSeed: number,
+  dataset: { source: string; trainCount: number } | null,
+): string {
+  const n = cfg.seeds.length;
+  const ldc = cfg.lambdas.length * cfg.ncList.length;
+  const ewc = cfg.ewcLambdas.length;
+  return (
+    `${n} seed${n === 1 ? '' : 's'} × ${perSeed} runs (no constraint, EWC at ${ewc} λ, LDC at ${cfg.lambdas.length} λ × ${cfg.ncList.length} N_c) of ${cfg.task2Steps} task-2 steps, on ${dataset ? `${dataset.source === 'idx' ? 'your MNIST files' : 'the embedded digits'} (${dataset.trainCount.toLocaleString('en')} training images)` : 'the loaded digits'}. ` +
+    `Each method's setting is chosen on validation data — ${Math.round(100 * cfg.validationFraction)}% of each task digit's training images, held out from all training — and its test error reported; budgets: LDC ${ldc} settings, EWC ${ewc}, no constraint 1${ldc === ewc ? ' (equal)' : ` (unequal: the method with more settings has more chances)`}. ` +
+    `The page runs ${DEFAULT_FORGETTING_SEEDS} seeds by default for speed (the headless reproduce command runs ${CLI_FORGETTING_SEEDS.length}); a sweep here has at most ${MAX_SWEEP_RUNS.toLocaleString('en')} runs and ${MAX_SWEEP_STEPS.toLocaleString('en')} task-2 steps, and a link starts one on its own only up to the default's ${DEFAULT_SWEEP_RUNS} runs.`
+  );
 }
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
@@ -304,35 +357,33 @@ export function ForgettingSummaryNote() {
       </>
     );
   };
-  const ldc = b.ldc;
   const ewc = b.ewc;
   const beats = summary.ncCurve.filter((p) => p.total < summary.ewcReference).map((p) => p.nc);
   const anchorErr = task1.length
     ? task1.reduce((a, r) => a + r.atAnchor.task1.eps, 0) / task1.length
     : NaN;
+  const d = summary.paired.ldcMinusEwc;
   return (
     <p className="result-summary" data-testid="forgetting-summary">
       Your sweep ({config.seeds.length} seed{config.seeds.length === 1 ? '' : 's'}, digits{' '}
       {config.task1.join(',')} then {config.task2.join(',')}, {dataset ?? 'the loaded digits'}
-      {backend ? `, ${backend}` : ''}): best ε₁ + ε₂ over the 10-way output — LDC {line('ldc')}, EWC{' '}
-      {line('ewc')}, no constraint {line('none')}. LDC&rsquo;s best N_c: {summary.bestNc ?? '–'}
+      {backend ? `, ${backend}` : ''}): each method&rsquo;s setting chosen on validation data
+      (budgets: LDC {summary.budget.ldc}, EWC {summary.budget.ewc}, no constraint{' '}
+      {summary.budget.none}), test ε₁ + ε₂ over the 10-way output — LDC {line('ldc')}, EWC{' '}
+      {line('ewc')}, no constraint {line('none')}.{' '}
+      {d ? `LDC − EWC per seed: ${pairedText(d)}; ${pairedVerdict(d)}. ` : ''}
+      LDC&rsquo;s chosen N_c: {summary.bestNc ?? '–'}
       {ewc
         ? beats.length
-          ? `; at its best λ, LDC is below EWC's best at N_c = ${beats.join(', ')}`
-          : "; LDC gets below EWC's best at no N_c"
+          ? `; with λ chosen on validation data, LDC is below EWC at N_c = ${beats.join(', ')}`
+          : '; LDC gets below EWC at no N_c'
         : ''}
-      . Over each task&rsquo;s own classes the best totals are LDC {f3(o.ldc?.total ?? NaN)}, EWC{' '}
+      . Over each task&rsquo;s own classes (chosen the same way): LDC {f3(o.ldc?.total ?? NaN)}, EWC{' '}
       {f3(o.ewc?.total ?? NaN)}, no constraint {f3(o.none?.total ?? NaN)}
       {Number.isFinite(anchorErr)
         ? ` (task-1 error before task 2: ${(100 * anchorErr).toFixed(1)}%)`
         : ''}
-      .{' '}
-      {ldc && ewc
-        ? ldc.total < ewc.total
-          ? `LDC forgets less here${ldc.n > 1 && ldc.total + ldc.totalSd > ewc.total - ewc.totalSd ? ', though the spreads over seeds overlap' : ''}.`
-          : 'EWC does as well as or better than LDC here.'
-        : ''}{' '}
-      {timings.runs} runs in {timings.total.toFixed(1)} s.
+      . {timings.runs} runs in {timings.total.toFixed(1)} s.
     </p>
   );
 }

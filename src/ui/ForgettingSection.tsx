@@ -1,8 +1,9 @@
 /**
  * Section 6 of the article: catastrophic forgetting, LDC versus EWC (Fig. 4 of the paper). Its
  * own controls (ForgettingPanel), the figures and the closing note with the sweep's numbers.
- * The numbers in the text are from the default sweep run headless
- * (`npm run reproduce -- --experiment forgetting`, embedded digits, seeds 0, 1, 2).
+ * No number in the text is typed in: "What the runs show" is written by describeSweep from the
+ * bundled reference sweep (forgettingReference.json, written by `npm run reproduce --
+ * --experiment forgetting --page-summary …`), and the closing note from the reader's own sweep.
  */
 import { useEffect, type ReactNode } from 'react';
 import { syncForgettingFormToUrl, useForgetting } from '../state/forgettingStore';
@@ -13,6 +14,8 @@ import {
   TaskDigitsView,
   TradeoffView,
 } from '../views';
+import { describeSweep, type ForgettingReference } from '../views/forgettingData';
+import reference from '../views/forgettingReference.json';
 import { FigureBoundary } from './FigureBoundary';
 import { ForgettingPanel, ForgettingSummaryNote } from './ForgettingPanel';
 
@@ -24,6 +27,9 @@ function Fig({ id, children }: { id: string; children: ReactNode }) {
     </FigureBoundary>
   );
 }
+
+// JSON writes the engine's NaN as null; the reference sweep has none where the text reads.
+const REFERENCE = reference as unknown as ForgettingReference;
 
 export function ForgettingSection() {
   useEffect(() => syncForgettingFormToUrl(), []);
@@ -73,18 +79,8 @@ export function ForgettingSection() {
       <Fig id="forgetting-displacement">
         <ModeDisplacementView />
       </Fig>
-      <p>
-        What the runs show. In the default sweep (the embedded digits, 3 seeds, 7 values of λ for
-        each method and 7 of N<sub>c</sub>: 171 runs, about 30 s in Node), LDC&rsquo;s best total
-        error ε₁ + ε₂ is 0.10 ± 0.02 (λ = 3, N<sub>c</sub> = 300), EWC&rsquo;s 0.29 ± 0.19 (λ =
-        3×10⁵), with a spread over seeds as large as its gap to LDC, and without a constraint 0.99:
-        task 1 is forgotten entirely. Two conditions matter. LDC needs many modes here: it gets
-        below EWC&rsquo;s best only from N<sub>c</sub> ≈ 100 on (0.72 at N<sub>c</sub> = 5, 0.18 at
-        100), not with the handful of sharp modes the paper&rsquo;s picture suggests. And most of
-        this forgetting sits in the shared output head: scored over each task&rsquo;s own classes,
-        the best total is 0.03–0.04 for every method, the unconstrained one included. The features
-        that tell 0 from 1 survive; what breaks is that the 10-way output now favours the new
-        classes.
+      <p data-testid="forgetting-reference">
+        <strong>What the runs show.</strong> {describeSweep(REFERENCE).join(' ')}
       </p>
       <ForgettingSummaryNote />
       <p className="try">

@@ -1,7 +1,7 @@
 /**
- * Fig. 4F: total error ε₁ + ε₂ of LDC against the number of constrained task-1 modes N_c (each
- * at its best λ; mean over seeds, bars: the range), with EWC's best total as a reference line
- * (its range shaded) and the unconstrained total for scale. Click a point to show that LDC
+ * Fig. 4F: total test error ε₁ + ε₂ of LDC against the number of constrained task-1 modes N_c
+ * (each at the λ chosen on validation data; mean over seeds, bars: the range), with EWC's total
+ * at its chosen λ as a reference line (its range shaded) and the unconstrained total for scale. Click a point to show that LDC
  * setting in the other figures.
  */
 import { useMemo, useRef, useState } from 'react';
@@ -73,37 +73,39 @@ export function ConstraintCountView() {
   const beats = curve.filter((p) => ewc && p.total.mean < ewc.total.mean).map((p) => p.nc ?? 0);
   const nSeeds = Math.max(0, ...curve.map((p) => p.total.n));
   const describe = (p: SettingStats) =>
-    `N_c = ${p.nc}: best λ = ${fmtLambda(p.lambda)}, ε₁ + ε₂ = ${p.total.mean.toFixed(3)} (range ${p.total.min.toFixed(3)}–${p.total.max.toFixed(3)}, ${seedsText(p.total.n)})${ewc ? `; EWC best ${ewc.total.mean.toFixed(3)}` : ''}`;
+    `N_c = ${p.nc}: λ = ${fmtLambda(p.lambda)} chosen on validation data (validation ε₁ + ε₂ ${p.val.mean.toFixed(3)}), test ε₁ + ε₂ = ${p.total.mean.toFixed(3)} (range ${p.total.min.toFixed(3)}–${p.total.max.toFixed(3)}, ${seedsText(p.total.n)})${ewc ? `; EWC ${ewc.total.mean.toFixed(3)}` : ''}`;
   const readout = hover
     ? describe(hover)
     : 'Hover a point to read its total error; click it to show that setting’s curves.';
   const caption = has ? (
     <>
-      Total error ε₁ + ε₂ ({SCORING_LABEL[scoring]}) of LDC against the number of constrained task-1
-      modes N_c, each at its best λ (mean over {seedsText(nSeeds)}; bars: the range). Dashed:
-      EWC&rsquo;s best,{' '}
+      Total test error ε₁ + ε₂ ({SCORING_LABEL[scoring]}) of LDC against the number of constrained
+      task-1 modes N_c, each at the λ chosen on validation data (mean over {seedsText(nSeeds)};
+      bars: the range). Dashed: EWC at its λ chosen on validation data,{' '}
       {ewc
         ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (λ = ${fmtLambda(ewc.lambda)})`
         : 'not run yet'}
-      ; dotted: no constraint{none ? `, ${none.total.mean.toFixed(3)}` : ''}. LDC&rsquo;s best:{' '}
+      ; dotted: no constraint{none ? `, ${none.total.mean.toFixed(3)}` : ''}. LDC&rsquo;s chosen
+      setting (over λ and N_c):{' '}
       {best
         ? `${best.total.mean.toFixed(3)} at N_c = ${best.nc} (λ = ${fmtLambda(best.lambda)})`
         : '–'}
       .{' '}
       {ewc
         ? beats.length
-          ? `LDC is below EWC's best at N_c = ${beats.join(', ')}.`
-          : 'LDC does not get below EWC’s best at any N_c here.'
+          ? `LDC is below EWC at N_c = ${beats.join(', ')}.`
+          : 'LDC does not get below EWC at any N_c here.'
         : ''}
     </>
   ) : (
     <>
-      Total error ε₁ + ε₂ of LDC against the number of constrained task-1 modes N_c, each at its
-      best λ, with EWC&rsquo;s best as a reference line; the points appear as the sweep runs.
+      Total test error ε₁ + ε₂ of LDC against the number of constrained task-1 modes N_c, each at
+      the λ chosen on validation data, with EWC&rsquo;s as a reference line; the points appear as
+      the sweep runs.
     </>
   );
   const ariaLabel = has
-    ? `ε₁ + ε₂ against N_c. ${curve.map((p) => `N_c ${p.nc}: ${p.total.mean.toFixed(3)}`).join(', ')}. EWC best ${ewc ? ewc.total.mean.toFixed(3) : 'not run'}.`
+    ? `ε₁ + ε₂ against N_c. ${curve.map((p) => `N_c ${p.nc}: ${p.total.mean.toFixed(3)}`).join(', ')}. EWC ${ewc ? ewc.total.mean.toFixed(3) : 'not run'}.`
     : 'ε₁ + ε₂ against N_c: waiting for the sweep.';
 
   const path =
@@ -182,10 +184,10 @@ export function ConstraintCountView() {
       legend={
         <>
           <span className="fm-legend-item">
-            <Swatch color={METHOD_COLOR.ldc} kind="point" /> LDC, best λ at each N_c
+            <Swatch color={METHOD_COLOR.ldc} kind="point" /> LDC, λ chosen on validation data
           </span>
           <span className="fm-legend-item">
-            <Swatch color={METHOD_COLOR.ewc} kind="dash" /> EWC, best λ
+            <Swatch color={METHOD_COLOR.ewc} kind="dash" /> EWC, λ chosen on validation data
           </span>
           <span className="fm-legend-item">
             <Swatch color={METHOD_COLOR.none} kind="dash" /> no constraint
@@ -241,7 +243,7 @@ export function ConstraintCountView() {
                       y={y(ewc.total.mean) - 5}
                       textAnchor="end"
                     >
-                      EWC best ({settingLabel(ewc).replace('EWC, ', '')})
+                      EWC ({settingLabel(ewc).replace('EWC, ', '')})
                     </text>
                   </g>
                 ) : null}

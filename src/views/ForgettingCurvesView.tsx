@@ -1,7 +1,8 @@
 /**
  * Fig. 4A/C: task-1 and task-2 test errors ε₁ (solid) and ε₂ (dashed) during task-2 training,
  * without a constraint, with LDC and with EWC at the chosen λ (click a point of the trade-off
- * figure to choose; by default each method's best), mean over seeds with the range shaded.
+ * figure to choose; by default each method's setting chosen on validation data), mean over seeds
+ * with the range shaded.
  * Scored over the 10-way output or over each task's own classes (toggle).
  */
 import { useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';

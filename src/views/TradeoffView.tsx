@@ -1,7 +1,7 @@
 /**
- * Fig. 4E: the ε₁–ε₂ trade-off. Each point is one setting, mean over seeds with the range as
- * error bars: LDC over its λ grid at one N_c (the best N_c by default, or the chosen one), EWC
- * over its λ grid, and the unconstrained run. A larger λ moves a method up its curve towards
+ * Fig. 4E: the ε₁–ε₂ trade-off. Each point is one setting, mean test errors over seeds with the
+ * range as error bars: LDC over its λ grid at one N_c (by default the N_c of the setting chosen
+ * on validation data, or the one clicked), EWC over its λ grid, and the unconstrained run. A larger λ moves a method up its curve towards
  * low ε₁ and high ε₂; the closer a curve comes to the origin, the better. Click a point to show
  * that setting's curves and displacements in the other figures.
  */
@@ -32,7 +32,11 @@ import {
   METHOD_LABEL,
   SCORING_LABEL,
   bestOf,
+  budgets,
   fmtLambda,
+  pairedDifference,
+  pairedText,
+  pairedVerdict,
   sameSetting,
   settingLabel,
   type SettingStats,
@@ -41,7 +45,7 @@ import { ScoringToggle, seedsText, useForgettingStats } from './forgettingParts'
 
 export function TradeoffView() {
   const choose = useForgetting((s) => s.choose);
-  const { scoring, stats, chosen } = useForgettingStats();
+  const { runs, scoring, stats, chosen } = useForgettingStats();
   const [frameRef, size] = useSize<HTMLDivElement>(0.72);
   const svgRef = useRef<SVGSVGElement>(null);
   const box = plotBox(size);
@@ -107,17 +111,18 @@ export function TradeoffView() {
 
   const totalText = (s: SettingStats | null) =>
     s ? `${s.total.mean.toFixed(3)} ± ${s.total.sd.toFixed(3)} (${settingLabel(s)})` : '–';
-  let verdict = '';
-  if (bestLdc && bestEwc) {
-    const d = bestLdc.total.mean - bestEwc.total.mean;
-    const within = Math.abs(d) < bestLdc.total.sd + bestEwc.total.sd;
-    verdict = ` ${d < 0 ? 'LDC' : 'EWC'} reaches the lower total${within ? ', but the gap is within the spread over seeds' : ''}.`;
-  }
+  const budget = budgets(stats);
+  const paired = pairedDifference(runs, bestLdc, bestEwc, scoring);
+  const verdict = paired
+    ? ` LDC − EWC per seed at these settings: ${pairedText(paired)}; ${pairedVerdict(paired)}.`
+    : '';
   const caption = has ? (
     <>
-      Task-1 error ε₁ against task-2 error ε₂ at the end of task 2, scored over the{' '}
+      Task-1 test error ε₁ against task-2 test error ε₂ at the end of task 2, scored over the{' '}
       {SCORING_LABEL[scoring]}, one point per λ (mean over {seedsText(nSeeds)}; bars: the range).
-      Best ε₁ + ε₂: LDC {totalText(bestLdc)}, EWC {totalText(bestEwc)}
+      Each method&rsquo;s setting chosen on the held-out validation data (among LDC {budget.ldc},
+      EWC {budget.ewc} settings), its test ε₁ + ε₂: LDC {totalText(bestLdc)}, EWC{' '}
+      {totalText(bestEwc)}
       {none ? `, no constraint ${none.total.mean.toFixed(3)}` : ''}.{verdict} The LDC curve is drawn
       at N_c = {nc ?? '–'}.
     </>
@@ -128,7 +133,7 @@ export function TradeoffView() {
     </>
   );
   const ariaLabel = has
-    ? `Trade-off between ε₁ and ε₂. Best ε₁ + ε₂: LDC ${totalText(bestLdc)}, EWC ${totalText(bestEwc)}.`
+    ? `Trade-off between ε₁ and ε₂. Test ε₁ + ε₂ at the settings chosen on validation data: LDC ${totalText(bestLdc)}, EWC ${totalText(bestEwc)}.`
     : 'Trade-off between ε₁ and ε₂: waiting for the sweep.';
 
   const selected = (s: SettingStats) => {
@@ -189,6 +194,7 @@ export function TradeoffView() {
                 'eps2_max',
                 'total_mean',
                 'total_sd',
+                'val_total_mean',
               ],
               rows: stats.map((s) => [
                 s.method,
@@ -204,6 +210,7 @@ export function TradeoffView() {
                 s.eps2.max,
                 s.total.mean,
                 s.total.sd,
+                s.val.mean,
               ]),
             })
           : undefined

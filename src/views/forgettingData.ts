@@ -1,11 +1,21 @@
 /**
  * What the forgetting figures (section 6, Fig. 4) draw, computed from the runs in the store:
  * per setting (method, λ, N_c) the mean and range over seeds of ε₁, ε₂ and ε₁ + ε₂ under the
- * chosen scoring, each method's best setting, the chosen settings, mean curves with their
- * range, and LDC's best total at each N_c. Pure functions, so the figures stay live while the
- * sweep runs (the store's SweepPoints carry a standard deviation but not the range).
+ * chosen scoring (test data) and of ε₁ + ε₂ on the held-out validation data, each method's
+ * setting chosen on validation data, the settings shown, mean curves with their range, LDC at
+ * each N_c, and the paired LDC − EWC difference over seeds. Pure functions, so the figures stay
+ * live while the sweep runs (the store's SweepPoints carry a standard deviation but not the
+ * range).
  */
-import type { CurvePoint, Method, RunKey, RunResult } from '../engine/forgetting';
+import type {
+  CurvePoint,
+  ForgettingSummary,
+  Method,
+  RunKey,
+  RunResult,
+} from '../engine/forgetting';
+// The pure module only: the package index would pull TensorFlow.js into the page's bundle.
+import { meanInterval, type PairedDifference } from '../engine/forgetting/selection';
 import type { ForgettingChoice, Scoring } from '../state/forgettingStore';
 
 export const METHODS: readonly Method[] = ['none', 'ldc', 'ewc'];
@@ -90,10 +100,21 @@ export function errors(
   return scoring === 'own' ? [r.eps1Own, r.eps2Own] : [r.eps1, r.eps2];
 }
 
+/** ε₁ + ε₂ of a run on the held-out validation data. */
+export function valTotal(
+  r: Pick<RunResult, 'valEps1' | 'valEps2' | 'valEps1Own' | 'valEps2Own'>,
+  scoring: Scoring,
+): number {
+  return scoring === 'own' ? r.valEps1Own + r.valEps2Own : r.valEps1 + r.valEps2;
+}
+
 export interface SettingStats extends Setting {
+  /** Test errors. */
   eps1: Stat;
   eps2: Stat;
   total: Stat;
+  /** ε₁ + ε₂ on the validation data: what the settings are chosen by. */
+  val: Stat;
   seeds: number[];
 }
 
@@ -115,22 +136,51 @@ export function settingStats(runs: readonly RunResult[], scoring: Scoring): Sett
       eps1: stat(e.map((x) => x[0])),
       eps2: stat(e.map((x) => x[1])),
       total: stat(e.map((x) => x[0] + x[1])),
+      val: stat(g.map((r) => valTotal(r, scoring))),
       seeds: g.map((r) => r.seed),
     };
   });
 }
 
 /**
- * The lowest mean ε₁ + ε₂ of a method. Only settings run on as many seeds as the best-covered
- * one count, so that while a sweep is under way a setting seen on one lucky seed does not win.
+ * A method's setting chosen on validation data: the lowest mean validation ε₁ + ε₂ (ties: the
+ * first in sweep order), as the engine's summary chooses (selection.ts). Only settings run on
+ * as many seeds as the best-covered one count, so that while a sweep is under way a setting
+ * seen on one lucky seed does not win.
  */
 export function bestOf(stats: readonly SettingStats[], method: Method): SettingStats | null {
   const mine = stats.filter((s) => s.method === method);
   const most = Math.max(0, ...mine.map((s) => s.total.n));
   let best: SettingStats | null = null;
-  for (const s of mine)
-    if (s.total.n === most && (!best || s.total.mean < best.total.mean)) best = s;
+  for (const s of mine) if (s.total.n === most && (!best || s.val.mean < best.val.mean)) best = s;
   return best;
+}
+
+/** Settings each method has chosen among so far (the selection budget). */
+export function budgets(stats: readonly SettingStats[]): Record<Method, number> {
+  const n = (m: Method) => stats.filter((s) => s.method === m).length;
+  return { none: n('none'), ldc: n('ldc'), ewc: n('ewc') };
+}
+
+/** LDC − EWC test ε₁ + ε₂ per seed at two settings, over the seeds both have run. */
+export function pairedDifference(
+  runs: readonly RunResult[],
+  ldc: Setting | null,
+  ewc: Setting | null,
+  scoring: Scoring,
+): PairedDifference | null {
+  if (!ldc || !ewc) return null;
+  const total = (r: RunResult) => {
+    const [a, b] = errors(r, scoring);
+    return a + b;
+  };
+  const e = new Map(runs.filter((r) => sameSetting(r, ewc)).map((r) => [r.seed, total(r)]));
+  const d: number[] = [];
+  for (const r of runs) {
+    const v = e.get(r.seed);
+    if (sameSetting(r, ldc) && v !== undefined) d.push(total(r) - v);
+  }
+  return d.length ? meanInterval(d) : null;
 }
 
 /** The settings the figures show: the chosen λ (and N_c) of each method, else its best. */
@@ -190,7 +240,7 @@ export function settingCurve(
     }));
 }
 
-/** LDC's best setting (lowest mean ε₁ + ε₂ over λ) at each N_c, ascending N_c. */
+/** LDC at each N_c, its λ chosen on validation data, ascending N_c. */
 export function ncCurve(stats: readonly SettingStats[]): SettingStats[] {
   const ncs = [...new Set(stats.filter((s) => s.method === 'ldc').map((s) => s.nc ?? 0))].sort(
     (a, b) => a - b,
@@ -202,6 +252,93 @@ export function ncCurve(stats: readonly SettingStats[]): SettingStats[] {
       'ldc',
     );
     if (b) out.push(b);
+  }
+  return out;
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
+
+/** "−0.102 (95% CI −0.178 to −0.027, 5 seeds)"; without the interval for one seed. */
+export function pairedText(d: PairedDifference): string {
+  const ci = d.n > 1 ? ` (95% CI ${f3(d.ci95[0])} to ${f3(d.ci95[1])}, ${d.n} seeds)` : ' (1 seed)';
+  return `${f3(d.mean)}${ci}`;
+}
+
+/** What a paired LDC − EWC interval says, in words. */
+export function pairedVerdict(d: PairedDifference): string {
+  if (d.n < 2) return 'one seed cannot say which method forgets less';
+  if (d.ci95[1] < 0) return 'LDC forgets less, beyond the seed-to-seed variation';
+  if (d.ci95[0] > 0) return 'EWC forgets less, beyond the seed-to-seed variation';
+  return 'the interval includes 0: over these seeds neither method is resolved as better';
+}
+
+/** The reference sweep the page bundles (src/views/forgettingReference.json, `--page-summary`). */
+export interface ForgettingReference {
+  command: string;
+  backend: string;
+  data: string;
+  seeds: number[];
+  task1: number[];
+  task2: number[];
+  validation: { fraction: number; seed: number; heldOut: number };
+  runs: number;
+  seconds: number;
+  task1ErrorBefore: number;
+  summary: ForgettingSummary;
+}
+
+const pm = (p: { total: number; totalSd: number; n: number }) =>
+  `${f3(p.total)}${p.n > 1 ? ` ± ${f3(p.totalSd)}` : ''}`;
+
+/**
+ * Section 6's account of a sweep, sentence by sentence, from its summary alone: so that what
+ * the page says is what was measured, and says less when the numbers do not support more.
+ */
+export function describeSweep(r: ForgettingReference): string[] {
+  const s = r.summary;
+  const { ldc, ewc, none } = s.best;
+  const out: string[] = [];
+  const n = r.seeds.length;
+  out.push(
+    `In the reference sweep (${r.data}, digits ${r.task1.join(',')} then ${r.task2.join(',')}, ${n} seed${n === 1 ? '' : 's'}, ${r.runs} runs, run headless by \`${r.command}\` and bundled with the page), each method's setting was chosen on validation data — ${Math.round(100 * r.validation.fraction)}% of each task digit's training images, held out from all training — among LDC ${s.budget.ldc}, EWC ${s.budget.ewc} and no constraint ${s.budget.none} settings, and its test error is reported.`,
+  );
+  if (ldc && ewc && none) {
+    const forgotten =
+      none.eps1 > 0.8 ? `: without a constraint task 1 is forgotten (ε₁ = ${f3(none.eps1)})` : '';
+    out.push(
+      `Test ε₁ + ε₂, mean ± sd over seeds: LDC ${pm(ldc)} (λ = ${fmtLambda(ldc.lambda)}, N_c = ${ldc.nc}), EWC ${pm(ewc)} (λ = ${fmtLambda(ewc.lambda)}), no constraint ${pm(none)}${forgotten}.`,
+    );
+  }
+  const d = s.paired.ldcMinusEwc;
+  if (d) out.push(`Paired seed by seed, LDC − EWC = ${pairedText(d)}: ${pairedVerdict(d)}.`);
+  const curve = s.ncCurve;
+  if (curve.length > 1 && Number.isFinite(s.ewcReference)) {
+    const below = curve.filter((p) => p.total < s.ewcReference).map((p) => p.nc);
+    const at = (p: (typeof curve)[number]) => `${f3(p.total)} at N_c = ${p.nc}`;
+    const ends = `${at(curve[0])}, ${at(curve[curve.length - 1])}`;
+    const firstBelow = curve.findIndex((p) => p.total < s.ewcReference);
+    const suffix =
+      firstBelow >= 0 && curve.slice(firstBelow).every((p) => p.total < s.ewcReference);
+    out.push(
+      below.length === 0
+        ? `With λ chosen on validation data, LDC gets below EWC at no N_c (${ends}).`
+        : below.length === curve.length
+          ? `With λ chosen on validation data, LDC is below EWC at every N_c tried (${ends}).`
+          : suffix && firstBelow > 0
+            ? `LDC needs many modes here: with λ chosen on validation data it gets below EWC only from N_c = ${curve[firstBelow].nc} on (${[...new Set([0, firstBelow, curve.length - 1])].map((i) => at(curve[i])).join(', ')}; EWC ${f3(s.ewcReference)}).`
+            : `With λ chosen on validation data, LDC is below EWC at N_c = ${below.join(', ')} (${ends}).`,
+    );
+  }
+  const o = s.bestOwn;
+  if (o.ldc && o.ewc && o.none) {
+    const head =
+      none && none.total > 0.5 && o.none.total < 0.15
+        ? ` Even the unconstrained run keeps task 1 within its own classes, so most of the 10-way forgetting is the shared output head favouring the new classes, not lost task-1 features.`
+        : '';
+    const po = s.pairedOwn.ldcMinusEwc;
+    out.push(
+      `Scored over each task's own classes (chosen the same way): LDC ${pm(o.ldc)}, EWC ${pm(o.ewc)}, no constraint ${pm(o.none)}${po ? `; LDC − EWC ${pairedText(po)}` : ''}.${head}`,
+    );
   }
   return out;
 }
