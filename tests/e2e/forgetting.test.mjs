@@ -128,7 +128,7 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   );
   assert.match(
     await page.getByTestId('forgetting-summary').innerText(),
-    /best ε₁ \+ ε₂.*LDC .*EWC .*21 runs in/s,
+    /chosen on validation data.*test ε₁ \+ ε₂.*LDC .*EWC .*21 runs in/s,
   );
 
   // Each figure of the section exports its data as CSV (named columns, rectangular rows) and
