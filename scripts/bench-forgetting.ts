@@ -1,6 +1,6 @@
 /**
  * Benchmark of the catastrophic-forgetting experiment (Fig. 4): one full default sweep
- * (DEFAULT_FORGETTING_CONFIG: 3 seeds × 57 task-2 runs, pretraining, task 1, PCA and the
+ * (DEFAULT_FORGETTING_CONFIG: 3 seeds × 99 task-2 runs, pretraining, task 1, PCA and the
  * flatness of 300 modes per seed) on the embedded digits, timed end to end and by phase, plus
  * the sweep's headline numbers so that a change in the science shows up next to the timing.
  *
@@ -66,7 +66,7 @@ export async function benchForgetting(
     const b = s.best[m];
     if (b)
       rows.push({
-        name: `forgetting: best ε₁+ε₂, ${m}`,
+        name: `forgetting: test ε₁+ε₂ chosen on validation, ${m}`,
         value: b.total,
         unit: '',
         note: `± ${b.totalSd.toFixed(3)} at λ = ${b.lambda}${b.nc !== null ? `, N_c = ${b.nc}` : ''}`,
