@@ -195,7 +195,17 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
       return;
     case 'profile': {
       const a = done.get(cmd.run);
-      if (!a) return;
+      if (!a) {
+        // A saved or precomputed run, or one analysed by workers since restarted.
+        post({
+          type: 'profileError',
+          requestId: cmd.requestId,
+          run: cmd.run,
+          rank: cmd.rank,
+          message: `no analysis of this ${cmd.run === 'sgd' ? 'SGD' : 'Langevin'} window is held in this browser; run it to draw more profiles`,
+        });
+        return;
+      }
       a.profile(cmd.rank)
         .then((profile) => post({ type: 'profile', requestId: cmd.requestId, profile }))
         .catch((e: unknown) =>

@@ -392,7 +392,7 @@ export class WorkerClient {
   }
   /** Asks the trainer for `perGroup` training images of each digit group. */
   requestTaskSamples(groups: number[][], perGroup = 8): void {
-    this.ensureWorkers();
+    // No restart for these pictures: the data panel asks again when restarted workers load data.
     this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
   }
 
@@ -405,6 +405,17 @@ export class WorkerClient {
     this.sendAnalysis({ type: 'crash' });
   }
   requestProfile(run: RunId, rank: number): void {
+    if (!this.analysis) {
+      const s = useRun.getState();
+      useRun.setState({
+        profileErrors: {
+          ...s.profileErrors,
+          [profileKey(run, rank)]:
+            'the analysis worker was stopped by an error; resume or run again to draw more profiles',
+        },
+      });
+      return;
+    }
     this.sendAnalysis({ type: 'profile', run, rank, requestId: this.nextRequest++ });
   }
 

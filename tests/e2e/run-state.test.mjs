@@ -291,3 +291,39 @@ test(
     await context.close();
   },
 );
+
+test(
+  'a resumed run runs to its end, its trajectory temperature spanning epochs from before the crash',
+  { timeout: TEST_TIMEOUT },
+  async () => {
+    const { page, context, errors } = await openPage(
+      browser,
+      `${server.url}?preset=quick&phase=warmup&warmup=6&window=2&modes=8&autorun=1`,
+      server.origin,
+    );
+    await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 3, null, {
+      timeout: WAIT.load,
+    });
+    const gone = closed(worker(page, 'trainer'));
+    await page.evaluate(() => window.__flatMinima.crashTrainer());
+    await rootState(page, 'error');
+    await gone;
+    const { resumeFrom } = await runState(page);
+    assert.ok(resumeFrom, 'a resume point is offered');
+    await page.getByRole('button', { name: `Resume from epoch ${resumeFrom.epoch}` }).click();
+    await rootState(page, 'done', WAIT.run);
+    const s = await runState(page);
+    assert.equal(s.error, null);
+    assert.deepEqual(
+      s.epochs.map((e) => e.epoch),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+      'one epoch record each, none lost or doubled',
+    );
+    assert.equal(s.windows.length, 1);
+    assert.ok(s.results.sgd, 'the analysis finished');
+    // The checkpoints of the epochs before the crash reached the new analysis worker.
+    assert.deepEqual(s.results.sgd.theory?.trajectory?.epochs, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(errors, [], errors.join('\n'));
+    await context.close();
+  },
+);
