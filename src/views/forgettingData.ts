@@ -258,10 +258,13 @@ export function ncCurve(stats: readonly SettingStats[]): SettingStats[] {
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
 
+/** A signed difference with a true minus sign. */
+const s3 = (x: number) => (x < 0 ? `−${f3(-x)}` : f3(x));
+
 /** "−0.102 (95% CI −0.178 to −0.027, 5 seeds)"; without the interval for one seed. */
 export function pairedText(d: PairedDifference): string {
-  const ci = d.n > 1 ? ` (95% CI ${f3(d.ci95[0])} to ${f3(d.ci95[1])}, ${d.n} seeds)` : ' (1 seed)';
-  return `${f3(d.mean)}${ci}`;
+  const ci = d.n > 1 ? ` (95% CI ${s3(d.ci95[0])} to ${s3(d.ci95[1])}, ${d.n} seeds)` : ' (1 seed)';
+  return `${s3(d.mean)}${ci}`;
 }
 
 /** What a paired LDC − EWC interval says, in words. */
@@ -300,7 +303,7 @@ export function describeSweep(r: ForgettingReference): string[] {
   const out: string[] = [];
   const n = r.seeds.length;
   out.push(
-    `In the reference sweep (${r.data}, digits ${r.task1.join(',')} then ${r.task2.join(',')}, ${n} seed${n === 1 ? '' : 's'}, ${r.runs} runs, run headless by \`${r.command}\` and bundled with the page), each method's setting was chosen on validation data — ${Math.round(100 * r.validation.fraction)}% of each task digit's training images, held out from all training — among LDC ${s.budget.ldc}, EWC ${s.budget.ewc} and no constraint ${s.budget.none} settings, and its test error is reported.`,
+    `In the reference sweep — ${r.data}; digits ${r.task1.join(',')} then ${r.task2.join(',')}; ${n} seed${n === 1 ? '' : 's'}, ${r.runs} runs, run headless by \`${r.command}\` and bundled with the page — each method's setting was chosen on validation data — ${Math.round(100 * r.validation.fraction)}% of each task digit's training images, held out from all training — among LDC ${s.budget.ldc}, EWC ${s.budget.ewc} and no constraint ${s.budget.none} settings, and its test error is reported.`,
   );
   if (ldc && ewc && none) {
     const forgotten =
