@@ -303,11 +303,12 @@ export function VarianceFlatnessView() {
             .
           </>
         ) : null}
-        {lang ? (
+        {lang?.einstein ? (
           <>
             {' '}
-            The Langevin run is not in equilibrium along most of these modes: the flat ones relax
-            too slowly for its window (see the Einstein check below).
+            The Langevin run is not an equilibrium sample: {lang.einstein.equilibratedCount} of{' '}
+            {lang.einstein.modes.length} of its modes have relaxed within its window (the Einstein
+            check below), so its slope is that of a system still relaxing, not the Einstein +2.
           </>
         ) : null}
       </>
