@@ -392,7 +392,9 @@ class RunLoop {
         return;
       case 'diverged':
         this.flushSnapshots();
-        feed({ type: 'reset' });
+        // A Langevin run that left its minimum leaves the SGD window's analysis to finish: it
+        // is the reader's result.
+        if (e.run === 'sgd') feed({ type: 'reset' });
         post({ type: 'diverged', step: e.step, message: e.message });
         return;
       case 'done':

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
+import { useBackend } from './tfBackend';
 import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
 import {
   CHANCE_LOSS,
@@ -201,5 +204,29 @@ describe('trainingRun checks before its first step', () => {
     expect(err).toBeInstanceOf(RunSettingsError);
     expect((err as RunSettingsError).problems[0].setting).toBe('batchSize');
     expect((err as Error).message).toMatch(/B = 1/);
+  });
+});
+
+const dataPath = 'public/data/mnist-10k.bin';
+
+describe.skipIf(!existsSync(dataPath))('trainingRun follows the plan', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+  const digits = existsSync(dataPath) ? loadEmbeddedDataset(readFileSync(dataPath)) : null;
+
+  it('B = 1 with a 2-epoch window keeps every 4th step: 4,000 snapshots, 4 steps apart', async () => {
+    const c = cfg({ hidden: 8, batchSize: 1, warmupEpochs: 1, windowEpochs: 2 });
+    let start: { every: number; expectedSnapshots: number } | null = null;
+    const kept: number[] = [];
+    for await (const e of trainingRun(c, digits!, { initial: initMlp(8, 0) })) {
+      if (e.type === 'windowStart') start = e;
+      else if (e.type === 'step' && e.w2) kept.push(e.step);
+      else if (e.type === 'windowEnd') break;
+      else if (e.type === 'diverged') throw new Error(e.message);
+    }
+    expect(start).toMatchObject({ every: 4, expectedSnapshots: 4000 });
+    expect(kept).toHaveLength(4000);
+    expect(kept.slice(1).every((s, i) => s - kept[i] === 4)).toBe(true);
   });
 });

@@ -61,7 +61,8 @@ export type TrainingEvent =
   /** A PCA window opens: it will keep every `every`-th step, `expectedSnapshots` in all. */
   | { type: 'windowStart'; run: RunId; step: number; expectedSnapshots: number; every: number }
   | { type: 'windowEnd'; run: RunId; step: number; weights: MlpWeights }
-  | { type: 'diverged'; step: number; message: string; restoredStep: number }
+  /** `run`: which dynamics diverged (the SGD window's analysis survives a Langevin failure). */
+  | { type: 'diverged'; run: RunId; step: number; message: string; restoredStep: number }
   | { type: 'done'; step: number };
 
 /** Copies the samples at `idx` into the upload layout (x, xᵀ, one-hot labels). */
@@ -378,6 +379,7 @@ export async function* trainingRun(
         const restored = trainer.restoreCheckpoint();
         yield {
           type: 'diverged',
+          run: 'sgd',
           step: failed,
           restoredStep: restored,
           message: `${diverged} Weights restored from step ${restored}.`,
@@ -453,7 +455,7 @@ async function* langevinRun(
       // The loss is the full-batch loss before this step: it left the minimum at step i.
       const left = langevinLeftMinimum(config, Math.max(1, i), r.loss);
       if (left) {
-        yield { type: 'diverged', step, restoredStep: step0, message: left };
+        yield { type: 'diverged', run: 'langevin', step, restoredStep: step0, message: left };
         return;
       }
       yield {
