@@ -306,8 +306,8 @@ export function VarianceFlatnessView() {
         {lang?.einstein ? (
           <>
             {' '}
-            The Langevin run is not an equilibrium sample: {lang.einstein.equilibratedCount} of{' '}
-            {lang.einstein.modes.length} of its modes have relaxed within its window (the Einstein
+            The Langevin run is not an equilibrium sample: {lang.einstein.equilibratedCount} of the{' '}
+            {lang.einstein.modes.length} measured modes have relaxed within its window (the Einstein
             check below), so its slope is that of a system still relaxing, not the Einstein +2.
           </>
         ) : null}
