@@ -16,7 +16,9 @@
  * stride the velocity statistics (Fig. 3, correlation times of a few steps) are no longer
  * resolved, so the run is refused instead.
  */
-import { minibatchesForRelativeError } from '../landscape/activeTemperature';
+// Not from activeTemperature.ts: that module imports TensorFlow.js, and the page's thread
+// runs these checks.
+import { minibatchesForRelativeError } from '../landscape/minibatchCount';
 import { CLASSES, INPUT_SIZE } from '../nets/mlp';
 import { pcaWorkspaceDoubles } from '../pca/pca';
 import type { Dataset } from '../data/dataset';
