@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
@@ -228,5 +229,29 @@ describe.skipIf(!existsSync(dataPath))('trainingRun follows the plan', () => {
     expect(start).toMatchObject({ every: 4, expectedSnapshots: 4000 });
     expect(kept).toHaveLength(4000);
     expect(kept.slice(1).every((s, i) => s - kept[i] === 4)).toBe(true);
+  });
+});
+
+describe.skipIf(!existsSync(dataPath))('the CLI checks a run before training it', () => {
+  const cli = (args: string[]) =>
+    spawnSync(
+      'npx',
+      ['tsx', 'src/cli/reproduce.ts', '--experiment', 'variance-flatness', ...args],
+      {
+        encoding: 'utf8',
+      },
+    );
+
+  it('B = 1 and a run over the memory budget exit with code 2 and the reason, untrained', () => {
+    const b1 = cli(['--B', '1']);
+    expect(b1.status).toBe(2);
+    expect(b1.stderr).toMatch(/error: The minibatch size B = 1 gives 8,000 steps per epoch/);
+    expect(b1.stderr).not.toMatch(/^epoch \d+:/m);
+    const big = cli(['--hidden', '200', '--B', '10']);
+    expect(big.status).toBe(2);
+    expect(big.stderr).toMatch(
+      /h = 200 with B = 10 and a 10-epoch window: this run would need about 6\.7 GB/,
+    );
+    expect(big.stderr).toMatch(/over the 1\.0 GB limit/);
   });
 });
