@@ -1,0 +1,77 @@
+// The honest-science figures in real Chromium, on the bundled precomputed run (issue 12):
+// ?embed=einstein draws the Langevin modes with the bundle's own equilibrium classification,
+// the noise-strength figure offers the τ check (not β₁ + β₂) as its test, and the σ²–F caption
+// gives the block-bootstrap interval.
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openPage, serveDist, settled, WAIT } from './harness.mjs';
+
+const bundle = JSON.parse(readFileSync('src/data/precomputed-run.json', 'utf8'));
+
+let server;
+let browser;
+before(async () => {
+  server = await serveDist();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('?embed=einstein shows each Langevin mode, filled exactly where it equilibrated', async () => {
+  const e = bundle.results.langevin?.einstein;
+  assert.ok(e, 'the bundled run carries the Einstein check');
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?embed=einstein`,
+    server.origin,
+    { viewport: { width: 720, height: 560 } },
+  );
+  await page.getByTestId('einstein-count').waitFor({ timeout: WAIT.load });
+  await settled(page, '[data-figure="einstein"] svg.fm-svg');
+  const count = Number(await page.getByTestId('einstein-count').getAttribute('data-value'));
+  assert.equal(count, e.equilibratedCount);
+  const drawn = await page.$$eval('[data-figure="einstein"] circle[data-rank]', (cs) =>
+    cs.map((c) => ({ rank: Number(c.dataset.rank), eq: c.dataset.equilibrated === 'true' })),
+  );
+  const shown = e.modes.filter((m) => m.predicted > 0 && m.measured > 0);
+  assert.equal(drawn.length, shown.length, 'one point per mode with a prediction');
+  for (const d of drawn) {
+    const m = e.modes.find((x) => x.rank === d.rank);
+    assert.equal(d.eq, m.equilibrated, `mode ${d.rank}`);
+  }
+  const caption = await page.locator('[data-figure="einstein"]').innerText();
+  assert.match(caption, /a tenth of the/);
+  assert.match(caption, /agree within a factor 1\.5/);
+  // "equilibrium" is said only of the modes that are.
+  if (count === 0) assert.match(caption, /None has relaxed/);
+  for (const label of [
+    'predicted σᵢ² = T/kᵢ in equilibrium (log scale)',
+    'measured σᵢ² (log scale)',
+  ])
+    assert.ok(caption.includes(label) || (await page.getByText(label).count()) > 0, label);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the page gives the τ check as the test and β₁ + β₂ = ψ as an identity', async () => {
+  const th = bundle.results.sgd.theory;
+  assert.ok(th?.fits.tauAgreement, 'the bundled run carries the τ check');
+  const { page, context, errors } = await openPage(browser, `${server.url}`, server.origin);
+  const tau = page.getByTestId('tau-agreement');
+  await tau.waitFor({ timeout: WAIT.load });
+  assert.ok(
+    Math.abs(Number(await tau.getAttribute('data-value')) - th.fits.tauAgreement.medianRatio) <
+      1e-9,
+  );
+  const noise = await page.locator('[data-figure="noise-strength"]').innerText();
+  assert.match(noise, /by construction/);
+  assert.match(noise, /an identity/);
+  const vf = await page.locator('[data-figure="variance-flatness"]').innerText();
+  assert.match(vf, /block bootstrap over ranks/);
+  assert.match(vf, /total least squares/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
