@@ -109,6 +109,8 @@ describe('reproduce --experiment forgetting', () => {
         '8',
         '--out',
         out,
+        '--page-summary',
+        join(dir, 'ref.json'),
         '--quiet',
       ]);
       expect(r.status, r.stderr).toBe(0);
@@ -158,6 +160,12 @@ describe('reproduce --experiment forgetting', () => {
       expect(j.summary.paired.ldcMinusEwc.ci95).toHaveLength(2);
       expect(j.validation).toMatchObject({ fraction: 0.15, seed: 2021 });
       expect(j.tasks[0].validation).toBeGreaterThan(0);
+      // The compact summary the page bundles: the same summary, without the runs.
+      const ref = JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8'));
+      expect(ref.summary).toEqual(j.summary);
+      expect(ref.seeds).toEqual([0, 1]);
+      expect(ref.runs).toBe(12);
+      expect(ref).not.toHaveProperty('sweep');
       expect(j.summary.ncCurve.map((p: { nc: number }) => p.nc)).toEqual([3, 6]);
       expect(j.sweep.every((p: { n: number }) => p.n === 2)).toBe(true);
       expect(j.timings.total).toBeGreaterThan(0);

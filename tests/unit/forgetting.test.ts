@@ -429,6 +429,20 @@ describe.skipIf(!hasData)('forgetting on the embedded digits (tfjs wasm)', () =>
     expect(rep.modes.slice(1).every((m) => m.source === 'measured')).toBe(true);
     expect(r.summary.best.ldc?.nc).toBe(150);
     expect(r.sweep.every((p) => p.n === 1)).toBe(true);
+    // 15% of each task digit's training images held out, the rest trained on; test untouched.
+    const [t1, t2] = makeTasks(data!, [config.task1, config.task2]);
+    expect(r.tasks[0].train + r.tasks[0].validation).toBe(t1.train.count);
+    expect(r.tasks[1].train + r.tasks[1].validation).toBe(t2.train.count);
+    expect(r.tasks[0].validation / t1.train.count).toBeCloseTo(0.15, 2);
+    expect(r.tasks.map((t) => t.test)).toEqual([t1.test.count, t2.test.count]);
+    expect(r.validation.heldOut).toBe(r.tasks[0].validation + r.tasks[1].validation);
+    // Every run is scored on the validation data too; the settings are chosen on it.
+    for (const x of r.runs)
+      for (const v of [x.valEps1, x.valEps2, x.valEps1Own, x.valEps2Own])
+        expect(v >= 0 && v <= 1).toBe(true);
+    expect(none.valEps1).toBeGreaterThan(0.5);
+    expect(r.summary.selection).toBe('validation');
+    expect(r.summary.budget).toEqual({ none: 1, ldc: 1, ewc: 1 });
   });
 
   it('cancels through an AbortSignal (in any phase) and frees every tensor', async () => {
