@@ -575,15 +575,16 @@ export async function reproduce(
         timings[`${e.run === 'sgd' ? '' : 'langevin.'}theory`] =
           th.timings.velocity + th.timings.temperature + th.timings.trajectory;
         log(
-          `${e.run}: β₁ = ${th.fits.D.exponent.toFixed(3)}, β₂ = ${th.fits.tau.exponent.toFixed(3)}, β₁+β₂ = ${th.fits.psiPredicted.value.toFixed(3)} (ψ = ${a.result.fits.psi.exponent.toFixed(3)})${th.trajectory ? `; corr(T, L) along the trajectory ${th.trajectory.correlation.toFixed(3)}` : ''}`,
+          `${e.run}: β₁ = ${th.fits.D.exponent.toFixed(3)}, β₂ = ${th.fits.tau.exponent.toFixed(3)} (β₁ + β₂ = ψ by the definition of τ)${th.fits.tauAgreement ? `; τ check: τ_acf/τ median ${th.fits.tauAgreement.medianRatio.toFixed(3)}, slope ${th.fits.tauAgreement.fit.exponent.toFixed(3)}` : ''}${th.trajectory ? `; corr(T, L) along the trajectory ${th.trajectory.correlation.toFixed(3)}` : ''}`,
         );
       }
       results.set(e.run, a.result);
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}pca`] = a.result.timings.pca;
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}flatness`] = a.result.timings.flatness;
       a.dispose();
+      const ein = a.result.einstein;
       log(
-        `${e.run}: ψ = ${a.result.fits.psi.exponent.toFixed(3)} (R² ${a.result.fits.psi.r2.toFixed(3)}), γ = ${a.result.fits.gamma.exponent.toFixed(3)}; PCA ${a.result.timings.pca.toFixed(2)} s, flatness ${a.result.timings.flatness.toFixed(2)} s`,
+        `${e.run}: ψ = ${a.result.fits.psi.exponent.toFixed(3)} (R² ${a.result.fits.psi.r2.toFixed(3)}), γ = ${a.result.fits.gamma.exponent.toFixed(3)}; PCA ${a.result.timings.pca.toFixed(2)} s, flatness ${a.result.timings.flatness.toFixed(2)} s${ein ? `; Einstein check: ${ein.equilibratedCount} of ${ein.modes.length} modes equilibrated` : ''}`,
       );
       phaseStart = performance.now();
       if (e.run === 'sgd' && opts.dynamics === 'sgd') break;
