@@ -1,6 +1,9 @@
 /**
  * The UI side of the workers: starts the trainer and analysis workers, joins them with a
- * MessageChannel, turns their events into run-store updates, and restarts them after a crash.
+ * MessageChannel, and turns their events into run-store updates. It is the one place that
+ * decides a run's state: an error in either worker stops the run (both workers terminated,
+ * everything measured kept), and the run can resume in fresh workers from its last checkpoint,
+ * with the reader's data loaded again.
  */
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -102,7 +105,12 @@ export class WorkerClient {
   private resuming = false;
   /** The reader's IDX files: loaded into every restarted worker until they choose other data. */
   private keptIdx: IdxFile[] | null = null;
-  private pendingIdx: IdxFile[] | null = null;
+  /**
+   * The loads of IDX files the trainer has yet to answer, in order (it answers each with one
+   * 'dataset' or 'datasetError'). `reload`: the kept files, into restarted workers;
+   * `superseded`: the reader went back to the embedded digits after asking for it.
+   */
+  private idxRequests: { files: IdxFile[]; reload: boolean; superseded: boolean }[] = [];
   /**
    * Restarted workers load the kept IDX files after the embedded digits they start with; the
    * embedded data set is not shown meanwhile (the reader's data never seems to go away).
@@ -190,10 +198,13 @@ export class WorkerClient {
       },
       [channel.port1],
     );
-    this.pendingIdx = null;
+    this.idxRequests = [];
     this.skippedEmbedded = null;
     this.reloadingIdx = this.keptIdx !== null;
-    if (this.keptIdx) this.sendTrainer({ type: 'loadIdx', files: this.keptIdx });
+    if (this.keptIdx) {
+      this.idxRequests.push({ files: this.keptIdx, reload: true, superseded: false });
+      this.sendTrainer({ type: 'loadIdx', files: this.keptIdx });
+    }
   }
 
   /** Workers stopped by an error come back for the next thing the reader asks of them. */
@@ -319,14 +330,14 @@ export class WorkerClient {
   loadIdx(files: IdxFile[]): void {
     this.ensureWorkers();
     useRun.setState({ datasetError: null });
-    this.pendingIdx = files;
+    this.idxRequests.push({ files, reload: false, superseded: false });
     this.sendTrainer({ type: 'loadIdx', files });
   }
   useEmbedded(): void {
     this.ensureWorkers();
     this.keptIdx = null;
-    this.pendingIdx = null;
     this.reloadingIdx = false;
+    for (const r of this.idxRequests) r.superseded = true;
     this.sendTrainer({ type: 'useEmbedded' });
   }
   /**
@@ -459,21 +470,20 @@ export class WorkerClient {
           return;
         }
         if (e.info.source === 'idx') {
-          if (this.pendingIdx) this.keptIdx = this.pendingIdx;
-          this.pendingIdx = null;
-          this.reloadingIdx = false;
+          const r = this.idxRequests.shift();
+          if (r?.reload) this.reloadingIdx = false;
+          if (r && !r.superseded) this.keptIdx = r.files;
         }
         this.showDataset(e.info);
         return;
       case 'datasetError':
-        if (this.reloadingIdx) {
+        if (this.idxRequests.shift()?.reload && this.reloadingIdx) {
           // The kept files no longer load (e.g. they were deleted on disk): the embedded
           // digits the workers started with are the data set after all.
           this.reloadingIdx = false;
           this.keptIdx = null;
           if (this.skippedEmbedded) this.showDataset(this.skippedEmbedded);
         }
-        this.pendingIdx = null;
         useRun.setState({ datasetError: e.message });
         return;
       case 'checkpoint':

@@ -228,6 +228,8 @@ class RunLoop {
   private wake: (() => void) | null = null;
   private stopped = false;
   private ended = false;
+  /** Past the SGD window's start: no more checkpoint copies for the page. */
+  private inWindow = false;
   private snapBuf: Float32Array | null = null;
   private snapCount = 0;
   private snapFirst = 0;
@@ -354,15 +356,18 @@ class RunLoop {
         return;
       case 'checkpoint': {
         const w = e.weights;
-        // The page's copy outlives this worker: a crash later in the run resumes from it.
-        const copy = cloneWeights(w);
-        self.postMessage(
-          {
-            type: 'checkpoint',
-            checkpoint: { epoch: e.epoch, step: e.step, weights: copy },
-          } satisfies TrainerEvent,
-          [copy.W1.buffer, copy.W2.buffer, copy.W3.buffer],
-        );
+        // The page's copy outlives this worker: a crash later in the run resumes from it. Only
+        // the warm-up's are needed (a run resumes at the latest from the window's start).
+        if (!this.inWindow) {
+          const copy = cloneWeights(w);
+          self.postMessage(
+            {
+              type: 'checkpoint',
+              checkpoint: { epoch: e.epoch, step: e.step, weights: copy },
+            } satisfies TrainerEvent,
+            [copy.W1.buffer, copy.W2.buffer, copy.W3.buffer],
+          );
+        }
         feed({ type: 'checkpoint', epoch: e.epoch, step: e.step, weights: w }, [
           w.W1.buffer,
           w.W2.buffer,
@@ -375,6 +380,7 @@ class RunLoop {
         post(e);
         return;
       case 'windowStart':
+        this.inWindow = true;
         this.snapRun = e.run;
         feed({
           type: 'windowStart',
