@@ -287,7 +287,7 @@ export function NoiseStrengthView() {
           .map((s) => {
             const m = s.modes.find((q) => q.rank === active);
             return m
-              ? `${RUN_LABEL[s.run]} F = ${fmt(m.flatness)}, D = ${fmt(m.D)}, τ = ${fmt(m.tau)} steps, τᵢₙₜ = ${fmt(m.tauIntegral)} steps`
+              ? `${RUN_LABEL[s.run]} F = ${fmt(m.flatness)}, D = ${fmt(m.D)}, τ = ${fmt(m.tau)} steps (from the velocity autocorrelation ${fmt(m.tauAcf ?? NaN)}), τᵢₙₜ = ${fmt(m.tauIntegral)} steps`
               : `${RUN_LABEL[s.run]}: not measured`;
           })
           .join('; ')}`
