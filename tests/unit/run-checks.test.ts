@@ -12,7 +12,9 @@ import {
   MEMORY_BUDGET_BYTES,
   RunSettingsError,
   SgdDivergenceWatch,
+  blockWindowProblems,
   checkLandscape,
+  estimateBlockWindowMemory,
   estimateRunMemory,
   langevinLeftMinimum,
   maxLangevinTemperature,
@@ -138,6 +140,29 @@ describe('planRun', () => {
     );
     const small = planRun(cfg({ contrast: true, langevinSteps: 10, langevinEvery: 5 }));
     expect(small.problems[0].setting).toBe('langevinSteps');
+  });
+});
+
+describe('the deeper architectures keep every window step, so their window is checked', () => {
+  const mlp4 = { batchSize: 50, windowEpochs: 5, flatnessModes: 30 };
+
+  it('the quick defaults fit; B = 1 and an oversized block are refused with what fits', () => {
+    expect(blockWindowProblems(mlp4, 10_000, EMBEDDED_DATA_SHAPE)).toEqual([]);
+    expect(blockWindowProblems({ ...mlp4, windowEpochs: 2 }, 10_000, EMBEDDED_DATA_SHAPE)).toEqual(
+      [],
+    );
+    const b1 = blockWindowProblems({ ...mlp4, batchSize: 1 }, 10_000, EMBEDDED_DATA_SHAPE);
+    expect(b1[0].message).toMatch(
+      /5-epoch window at B = 1 keeps 40,000 snapshots of the block's 10,000 weights: more than the 4,000/,
+    );
+    expect(b1[0].message).toMatch(/Use B ≥ 10/);
+    const wide = blockWindowProblems(mlp4, 200_000, EMBEDDED_DATA_SHAPE);
+    expect(wide[0].message).toMatch(
+      /800 snapshots of the block's 200,000 weights: about \d+\.\d GB, over the 1\.0 GB limit/,
+    );
+    expect(estimateBlockWindowMemory(mlp4, 10_000, EMBEDDED_DATA_SHAPE)).toBe(
+      4 * 800 * 10_000 + 8 * pcaWorkspaceDoubles(800, 10_000, 32) + 4 * 10_000 * 784,
+    );
   });
 });
 

@@ -20,6 +20,7 @@ import { measureFlatness, type EvalFn } from '../landscape/flatness';
 import { logSpacedRanks, rankReachingFraction, varianceFraction } from '../landscape/fits';
 import { effectiveDimensions, type EffectiveDimensions } from '../landscape/effectiveDimension';
 import { windowPca } from '../pca/pca';
+import { RunSettingsError, blockWindowProblems, dataShape } from './runChecks';
 import { SnapshotWindow } from '../pca/snapshotWindow';
 import { cnn, CNN_DEFAULT } from '../nets/cnn';
 import { deepMlp } from '../nets/deepMlp';
@@ -201,6 +202,9 @@ export async function architectureRun(
   const fullDim = rows * cols;
   const subset = blockSubset(fullDim, cfg.maxBlockDim, cfg.seed + 1009);
   const dim = subset ? subset.length : fullDim;
+  // Every window step is kept: a window the PCA cannot hold is refused before training.
+  const problems = blockWindowProblems(cfg, dim, dataShape(data));
+  if (problems.length) throw new RunSettingsError(problems);
   const net = new SgdNet(
     def,
     initParams(def, cfg.seed),

@@ -512,3 +512,63 @@ export function checkLandscape(
     `The ${run === 'sgd' ? 'SGD' : 'Langevin'} window wandered ${spread} along its first mode, farther than the ${fmt(maxDistance)} the flatness search covers: the weights left the minimum, so its landscape has no measurable flatness — ${cause}.`,
   );
 }
+
+/** The deeper architectures' window (architectures.ts): every step of `dim` block weights. */
+export interface BlockWindowSettings {
+  batchSize: number;
+  windowEpochs: number;
+  flatnessModes: number;
+}
+
+/** Estimated peak of a block window's snapshots, PCA and float32 data copies, in bytes. */
+export function estimateBlockWindowMemory(
+  c: BlockWindowSettings,
+  dim: number,
+  data: DataShape,
+): number {
+  const m = c.windowEpochs * stepsPerEpoch(c.batchSize, data);
+  const k = Math.min(m, dim, 2 + c.flatnessModes);
+  return (
+    4 * m * dim +
+    8 * pcaWorkspaceDoubles(m, dim, k) +
+    4 * (data.trainCount + data.testCount) * data.inputSize
+  );
+}
+
+/**
+ * Why a deeper architecture's window cannot be analysed (it keeps every step, so a window past
+ * the snapshot cap or the memory budget is refused, naming B and the window), or [] when it can.
+ */
+export function blockWindowProblems(
+  c: BlockWindowSettings,
+  dim: number,
+  data: DataShape,
+  budget = MEMORY_BUDGET_BYTES,
+): RunProblem[] {
+  const fits = (x: BlockWindowSettings) =>
+    x.windowEpochs * stepsPerEpoch(x.batchSize, data) <= MAX_WINDOW_SNAPSHOTS &&
+    estimateBlockWindowMemory(x, dim, data) <= budget;
+  if (fits(c)) return [];
+  const m = c.windowEpochs * stepsPerEpoch(c.batchSize, data);
+  const bytes = estimateBlockWindowMemory(c, dim, data);
+  let minB = 0;
+  for (let b = c.batchSize + 1; b <= data.trainCount && !minB; b++)
+    if (fits({ ...c, batchSize: b })) minB = b;
+  let maxWindow = 0;
+  for (let w = c.windowEpochs - 1; w >= 1 && !maxWindow; w--)
+    if (fits({ ...c, windowEpochs: w })) maxWindow = w;
+  const why =
+    m > MAX_WINDOW_SNAPSHOTS
+      ? `more than the ${fmt(MAX_WINDOW_SNAPSHOTS)} snapshots the PCA holds`
+      : `about ${formatBytes(bytes)}, over the ${formatBytes(budget)} limit`;
+  const ranges = [
+    minB ? `B ≥ ${fmt(minB)}` : '',
+    maxWindow ? `a window of ≤ ${fmt(maxWindow)} epochs` : '',
+  ].filter(Boolean);
+  return [
+    {
+      setting: 'batchSize',
+      message: `A ${fmt(c.windowEpochs)}-epoch window at B = ${fmt(c.batchSize)} keeps ${fmt(m)} snapshots of the block's ${fmt(dim)} weights: ${why}.${ranges.length ? ` Use ${ranges.join(' or ')}.` : ''}`,
+    },
+  ];
+}
