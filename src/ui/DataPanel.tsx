@@ -11,7 +11,11 @@ export function DataPanel() {
   const id = useId();
   const dataset = useRun((s) => s.dataset);
   const error = useRun((s) => s.datasetError);
-  const busy = useRun((s) => s.runState === 'training' || s.runState === 'analyzing');
+  // Also while workers (re)start: a resumed run is queued behind their loading, and new data
+  // would silently stop it.
+  const busy = useRun(
+    (s) => s.runState === 'training' || s.runState === 'analyzing' || s.runState === 'loading',
+  );
   const [over, setOver] = useState(false);
   const load = (files: FileList | File[]) => {
     const list = Array.from(files);
