@@ -98,6 +98,22 @@ export function appendCapped<T>(series: T[], points: T[], cap = MAX_MINIBATCH_PO
 }
 
 /**
+ * How far the run got: the latest epoch and step any of its series reached (the progress
+ * messages are throttled, so on their own they may lag an epoch record or a loss point).
+ */
+export function reached(s: Pick<RunStoreState, 'progress' | 'epochs' | 'minibatch'>): {
+  epoch: number;
+  step: number;
+} {
+  const lastEpoch = s.epochs[s.epochs.length - 1];
+  const lastPoint = s.minibatch[s.minibatch.length - 1];
+  return {
+    epoch: Math.max(s.progress?.epoch ?? 0, lastEpoch?.epoch ?? 0),
+    step: Math.max(s.progress?.step ?? 0, lastEpoch?.step ?? 0, lastPoint?.step ?? 0),
+  };
+}
+
+/**
  * The run as it was at the checkpoint a stopped run resumes from (end of epoch `epoch`, `step`
  * steps in): what was measured up to there stays, what the resumed run will measure again
  * goes. Results and profiles go too: the checkpoint is never later than the SGD window's start,

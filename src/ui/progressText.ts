@@ -3,7 +3,7 @@
  * shown only beside the phase it measures (training steps/s only while training runs); an
  * analysis phase shows its own progress (its stage, the modes measured so far) instead.
  */
-import type { AnalysisProgress, RunStoreState } from '../state/runStore';
+import { reached, type AnalysisProgress, type RunStoreState } from '../state/runStore';
 
 export function formatEta(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return '—';
@@ -51,7 +51,15 @@ export function analysisText(a: AnalysisProgress): string {
 export function progressText(
   run: Pick<
     RunStoreState,
-    'runState' | 'source' | 'progress' | 'analysisProgress' | 'paused' | 'results' | 'resumeFrom'
+    | 'runState'
+    | 'source'
+    | 'progress'
+    | 'analysisProgress'
+    | 'paused'
+    | 'results'
+    | 'resumeFrom'
+    | 'epochs'
+    | 'minibatch'
   >,
 ): string {
   const p = run.progress;
@@ -63,10 +71,11 @@ export function progressText(
     case 'done':
       if (!p) return 'Done';
       return `Done · ${p.step.toLocaleString('en')} steps, trained at ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${run.results.sgd ? ` · analysis ${run.results.sgd.timings.total.toFixed(1)} s` : ''}`;
-    case 'error':
-      return p
-        ? `Stopped · epoch ${p.epoch} · step ${p.step.toLocaleString('en')}${run.resumeFrom ? ` · can resume from epoch ${run.resumeFrom.epoch}` : ''}`
-        : 'Stopped';
+    case 'error': {
+      if (!p && run.epochs.length === 0) return 'Stopped';
+      const at = reached(run);
+      return `Stopped · epoch ${at.epoch} · step ${at.step.toLocaleString('en')}${run.resumeFrom ? ` · can resume from epoch ${run.resumeFrom.epoch}` : ''}`;
+    }
     case 'analyzing':
       // Training is over: its rate would describe nothing that is running now.
       return a ? analysisText(a) : 'Analysis: starting…';

@@ -23,6 +23,7 @@ import {
 import {
   appendCapped,
   profileKey,
+  reached,
   rewoundRun,
   useRun,
   type RunStoreState,
@@ -229,7 +230,8 @@ export class WorkerClient {
     this.runLive = false;
     this.resuming = false;
     this.stopped = point;
-    const at = s.progress ? ` at step ${s.progress.step.toLocaleString('en')}` : '';
+    const at =
+      s.progress || s.epochs.length ? ` at step ${reached(s).step.toLocaleString('en')}` : '';
     const next = point
       ? `Resume continues it from the checkpoint at the end of epoch ${point.checkpoint.epoch} with the same settings.`
       : 'Restart the workers to go on; your settings are kept.';

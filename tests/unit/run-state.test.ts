@@ -201,5 +201,13 @@ describe('progressText', () => {
       resumeFrom: { epoch: 3, step: 480 },
     });
     expect(progressText(run)).toBe('Stopped · epoch 4 · step 640 · can resume from epoch 3');
+    // The progress messages are throttled: the epochs and losses may have got further.
+    const later = {
+      ...run,
+      progress: { ...training, step: 40 },
+      epochs: [rec(5, 0.1)],
+      minibatch: [{ step: 65, loss: 1 }],
+    };
+    expect(progressText(later)).toBe('Stopped · epoch 5 · step 65 · can resume from epoch 3');
   });
 });
