@@ -37,8 +37,12 @@ export const TEST_TIMEOUT = 3 * WAIT.run;
 
 export const SUBPATH = '/course/flat-minima/';
 
-/** Serves dist/ at http://127.0.0.1:<port>/course/flat-minima/ ; returns { url, close, requests }. */
-export async function serveDist(root = 'dist') {
+/**
+ * Serves dist/ (or the build named by E2E_DIST, so a test run can keep its own build while
+ * dist/ is rebuilt) at http://127.0.0.1:<port>/course/flat-minima/ ; returns { url, close,
+ * requests }.
+ */
+export async function serveDist(root = process.env.E2E_DIST || 'dist') {
   const requests = [];
   const server = createServer(async (req, res) => {
     requests.push(req.url);
