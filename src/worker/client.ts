@@ -232,8 +232,12 @@ export class WorkerClient {
     this.stopped = point;
     const at =
       s.progress || s.epochs.length ? ` at step ${reached(s).step.toLocaleString('en')}` : '';
+    // Checkpoints hold the weights only: momentum's and Adam's running averages start again.
+    const optimizer = this.lastConfig?.optimizer ?? 'sgd';
+    const fresh =
+      optimizer === 'sgd' ? '' : ` (${optimizer === 'adam' ? 'Adam' : 'momentum'} starts afresh)`;
     const next = point
-      ? `Resume continues it from the checkpoint at the end of epoch ${point.checkpoint.epoch} with the same settings.`
+      ? `Resume continues it from the checkpoint at the end of epoch ${point.checkpoint.epoch} with the same settings${fresh}.`
       : 'Restart the workers to go on; your settings are kept.';
     useRun.setState({
       runState: 'error',
