@@ -57,6 +57,36 @@ test('memory: h = 200, B = 25 keeps every 4th step and says so; h = 200, B = 10 
   await refused.context.close();
 });
 
+test(
+  'a strided window runs through both workers: every 4th step kept, the velocities 4 steps apart',
+  { timeout: TEST_TIMEOUT },
+  async () => {
+    // B = 1 and a 2-epoch window: 16,000 steps, more than the 4,000 snapshots the PCA holds
+    // (at α = 0.02: with α = 0.1 single-sample steps kill this small network).
+    const { page, context, errors } = await openPage(
+      browser,
+      `${server.url}?preset=quick&B=1&h=16&lr=0.02&warmup=1&window=2&modes=5&autorun=1`,
+      server.origin,
+    );
+    const note = page.getByTestId('run-check-note');
+    await note.waitFor({ timeout: WAIT.load });
+    assert.match(
+      await note.textContent(),
+      /h = 16, B = 1: the 2-epoch window's 16,000 snapshots .* more than the 4,000 snapshots the PCA holds, so the PCA keeps every 4th step \(4,000 snapshots/,
+    );
+    await page.waitForFunction(() => window.__flatMinima.run().results.sgd?.theory, null, {
+      timeout: WAIT.run,
+    });
+    const run = await page.evaluate(() => window.__flatMinima.run());
+    assert.equal(run.results.sgd.snapshots, 4000);
+    assert.equal(run.results.sgd.theory.stepEvery, 4);
+    const steps = run.results.sgd.trajectory.steps;
+    assert.equal((steps[1] - steps[0]) % 4, 0, 'trajectory points on kept steps');
+    assert.deepEqual(errors, [], errors.join('\n'));
+    await context.close();
+  },
+);
+
 test('B = 1 is refused before training starts, naming the B that works', async () => {
   const { page, context, errors } = await openPage(
     browser,
