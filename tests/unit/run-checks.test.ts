@@ -14,6 +14,7 @@ import {
   SgdDivergenceWatch,
   blockWindowProblems,
   checkLandscape,
+  deadNetworkMessage,
   estimateBlockWindowMemory,
   estimateRunMemory,
   langevinLeftMinimum,
@@ -189,6 +190,13 @@ describe('watches on a running run', () => {
     for (let s = 1; s <= 100; s++) expect(y.push(s, s === 50 ? 200 : 0.5, 0.1)).toBeNull();
   });
 
+  it('a dead network: exactly ln 10 over the training set at high error', () => {
+    const c = { hidden: 8, batchSize: 1 };
+    expect(deadNetworkMessage(c, 0.1, 3, Math.log(10), 0.9)).toMatch(/died in epoch 3/);
+    expect(deadNetworkMessage(c, 0.1, 0, 2.345, 0.86)).toBeNull();
+    expect(deadNetworkMessage(c, 0.1, 3, Math.log(10), 0.1)).toBeNull();
+  });
+
   it('Langevin: above chance level is leaving the minimum, named by its step', () => {
     const c = { langevinLr: 5, temperature: 1e-7, hidden: 50 };
     expect(langevinLeftMinimum(c, 3, 0.05)).toBeNull();
@@ -241,11 +249,26 @@ describe.skipIf(!existsSync(dataPath))('trainingRun follows the plan', () => {
   });
   const digits = existsSync(dataPath) ? loadEmbeddedDataset(readFileSync(dataPath)) : null;
 
+  it('a network that dies (every ReLU off) is stopped at that epoch, not at the window end', async () => {
+    // h = 8 at B = 1 and α = 0.1: single-sample steps switch every hidden unit off.
+    const c = cfg({ hidden: 8, batchSize: 1, warmupEpochs: 3, windowEpochs: 2 });
+    const events: string[] = [];
+    let message = '';
+    for await (const e of trainingRun(c, digits!, { initial: initMlp(8, 0) })) {
+      if (e.type !== 'step' && e.type !== 'checkpoint') events.push(e.type);
+      if (e.type === 'diverged') message = e.message;
+    }
+    expect(message).toMatch(/^The network died in epoch [1-5]: every hidden unit is inactive/);
+    expect(message).toMatch(/h = 8 and B = 1 the learning rate α = 0\.1 is too large/);
+    expect(events).not.toContain('windowEnd');
+    expect(events[events.length - 1]).toBe('diverged');
+  });
+
   it('B = 1 with a 2-epoch window keeps every 4th step: 4,000 snapshots, 4 steps apart', async () => {
-    const c = cfg({ hidden: 8, batchSize: 1, warmupEpochs: 1, windowEpochs: 2 });
+    const c = cfg({ hidden: 16, batchSize: 1, lr: 0.02, warmupEpochs: 1, windowEpochs: 2 });
     let start: { every: number; expectedSnapshots: number } | null = null;
     const kept: number[] = [];
-    for await (const e of trainingRun(c, digits!, { initial: initMlp(8, 0) })) {
+    for await (const e of trainingRun(c, digits!, { initial: initMlp(16, 0) })) {
       if (e.type === 'windowStart') start = e;
       else if (e.type === 'step' && e.w2) kept.push(e.step);
       else if (e.type === 'windowEnd') break;

@@ -472,6 +472,23 @@ export function sgdDivergedMessage(
 }
 
 /**
+ * A network whose hidden units are all inactive outputs logits of exactly 0 (it has no
+ * biases): every image costs ln 10, and no gradient reaches W1, W2 or W3 again, so the run can
+ * only waste its remaining epochs. A trained or training network never sits within 1e-5 of
+ * ln 10 over the whole training set. Returns the message, or null.
+ */
+export function deadNetworkMessage(
+  config: Pick<RunConfig, 'batchSize' | 'hidden'>,
+  lr: number,
+  epoch: number,
+  trainLoss: number,
+  trainError: number,
+): string | null {
+  if (!(Math.abs(trainLoss - CHANCE_LOSS) < 1e-5 && trainError >= 0.5)) return null;
+  return `The network died in epoch ${fmt(epoch)}: every hidden unit is inactive for every image (the training loss is exactly ln 10 = ${CHANCE_LOSS.toFixed(4)}, chance level), so the weights can no longer move. With h = ${fmt(config.hidden)} and B = ${fmt(config.batchSize)} the learning rate α = ${lr} is too large: lower it (the presets train at α = 0.03–0.3 with B = 25–200; a smaller B needs a smaller α).`;
+}
+
+/**
  * The Langevin run's full-batch loss started at the SGD minimum; above chance level (or not
  * finite) the weights have left it and the window can measure no flatness. Returns the
  * message, or null.

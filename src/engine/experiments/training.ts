@@ -26,6 +26,7 @@ import {
   RunSettingsError,
   SgdDivergenceWatch,
   dataShape,
+  deadNetworkMessage,
   langevinLeftMinimum,
   planRun,
   sgdDivergedMessage,
@@ -398,6 +399,23 @@ export async function* trainingRun(
       if (!r.epochEnded) continue;
       const record = await trainer.evaluateEpoch();
       yield { type: 'epoch', record };
+      const dead = deadNetworkMessage(
+        config,
+        trainer.lr,
+        record.epoch,
+        record.trainLoss,
+        record.trainError,
+      );
+      if (dead) {
+        yield {
+          type: 'diverged',
+          run: 'sgd',
+          step: trainer.step,
+          restoredStep: trainer.step,
+          message: dead,
+        };
+        return;
+      }
       yield {
         type: 'checkpoint',
         epoch: record.epoch,
