@@ -87,6 +87,25 @@ test(
   },
 );
 
+test('a network that dies is stopped at that epoch, naming α, B and h', async () => {
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?preset=quick&B=1&h=8&warmup=3&window=2&autorun=1`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => document.getElementById('root').dataset.runState === 'error',
+    null,
+    { timeout: WAIT.run },
+  );
+  const run = await page.evaluate(() => window.__flatMinima.run());
+  assert.match(run.error, /The network died in epoch 1: every hidden unit is inactive/);
+  assert.match(run.error, /h = 8 and B = 1 the learning rate α = 0\.1 is too large/);
+  assert.equal(run.windows.length, 0, 'stopped in the warm-up, not at the window');
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
+});
+
 test('B = 1 is refused before training starts, naming the B that works', async () => {
   const { page, context, errors } = await openPage(
     browser,
