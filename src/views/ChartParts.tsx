@@ -4,6 +4,7 @@
  * highlight halo and a colour bar.
  */
 import {
+  useContext,
   useEffect,
   useId,
   useRef,
@@ -23,7 +24,7 @@ import {
   type ScaleLogarithmic,
 } from 'd3';
 import { useConfig } from '../state/configStore';
-import { logTickFormat, safeId, tickCount, type Box, type Size } from './chart';
+import { FitHeightContext, logTickFormat, safeId, tickCount, type Box, type Size } from './chart';
 import { exportFigure, type CsvTable, type ExportKind } from './figureExport';
 
 export type { CsvTable } from './figureExport';
@@ -114,6 +115,9 @@ export function FigureShell({
   csv?: () => CsvTable;
 }) {
   const figureRef = useRef<HTMLElement>(null);
+  // In an embed the caption is capped (CSS) so the plot keeps most of the frame; the capped
+  // caption scrolls, so it must be reachable by keyboard.
+  const embedded = useContext(FitHeightContext) !== null;
   return (
     <figure ref={figureRef} className={`fm-figure ${className ?? ''}`} data-figure={id}>
       <div className="fm-toolbar">
@@ -126,7 +130,7 @@ export function FigureShell({
       {legend ? <div className="fm-legend">{legend}</div> : null}
       <div className="fm-readout">{readout}</div>
       {table ?? null}
-      <figcaption>
+      <figcaption tabIndex={embedded ? 0 : undefined}>
         <strong className="fm-title">{title}.</strong> {caption}
       </figcaption>
     </figure>
