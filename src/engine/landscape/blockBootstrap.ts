@@ -162,7 +162,10 @@ export function blockBootstrapSlope(
   se *= Math.sqrt(n / (n - 2));
   // The standard error itself rests on few effectively independent points, n·(1−ρ)/(1+ρ):
   // Student's t with that many degrees of freedom (less the line's two) widens accordingly.
-  const dfEff = Math.max(1, (n * (1 - rho)) / (1 + rho) - 2);
+  // Floored at 4: on ~30 log-spaced modes with curved residuals ρ reaches its 0.98 cap and the
+  // count falls below one, where t's quantile (12.7 at 1 df) would measure the shaky estimate of
+  // ρ more than the data and turn ψ's interval into ±20; the block bootstrap's own spread stays.
+  const dfEff = Math.max(4, (n * (1 - rho)) / (1 + rho) - 2);
   const z = studentTQuantile((1 + level) / 2, dfEff);
   return { ci: [slope - z * se, slope + z * se], se, lag1, blockLength: l, replicates: B };
 }
