@@ -126,6 +126,18 @@ export function EinsteinView() {
 
   const e = einstein;
   const slope = e?.slopeEquilibrated;
+  // Range of ranks, of measured curvature (k > 0) and of the curvature T/σ² that equilibrium
+  // would need, over the measured modes: said when none has relaxed.
+  const spread = useMemo(() => {
+    const ms = (e?.modes ?? []).filter((m) => m.curvature > 0 && m.measured > 0);
+    if (!e || ms.length < 2) return null;
+    const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+    return {
+      ranks: range(ms.map((m) => m.rank)),
+      k: range(ms.map((m) => m.curvature)),
+      kEq: range(ms.map((m) => e.temperature / m.measured)),
+    };
+  }, [e]);
   const caption = e ? (
     <>
       Langevin dynamics, w ← w − α<sub>L</sub>∇L + √(2α<sub>L</sub>T)·ξ, relaxes along mode i in
@@ -158,6 +170,18 @@ export function EinsteinView() {
         <>
           None has relaxed: the Langevin window is a random walk with drift, not an equilibrium, and
           its σ²–F slope is no test of the Einstein relation.
+          {spread ? (
+            <>
+              {' '}
+              The modes span ranks {spread.ranks[0]}–{spread.ranks[1]} of the window&rsquo;s
+              spectrum, yet their curvature stays within k = {fmt(spread.k[0])}–{fmt(spread.k[1])},
+              where equilibrium at their variance would need T/σ² = {fmt(spread.kEq[0])}–
+              {fmt(spread.kEq[1])}
+              {spread.k[1] * 10 < spread.kEq[1]
+                ? ': the window’s principal directions are not the landscape’s sharp ones.'
+                : '.'}
+            </>
+          ) : null}
         </>
       )}
     </>

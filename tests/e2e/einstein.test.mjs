@@ -47,6 +47,16 @@ test('?embed=einstein shows each Langevin mode, filled exactly where it equilibr
   assert.match(caption, /agree within a factor 1\.5/);
   // "equilibrium" is said only of the modes that are.
   if (count === 0) assert.match(caption, /None has relaxed/);
+  // …and then says, from the data, which ranks were checked and how their curvature compares with
+  // the T/σ² that equilibrium would need.
+  if (count === 0) {
+    const ranks = e.modes.filter((m) => m.curvature > 0 && m.measured > 0).map((m) => m.rank);
+    assert.ok(
+      caption.includes(`span ranks ${Math.min(...ranks)}–${Math.max(...ranks)}`),
+      'rank span in the caption',
+    );
+    assert.match(caption, /would need T\/σ² = /);
+  }
   for (const label of [
     'predicted σᵢ² = T/kᵢ in equilibrium (log scale)',
     'measured σᵢ² (log scale)',
