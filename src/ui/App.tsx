@@ -277,10 +277,10 @@ function Page() {
             temperature T, started from the SGD solution) spreads <em>more</em> along flatter modes:
             the sign the Einstein relation predicts. But a Langevin window is not in equilibrium as
             a whole: along the flattest directions it relaxes so slowly that their variance is still
-            growing when the window ends, which steepens the slope beyond +2. The figure below sorts
-            the modes: the equilibrated ones, relaxed well within the window, are where the Einstein
-            relation σ² = T/k can be tested. SGD&rsquo;s noise is not a temperature: it comes from
-            the minibatches themselves, as the next section shows.
+            growing when the window ends, which steepens the slope beyond +2. The figure below
+            checks each mode: only a mode that has relaxed well within the window can test the
+            Einstein relation σ² = T/k, and its caption counts how many have. SGD&rsquo;s noise is
+            not a temperature: it comes from the minibatches themselves, as the next section shows.
           </p>
           <Figure id="einstein" />
           <p className="try">Try: the large-batch preset lowers SGD&rsquo;s noise — does ψ move?</p>
