@@ -36,6 +36,7 @@ import { labelTensors, stableCrossEntropy } from './crossEntropy';
 import { MinibatchSampler } from '../data/batches';
 import { firstLayerActivations } from '../nets/firstLayer';
 import type { ProfilePoint } from './flatness';
+import { centredMoments } from './moments';
 
 type Vec = Float64Array | Float32Array;
 
@@ -455,24 +456,7 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
   if (y.length !== n) throw new Error(`pearson: ${n} x values, ${y.length} y values`);
   if (n < 2) return NaN;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
+  const { sxx, sxy, syy } = centredMoments(x, y);
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
 

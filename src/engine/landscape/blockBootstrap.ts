@@ -24,6 +24,7 @@
  */
 import { Rng } from '../data/rng';
 import { studentTQuantile } from './fits';
+import { centredMoments } from './moments';
 
 export interface BlockBootstrapOptions {
   /** Bootstrap replicates (default 2,000). */
@@ -72,22 +73,7 @@ export function defaultBlockLength(rho: number, n: number): number {
 }
 
 function olsSlope(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    sxx += dx * dx;
-    sxy += dx * (y[i] - my);
-  }
+  const { sxx, sxy } = centredMoments(x, y);
   return sxy / sxx;
 }
 
@@ -111,16 +97,9 @@ export function blockBootstrapSlope(
     replicates: 0,
   };
   if (n < 4 || y.length !== n) return nan;
+  const { mx, my, sxx } = centredMoments(x, y);
   const slope = olsSlope(x, y);
   if (!Number.isFinite(slope)) return nan;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
   const a = my - slope * mx;
   const resid = new Float64Array(n);
   const fitted = new Float64Array(n);
@@ -134,8 +113,6 @@ export function blockBootstrapSlope(
   const rho = Math.min(0.98, Math.max(0, lag1 + (2 + 4 * Math.max(lag1, 0)) / n));
   const l = Math.max(1, Math.min(opts.blockLength ?? defaultBlockLength(rho, n), n));
   // Weights of the slope as a linear functional of y: slope* = Σ w_i y*_i.
-  let sxx = 0;
-  for (let i = 0; i < n; i++) sxx += (x[i] - mx) * (x[i] - mx);
   const w = new Float64Array(n);
   for (let i = 0; i < n; i++) w[i] = (x[i] - mx) / sxx;
   const rng = new Rng(opts.seed ?? 1);
@@ -178,24 +155,7 @@ export function blockBootstrapSlope(
 export function totalLeastSquaresSlope(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = Math.min(x.length, y.length);
   if (n < 2) return NaN;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxx = 0;
-  let syy = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
-    sxx += dx * dx;
-    syy += dy * dy;
-    sxy += dx * dy;
-  }
+  const { sxx, sxy, syy } = centredMoments(x, y);
   if (sxy === 0) return sxx >= syy ? 0 : NaN;
   const d = syy - sxx;
   return (d + Math.sqrt(d * d + 4 * sxy * sxy)) / (2 * sxy);

@@ -21,6 +21,7 @@
  * (largest variance first), and fits skip points where x or y is non-positive or non-finite.
  */
 
+import { centredMoments } from './moments';
 import { blockBootstrapSlope, totalLeastSquaresSlope } from './blockBootstrap';
 
 /** How a fit's interval was made. */
@@ -116,24 +117,7 @@ export function powerLawFit(
     skipped,
   };
   if (n < 2) return nan;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += lx[i];
-    my += ly[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = lx[i] - mx;
-    const dy = ly[i] - my;
-    sxx += dx * dx;
-    sxy += dx * dy;
-    syy += dy * dy;
-  }
+  const { mx, my, sxx, sxy, syy } = centredMoments(lx, ly);
   if (!(sxx > 0)) return nan; // all x equal: no slope
   const slope = sxy / sxx;
   const a = my - slope * mx;
