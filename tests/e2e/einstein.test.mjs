@@ -5,20 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, serveDist, settled, WAIT } from './harness.mjs';
+import { openPage, settled, WAIT, openSite, closeSite } from './harness.mjs';
 
 const bundle = JSON.parse(readFileSync('src/data/precomputed-run.json', 'utf8'));
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 test('?embed=einstein shows each Langevin mode, filled exactly where it equilibrated', async () => {
   const e = bundle.results.langevin?.einstein;

@@ -6,18 +6,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { TEST_TIMEOUT, WAIT, launch, openPage, serveDist } from './harness.mjs';
+import { TEST_TIMEOUT, WAIT, openPage, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 /** A number as the page writes a signed difference (a true minus sign). */
 const signed = (x) => `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(3)}`;

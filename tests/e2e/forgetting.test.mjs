@@ -5,21 +5,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, openPage, serveDist, WAIT } from './harness.mjs';
+import { openPage, WAIT, openSite, closeSite } from './harness.mjs';
 
 const SMALL =
   'ft1=0,1&ft2=2,3&fseeds=3&flambdas=3,100&fewc=1e4,3e5&fnc=20,50&fpre=1&fepochs=5&fwindow=3&fsteps=100';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 const forgetting = (page) => page.evaluate(() => window.__flatMinima.forgetting());
 

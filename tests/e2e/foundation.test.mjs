@@ -1,18 +1,12 @@
 // The foundation in real headless Chromium: load, backend, training, responsiveness, bad data.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, runState, serveDist, WAIT } from './harness.mjs';
+import { openPage, runState, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 test('the built site loads from a sub-path, picks a CPU backend and trains in its workers with falling loss', async () => {
   const { page, context, errors, foreign } = await openPage(

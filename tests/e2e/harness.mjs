@@ -112,6 +112,15 @@ export async function newContext(browser, options = {}) {
   return context;
 }
 
+/** The served site and a browser, made once per test file (its `before`) and closed in its `after`. */
+export async function openSite(extraFlags = []) {
+  return { server: await serveDist(), browser: await launch(extraFlags) };
+}
+export async function closeSite({ server, browser }) {
+  await browser?.close();
+  await server?.close();
+}
+
 /** A page that records console errors, page errors and requests leaving the origin. */
 export async function openPage(
   browser,

@@ -8,20 +8,14 @@ import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
-import { launch, newContext, openPage, serveDist, SUBPATH, WAIT } from './harness.mjs';
+import { newContext, openPage, SUBPATH, WAIT, openSite, closeSite } from './harness.mjs';
 
 const AXE = 'node_modules/axe-core/axe.min.js';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 const isFocusVisible = (page) =>
   page.evaluate(() => {

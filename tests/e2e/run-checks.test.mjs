@@ -7,18 +7,12 @@
 // document inside the viewport.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { animationFrames, launch, openPage, serveDist, TEST_TIMEOUT, WAIT } from './harness.mjs';
+import { animationFrames, openPage, TEST_TIMEOUT, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 const ready = (page) =>
   page.waitForFunction(() => window.__flatMinima?.run().dataset !== null, null, {

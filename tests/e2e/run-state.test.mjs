@@ -3,18 +3,12 @@
 // reader's IDX data survives a restart, and the analysis shows its own progress.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TEST_TIMEOUT, WAIT, launch, openPage, runState, serveDist } from './harness.mjs';
+import { TEST_TIMEOUT, WAIT, openPage, runState, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 const rootState = (page, state, timeout = WAIT.ui) =>
   page.waitForFunction((s) => document.getElementById('root').dataset.runState === s, state, {

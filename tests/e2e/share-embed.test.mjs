@@ -3,18 +3,12 @@
 // renders one figure, sized to its iframe, without the page around it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, serveDist, settled, WAIT } from './harness.mjs';
+import { openPage, settled, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 const ready = (page) =>
   page.waitForFunction(() => window.__flatMinima?.run().dataset !== null, null, {

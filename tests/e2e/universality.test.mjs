@@ -5,18 +5,12 @@
 // against B/α; a 4-layer MLP's block is analysed and added to the architecture overlay.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, serveDist, animationFrames, WAIT } from './harness.mjs';
+import { openPage, animationFrames, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 test('optimizer comparison and width sweep run from the page; cancel stops a sweep', async () => {
   const { page, context, errors, foreign } = await openPage(

@@ -2,18 +2,12 @@
 // σ²–F view shows ψ, and hovering a mode in one view lights it up in the others.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, runState, serveDist, WAIT } from './harness.mjs';
+import { openPage, runState, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
 
 test('quick preset: finishes, shows ψ, and linked hover highlights the same mode in the spectrum', async () => {
   const { page, context, errors } = await openPage(
