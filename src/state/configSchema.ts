@@ -335,7 +335,7 @@ export function clipUrlValue(v: string): string {
 }
 
 /** A plain decimal, optionally with an exponent: no sign, hex, spaces or Infinity. */
-const DECIMAL = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
+export const DECIMAL = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
 
 export function parseField(
   f: FieldSpec,

@@ -18,6 +18,8 @@
  * keys it does not own); the others stay as the link gave them.
  */
 import { create } from 'zustand';
+// The page's URL rules: one plain-decimal pattern and one way to echo a value in a notice.
+import { DECIMAL, clipUrlValue } from './configSchema';
 // The pure modules only: the package index would pull TensorFlow.js into the page's bundle.
 import {
   DEFAULT_FORGETTING_CONFIG,
@@ -76,8 +78,6 @@ export const MAX_URL_LIST = 32;
 export const MAX_SWEEP_RUNS = 1000;
 /** Task-2 SGD steps in one sweep on the page: 1,000 runs of the default 320 steps. */
 export const MAX_SWEEP_STEPS = MAX_SWEEP_RUNS * DEFAULT_FORGETTING_CONFIG.task2Steps;
-/** Echoed URL values are cut to this many characters. */
-export const NOTICE_VALUE_CHARS = 40;
 
 /** Task-2 runs of a whole sweep. */
 export function sweepRuns(
@@ -142,17 +142,7 @@ export interface ForgettingUrl {
   notices: string[];
 }
 
-/** A URL value as echoed in a notice: at most NOTICE_VALUE_CHARS characters. */
-export function clipValue(v: string): string {
-  return v.length > NOTICE_VALUE_CHARS
-    ? `${v.slice(0, NOTICE_VALUE_CHARS)}… (${v.length.toLocaleString('en')} characters)`
-    : v;
-}
-
 const WHOLE = /^[0-9]+$/;
-// Plain decimals with an optional exponent (EWC's λ is naturally 1e5); no sign, no hex, no
-// Infinity, which Number() would also accept.
-const DECIMAL = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
 
 /** A strictly written list of numbers ≥ min, or why it is not one. */
 export function strictNumberList(raw: string, integer: boolean, min: number): number[] | string {
@@ -164,7 +154,7 @@ export function strictNumberList(raw: string, integer: boolean, min: number): nu
     if (p === '') return 'an empty item (expected numbers separated by single commas)';
     const v = Number(p);
     if (!(integer ? WHOLE : DECIMAL).test(p) || !Number.isFinite(v) || v < min)
-      return `"${clipValue(p)}" is not ${integer ? 'a whole number' : 'a plain decimal number'} ≥ ${min}`;
+      return `"${clipUrlValue(p)}" is not ${integer ? 'a whole number' : 'a plain decimal number'} ≥ ${min}`;
     if (out.includes(v)) return `${p} appears twice`;
     out.push(v);
   }
@@ -223,7 +213,7 @@ export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
   }
   const get = (k: string) => values.get(k) ?? null;
   const bad = (k: string, raw: string, why: string, using: string) =>
-    notices.push(`${k}=${clipValue(raw)}: ${why}; using ${using}`);
+    notices.push(`${k}=${clipUrlValue(raw)}: ${why}; using ${using}`);
   const d = DEFAULT_FORGETTING_CONFIG;
   const form: ForgettingForm = {
     task1: d.task1.join(','),
@@ -292,7 +282,7 @@ export function parseForgettingUrl(search: string, hash = ''): ForgettingUrl {
   }
   const auto = get('fautorun');
   if (auto !== null && auto !== '1' && auto !== '0')
-    notices.push(`fautorun=${clipValue(auto)}: expected 1 (start on load) or 0; not starting`);
+    notices.push(`fautorun=${clipUrlValue(auto)}: expected 1 (start on load) or 0; not starting`);
   return { form, overrides, autorun: auto === '1', notices };
 }
 

@@ -29,12 +29,12 @@ import {
   MAX_SWEEP_RUNS,
   MAX_URL_LIST,
   buildForgettingConfig,
-  clipValue,
   linkExcess,
   parseForgettingUrl,
   strictNumberList,
   sweepRuns,
 } from '../../src/state/forgettingStore';
+import { clipUrlValue } from '../../src/state/configSchema';
 import {
   bestOf,
   describeSweep,
@@ -303,7 +303,7 @@ describe('link keys: strict values, capped lists and sweeps', () => {
     expect(n).toMatch(/10,000 values, more than the 32 a link may set/);
     expect(n).toContain(`${long.slice(0, 40)}… (${long.length.toLocaleString('en')} characters)`);
     expect(n.length).toBeLessThan(200);
-    expect(clipValue('x'.repeat(40))).toBe('x'.repeat(40));
+    expect(clipUrlValue('x'.repeat(40))).toBe('x'.repeat(40));
     const ok = Array.from({ length: MAX_URL_LIST }, (_, i) => i + 1).join(',');
     expect(parseForgettingUrl(`?fnc=${ok}&flambdas=1&fseeds=1`).overrides.ncList).toHaveLength(32);
   });
