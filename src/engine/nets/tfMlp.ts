@@ -131,7 +131,11 @@ export interface StepResult extends BatchStats {
 
 /** Reads a tensor into a fresh array the caller owns, whatever the backend. */
 async function readOwned(t: tf.Tensor, backend: string): Promise<Float32Array> {
-  if (backend === 'webgpu' || backend === 'webgl') return (await t.data()) as Float32Array;
+  // On webgpu and webgl, data() caches the values on the tensor and hands out that same array
+  // on every later read: transferring it detached the cache, and the next read of an unchanged
+  // variable (the window's end, right after an epoch's checkpoint) failed to post.
+  if (backend === 'webgpu' || backend === 'webgl')
+    return ((await t.data()) as Float32Array).slice();
   // On cpu, dataSync returns the tensor's own buffer: copy it before anyone transfers it.
   const d = t.dataSync() as Float32Array;
   return backend === 'cpu' ? d.slice() : d;
