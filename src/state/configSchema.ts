@@ -61,6 +61,14 @@ export const CONFIG_FIELDS: FieldSpec[] = [
     help: 'Momentum coefficient of the "momentum" optimizer.',
   },
   {
+    key: 'sampling',
+    url: 'sampling',
+    label: 'Minibatch sampling',
+    kind: 'enum',
+    options: ['epoch', 'replacement'],
+    help: 'epoch: a fresh permutation each epoch, every example once (without replacement, the paper). replacement: each minibatch drawn i.i.d., so examples can repeat and the epoch anticorrelation of the noise is gone.',
+  },
+  {
     key: 'hidden',
     url: 'h',
     label: 'Hidden width h',

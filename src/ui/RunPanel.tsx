@@ -18,6 +18,7 @@ const MAIN_FIELDS: (keyof RunConfig)[] = [
   'lr',
   'hidden',
   'seed',
+  'sampling',
   'warmupEpochs',
   'windowEpochs',
 ];

@@ -6,9 +6,26 @@
  * paper's "N/B steps per epoch"); every index appears at most once per epoch, and exactly once
  * when B divides N (true for the defaults N = 8,000, B = 50). Because every epoch reshuffles, the
  * dropped remainder is a different random handful each time.
+ *
+ * With replacement (`sampling: 'replacement'`): every minibatch is B indices drawn i.i.d.
+ * uniformly from 0..N-1, so an example can repeat within a batch (probability of a given index
+ * appearing k times is Binomial(B, 1/N)) and consecutive batches are independent — no epoch
+ * anticorrelation (Kühn & Rosenow 2023). An "epoch" is still floor(N/B) steps, so evaluation,
+ * the exploration phase and the PCA window count time the same way in both modes. Each epoch
+ * draws from its own generator seeded by (seed, epoch), which makes seekEpoch exact whatever
+ * batch sizes earlier epochs used.
  */
 
 import { Rng, permutation } from './rng';
+
+/** How minibatches are drawn: a fresh permutation per epoch, or i.i.d. with replacement. */
+export type SamplingMode = 'epoch' | 'replacement';
+export const SAMPLING_MODES: readonly SamplingMode[] = ['epoch', 'replacement'];
+
+/** The generator of epoch `epoch` in replacement mode (distinct streams per (seed, epoch)). */
+function epochRng(seed: number, epoch: number): Rng {
+  return new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca77)) >>> 0);
+}
 
 export class MinibatchSampler {
   readonly count: number;
@@ -21,16 +38,21 @@ export class MinibatchSampler {
   private _epoch = 0;
   private _stepInEpoch = 0;
   private _totalSteps = 0;
+  readonly sampling: SamplingMode;
 
-  constructor(count: number, batchSize: number, seed: number) {
+  constructor(count: number, batchSize: number, seed: number, sampling: SamplingMode = 'epoch') {
     if (!Number.isInteger(count) || count < 1) {
       throw new Error(`MinibatchSampler: count must be a positive integer, got ${count}`);
     }
+    if (!SAMPLING_MODES.includes(sampling)) {
+      throw new Error(`MinibatchSampler: sampling must be epoch or replacement, got ${sampling}`);
+    }
     this.count = count;
     this.seed = seed;
+    this.sampling = sampling;
     this._batchSize = MinibatchSampler.checkBatch(batchSize, count);
-    this.rng = new Rng(seed);
-    this.perm = permutation(count, this.rng);
+    this.rng = sampling === 'epoch' ? new Rng(seed) : epochRng(seed, 0);
+    this.perm = sampling === 'epoch' ? permutation(count, this.rng) : new Uint32Array(0);
   }
 
   private static checkBatch(b: number, count: number): number {
@@ -73,7 +95,8 @@ export class MinibatchSampler {
     if (out.length < b) {
       throw new Error(`MinibatchSampler: output holds ${out.length} indices, batch size is ${b}`);
     }
-    out.set(this.perm.subarray(this.cursor, this.cursor + b));
+    if (this.sampling === 'epoch') out.set(this.perm.subarray(this.cursor, this.cursor + b));
+    else for (let k = 0; k < b; k++) out[k] = this.rng.int(this.count);
     this.cursor += b;
     this._stepInEpoch++;
     this._totalSteps++;
@@ -101,15 +124,16 @@ export class MinibatchSampler {
       throw new Error(`MinibatchSampler: epoch must be a non-negative integer, got ${epoch}`);
     }
     this.reset();
-    for (let e = 0; e < epoch; e++) this.rng.shuffle(this.perm);
+    if (this.sampling === 'epoch') for (let e = 0; e < epoch; e++) this.rng.shuffle(this.perm);
+    else this.rng = epochRng(this.seed, epoch);
     this._epoch = epoch;
     this._totalSteps = totalSteps;
   }
 
   /** Back to the state right after construction (same seed → same batches again). */
   reset(): void {
-    this.rng = new Rng(this.seed);
-    this.perm = permutation(this.count, this.rng);
+    this.rng = this.sampling === 'epoch' ? new Rng(this.seed) : epochRng(this.seed, 0);
+    if (this.sampling === 'epoch') this.perm = permutation(this.count, this.rng);
     this.cursor = 0;
     this._epoch = 0;
     this._stepInEpoch = 0;
@@ -118,7 +142,8 @@ export class MinibatchSampler {
 
   private rollIfDone(): void {
     if (this.cursor + this._batchSize > this.count) {
-      this.rng.shuffle(this.perm);
+      if (this.sampling === 'epoch') this.rng.shuffle(this.perm);
+      else this.rng = epochRng(this.seed, this._epoch + 1);
       this.cursor = 0;
       this._epoch++;
       this._stepInEpoch = 0;

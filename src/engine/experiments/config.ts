@@ -2,6 +2,7 @@
  * Everything that defines a run. The URL schema (src/state/configSchema.ts) and the CLI both
  * produce this object; experiments read nothing else, so a config reproduces a run.
  */
+import type { SamplingMode } from '../data/batches';
 export type Dynamics = 'sgd' | 'langevin';
 export type PhaseMode = 'error' | 'warmup';
 export type ProfileCentre = 'mean' | 'last';
@@ -13,6 +14,8 @@ export type StepChoice = 'auto' | 'wasm-simd' | 'tfjs';
  * SGD with heavy-ball momentum (v ← μv + g, w ← w − αv) or Adam (β1, β2, ε below).
  */
 export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+/** Minibatch sampling (issue 17): a fresh permutation per epoch, or i.i.d. with replacement. */
+export type { SamplingMode };
 /** Adam's moment decay rates and denominator guard (Kingma & Ba's defaults, not settings). */
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
@@ -39,6 +42,11 @@ export interface RunConfig {
   optimizer: OptimizerKind;
   /** Momentum coefficient μ of optimizer 'momentum'. */
   momentum: number;
+  /**
+   * How minibatches are drawn: 'epoch' (without replacement, a fresh permutation each epoch)
+   * or 'replacement' (i.i.d.; no epoch anticorrelation in the noise). Older configs: 'epoch'.
+   */
+  sampling: SamplingMode;
   /** Seed of initialisation, shuffling and noise (the data split has its own fixed seed). */
   seed: number;
   /** How the training step is computed. */
@@ -77,6 +85,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   lr: 0.1,
   optimizer: 'sgd',
   momentum: 0.9,
+  sampling: 'epoch',
   seed: 0,
   stepImpl: 'auto',
   phaseMode: 'warmup',

@@ -164,7 +164,12 @@ export class SgdTrainer {
     this.net = net;
     this.data = data;
     this.lr = config.lr;
-    this.sampler = new MinibatchSampler(data.train.count, config.batchSize, config.seed);
+    this.sampler = new MinibatchSampler(
+      data.train.count,
+      config.batchSize,
+      config.seed,
+      config.sampling ?? 'epoch',
+    );
     this.batch = allocBatch(config.batchSize, net.inputSize);
     this.idx = new Uint32Array(config.batchSize);
     this.evalScratch = allocBatch(EVAL_CHUNK, net.inputSize);
