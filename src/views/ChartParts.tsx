@@ -24,7 +24,8 @@ import {
   type ScaleLogarithmic,
 } from 'd3';
 import { useConfig } from '../state/configStore';
-import { FitHeightContext, logTickFormat, safeId, tickCount, type Box, type Size } from './chart';
+import { FitHeightContext, safeId, tickCount, type Box, type Size } from './chart';
+import { logTicks } from './format';
 import { exportFigure, type CsvTable, type ExportKind } from './figureExport';
 
 export type { CsvTable } from './figureExport';
@@ -167,13 +168,20 @@ export function Axis(props: {
     const length = bottom ? box.x1 - box.x0 : box.y1 - box.y0;
     const count = tickCount(length, spacing ?? (bottom ? 80 : 45));
     const axis = bottom ? axisBottom<number>(scale) : axisLeft<number>(scale);
-    axis.ticks(count);
-    const f = format ?? (isLogScale(scale) ? logTickFormat(scale, count) : scale.tickFormat(count));
-    axis.tickFormat((d) => f(d).replace(/^-/, '−'));
+    if (isLogScale(scale)) {
+      const t = logTicks(scale.domain() as [number, number], count);
+      axis.tickValues(t.values);
+      axis.tickFormat((d) => (format ?? t.label)(d).replace(/^-/, '−'));
+    } else {
+      axis.ticks(count);
+      const f = format ?? scale.tickFormat(count);
+      axis.tickFormat((d) => f(d).replace(/^-/, '−'));
+    }
     axis.tickSizeOuter(0);
     if (grid) axis.tickSizeInner(-(bottom ? box.y1 - box.y0 : box.x1 - box.x0));
     axis.tickPadding(grid ? 6 : 3);
     select(g).call(axis);
+    thinTickLabels(g, bottom);
   });
   const bottom = side === 'bottom';
   return (
@@ -203,6 +211,27 @@ export function Axis(props: {
       )}
     </g>
   );
+}
+
+/**
+ * Empties the labels that would overlap a label already kept (narrow phones, long numbers), so
+ * an axis never prints two numbers into each other; the tick marks and grid lines stay.
+ */
+export function thinTickLabels(g: SVGGElement, horizontal: boolean): void {
+  const texts = Array.from(g.querySelectorAll<SVGTextElement>('.tick text'));
+  if (typeof texts[0]?.getBBox !== 'function') return;
+  const gap = horizontal ? 6 : 2;
+  let lastEnd = -Infinity;
+  const boxes = texts
+    .map((t) => ({ t, r: t.getBoundingClientRect() }))
+    .filter((b) => b.t.textContent && b.r.width + b.r.height > 0)
+    .sort((a, b) => (horizontal ? a.r.left - b.r.left : a.r.top - b.r.top));
+  for (const { t, r } of boxes) {
+    const start = horizontal ? r.left : r.top;
+    const end = horizontal ? r.right : r.bottom;
+    if (start < lastEnd + gap) t.textContent = '';
+    else lastEnd = end;
+  }
 }
 
 /** The plot frame with a centred message, at the figure's full size (no layout shift). */
@@ -299,8 +328,10 @@ export function ColorBar(props: {
     if (!g || ends || !log) return;
     const s = scaleLog().domain(domain).range([0, width]);
     const count = Math.max(2, Math.floor(width / 40));
-    const axis = axisBottom<number>(s).ticks(count).tickFormat(logTickFormat(s, count)).tickSize(3);
+    const t = logTicks(domain, count);
+    const axis = axisBottom<number>(s).tickValues(t.values).tickFormat(t.label).tickSize(3);
     select(g).call(axis);
+    thinTickLabels(g, true);
   });
   return (
     <g className="fm-colorbar" transform={`translate(${x},${y})`} pointerEvents="none">

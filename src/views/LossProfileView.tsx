@@ -50,9 +50,15 @@ function findProfile(
   );
 }
 
+/** A profile's `threshold` is the factor itself (analysis.ts); saved runs round e to 2.718. */
 function factorLabel(p: ModeProfile): string {
-  const f = p.threshold / p.L0;
-  return Math.abs(f - Math.E) < 1e-6 ? 'e·L⁰' : `${fmt(f)}·L⁰`;
+  const f = p.threshold;
+  return Math.abs(f - Math.E) < 1e-3 ? 'e·L⁰' : `${fmt(f)}·L⁰`;
+}
+
+/** The loss factor·L⁰ at which the bracket [θˡ, θᵘ] is measured. */
+function thresholdLoss(p: ModeProfile): number {
+  return p.threshold * p.L0;
 }
 
 /** ln L at δ by linear interpolation of the sampled profile (NaN outside). */
@@ -135,8 +141,8 @@ export function LossProfileView({
         lnLo = Math.min(lnLo, v);
         lnHi = Math.max(lnHi, v);
       }
-      if (Number.isFinite(p.threshold) && p.threshold > 0)
-        lnThr = Math.max(lnThr, Math.log(p.threshold));
+      const thr = thresholdLoss(p);
+      if (Number.isFinite(thr) && thr > 0) lnThr = Math.max(lnThr, Math.log(thr));
       if (Number.isFinite(p.left) && Number.isFinite(p.right) && Number.isFinite(p.flatness)) {
         spans.push((p.left - 0.6 * p.flatness) * c.k, (p.right + 0.6 * p.flatness) * c.k);
       }
@@ -176,7 +182,7 @@ export function LossProfileView({
         });
         const fit =
           line().defined((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]))(fitPts) ?? '';
-        const thrY = y(Math.log(p.threshold));
+        const thrY = y(Math.log(thresholdLoss(p)));
         return {
           ...c,
           curve,
@@ -233,13 +239,32 @@ export function LossProfileView({
         .join(', ')}.`
     : 'Loss profiles: waiting for data.';
   const minR2 = Math.min(...ordered.map((c) => c.profile.fit.r2));
+  // Say "lower-variance modes are flatter" only when these profiles show it: in rank order
+  // (falling variance) the flatness rises at every step.
+  const byVariance = ordered.map((c) => c.profile.flatness);
+  const flatterDown =
+    byVariance.length >= 2 &&
+    byVariance.every(Number.isFinite) &&
+    byVariance.every((f, i) => i === 0 || f > byVariance[i - 1]);
+  const bars = drawn.filter((c) => Number.isFinite(c.bx0) && Number.isFinite(c.bx1)).length;
+  const flatList = ordered.map((c) => `F${toSub(c.rank)} = ${fmt(c.profile.flatness)}`).join(', ');
   const caption = has ? (
     <>
-      Training loss ln L along modes {ordered.map((c) => c.rank).join(', ')} of the SGD window,
-      against the displacement δθ from w*. Lower-variance modes are flatter:{' '}
-      {ordered.map((c) => `F${toSub(c.rank)} = ${fmt(c.profile.flatness)}`).join(', ')}; the bars
-      mark where L = {factorLabel(ordered[0].profile)}, dashed: quadratic fit of ln L (R² ≥{' '}
-      {fmtFixed(minR2, 3)}).
+      Training loss ln L along mode{ordered.length > 1 ? 's' : ''}{' '}
+      {ordered.map((c) => c.rank).join(', ')} of the SGD window, against the displacement δθ from
+      w*.{' '}
+      {flatterDown
+        ? `Lower-variance modes are flatter here: ${flatList}`
+        : ordered.length >= 2
+          ? `Flatness does not rise steadily with the mode's rank among these: ${flatList}`
+          : `Flatness ${flatList}`}
+      ;{' '}
+      {bars === ordered.length
+        ? `the bars mark where L = ${factorLabel(ordered[0].profile)}`
+        : bars > 0
+          ? `the bars mark where L = ${factorLabel(ordered[0].profile)} (${bars} of ${ordered.length} profiles reach it on both sides)`
+          : `none of these profiles reaches L = ${factorLabel(ordered[0].profile)} on both sides in the range shown`}
+      ; dashed: quadratic fit of ln L (R² ≥ {fmtFixed(minR2, 3)}).
     </>
   ) : (
     <>
@@ -281,7 +306,7 @@ export function LossProfileView({
                   p.losses[i],
                   Math.log(p.losses[i]),
                   p.L0,
-                  p.threshold,
+                  thresholdLoss(p),
                   p.flatness,
                   p.left,
                   p.right,

@@ -21,15 +21,12 @@ import {
 } from 'react';
 import {
   Delaunay,
-  format,
   interpolateViridis,
   pointer,
   scaleSequentialLog,
   select,
   zoom,
   zoomIdentity,
-  type NumberValue,
-  type ScaleLogarithmic,
   type ScaleSequential,
   type ZoomTransform,
 } from 'd3';
@@ -143,99 +140,21 @@ export function safeId(reactId: string, suffix: string): string {
 
 // ───────────────────────────── formatting ─────────────────────────────
 
-const SUPERSCRIPT: Record<string, string> = {
-  '-': '⁻',
-  '+': '⁺',
-  '0': '⁰',
-  '1': '¹',
-  '2': '²',
-  '3': '³',
-  '4': '⁴',
-  '5': '⁵',
-  '6': '⁶',
-  '7': '⁷',
-  '8': '⁸',
-  '9': '⁹',
-};
-export function sup(s: string | number): string {
-  return String(s)
-    .split('')
-    .map((c) => SUPERSCRIPT[c] ?? c)
-    .join('');
-}
-
-const g3 = format(',.3~r');
-const e3 = format('.2~e');
-const intFmt = format(',');
-
-/** Three significant digits; powers-of-ten notation (1.23×10⁻⁵) for very small or large values. */
-export function fmt(x: number): string {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? '–' : x > 0 ? '∞' : '−∞';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e-3 && a < 1e5) return g3(x).replace('-', '−');
-  const [mant, exp] = e3(x).split('e');
-  const m = mant.replace('-', '−');
-  return `${m === '1' ? '' : `${m}×`}10${sup(Number(exp))}`;
-}
-
-/** Fixed decimals (default 2), with a real minus sign; "–" for non-finite. */
-export function fmtFixed(x: number, digits = 2): string {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? '–' : x > 0 ? '∞' : '−∞';
-  return x.toFixed(digits).replace('-', '−');
-}
-
-/** Explicit sign: "+1.80" / "−3.90". */
-export function fmtSigned(x: number, digits = 2): string {
-  if (!Number.isFinite(x)) return fmtFixed(x, digits);
-  return `${x >= 0 ? '+' : ''}${fmtFixed(x, digits)}`;
-}
-
-export function fmtInt(x: number): string {
-  return Number.isFinite(x) ? intFmt(Math.round(x)) : '–';
-}
-
-export function fmtPercent(fraction: number, digits = 1): string {
-  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : '–';
-}
-
-/** "[lo, hi]" with fixed decimals. */
-export function fmtInterval(ci: readonly [number, number], digits = 2): string {
-  return `[${fmtFixed(ci[0], digits)}, ${fmtFixed(ci[1], digits)}]`;
-}
-
-/** "lo–hi" for captions. */
-export function fmtDash(ci: readonly [number, number], digits = 1): string {
-  return `${fmtFixed(ci[0], digits)}–${fmtFixed(ci[1], digits)}`;
-}
+export {
+  fmt,
+  fmtDash,
+  fmtExponent,
+  fmtFixed,
+  fmtInt,
+  fmtInterval,
+  fmtPercent,
+  fmtSigned,
+  sup,
+} from './format';
 
 /** The CI of the raw slope, from the CI of the exponent (exponent = −slope). */
 export function slopeInterval(fit: PowerFit): [number, number] {
   return [-fit.ci95[1], -fit.ci95[0]];
-}
-
-function tickLabel(v: number): string {
-  if (v <= 0 || !Number.isFinite(v)) return fmt(v);
-  const e = Math.log10(v);
-  const r = Math.round(e);
-  if (Math.abs(e - r) < 1e-9) {
-    if (r >= 0 && r <= 4) return intFmt(v);
-    if (r >= -2 && r < 0) return String(Number(v.toPrecision(1)));
-    return `10${sup(r)}`;
-  }
-  return fmt(v);
-}
-
-/**
- * Tick labels for a log axis: d3 chooses which ticks get a label (thinning when many decades
- * show); powers of ten print as 10⁻⁵.
- */
-export function logTickFormat(
-  scale: ScaleLogarithmic<number, number>,
-  count: number,
-): (d: NumberValue) => string {
-  const keep = scale.tickFormat(count, '~g');
-  return (d) => (keep(d) === '' ? '' : tickLabel(Number(d)));
 }
 
 // ───────────────────────────── data helpers ─────────────────────────────
