@@ -25,6 +25,7 @@ import {
   sharpDimension,
   sharpThreshold,
   sharpCounts,
+  SHARP_THRESHOLD_C,
   type EffectiveDimensions,
   type SharpCount,
 } from '../landscape/effectiveDimension';
@@ -39,6 +40,8 @@ import {
 } from './architectures';
 import { momentumLr, type OptimizerKind, type RunConfig } from './config';
 import { trainingRun, type EpochRecord } from './training';
+import { runJob } from '../jobs/run';
+import type { ArchJobSpec, RunJobSpec } from '../jobs/spec';
 
 export const MAX_SWEEP_WIDTH = 200;
 /** Warm-up, window and flatness modes of a sweep run unless set (the 'quick' preset's). */
@@ -107,7 +110,16 @@ export interface SweepOptions {
   sharpC?: number;
   /** Give the event loop a turn now and then (the worker's pause/cancel); default none. */
   yieldEvery?: () => Promise<void>;
+  /**
+   * Runs a sweep's jobs and returns their summaries in order (a worker pool, a queue); default
+   * one after another here. Whichever runs them, each job is runJob on its spec.
+   */
+  runner?: SweepRunner;
 }
+
+/** A sweep's jobs: one run per point, of the 784-h-h-10 network or of a deeper architecture. */
+export type SweepJobSpec = RunJobSpec | ArchJobSpec;
+export type SweepRunner = (specs: readonly SweepJobSpec[]) => Promise<RunSummary[]>;
 
 /** One warm-up, one window, the variance–flatness analysis and the effective dimensions. */
 export async function summariseRun(
@@ -249,15 +261,26 @@ function optimizerConfigs<C extends SweepKnobs>(
   }));
 }
 
-/** One run after another, each told its index and the count. */
-async function runEach<C>(
-  configs: readonly C[],
-  run: (c: C, index: number, runs: number) => Promise<RunSummary>,
+/** The sweep's points as jobs, run by `opts.runner` or one after another through runJob. */
+async function runSweep(
+  specs: SweepJobSpec[],
+  data: Dataset,
+  opts: SweepOptions,
 ): Promise<RunSummary[]> {
+  if (opts.runner) return opts.runner(specs);
   const out: RunSummary[] = [];
-  for (let i = 0; i < configs.length; i++) out.push(await run(configs[i], i, configs.length));
+  for (let i = 0; i < specs.length; i++) {
+    const r = await runJob(specs[i], data, { ...opts, index: i, jobs: specs.length });
+    if (r.kind === 'forgetting') throw new Error('a sweep job returned a forgetting result');
+    out.push(r.summary);
+  }
   return out;
 }
+
+const runSpecs = (configs: RunConfig[], opts: SweepOptions): SweepJobSpec[] =>
+  configs.map((config) => ({ kind: 'run', config, sharpC: opts.sharpC ?? SHARP_THRESHOLD_C }));
+const archSpecs = (configs: ArchConfig[], opts: SweepOptions): SweepJobSpec[] =>
+  configs.map((config) => ({ kind: 'arch', config, sharpC: opts.sharpC ?? SHARP_THRESHOLD_C }));
 
 /** One run per hidden width (one warm-up each), everything else from `config`. */
 export async function widthSweep(
@@ -266,7 +289,7 @@ export async function widthSweep(
   data: Dataset,
   opts: SweepOptions = {},
 ): Promise<RunSummary[]> {
-  return runEach(widthConfigs(config, widths), (c, i, n) => summariseRun(c, data, opts, i, n));
+  return runSweep(runSpecs(widthConfigs(config, widths), opts), data, opts);
 }
 
 /** One run per (B, α) pair, B outer. */
@@ -277,9 +300,7 @@ export async function hyperSweep(
   data: Dataset,
   opts: SweepOptions = {},
 ): Promise<RunSummary[]> {
-  return runEach(hyperConfigs(config, batchSizes, lrs), (c, i, n) =>
-    summariseRun(c, data, opts, i, n),
-  );
+  return runSweep(runSpecs(hyperConfigs(config, batchSizes, lrs), opts), data, opts);
 }
 
 /**
@@ -293,9 +314,7 @@ export async function optimizerComparison(
   kinds: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam'],
   adamLr = ADAM_DEFAULT_LR,
 ): Promise<RunSummary[]> {
-  return runEach(optimizerConfigs(config, kinds, adamLr), (c, i, n) =>
-    summariseRun(c, data, opts, i, n),
-  );
+  return runSweep(runSpecs(optimizerConfigs(config, kinds, adamLr), opts), data, opts);
 }
 
 /**
@@ -380,7 +399,7 @@ export async function archWidthSweep(
   opts: SweepOptions = {},
 ): Promise<RunSummary[]> {
   if (config.arch !== 'mlp4') throw new Error(`width sweeps vary h of mlp4, not ${config.arch}`);
-  return runEach(widthConfigs(config, widths), (c, i, n) => summariseArchRun(c, data, opts, i, n));
+  return runSweep(archSpecs(widthConfigs(config, widths), opts), data, opts);
 }
 
 /** One run of a deeper architecture per (B, α) pair, B outer. */
@@ -391,9 +410,7 @@ export async function archHyperSweep(
   data: Dataset,
   opts: SweepOptions = {},
 ): Promise<RunSummary[]> {
-  return runEach(hyperConfigs(config, batchSizes, lrs), (c, i, n) =>
-    summariseArchRun(c, data, opts, i, n),
-  );
+  return runSweep(archSpecs(hyperConfigs(config, batchSizes, lrs), opts), data, opts);
 }
 
 /** SGD, momentum (at α(1 − μ)) and Adam (at `adamLr`) on a deeper architecture. */
@@ -404,7 +421,5 @@ export async function archOptimizerComparison(
   kinds: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam'],
   adamLr = ADAM_DEFAULT_LR,
 ): Promise<RunSummary[]> {
-  return runEach(optimizerConfigs(config, kinds, adamLr), (c, i, n) =>
-    summariseArchRun(c, data, opts, i, n),
-  );
+  return runSweep(archSpecs(optimizerConfigs(config, kinds, adamLr), opts), data, opts);
 }

@@ -28,7 +28,7 @@ import { DEFAULT_CONFIG, thresholdValue, type RunConfig } from '../experiments/c
 import { SgdTrainer } from '../experiments/training';
 import { FullSetLoss } from '../landscape/fullSetLoss';
 import { measureFlatness } from '../landscape/flatness';
-import { varianceFlatnessFit } from '../landscape/fits';
+import { powerLawFit, varianceFlatnessFit } from '../landscape/fits';
 import { initMlp } from '../nets/mlp';
 import { TfMlp } from '../nets/tfMlp';
 import { windowPca, type PcaResult } from '../pca/pca';
@@ -45,7 +45,7 @@ import {
   type ForgettingSummary,
   type SweepPoint,
 } from './selection';
-import { holdOutValidation, type Task } from './tasks';
+import { holdOutValidation, type HeldOutTask, type Task } from './tasks';
 import { W2Trainer, reinitW2, type FrozenLayers } from './w2Trainer';
 
 export type ForgettingPhase = 'pretrain' | 'task1' | 'window' | 'analysis' | 'task2' | 'summary';
@@ -189,12 +189,318 @@ export function constrainedRanks(
 
 const ESTIMATE_ANCHOR_RANKS = [2, 3, 4, 5, 6];
 
-interface SeedContext {
+/** What one seed's task-2 runs need: its frozen layers, w1*, the task-1 PCA, F_i and Fisher. */
+export interface SeedContext {
   frozen: FrozenLayers;
   anchor: Float64Array;
   pca: PcaResult;
   modes: Task1Mode[];
   fisher: Float64Array;
+  report: Task1Report;
+}
+
+/** The data and sizes every phase shares, fixed by the config (the held-out draw included). */
+export interface ForgettingSetup {
+  task1: HeldOutTask;
+  task2: HeldOutTask;
+  /** The pretraining data: everything but the held-out validation examples. */
+  trainData: Dataset;
+  heldOut: number;
+  /** PCA modes the task-1 analysis keeps (N_c and the displacement need). */
+  modeCount: number;
+  maxNc: number;
+  firstRank: number;
+}
+
+/** Checks the config and holds out the validation draw. */
+export function forgettingSetup(config: ForgettingConfig, data: Dataset): ForgettingSetup {
+  checkForgettingConfig(config);
+  const split = holdOutValidation(
+    data,
+    [config.task1, config.task2],
+    config.validationFraction,
+    config.validationSeed,
+  );
+  const maxNc = Math.max(0, ...config.ncList);
+  const firstRank = config.includeDrift ? 1 : 2;
+  return {
+    task1: split.tasks[0],
+    task2: split.tasks[1],
+    trainData: split.pretrain,
+    heldOut: split.heldOut.length,
+    modeCount: Math.max(config.displacementModes, maxNc + firstRank - 1),
+    maxNc,
+    firstRank,
+  };
+}
+
+/**
+ * What the phases yield besides the public events: work done, in the progress weights of
+ * forgettingRun (the job runner ignores both).
+ */
+type PhaseEvent = ForgettingEvent | { type: 'units'; phase: ForgettingPhase; units: number };
+
+/** Seconds spent per phase of one seed. */
+type PhaseSeconds = Pick<ForgettingTimings, 'pretrain' | 'task1' | 'analysis' | 'task2'>;
+
+/**
+ * Phases 1–3 of one seed: pretraining, task 1 and its window, then the PCA, task 1's flatness,
+ * the Fisher diagonal and the errors at w1*. Returns the context every task-2 run starts from.
+ */
+export async function* seedContextPhase(
+  config: ForgettingConfig,
+  setup: ForgettingSetup,
+  seed: number,
+  seedIndex: number,
+  seconds: PhaseSeconds,
+  signal?: AbortSignal,
+): AsyncGenerator<PhaseEvent, SeedContext, void> {
+  const { task1, task2, trainData, modeCount, maxNc, firstRank } = setup;
+  const h = config.hidden;
+  let tp = performance.now();
+  yield {
+    type: 'phase',
+    phase: 'pretrain',
+    seed,
+    seedIndex,
+    message: `seed ${seed}: training the whole network on ${config.pretrain === 'all' ? 'all digits' : 'the digits of both tasks'} for ${config.pretrainEpochs} epochs`,
+  };
+  const pre = await pretrain(config, trainData, seed, signal);
+  seconds.pretrain += (performance.now() - tp) / 1000;
+  yield { type: 'units', phase: 'pretrain', units: 5 * pretrainSteps(config, setup) };
+
+  tp = performance.now();
+  yield {
+    type: 'phase',
+    phase: 'task1',
+    seed,
+    seedIndex,
+    message: `seed ${seed}: W1, W3 frozen; W2 re-initialised and trained on digits ${task1.classes.join(',')} for ${config.task1Epochs} epochs`,
+  };
+  const frozen: FrozenLayers = { hidden: h, W1: pre.W1, W3: pre.W3 };
+  const scorer = new TaskScorer([task1, task2], frozen);
+  const t1 = new W2Trainer(frozen, task1.train, reinitW2(h, seed + 101), {
+    lr: config.lr,
+    batchSize: config.batchSize,
+    seed: seed + 202,
+  });
+  try {
+    const spe = t1.stepsPerEpoch;
+    for (let e = 0; e < config.task1Epochs; e++) {
+      signal?.throwIfAborted();
+      await t1.train(spe);
+      yield { type: 'units', phase: 'task1', units: spe };
+    }
+    yield {
+      type: 'phase',
+      phase: 'window',
+      seed,
+      seedIndex,
+      message: `seed ${seed}: task-1 PCA window of ${config.windowEpochs} epochs (${config.windowEpochs * spe} snapshots)`,
+    };
+    const win = new SnapshotWindow(h * h, {
+      maxSnapshots: Math.max(1, config.windowEpochs * spe),
+    });
+    for (let e = 0; e < config.windowEpochs; e++) {
+      signal?.throwIfAborted();
+      await t1.train(spe, async () => win.add(await t1.getW2()));
+      yield { type: 'units', phase: 'window', units: spe };
+    }
+    await checkFinite(t1, 'task 1');
+    const task1TrainError = await trainError(t1, task1);
+    seconds.task1 += (performance.now() - tp) / 1000;
+
+    tp = performance.now();
+    yield {
+      type: 'phase',
+      phase: 'analysis',
+      seed,
+      seedIndex,
+      message: `seed ${seed}: PCA of the window, flatness of task 1 along ${modeCount} modes, Fisher diagonal`,
+    };
+    const pca = windowPca(win, { vectors: modeCount });
+    if (pca.rank < maxNc + firstRank - 1) {
+      throw new Error(
+        `the task-1 window has PCA rank ${pca.rank}, fewer than the ${maxNc + firstRank - 1} modes N_c = ${maxNc} needs: lengthen the window or lower N_c`,
+      );
+    }
+    const anchor = config.anchor === 'mean' ? pca.mean : Float64Array.from(win.last());
+    const modes = await task1Flatness(
+      config,
+      pca,
+      anchor,
+      frozen,
+      task1,
+      Math.min(modeCount, pca.k),
+      signal,
+    );
+    t1.setW2(Float32Array.from(anchor));
+    const [e1, e2] = await scorer.score(t1);
+    const fisher = fisherDiagonal({
+      h1: await t1.trainH1(),
+      labels: task1.train.labels,
+      count: task1.train.count,
+      hidden: h,
+      w2: Float32Array.from(anchor),
+      w3: pre.W3,
+    });
+    const measured = modes.modes.filter(
+      (m) => m.rank >= 2 && Number.isFinite(m.measured) && m.measured > 0,
+    );
+    const fit =
+      measured.length >= 3
+        ? varianceFlatnessFit(
+            measured.map((m) => ({ rank: m.rank, variance: m.variance, flatness: m.measured })),
+            2,
+            pca.rank,
+          )
+        : null;
+    const report: Task1Report = {
+      seed,
+      pretrainTestError: pre.testError,
+      task1TrainError,
+      atAnchor: { task1: e1, task2: e2 },
+      snapshots: win.count,
+      pcaRank: pca.rank,
+      modes: modes.modes,
+      psi: fit ? { value: fit.exponent, r2: fit.r2, n: fit.n } : { value: NaN, r2: NaN, n: 0 },
+      estimateScale: modes.scale,
+      fisher: fisherStats(fisher),
+      flatnessSource: config.flatnessSource,
+    };
+    seconds.analysis += (performance.now() - tp) / 1000;
+    yield { type: 'units', phase: 'analysis', units: analysisUnits(config, setup) };
+    return { frozen, anchor, pca, modes: modes.modes, fisher, report };
+  } finally {
+    t1.dispose();
+    scorer.dispose();
+  }
+}
+
+/**
+ * Phase 4: the task-2 runs `keys` (all of one seed) from w1*. Every run restarts the same
+ * trainer at w1* with the first minibatch order again, so a run's numbers do not depend on
+ * which other runs share the call — what lets a pool or a queue split a seed's runs.
+ */
+export async function* task2Phase(
+  config: ForgettingConfig,
+  setup: ForgettingSetup,
+  ctx: SeedContext,
+  keys: readonly RunKey[],
+  stream: boolean,
+  signal?: AbortSignal,
+): AsyncGenerator<PhaseEvent, RunResult[], void> {
+  const { task1, task2 } = setup;
+  const scorer = new TaskScorer([task1, task2], ctx.frozen);
+  const valScorer = new TaskScorer([task1, task2], ctx.frozen, 'validation');
+  const t2 = new W2Trainer(ctx.frozen, task2.train, Float32Array.from(ctx.anchor), {
+    lr: config.lr,
+    batchSize: config.batchSize,
+    seed: ctx.report.seed + 303,
+  });
+  const out: RunResult[] = [];
+  try {
+    for (const key of keys) {
+      signal?.throwIfAborted();
+      const tr = performance.now();
+      const penalty = makePenalty(config, key, ctx);
+      t2.reset(Float32Array.from(ctx.anchor));
+      t2.setProximal(penalty.proximalSpec(config.lr));
+      const curve: CurvePoint[] = [];
+      const record = async (): Promise<CurvePoint> => {
+        const [a, b] = await scorer.score(t2);
+        const p = { step: t2.step, eps1: a.eps, eps2: b.eps, eps1Own: a.epsOwn, eps2Own: b.epsOwn };
+        curve.push(p);
+        return p;
+      };
+      let p = await record();
+      if (stream) yield { type: 'curve', key, point: p };
+      while (t2.step < config.task2Steps) {
+        signal?.throwIfAborted();
+        await t2.train(Math.min(config.curveEvery, config.task2Steps - t2.step));
+        p = await record();
+        if (stream) yield { type: 'curve', key, point: p };
+      }
+      const w = await t2.getW2();
+      if (!w.every(Number.isFinite))
+        throw new Error(`task 2 diverged (${key.method}, λ = ${key.lambda}): lower α`);
+      const last = curve[curve.length - 1];
+      const [v1, v2] = await valScorer.score(t2);
+      const run: RunResult = {
+        ...key,
+        eps1: last.eps1,
+        eps2: last.eps2,
+        eps1Own: last.eps1Own,
+        eps2Own: last.eps2Own,
+        valEps1: v1.eps,
+        valEps2: v2.eps,
+        valEps1Own: v1.epsOwn,
+        valEps2Own: v2.epsOwn,
+        curve,
+        displacement: displacement(w, ctx.anchor, ctx.pca, config.displacementModes),
+        penalty: penalty.value(w),
+        seconds: (performance.now() - tr) / 1000,
+      };
+      out.push(run);
+      yield { type: 'run', run };
+      yield { type: 'units', phase: 'task2', units: config.task2Steps * 1.3 };
+    }
+    return out;
+  } finally {
+    t2.dispose();
+    scorer.dispose();
+    valScorer.dispose();
+  }
+}
+
+/** Phase 5: the sweep's points, the chosen settings and the paired differences. */
+export function forgettingSummary(
+  config: ForgettingConfig,
+  setup: ForgettingSetup,
+  reports: Task1Report[],
+  runs: RunResult[],
+  timings: ForgettingTimings,
+): ForgettingResult {
+  const bySweep = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const k = sweepKey(r);
+    const list = bySweep.get(k) ?? [];
+    list.push(r);
+    bySweep.set(k, list);
+  }
+  const sweep = [...bySweep.values()].map(aggregate);
+  return {
+    config,
+    tasks: [setup.task1, setup.task2].map((t) => ({
+      classes: t.classes,
+      train: t.train.count,
+      validation: t.validation.count,
+      test: t.test.count,
+    })),
+    validation: {
+      fraction: config.validationFraction,
+      seed: config.validationSeed,
+      heldOut: setup.heldOut,
+    },
+    task1: reports,
+    runs,
+    sweep,
+    summary: summarize(sweep, runs),
+    timings: { ...timings, runs: runs.length },
+  };
+}
+
+function pretrainSteps(config: ForgettingConfig, setup: ForgettingSetup): number {
+  const train = setup.trainData.train;
+  const count =
+    config.pretrain === 'all'
+      ? train.count
+      : filterClasses(train, [...config.task1, ...config.task2]).count;
+  return config.pretrainEpochs * Math.floor(count / config.batchSize);
+}
+
+function analysisUnits(config: ForgettingConfig, setup: ForgettingSetup): number {
+  return 70 * (config.flatnessSource === 'estimated' ? 5 : setup.modeCount);
 }
 
 /** Runs the whole sweep. Cancelling the signal throws its reason from the generator. */
@@ -203,23 +509,10 @@ export async function* forgettingRun(
   data: Dataset,
   opts: ForgettingOptions = {},
 ): AsyncGenerator<ForgettingEvent, ForgettingResult, void> {
-  checkForgettingConfig(config);
+  const setup = forgettingSetup(config, data);
   const signal = opts.signal;
   const stream = opts.streamCurves ?? true;
   const t0 = performance.now();
-  const split = holdOutValidation(
-    data,
-    [config.task1, config.task2],
-    config.validationFraction,
-    config.validationSeed,
-  );
-  const [task1, task2] = split.tasks;
-  const trainData = split.pretrain;
-  const h = config.hidden;
-  const dim = h * h;
-  const maxNc = Math.max(0, ...config.ncList);
-  const firstRank = config.includeDrift ? 1 : 2;
-  const modeCount = Math.max(config.displacementModes, maxNc + firstRank - 1);
   const timings: ForgettingTimings = {
     pretrain: 0,
     task1: 0,
@@ -233,27 +526,25 @@ export async function* forgettingRun(
   const reports: Task1Report[] = [];
   const plan = config.seeds.map((s) => runPlan(config, s));
   // Progress weights, roughly in seconds on wasm: a pretraining step ≈ 5 W2 steps.
-  const pretrainSteps =
-    config.pretrainEpochs *
-    Math.floor(
-      (config.pretrain === 'all'
-        ? trainData.train.count
-        : filterClasses(trainData.train, [...config.task1, ...config.task2]).count) /
-        config.batchSize,
-    );
   const task1Steps =
-    (config.task1Epochs + config.windowEpochs) * Math.floor(task1.train.count / config.batchSize);
-  const analysisUnits = 70 * (config.flatnessSource === 'estimated' ? 5 : modeCount);
+    (config.task1Epochs + config.windowEpochs) *
+    Math.floor(setup.task1.train.count / config.batchSize);
   const perSeedUnits =
-    5 * pretrainSteps + task1Steps + analysisUnits + plan[0].length * config.task2Steps * 1.3;
+    5 * pretrainSteps(config, setup) +
+    task1Steps +
+    analysisUnits(config, setup) +
+    plan[0].length * config.task2Steps * 1.3;
   const totalUnits = perSeedUnits * config.seeds.length;
   let doneUnits = 0;
-  const progress = (phase: ForgettingPhase, seed: number): ForgettingEvent => {
+  /** Passes the public events on; work done becomes a progress event. */
+  const relay = (e: PhaseEvent, seed: number): ForgettingEvent => {
+    if (e.type !== 'units') return e;
+    doneUnits += e.units;
     const fraction = Math.min(1, doneUnits / totalUnits);
     const el = (performance.now() - t0) / 1000;
     return {
       type: 'progress',
-      phase,
+      phase: e.phase,
       seed,
       fraction,
       etaSeconds: fraction > 0.02 ? (el / fraction) * (1 - fraction) : null,
@@ -263,217 +554,36 @@ export async function* forgettingRun(
   for (let si = 0; si < config.seeds.length; si++) {
     const seed = config.seeds[si];
     signal?.throwIfAborted();
-
-    // 1. Pretraining of the whole network.
-    let tp = performance.now();
-    yield {
-      type: 'phase',
-      phase: 'pretrain',
-      seed,
-      seedIndex: si,
-      message: `seed ${seed}: training the whole network on ${config.pretrain === 'all' ? 'all digits' : 'the digits of both tasks'} for ${config.pretrainEpochs} epochs`,
-    };
-    const pre = await pretrain(config, trainData, seed, signal);
-    doneUnits += 5 * pretrainSteps;
-    timings.pretrain += (performance.now() - tp) / 1000;
-    yield progress('pretrain', seed);
-
-    // 2. Task 1 on W2 alone, then its PCA window.
-    tp = performance.now();
-    yield {
-      type: 'phase',
-      phase: 'task1',
-      seed,
-      seedIndex: si,
-      message: `seed ${seed}: W1, W3 frozen; W2 re-initialised and trained on digits ${task1.classes.join(',')} for ${config.task1Epochs} epochs`,
-    };
-    const frozen: FrozenLayers = { hidden: h, W1: pre.W1, W3: pre.W3 };
-    const scorer = new TaskScorer([task1, task2], frozen);
-    const valScorer = new TaskScorer([task1, task2], frozen, 'validation');
-    try {
-      const t1 = new W2Trainer(frozen, task1.train, reinitW2(h, seed + 101), {
-        lr: config.lr,
-        batchSize: config.batchSize,
-        seed: seed + 202,
-      });
-      let ctx: SeedContext;
-      let report: Task1Report;
-      try {
-        const spe = t1.stepsPerEpoch;
-        for (let e = 0; e < config.task1Epochs; e++) {
-          signal?.throwIfAborted();
-          await t1.train(spe);
-          doneUnits += spe;
-          yield progress('task1', seed);
-        }
-        yield {
-          type: 'phase',
-          phase: 'window',
-          seed,
-          seedIndex: si,
-          message: `seed ${seed}: task-1 PCA window of ${config.windowEpochs} epochs (${config.windowEpochs * spe} snapshots)`,
-        };
-        const win = new SnapshotWindow(dim, {
-          maxSnapshots: Math.max(1, config.windowEpochs * spe),
-        });
-        for (let e = 0; e < config.windowEpochs; e++) {
-          signal?.throwIfAborted();
-          await t1.train(spe, async () => win.add(await t1.getW2()));
-          doneUnits += spe;
-          yield progress('window', seed);
-        }
-        await checkFinite(t1, 'task 1');
-        const task1TrainError = await trainError(t1, task1);
-        timings.task1 += (performance.now() - tp) / 1000;
-
-        // 3. Analysis: PCA, flatness, Fisher, errors at w1*.
-        tp = performance.now();
-        yield {
-          type: 'phase',
-          phase: 'analysis',
-          seed,
-          seedIndex: si,
-          message: `seed ${seed}: PCA of the window, flatness of task 1 along ${modeCount} modes, Fisher diagonal`,
-        };
-        const pca = windowPca(win, { vectors: modeCount });
-        if (pca.rank < maxNc + firstRank - 1) {
-          throw new Error(
-            `the task-1 window has PCA rank ${pca.rank}, fewer than the ${maxNc + firstRank - 1} modes N_c = ${maxNc} needs: lengthen the window or lower N_c`,
-          );
-        }
-        const anchor = config.anchor === 'mean' ? pca.mean : Float64Array.from(win.last());
-        const modes = await task1Flatness(
-          config,
-          pca,
-          anchor,
-          frozen,
-          task1,
-          Math.min(modeCount, pca.k),
-          signal,
-        );
-        t1.setW2(Float32Array.from(anchor));
-        const [e1, e2] = await scorer.score(t1);
-        const fisher = fisherDiagonal({
-          h1: await t1.trainH1(),
-          labels: task1.train.labels,
-          count: task1.train.count,
-          hidden: h,
-          w2: Float32Array.from(anchor),
-          w3: pre.W3,
-        });
-        const measured = modes.modes.filter(
-          (m) => m.rank >= 2 && Number.isFinite(m.measured) && m.measured > 0,
-        );
-        const fit =
-          measured.length >= 3
-            ? varianceFlatnessFit(
-                measured.map((m) => ({ rank: m.rank, variance: m.variance, flatness: m.measured })),
-                2,
-                pca.rank,
-              )
-            : null;
-        report = {
-          seed,
-          pretrainTestError: pre.testError,
-          task1TrainError,
-          atAnchor: { task1: e1, task2: e2 },
-          snapshots: win.count,
-          pcaRank: pca.rank,
-          modes: modes.modes,
-          psi: fit ? { value: fit.exponent, r2: fit.r2, n: fit.n } : { value: NaN, r2: NaN, n: 0 },
-          estimateScale: modes.scale,
-          fisher: fisherStats(fisher),
-          flatnessSource: config.flatnessSource,
-        };
-        ctx = { frozen, anchor, pca, modes: modes.modes, fisher };
-        doneUnits += analysisUnits;
-        timings.analysis += (performance.now() - tp) / 1000;
-      } finally {
-        t1.dispose();
-      }
-      reports.push(report);
-      yield { type: 'task1Modes', report };
-
-      // 4. Task 2 from w1* under every constraint.
-      tp = performance.now();
-      yield {
-        type: 'phase',
-        phase: 'task2',
-        seed,
-        seedIndex: si,
-        message: `seed ${seed}: ${plan[si].length} task-2 runs of ${config.task2Steps} steps on digits ${task2.classes.join(',')}`,
-      };
-      const t2 = new W2Trainer(ctx.frozen, task2.train, Float32Array.from(ctx.anchor), {
-        lr: config.lr,
-        batchSize: config.batchSize,
-        seed: seed + 303,
-      });
-      try {
-        for (const key of plan[si]) {
-          signal?.throwIfAborted();
-          const tr = performance.now();
-          const penalty = makePenalty(config, key, ctx);
-          t2.reset(Float32Array.from(ctx.anchor));
-          t2.setProximal(penalty.proximalSpec(config.lr));
-          const curve: CurvePoint[] = [];
-          const record = async (): Promise<CurvePoint> => {
-            const [a, b] = await scorer.score(t2);
-            const p = {
-              step: t2.step,
-              eps1: a.eps,
-              eps2: b.eps,
-              eps1Own: a.epsOwn,
-              eps2Own: b.epsOwn,
-            };
-            curve.push(p);
-            return p;
-          };
-          let p = await record();
-          if (stream) yield { type: 'curve', key, point: p };
-          while (t2.step < config.task2Steps) {
-            signal?.throwIfAborted();
-            await t2.train(Math.min(config.curveEvery, config.task2Steps - t2.step));
-            p = await record();
-            if (stream) yield { type: 'curve', key, point: p };
-          }
-          const w = await t2.getW2();
-          if (!w.every(Number.isFinite))
-            throw new Error(`task 2 diverged (${key.method}, λ = ${key.lambda}): lower α`);
-          const last = curve[curve.length - 1];
-          const [v1, v2] = await valScorer.score(t2);
-          const run: RunResult = {
-            ...key,
-            eps1: last.eps1,
-            eps2: last.eps2,
-            eps1Own: last.eps1Own,
-            eps2Own: last.eps2Own,
-            valEps1: v1.eps,
-            valEps2: v2.eps,
-            valEps1Own: v1.epsOwn,
-            valEps2Own: v2.epsOwn,
-            curve,
-            displacement: displacement(w, ctx.anchor, ctx.pca, config.displacementModes),
-            penalty: penalty.value(w),
-            seconds: (performance.now() - tr) / 1000,
-          };
-          runs.push(run);
-          doneUnits += config.task2Steps * 1.3;
-          yield { type: 'run', run };
-          const k = sweepKey(key);
-          const list = bySweep.get(k) ?? [];
-          list.push(run);
-          bySweep.set(k, list);
-          yield { type: 'sweepPoint', point: aggregate(list) };
-          yield progress('task2', seed);
-        }
-      } finally {
-        t2.dispose();
-      }
-      timings.task2 += (performance.now() - tp) / 1000;
-    } finally {
-      scorer.dispose();
-      valScorer.dispose();
+    const ctxPhase = seedContextPhase(config, setup, seed, si, timings, signal);
+    let step = await ctxPhase.next();
+    while (!step.done) {
+      yield relay(step.value, seed);
+      step = await ctxPhase.next();
     }
+    const ctx = step.value;
+    reports.push(ctx.report);
+    yield { type: 'task1Modes', report: ctx.report };
+
+    const tp = performance.now();
+    yield {
+      type: 'phase',
+      phase: 'task2',
+      seed,
+      seedIndex: si,
+      message: `seed ${seed}: ${plan[si].length} task-2 runs of ${config.task2Steps} steps on digits ${setup.task2.classes.join(',')}`,
+    };
+    for await (const e of task2Phase(config, setup, ctx, plan[si], stream, signal)) {
+      yield relay(e, seed);
+      if (e.type === 'run') {
+        runs.push(e.run);
+        const k = sweepKey(e.run);
+        const list = bySweep.get(k) ?? [];
+        list.push(e.run);
+        bySweep.set(k, list);
+        yield { type: 'sweepPoint', point: aggregate(list) };
+      }
+    }
+    timings.task2 += (performance.now() - tp) / 1000;
   }
 
   yield {
@@ -483,28 +593,8 @@ export async function* forgettingRun(
     seedIndex: config.seeds.length - 1,
     message: 'summary',
   };
-  const sweep = [...bySweep.values()].map(aggregate);
   timings.total = (performance.now() - t0) / 1000;
-  timings.runs = runs.length;
-  const result: ForgettingResult = {
-    config,
-    tasks: [task1, task2].map((t) => ({
-      classes: t.classes,
-      train: t.train.count,
-      validation: t.validation.count,
-      test: t.test.count,
-    })),
-    validation: {
-      fraction: config.validationFraction,
-      seed: config.validationSeed,
-      heldOut: split.heldOut.length,
-    },
-    task1: reports,
-    runs,
-    sweep,
-    summary: summarize(sweep, runs),
-    timings,
-  };
+  const result = forgettingSummary(config, setup, reports, runs, timings);
   yield { type: 'done', result };
   return result;
 }
@@ -630,23 +720,24 @@ async function task1Flatness(
       m: { flatness: number; left: number; right: number } | undefined,
     ): m is { flatness: number; left: number; right: number } =>
       m !== undefined && Number.isFinite(m.flatness) && m.flatness > 0 && m.left < 0 && m.right > 0;
-    const xs: number[] = [];
-    const ys: number[] = [];
+    const vs: number[] = [];
+    const fs: number[] = [];
     for (const r of ranks) {
       const m = byRank.get(r);
       const v = pca.variance[r - 1];
       if (r >= 2 && usable(m) && v > 0) {
-        xs.push(Math.log(v));
-        ys.push(Math.log(m.flatness));
+        vs.push(v);
+        fs.push(m.flatness);
       }
     }
-    const line = lineFit(xs, ys);
+    // NaN slope and prefactor (fewer than 2 distinct σ²) leave the unusable modes without F.
+    const line = powerLawFit(vs, fs);
     const modes: Task1Mode[] = [];
     for (let rank = 1; rank <= count; rank++) {
       const m = byRank.get(rank);
       const variance = pca.variance[rank - 1];
       const est = variance > 0 ? scale * variance ** (-1 / config.psi) : Infinity;
-      const fitted = line && variance > 0 ? Math.exp(line.a + line.b * Math.log(variance)) : NaN;
+      const fitted = variance > 0 ? line.prefactor * variance ** line.slope : NaN;
       let flatness: number;
       let source: Task1Mode['source'];
       if (estimated) {
@@ -687,23 +778,6 @@ function makePenalty(config: ForgettingConfig, key: RunKey, ctx: SeedContext): P
     F[i] = ctx.modes[r - 1].flatness;
   });
   return new LdcPenalty(ctx.anchor, P, F, key.lambda);
-}
-
-/** Least-squares line y = a + b·x; null with fewer than 2 distinct x. */
-function lineFit(xs: readonly number[], ys: readonly number[]): { a: number; b: number } | null {
-  const n = xs.length;
-  if (n < 2) return null;
-  const mx = mean(xs);
-  const my = mean(ys);
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += (xs[i] - mx) ** 2;
-    sxy += (xs[i] - mx) * (ys[i] - my);
-  }
-  if (!(sxx > 0)) return null;
-  const b = sxy / sxx;
-  return { a: my - b * mx, b };
 }
 
 /** (w − w1*)·p_i for ranks 1..count (as many as the PCA holds). */

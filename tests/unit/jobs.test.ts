@@ -1,0 +1,168 @@
+// The engine's job function (issues 13, 15): spec checks, content addresses, the result
+// encoding for text transports, and the forgetting sweep split into jobs giving the serial
+// run's numbers.
+import { existsSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
+import type { Dataset } from '../../src/engine/data/dataset';
+import { DEFAULT_CONFIG } from '../../src/engine/experiments/config';
+import { ARCH_DEFAULTS } from '../../src/engine/experiments/architectures';
+import {
+  DEFAULT_FORGETTING_CONFIG,
+  forgettingRun,
+  forgettingSetup,
+  forgettingSummary,
+  type ForgettingConfig,
+  type ForgettingResult,
+} from '../../src/engine/forgetting';
+import {
+  JobSpecError,
+  checkJobSpec,
+  decodeResult,
+  encodeResult,
+  jobKey,
+  type JobSpec,
+} from '../../src/engine/jobs/spec';
+import { JobCache, forgettingJobs, runJob } from '../../src/engine/jobs/run';
+import { useBackend } from './tfBackend';
+
+const dataPath = 'public/data/mnist-10k.bin';
+const hasData = existsSync(dataPath);
+
+const runSpec = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  kind: 'run',
+  config: { ...DEFAULT_CONFIG, hidden: 20, warmupEpochs: 1, windowEpochs: 2, ...over },
+  sharpC: 4,
+});
+
+/** Drops wall-clock fields, which differ between any two runs. */
+function withoutTimes(v: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(v, (k, x: unknown) =>
+      k === 'seconds' || k === 'timings'
+        ? undefined
+        : typeof x === 'number' && !Number.isFinite(x)
+          ? String(x)
+          : x,
+    ),
+  );
+}
+
+describe('job specs', () => {
+  it('accepts a well-formed spec and refuses malformed ones with the engine’s message', () => {
+    expect(checkJobSpec(runSpec()).kind).toBe('run');
+    expect(
+      checkJobSpec({ kind: 'arch', config: { arch: 'cnn', ...ARCH_DEFAULTS }, sharpC: 4 }).kind,
+    ).toBe('arch');
+    const bad: [unknown, RegExp][] = [
+      [null, /not an object/],
+      [{ kind: 'shell', command: 'rm -rf /' }, /unknown kind/],
+      [{ ...runSpec(), script: 'x' }, /only kind, config and sharpC/],
+      [runSpec({ optimizer: 'lbfgs' }), /optimizer must be one of sgd, momentum, adam/],
+      [runSpec({ lr: 'fast' }), /lr must be a finite number/],
+      [runSpec({ path: '/etc/passwd' }), /unknown setting "path"/],
+      [runSpec({ hidden: 500 }), /hidden width 500 is outside 2…200/],
+      // planRun's own message: the window holds too few snapshots for the PCA.
+      [runSpec({ batchSize: 4000, windowEpochs: 1 }), /PCA needs at least/],
+      [{ ...runSpec(), sharpC: -1 }, /sharpC must be a number > 0/],
+    ];
+    for (const [spec, message] of bad) {
+      expect(() => checkJobSpec(spec)).toThrow(JobSpecError);
+      expect(() => checkJobSpec(spec)).toThrow(message);
+    }
+    const cfg = { ...DEFAULT_FORGETTING_CONFIG, seeds: [0, 1] };
+    const [job] = forgettingJobs(cfg, 2);
+    expect(checkJobSpec(job).kind).toBe('forgetting');
+    expect(() => checkJobSpec({ ...job, seed: 7 })).toThrow(/seed 7 is not one of/);
+    expect(() =>
+      checkJobSpec({ ...job, runs: [{ method: 'ldc', lambda: 5, nc: 3, seed: 0 }] }),
+    ).toThrow(/not in the seed's plan/);
+    expect(() => checkJobSpec({ ...job, config: { ...cfg, task2: [1, 0] } })).toThrow(
+      /invalid job: .*task/,
+    );
+  });
+
+  it('content-addresses specs: key order does not matter, any setting does', () => {
+    const a = runSpec() as unknown as JobSpec;
+    const reordered = JSON.parse(
+      JSON.stringify({
+        sharpC: 4,
+        config: Object.fromEntries(Object.entries((a as { config: object }).config).reverse()),
+        kind: 'run',
+      }),
+    ) as JobSpec;
+    expect(jobKey(reordered)).toBe(jobKey(a));
+    expect(jobKey(a)).toMatch(/^[0-9a-f]{32}$/);
+    expect(jobKey(runSpec({ seed: 1 }) as unknown as JobSpec)).not.toBe(jobKey(a));
+  });
+
+  it('encodes NaN, ±Infinity and −0 in results as text and gets them back', () => {
+    const v = { a: [NaN, Infinity, -Infinity, -0, 0, 1.5e-300], b: { c: 'x', $num: 2 } };
+    const back = decodeResult<typeof v>(encodeResult(v));
+    expect(back.a.map((x) => Object.is(x, NaN) || x)).toEqual([
+      true,
+      Infinity,
+      -Infinity,
+      -0,
+      0,
+      1.5e-300,
+    ]);
+    expect(Object.is(back.a[3], -0)).toBe(true);
+    expect(back.b).toEqual(v.b);
+  });
+});
+
+describe.skipIf(!hasData)('the forgetting sweep as jobs', () => {
+  let data: Dataset;
+  beforeAll(async () => {
+    await useBackend();
+    data = loadEmbeddedDataset(readFileSync(dataPath));
+  });
+
+  it('seed runs split into jobs (fresh and cached contexts) give the serial run’s numbers', async () => {
+    const config: ForgettingConfig = {
+      ...DEFAULT_FORGETTING_CONFIG,
+      seeds: [0],
+      pretrainEpochs: 1,
+      task1Epochs: 2,
+      windowEpochs: 3,
+      task2Steps: 40,
+      curveEvery: 20,
+      lambdas: [1, 100],
+      ewcLambdas: [3e5],
+      ncList: [20],
+      displacementModes: 10,
+    };
+    let serial: ForgettingResult | null = null;
+    for await (const e of forgettingRun(config, data, { streamCurves: false }))
+      if (e.type === 'done') serial = e.result;
+    const jobs = forgettingJobs(config, 2);
+    expect(jobs.map((j) => j.runs.length)).toEqual([2, 2]);
+    // The first job on its own runner, the second on a runner that already holds the seed.
+    const cache = new JobCache();
+    const results = [
+      await runJob(checkJobSpec(jobs[0]), data),
+      await runJob(jobs[0], data, { cache }),
+      await runJob(jobs[1], data, { cache }),
+    ];
+    const [fresh, , second] = results;
+    if (fresh.kind !== 'forgetting' || second.kind !== 'forgetting') throw new Error('kind');
+    expect(second.seconds.pretrain).toBe(0);
+    const setup = forgettingSetup(config, data);
+    const merged = forgettingSummary(
+      config,
+      setup,
+      [fresh.report],
+      [...fresh.runs, ...second.runs],
+      {
+        pretrain: 0,
+        task1: 0,
+        analysis: 0,
+        task2: 0,
+        total: 0,
+        runs: 0,
+      },
+    );
+    expect(withoutTimes(merged)).toEqual(withoutTimes(serial));
+  }, 120_000);
+});
