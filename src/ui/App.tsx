@@ -15,6 +15,8 @@ import { Figure } from './figures';
 import { ForgettingSection } from './ForgettingSection';
 import { UniversalitySection } from './UniversalitySection';
 import { RunPanel } from './RunPanel';
+import { LangevinParagraph, WindowPhrase } from './articleParts';
+import { fmtExponent } from '../views/format';
 import { openRunFile, startRun, useRunFile } from './runActions';
 import { workers } from './workers';
 
@@ -34,7 +36,7 @@ function ResultSummary() {
   const sgd = useRun((s) => s.results.sgd);
   const lang = useRun((s) => s.results.langevin);
   if (!sgd) return null;
-  const f = (x: number) => x.toFixed(2);
+  const f = fmtExponent;
   return (
     <p className="result-summary" data-testid="result-summary">
       SGD: ψ = <strong>{f(sgd.fits.psi.exponent)}</strong> (95% CI {f(sgd.fits.psi.ci95[0])}–
@@ -233,10 +235,10 @@ function Page() {
         <section>
           <h2>2. PCA of the trajectory: one drift, many random walks</h2>
           <p>
-            After every step we record the 2,500 weights of the middle layer W2. Over the 10-epoch
-            window, principal component analysis splits the motion into modes p<sub>i</sub> with
-            variances σ<sub>i</sub>². Mode 1 is a slow drift along the weights themselves; the other
-            modes diffuse, and a few dozen of the 2,500 hold most of the variance.
+            After every step we record the 2,500 weights of the middle layer W2. <WindowPhrase />,
+            principal component analysis splits the motion into modes p<sub>i</sub> with variances σ
+            <sub>i</sub>². Mode 1 is a slow drift along the weights themselves; the other modes
+            diffuse, and a few dozen of the 2,500 hold most of the variance.
           </p>
           <div className="figure-row">
             <Figure id="spectrum" />
@@ -272,16 +274,7 @@ function Page() {
           </p>
           <Figure id="variance-flatness" />
           <ResultSummary />
-          <p>
-            The Langevin run (gradient descent on the whole training set plus isotropic noise of
-            temperature T, started from the SGD solution) spreads <em>more</em> along flatter modes:
-            the sign the Einstein relation predicts. But a Langevin window is not in equilibrium as
-            a whole: along the flattest directions it relaxes so slowly that their variance is still
-            growing when the window ends, which steepens the slope beyond +2. The figure below
-            checks each mode: only a mode that has relaxed well within the window can test the
-            Einstein relation σ² = T/k, and its caption counts how many have. SGD&rsquo;s noise is
-            not a temperature: it comes from the minibatches themselves, as the next section shows.
-          </p>
+          <LangevinParagraph />
           <Figure id="einstein" />
           <p className="try">Try: the large-batch preset lowers SGD&rsquo;s noise — does ψ move?</p>
         </section>

@@ -148,7 +148,7 @@ export function SpectrumView() {
       <>
         Variance σᵢ² of each PCA mode of the W2 trajectory against its rank i. Mode 1 is the drift
         (σ₁²/σ₂² = {fmt(sgd.variance[0] / sgd.variance[1])}); beyond it the spectrum falls as a
-        power law, γ = {fmtFixed(g.exponent, 1)} ({ciText(g)}, R² {fmtFixed(g.r2)}) over ranks{' '}
+        power law, γ = {fmtFixed(g.exponent)} ({ciText(g)}, R² {fmtFixed(g.r2)}) over ranks{' '}
         {g.ranks[0]}–{g.ranks[1]}: neighbouring ranks wander off the line together, so the interval
         counts blocks of ranks, not single ones.
       </>

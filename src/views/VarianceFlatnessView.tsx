@@ -294,12 +294,12 @@ export function VarianceFlatnessView() {
       <>
         Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is
         along it (Fᵢ). SGD moves least along the flattest directions, σ² ∝ F<sup>−ψ</sup> with ψ ={' '}
-        {fmtFixed(psi.exponent, 1)} ({ciText(psi)}, R² {fmtFixed(psi.r2)}) — the opposite of the
+        {fmtFixed(psi.exponent)} ({ciText(psi)}, R² {fmtFixed(psi.r2)}) — the opposite of the
         Einstein relation σ² ∝ F² (dotted) that dynamics in equilibrium would obey.
         {psi.tls && Number.isFinite(psi.tls.exponent) ? (
           <>
             {' '}
-            F is measured with error too: by total least squares ψ = {fmtFixed(psi.tls.exponent, 1)}
+            F is measured with error too: by total least squares ψ = {fmtFixed(psi.tls.exponent)}
             .
           </>
         ) : null}

@@ -8,6 +8,7 @@ import { useRun } from '../state/runStore';
 import { useSelection } from '../state/selectionStore';
 import { CATEGORY_COLORS, fmtDash, type Box, type Margin, type RunId, type Size } from './chart';
 import { Swatch } from './ChartParts';
+import { EXPONENT_DIGITS } from './format';
 
 export const WAITING_THEORY = 'Waiting for the analysis…';
 export const THEORY_LATER = 'Appears a few seconds after the σ²–F figure';
@@ -153,7 +154,7 @@ export function listText(items: readonly (string | number)[]): string {
  * t interval 3.1–3.6". Fits over neighbouring ranks have correlated residuals, so the Student-t
  * interval (shown for comparison) is too narrow; results saved before the bootstrap say "t".
  */
-export function ciText(fit: PowerFit, digits = 1, negate = false): string {
+export function ciText(fit: PowerFit, digits = EXPONENT_DIGITS, negate = false): string {
   const flip = (c: readonly [number, number]): [number, number] =>
     negate ? [-c[1], -c[0]] : [c[0], c[1]];
   if (fit.method !== 'block-bootstrap')
