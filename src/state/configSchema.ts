@@ -99,7 +99,7 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   {
     key: 'warmupEpochs',
     url: 'warmup',
-    label: 'Warm-up epochs',
+    label: 'Warm-up',
     unit: 'epochs',
     kind: 'number',
     min: 1,

@@ -291,6 +291,19 @@ export function ActiveTemperatureView() {
           <clipPath id={clipId}>
             <rect x={all.x0} y={all.y0} width={all.x1 - all.x0} height={all.y1 - all.y0} />
           </clipPath>
+          {/* Each panel's curves stay in their own panel (a T below the axis floor must not
+              run into the loss panel below it). */}
+          <clipPath id={`${clipId}-top`}>
+            <rect x={top.x0} y={top.y0} width={top.x1 - top.x0} height={top.y1 - top.y0} />
+          </clipPath>
+          <clipPath id={`${clipId}-bottom`}>
+            <rect
+              x={bottom.x0}
+              y={bottom.y0}
+              width={bottom.x1 - bottom.x0}
+              height={bottom.y1 - bottom.y0}
+            />
+          </clipPath>
         </defs>
         {!has ? (
           <TheoryEmpty box={all} note={emptyNote} />
@@ -333,7 +346,7 @@ export function ActiveTemperatureView() {
                 y2={all.y1}
                 pointerEvents="none"
               />
-              <g pointerEvents="none">
+              <g pointerEvents="none" clipPath={`url(#${clipId}-top)`}>
                 {ordered.map((c) => (
                   <path
                     key={`band-${c.rank}`}
@@ -349,28 +362,32 @@ export function ActiveTemperatureView() {
                 </g>
               ) : null}
               <g className="fm-curves" {...events} onPointerMove={onMove}>
-                {ordered.map((c) => (
-                  <path
-                    key={`T-${c.rank}`}
-                    className={`fm-profile${cls(c.rank)}`}
-                    data-rank={c.rank}
-                    data-run="sgd"
-                    d={c.Tline}
-                    style={{ stroke: c.color }}
-                  />
-                ))}
+                <g clipPath={`url(#${clipId}-top)`}>
+                  {ordered.map((c) => (
+                    <path
+                      key={`T-${c.rank}`}
+                      className={`fm-profile${cls(c.rank)}`}
+                      data-rank={c.rank}
+                      data-run="sgd"
+                      d={c.Tline}
+                      style={{ stroke: c.color }}
+                    />
+                  ))}
+                </g>
                 {/* The loss curves are the same modes: `linked`, not a second `highlighted`. */}
-                {ordered.map((c) => (
-                  <path
-                    key={`L-${c.rank}`}
-                    className={`fm-profile${cls(c.rank).replace('highlighted', 'linked')}`}
-                    data-rank={c.rank}
-                    data-run="sgd"
-                    data-quantity="loss"
-                    d={c.Lline}
-                    style={{ stroke: c.color }}
-                  />
-                ))}
+                <g clipPath={`url(#${clipId}-bottom)`}>
+                  {ordered.map((c) => (
+                    <path
+                      key={`L-${c.rank}`}
+                      className={`fm-profile${cls(c.rank).replace('highlighted', 'linked')}`}
+                      data-rank={c.rank}
+                      data-run="sgd"
+                      data-quantity="loss"
+                      d={c.Lline}
+                      style={{ stroke: c.color }}
+                    />
+                  ))}
+                </g>
               </g>
               <text
                 className="fm-annot"

@@ -15,7 +15,6 @@ import {
   isPos,
   logExtent,
   plotBox,
-  sup,
   useSize,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, Swatch, type CsvTable } from './ChartParts';
@@ -26,12 +25,6 @@ export interface OverlayRun {
   label: string;
   modes: readonly { rank: number; variance: number; flatness: number }[];
   psi: PowerFit;
-}
-
-/** Labels at powers of ten only: the runs' variances span many decades. */
-function decades(d: { valueOf(): number }): string {
-  const e = Math.log10(Number(d));
-  return Math.abs(e - Math.round(e)) < 1e-9 ? `10${sup(Math.round(e))}` : '';
 }
 
 export function VarianceFlatnessOverlay({
@@ -101,13 +94,7 @@ export function VarianceFlatnessOverlay({
           ) : (
             <>
               <Axis scale={x} side="bottom" box={box} label="flatness F (log scale)" />
-              <Axis
-                scale={y}
-                side="left"
-                box={box}
-                label="variance σ² (log scale)"
-                format={decades}
-              />
+              <Axis scale={y} side="left" box={box} label="variance σ² (log scale)" />
               <g clipPath={clip}>
                 {runs.map((r, i) => {
                   const color = CATEGORY_COLORS[i % CATEGORY_COLORS.length];
