@@ -16,6 +16,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  UsageError,
+  choice,
+  flag,
+  numberList,
+  optionsUsage,
+  parseOptions,
+  positive,
+  text,
+  whole,
+  type Option,
+} from './args';
 import { cliBackend, loadData } from './setup';
 import type { Dataset } from '../engine/data/dataset';
 import {
@@ -28,43 +40,83 @@ import {
   type ForgettingResult,
 } from '../engine/forgetting';
 
-export const FORGETTING_USAGE = `usage: npm run reproduce -- --experiment forgetting [options]
+const D = DEFAULT_FORGETTING_CONFIG;
+const list = (what: string, ok: (x: number) => boolean) => (arg: string, help: string) =>
+  numberList(arg, help, what, ok);
+const numbers = list('numbers ≥ 0', (x) => x >= 0);
+const wholes = list('whole numbers ≥ 0', (x) => x >= 0 && Number.isInteger(x));
+const count = (help: string) => whole('N', help, undefined, 0);
+function digits(help: string): Option<number[]> {
+  return {
+    arg: 'DIGITS',
+    help,
+    read: (raw, f) => {
+      try {
+        return parseDigitGroup(raw);
+      } catch (e) {
+        throw new UsageError(`${f}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+  };
+}
+
+/** The forgetting experiment's options: parsed by this table, which also prints the usage. */
+export const FORGETTING_OPTIONS = {
+  experiment: choice(['forgetting'], 'this experiment'),
+  task1: digits(`task-1 digits, e.g. 0,1 [${D.task1.join(',')}]`),
+  task2: digits(`task-2 digits, disjoint from task 1 [${D.task2.join(',')}]`),
+  lambdas: numbers('LIST', `LDC λ grid [${D.lambdas.join(',')}]`),
+  'ewc-lambdas': numbers('LIST', 'EWC λ grid [49 values, 12 per decade from 1e3 to 1e7]'),
+  nc: wholes(
+    'LIST',
+    `numbers of constrained modes N_c [${D.ncList.join(',')}]\n` +
+      "(each method's setting is chosen on validation data; by default LDC\n" +
+      'and EWC both choose among 49 settings)',
+  ),
+  seeds: wholes('LIST', `seeds, each a full repetition [${CLI_FORGETTING_SEEDS.join(',')}]`),
+  'validation-fraction': positive(
+    'X',
+    "share of each task digit's training examples held out for choosing\n" +
+      `the settings [${D.validationFraction}]`,
+  ),
+  flatness: choice(
+    ['measured', 'estimated'],
+    `F_i measured, or from σ_i via F ∝ σ^(−2/ψ) [${D.flatnessSource}]`,
+  ),
+  psi: positive('X', `ψ of the estimate [${D.psi}]`),
+  'exclude-drift': flag('constrain the diffusive modes 2..N_c+1 (default: ranks 1..N_c, Eq. 14)'),
+  'include-drift': flag('constrain ranks 1..N_c (the default)'),
+  anchor: choice(['mean', 'last'], `w1* = window mean or last snapshot [${D.anchor}]`),
+  pretrain: choice(
+    ['all', 'tasks'],
+    `pretrain on all digits or the two tasks' digits [${D.pretrain}]`,
+  ),
+  'pretrain-epochs': count(`[${D.pretrainEpochs}]`),
+  'task1-epochs': count(`task-1 epochs before its window [${D.task1Epochs}]`),
+  'window-epochs': count(`task-1 PCA window [${D.windowEpochs}]`),
+  'task2-steps': count(`task-2 SGD steps per run [${D.task2Steps}]`),
+  'curve-every': count(`test errors every N task-2 steps [${D.curveEvery}]`),
+  'displacement-modes': count(`modes whose displacement is reported [${D.displacementModes}]`),
+  B: count(`minibatch size [${D.batchSize}]`),
+  lr: positive('X', `learning rate α [${D.lr}]`),
+  hidden: count(`hidden width h [${D.hidden}]`),
+  factor: choice(['e', '2'], `flatness threshold factor [${D.thresholdFactor}]`),
+  idx: text('DIR', 'use the four MNIST IDX files in DIR instead of the embedded digits'),
+  out: text('FILE', 'JSON output [forgetting.json]; a runs CSV is written next to it'),
+  'page-summary': text('FILE', 'also write the compact summary the page bundles as its reference'),
+  quiet: flag('no progress on stderr'),
+} satisfies Record<string, Option<unknown>>;
+
+export function forgettingUsage(): string {
+  return `usage: npm run reproduce -- --experiment forgetting [options]
 
 Catastrophic forgetting (Fig. 4): pretrain the network, freeze W1 and W3, train W2 on task 1,
 PCA + flatness of its window, then train task 2 with no constraint, EWC and LDC.
 
-options (defaults in brackets):
-  --task1 DIGITS         task-1 digits, e.g. 0,1 [${DEFAULT_FORGETTING_CONFIG.task1.join(',')}]
-  --task2 DIGITS         task-2 digits, disjoint from task 1 [${DEFAULT_FORGETTING_CONFIG.task2.join(',')}]
-  --lambdas LIST         LDC λ grid [${DEFAULT_FORGETTING_CONFIG.lambdas.join(',')}]
-  --ewc-lambdas LIST     EWC λ grid [49 values, 12 per decade from 1e3 to 1e7]
-  --nc LIST              numbers of constrained modes N_c [${DEFAULT_FORGETTING_CONFIG.ncList.join(',')}]
-                         (each method's setting is chosen on validation data; by default LDC
-                         and EWC both choose among 49 settings)
-  --seeds LIST           seeds, each a full repetition [${CLI_FORGETTING_SEEDS.join(',')}]
-  --validation-fraction X  share of each task digit's training examples held out for choosing
-                         the settings [${DEFAULT_FORGETTING_CONFIG.validationFraction}]
-  --flatness measured|estimated  F_i measured, or from σ_i via F ∝ σ^(−2/ψ) [${DEFAULT_FORGETTING_CONFIG.flatnessSource}]
-  --psi X                ψ of the estimate [${DEFAULT_FORGETTING_CONFIG.psi}]
-  --exclude-drift        constrain the diffusive modes 2..N_c+1 (default: ranks 1..N_c, Eq. 14)
-  --anchor mean|last     w1* = window mean or last snapshot [${DEFAULT_FORGETTING_CONFIG.anchor}]
-  --pretrain all|tasks   pretrain on all digits or the two tasks' digits [${DEFAULT_FORGETTING_CONFIG.pretrain}]
-  --pretrain-epochs N    [${DEFAULT_FORGETTING_CONFIG.pretrainEpochs}]
-  --task1-epochs N       task-1 epochs before its window [${DEFAULT_FORGETTING_CONFIG.task1Epochs}]
-  --window-epochs N      task-1 PCA window [${DEFAULT_FORGETTING_CONFIG.windowEpochs}]
-  --task2-steps N        task-2 SGD steps per run [${DEFAULT_FORGETTING_CONFIG.task2Steps}]
-  --curve-every N        test errors every N task-2 steps [${DEFAULT_FORGETTING_CONFIG.curveEvery}]
-  --displacement-modes N modes whose displacement is reported [${DEFAULT_FORGETTING_CONFIG.displacementModes}]
-  --B N                  minibatch size [${DEFAULT_FORGETTING_CONFIG.batchSize}]
-  --lr X                 learning rate α [${DEFAULT_FORGETTING_CONFIG.lr}]
-  --hidden N             hidden width h [${DEFAULT_FORGETTING_CONFIG.hidden}]
-  --factor e|2           flatness threshold factor [${DEFAULT_FORGETTING_CONFIG.thresholdFactor}]
-  --idx DIR              use the four MNIST IDX files in DIR instead of the embedded digits
-  --out FILE             JSON output [forgetting.json]; a runs CSV is written next to it
-  --page-summary FILE    also write the compact summary the page bundles as its reference
-  --quiet                no progress on stderr`;
+${optionsUsage(FORGETTING_OPTIONS).replace(/^options:/, 'options (defaults in brackets):')}`;
+}
 
-export class ForgettingUsageError extends Error {}
+export { UsageError as ForgettingUsageError };
 
 export interface ForgettingCliOptions {
   config: ForgettingConfig;
@@ -74,113 +126,54 @@ export interface ForgettingCliOptions {
   pageSummary: string | null;
 }
 
-function numberList(flag: string, raw: string, integer: boolean): number[] {
-  const parts = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (parts.length === 0) throw new ForgettingUsageError(`${flag} needs a comma-separated list`);
-  return parts.map((p) => {
-    const v = Number(p);
-    if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-      throw new ForgettingUsageError(
-        `${flag} expects ${integer ? 'whole numbers' : 'numbers'} ≥ 0, got "${p}"`,
-      );
-    }
-    return v;
-  });
-}
-
-const INTEGER_FLAGS: Record<string, keyof ForgettingConfig> = {
-  '--pretrain-epochs': 'pretrainEpochs',
-  '--task1-epochs': 'task1Epochs',
-  '--window-epochs': 'windowEpochs',
-  '--task2-steps': 'task2Steps',
-  '--curve-every': 'curveEvery',
-  '--displacement-modes': 'displacementModes',
-  '--B': 'batchSize',
-  '--hidden': 'hidden',
-};
+/** Options that set the config field of the same meaning. */
+const CONFIG_OPTIONS = {
+  task1: 'task1',
+  task2: 'task2',
+  lambdas: 'lambdas',
+  'ewc-lambdas': 'ewcLambdas',
+  nc: 'ncList',
+  seeds: 'seeds',
+  'validation-fraction': 'validationFraction',
+  flatness: 'flatnessSource',
+  psi: 'psi',
+  anchor: 'anchor',
+  pretrain: 'pretrain',
+  'pretrain-epochs': 'pretrainEpochs',
+  'task1-epochs': 'task1Epochs',
+  'window-epochs': 'windowEpochs',
+  'task2-steps': 'task2Steps',
+  'curve-every': 'curveEvery',
+  'displacement-modes': 'displacementModes',
+  B: 'batchSize',
+  lr: 'lr',
+  hidden: 'hidden',
+  factor: 'thresholdFactor',
+} as const satisfies Partial<Record<keyof typeof FORGETTING_OPTIONS, keyof ForgettingConfig>>;
 
 export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
+  const v = parseOptions(FORGETTING_OPTIONS, argv);
   const c: ForgettingConfig = { ...DEFAULT_FORGETTING_CONFIG, seeds: [...CLI_FORGETTING_SEEDS] };
-  let out = 'forgetting.json';
-  let pageSummary: string | null = null;
-  let idx: string | null = null;
-  let quiet = false;
-  let experiment = '';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--'))
-        throw new ForgettingUsageError(`${a} needs a value`);
-      return v;
-    };
-    const digits = (v: string) => {
-      try {
-        return parseDigitGroup(v);
-      } catch (e) {
-        throw new ForgettingUsageError(`${a}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    };
-    if (a === '--experiment') experiment = value();
-    else if (a === '--task1') c.task1 = digits(value());
-    else if (a === '--task2') c.task2 = digits(value());
-    else if (a === '--lambdas') c.lambdas = numberList(a, value(), false);
-    else if (a === '--ewc-lambdas') c.ewcLambdas = numberList(a, value(), false);
-    else if (a === '--nc') c.ncList = numberList(a, value(), true);
-    else if (a === '--seeds') c.seeds = numberList(a, value(), true);
-    else if (a === '--flatness') {
-      const v = value();
-      if (v !== 'measured' && v !== 'estimated')
-        throw new ForgettingUsageError('--flatness must be measured or estimated');
-      c.flatnessSource = v;
-    } else if (a === '--anchor') {
-      const v = value();
-      if (v !== 'mean' && v !== 'last')
-        throw new ForgettingUsageError('--anchor must be mean or last');
-      c.anchor = v;
-    } else if (a === '--pretrain') {
-      const v = value();
-      if (v !== 'all' && v !== 'tasks')
-        throw new ForgettingUsageError('--pretrain must be all or tasks');
-      c.pretrain = v;
-    } else if (a === '--factor') {
-      const v = value();
-      if (v !== 'e' && v !== '2') throw new ForgettingUsageError('--factor must be e or 2');
-      c.thresholdFactor = v;
-    } else if (a === '--exclude-drift') c.includeDrift = false;
-    else if (a === '--include-drift') c.includeDrift = true;
-    else if (a === '--psi' || a === '--lr' || a === '--validation-fraction') {
-      const raw = value();
-      const v = Number(raw);
-      if (!Number.isFinite(v) || v <= 0)
-        throw new ForgettingUsageError(`${a} expects a positive number, got "${raw}"`);
-      if (a === '--psi') c.psi = v;
-      else if (a === '--lr') c.lr = v;
-      else c.validationFraction = v;
-    } else if (a in INTEGER_FLAGS) {
-      const raw = value();
-      const v = Number(raw);
-      if (!Number.isInteger(v) || v < 0)
-        throw new ForgettingUsageError(`${a} expects a non-negative whole number, got "${raw}"`);
-      (c as unknown as Record<string, number>)[INTEGER_FLAGS[a]] = v;
-    } else if (a === '--out') out = value();
-    else if (a === '--idx') idx = value();
-    else if (a === '--page-summary') pageSummary = value();
-    else if (a === '--quiet') quiet = true;
-    else if (a === '--help' || a === '-h') throw new ForgettingUsageError('');
-    else throw new ForgettingUsageError(`unknown option "${a}"`);
+  for (const [option, key] of Object.entries(CONFIG_OPTIONS)) {
+    const x = v[option as keyof typeof CONFIG_OPTIONS];
+    if (x !== undefined) (c as unknown as Record<string, unknown>)[key] = x;
   }
-  if (experiment !== '' && experiment !== 'forgetting')
-    throw new ForgettingUsageError(`unknown experiment "${experiment}"`);
+  if (v['exclude-drift'] && v['include-drift'])
+    throw new UsageError('give one of --exclude-drift and --include-drift');
+  if (v['exclude-drift']) c.includeDrift = false;
+  if (v['include-drift']) c.includeDrift = true;
   try {
     checkForgettingConfig(c);
   } catch (e) {
-    throw new ForgettingUsageError(e instanceof Error ? e.message : String(e));
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  return { config: c, out, idx, quiet, pageSummary };
+  return {
+    config: c,
+    out: v.out ?? 'forgetting.json',
+    idx: v.idx ?? null,
+    quiet: v.quiet ?? false,
+    pageSummary: v['page-summary'] ?? null,
+  };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -310,9 +303,9 @@ export async function forgettingMain(argv: string[]): Promise<void> {
   try {
     opts = parseForgettingArgs(argv);
   } catch (e) {
-    if (e instanceof ForgettingUsageError) {
+    if (e instanceof UsageError) {
       if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
-      process.stderr.write(FORGETTING_USAGE + '\n');
+      process.stderr.write(forgettingUsage() + '\n');
       process.exit(e.message ? 2 : 0);
     }
     throw e;

@@ -1,0 +1,107 @@
+/**
+ * What the sweeps share: the JSON document's head, one row per run, and the document with a CSV
+ * of the per-run summary next to it.
+ */
+import { writeFileSync } from 'node:fs';
+import { cliBackend, loadData } from '../setup';
+import type { CliOptions } from '../options';
+import type { Log } from '.';
+import { csv, fitJson, writeText } from './output';
+import type { Dataset } from '../../engine/data/dataset';
+import type { RunSummary } from '../../engine/experiments/sweeps';
+
+export function sweepRow(r: RunSummary) {
+  return {
+    hidden: r.hidden,
+    B: r.batchSize,
+    lr: r.lr,
+    optimizer: r.optimizer,
+    momentum: r.momentum,
+    params: r.params,
+    dim: r.dim,
+    snapshots: r.snapshots,
+    stepEvery: r.stepEvery,
+    DL90: r.dims.DL90,
+    DL95: r.dims.DL95,
+    Ds: r.dims.Ds,
+    sharpThreshold: r.dims.threshold,
+    sharpC: r.dims.c,
+    meanNorm: r.dims.norm,
+    DsRanks: r.dims.ranks,
+    dsCurve: r.dsCurve,
+    dsByScale: r.dsByScale,
+    psi: fitJson(r.psi),
+    gamma: fitJson(r.gamma),
+    finalTrainError: r.finalTrainError,
+    finalTestError: r.finalTestError,
+    variance: r.variance,
+    modes: r.modes,
+    flatnessSpectrum: r.flatnessSpectrum,
+    timings: r.timings,
+    ...(r.arch ? { arch: r.arch, block: r.block } : {}),
+  };
+}
+
+/** Loads the backend and data; returns them with the head every sweep document starts with. */
+export async function sweepStart(opts: CliOptions, log: Log) {
+  const backend = await cliBackend();
+  const data = await loadData(opts.idx);
+  const arch = opts.arch;
+  log(
+    `backend ${backend.name}; data ${data.name}; ${opts.experiment}${arch ? ` --arch ${arch.arch}` : ''}`,
+  );
+  const head = {
+    experiment: opts.experiment,
+    arch: arch ? arch.arch : 'mlp',
+    config: arch ?? opts.config,
+    backend: backend.name,
+    data: { name: data.name, train: data.train.count, test: data.test.count },
+  };
+  return { data: data as Dataset, head, sweepOpts: { log, sharpC: opts.sharpC } };
+}
+
+export function writeSweepOutputs(out: Record<string, unknown>, file: string): string[] {
+  writeText(file, JSON.stringify(out, null, 1));
+  const rows = (out.widths ?? out.runs ?? out.optimizers) as ReturnType<typeof sweepRow>[];
+  const summary = file.replace(/\.json$/i, '') + '.summary.csv';
+  writeFileSync(
+    summary,
+    csv([
+      [
+        'hidden',
+        'B',
+        'lr',
+        'optimizer',
+        'params',
+        'dim',
+        'DL90',
+        'DL95',
+        'Ds',
+        'psi',
+        'psiLo',
+        'psiHi',
+        'gamma',
+        'gammaLo',
+        'gammaHi',
+      ],
+      ...rows.map((r) => [
+        r.hidden,
+        r.B,
+        r.lr,
+        r.optimizer,
+        r.params,
+        r.dim,
+        r.DL90,
+        r.DL95,
+        r.Ds,
+        r.psi.exponent,
+        r.psi.ci95[0],
+        r.psi.ci95[1],
+        r.gamma.exponent,
+        r.gamma.ci95[0],
+        r.gamma.ci95[1],
+      ]),
+    ]),
+  );
+  return [file, summary];
+}
