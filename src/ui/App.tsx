@@ -17,6 +17,7 @@ import { UniversalitySection } from './UniversalitySection';
 import { RunPanel } from './RunPanel';
 import { LangevinParagraph, WindowPhrase } from './articleParts';
 import { fmtExponent } from '../views/format';
+import { matchPanelToBundle, presetLabel } from './firstVisit';
 import { openRunFile, startRun, useRunFile } from './runActions';
 import { workers } from './workers';
 
@@ -79,8 +80,9 @@ function useAppSetup(): void {
         showBundle(
           b,
           'precomputed',
-          `Showing a precomputed run of the "${b.preset}" preset (seed ${b.config.seed}, made with ${b.createdWith}).`,
+          `Showing a precomputed run of the “${presetLabel(b.preset)}” preset (seed ${b.config.seed}, made with ${b.createdWith}).`,
         );
+        matchPanelToBundle(b);
       });
     }
     const unsync = syncConfigToUrl();

@@ -187,14 +187,16 @@ export function RunPanel() {
               {run.runState === 'done' || run.runState === 'error' ? 'Run again' : 'Start'}
             </button>
           )}
-          <button
-            type="button"
-            disabled={!(run.runState === 'training' && run.paused)}
-            onClick={() => workers.step(10)}
-            title="Run 10 minibatch steps, then pause"
-          >
-            Step 10
-          </button>
+          {/* Stepping is for a paused run only: shown then, not left disabled otherwise. */}
+          {run.runState === 'training' && run.paused ? (
+            <button
+              type="button"
+              onClick={() => workers.step(10)}
+              title="Run 10 minibatch steps, then pause"
+            >
+              Step 10
+            </button>
+          ) : null}
           <button
             type="button"
             disabled={run.runState === 'loading' || run.runState === 'idle'}

@@ -9,6 +9,7 @@ import {
   useId,
   useRef,
   useState,
+  type KeyboardEvent as ReactKeyboardEvent,
   type ReactNode,
   type Ref,
   type RefObject,
@@ -36,7 +37,11 @@ const EXPORTS: { kind: ExportKind; label: string; what: string }[] = [
   { kind: 'csv', label: 'CSV', what: 'data as CSV' },
 ];
 
-/** SVG, PNG and CSV buttons of a figure (hidden with `hide=export`). */
+/**
+ * SVG, PNG and CSV buttons of a figure (hidden with `hide=export`): one toolbar, one Tab stop
+ * (arrow keys move between the three), disabled while the figure has nothing to export (its
+ * view passes `csv` only when it has data).
+ */
 function ExportButtons({
   id,
   title,
@@ -50,7 +55,10 @@ function ExportButtons({
 }) {
   const hidden = useConfig((s) => s.hide.includes('export'));
   const [error, setError] = useState<string | null>(null);
+  const [current, setCurrent] = useState(0);
+  const buttons = useRef<(HTMLButtonElement | null)[]>([]);
   if (hidden) return null;
+  const empty = !csv;
   const run = (kind: ExportKind) => {
     const fig = figureRef.current;
     if (!fig) return;
@@ -59,17 +67,41 @@ function ExportButtons({
       setError(`Export failed: ${e instanceof Error ? e.message : String(e)}`),
     );
   };
+  const onKeyDown = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+    const step =
+      e.key === 'ArrowRight' || e.key === 'ArrowDown'
+        ? 1
+        : e.key === 'ArrowLeft' || e.key === 'ArrowUp'
+          ? -1
+          : 0;
+    if (!step && e.key !== 'Home' && e.key !== 'End') return;
+    e.preventDefault();
+    const n = EXPORTS.length;
+    const next = e.key === 'Home' ? 0 : e.key === 'End' ? n - 1 : (current + step + n) % n;
+    setCurrent(next);
+    buttons.current[next]?.focus();
+  };
   return (
-    <div className="fm-export" role="group" aria-label={`Export “${title}”`}>
-      {EXPORTS.map((x) => (
+    <div
+      className="fm-export"
+      role="toolbar"
+      aria-label={`Export “${title}”`}
+      onKeyDown={onKeyDown}
+    >
+      {EXPORTS.map((x, i) => (
         <button
           key={x.kind}
+          ref={(el) => {
+            buttons.current[i] = el;
+          }}
           type="button"
           className="fm-export-button"
           data-export={x.kind}
-          disabled={x.kind === 'csv' && !csv}
+          disabled={empty}
+          tabIndex={i === current ? 0 : -1}
           aria-label={`Download “${title}” ${x.what}`}
-          title={`Download ${x.what}`}
+          title={empty ? 'Nothing to export yet' : `Download ${x.what}`}
+          onFocus={() => setCurrent(i)}
           onClick={() => run(x.kind)}
         >
           {x.label}

@@ -10,7 +10,8 @@ before(async () => ({ server, browser } = await openSite()));
 after(() => closeSite({ server, browser }));
 
 test('quick preset: finishes, shows ψ, and linked hover highlights the same mode in the spectrum', async () => {
-  const { page, context, errors } = await openPage(
+  const from = server.requests.length;
+  const { page, context, errors, foreign } = await openPage(
     browser,
     `${server.url}?preset=quick&autorun=1`,
     server.origin,
@@ -55,6 +56,13 @@ test('quick preset: finishes, shows ψ, and linked hover highlights the same mod
     .locator('[data-figure="spectrum"] .highlighted[data-rank]')
     .getAttribute('data-rank');
   assert.equal(Number(hl), rank);
+  // The workers, TensorFlow.js and the digits were loaded on demand (autorun), all from the
+  // site itself, the digits gzip-compressed (light-pages.test.mjs checks what loads when).
+  assert.deepEqual(foreign, [], 'no request leaves the origin');
+  assert.ok(
+    server.requests.slice(from).some((u) => u.endsWith('/data/mnist-10k.bin.gz')),
+    'the compressed digits',
+  );
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   await context.close();
 });
@@ -64,7 +72,18 @@ test('before anything runs, the page shows the bundled precomputed run with its 
   await page.getByTestId('source-banner').waitFor({ timeout: WAIT.load });
   assert.match(
     await page.getByTestId('source-banner').innerText(),
-    /precomputed run of the "(paper|contrast)" preset/,
+    /precomputed run of the “(Paper \(Fig\. 2\)|SGD vs Langevin)” preset/,
+  );
+  // The run panel names the preset of the run on screen (Start reruns what is shown).
+  const banner = await page.getByTestId('source-banner').innerText();
+  const shown = banner.match(/“(.+?)” preset/)[1];
+  await page.waitForFunction(
+    (label) => {
+      const sel = document.querySelector('.run-panel select');
+      return sel && sel.selectedOptions[0]?.textContent === label;
+    },
+    shown,
+    { timeout: WAIT.load },
   );
   await page.waitForFunction(
     () => document.getElementById('root').dataset.runState === 'idle',
