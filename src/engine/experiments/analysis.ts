@@ -197,6 +197,7 @@ import type { SnapshotWindow } from '../pca/snapshotWindow';
 import { windowPca, type PcaResult } from '../pca/pca';
 import { thresholdValue, type RunConfig } from './config';
 import { checkLandscape } from './runChecks';
+import type { FlatnessSearch } from '../jobs/flatness';
 
 export type AnalysisPhase = 'pca' | 'flatness' | 'fits' | 'theory';
 
@@ -209,6 +210,11 @@ export interface AnalysisOptions {
     detail?: string,
   ) => void;
   signal?: AbortSignal;
+  /**
+   * Measures the flatness modes elsewhere (a worker pool splits them, jobs/flatness.ts); default
+   * here, with progress. Either way each mode's search is the same, so are its numbers.
+   */
+  flatnessSearch?: FlatnessSearch;
 }
 
 /** Fit ranges (SCIENCE.md): γ over ranks 20–200, ψ over the diffusive modes 2–200. */
@@ -466,27 +472,36 @@ export class WindowAnalysis {
     const initialStep = Math.max(1e-3, 0.5 * Math.sqrt(pca.variance[0]));
     // A window that wandered beyond the search's reach left its minimum: say which setting.
     checkLandscape(run, config, pca.variance[0], initialStep, FLATNESS_MAX_DISTANCE);
-    const report = await measureFlatness(
-      evalFn,
-      ranks.map((rank) => ({ rank, direction: direction(rank) })),
-      {
-        factor,
-        relTol: 1e-3,
-        initialStep,
-        maxDistance: FLATNESS_MAX_DISTANCE,
-        signal: opts.signal,
-        onProgress: (p) => {
-          const f = p.done / p.modes;
-          const el = (performance.now() - tFlat0) / 1000;
-          progress(
-            'flatness',
-            f,
-            f > 0.05 ? (el / f) * (1 - f) : null,
-            `${p.done} of ${p.modes} modes measured`,
-          );
-        },
-      },
-    );
+    const flatnessModes = ranks.map((rank) => ({ rank, direction: direction(rank) }));
+    const report = opts.flatnessSearch
+      ? {
+          modes: await opts.flatnessSearch({
+            hidden: weights.hidden,
+            w1: weights.W1,
+            w3: weights.W3,
+            count: train.count,
+            centre,
+            modes: flatnessModes,
+            options: { factor, relTol: 1e-3, initialStep, maxDistance: FLATNESS_MAX_DISTANCE },
+          }),
+        }
+      : await measureFlatness(evalFn, flatnessModes, {
+          factor,
+          relTol: 1e-3,
+          initialStep,
+          maxDistance: FLATNESS_MAX_DISTANCE,
+          signal: opts.signal,
+          onProgress: (p) => {
+            const f = p.done / p.modes;
+            const el = (performance.now() - tFlat0) / 1000;
+            progress(
+              'flatness',
+              f,
+              f > 0.05 ? (el / f) * (1 - f) : null,
+              `${p.done} of ${p.modes} modes measured`,
+            );
+          },
+        });
     const tFlat = performance.now();
     progress('fits', 0, null);
 

@@ -1,0 +1,37 @@
+/**
+ * One thread of the CLI's pool (pool.ts): loads the wasm backend and the data set once, then
+ * runs what the pool sends — jobs through runJob, flatness shares through measureShare — one
+ * at a time, answering each with its result or its error message.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { JobCache, runJob } from '../engine/jobs/run';
+import { measureShare } from '../engine/jobs/flatness';
+import { checkJobSpec } from '../engine/jobs/spec';
+import { dataShape } from '../engine/experiments/runChecks';
+import { cliBackend, loadData } from './setup';
+import type { PoolReply, PoolRequest } from './pool';
+
+const port = parentPort;
+if (!port) throw new Error('poolWorker runs in a worker thread');
+const { idx } = workerData as { idx: string | null };
+await cliBackend();
+const data = await loadData(idx);
+const cache = new JobCache();
+
+port.on('message', (msg: PoolRequest) => {
+  void (async () => {
+    let reply: PoolReply;
+    try {
+      if (msg.type === 'job') {
+        const spec = checkJobSpec(msg.spec, dataShape(data));
+        reply = { id: msg.id, ok: true, result: await runJob(spec, data, { cache }) };
+      } else {
+        reply = { id: msg.id, ok: true, result: await measureShare(msg.share, data.train) };
+      }
+    } catch (e) {
+      reply = { id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+    port.postMessage(reply);
+  })();
+});
+port.postMessage({ ready: true });
