@@ -15,6 +15,7 @@ import { Figure } from './figures';
 import { ForgettingSection } from './ForgettingSection';
 import { UniversalitySection } from './UniversalitySection';
 import { RunPanel } from './RunPanel';
+import { SectionNav } from './SectionNav';
 import { LangevinParagraph, WindowPhrase } from './articleParts';
 import { fmtExponent } from '../views/format';
 import { matchPanelToBundle, presetLabel } from './firstVisit';
@@ -193,6 +194,10 @@ function Page() {
   const dropping = useRunDrop();
   return (
     <div className="page">
+      <div className="skip-links">
+        <a href="#article">Skip to the article</a>
+        <a href="#run-controls">Skip to the run controls</a>
+      </div>
       <header className="masthead">
         <div className="masthead-row">
           <h1>Flat Minima Lab</h1>
@@ -210,7 +215,7 @@ function Page() {
         <DataNotice />
         <SourceBanner />
       </div>
-      <aside className="panel" aria-label="Run and data">
+      <aside className="panel" id="run-controls" aria-label="Run and data" tabIndex={-1}>
         <RunPanel />
         {hideData ? null : <DataPanel />}
       </aside>
@@ -219,7 +224,8 @@ function Page() {
           Drop a saved run (.json) to open it
         </div>
       ) : null}
-      <main className="article">
+      <main className="article" id="article" tabIndex={-1}>
+        <SectionNav />
         <section>
           <h2>1. SGD is a noisy walk</h2>
           <p>

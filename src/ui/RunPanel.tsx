@@ -12,6 +12,7 @@ import { canSave, currentPlan, openRunFile, saveRun, startRun, useRunFile } from
 import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
 import { progressText } from './progressText';
+import { fmtExponent, fmtExponentInterval } from '../views/format';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
   'batchSize',
@@ -239,6 +240,7 @@ export function RunPanel() {
           {progressText(run)}
         </span>
       </div>
+      <RunResultLink />
       <RunFiles canExport={!hide.includes('export')} />
       {run.error ? (
         <div className="error-box" role="alert">
@@ -256,6 +258,23 @@ export function RunPanel() {
         </div>
       ) : null}
     </section>
+  );
+}
+
+/**
+ * When the reader's run is done: its ψ, and a link to the figure that shows it (the σ²–F
+ * figure is far down the article).
+ */
+function RunResultLink() {
+  const done = useRun((s) => s.runState === 'done' && s.source.kind === 'live');
+  const psi = useRun((s) => s.results.sgd?.fits.psi);
+  if (!done || !psi || !Number.isFinite(psi.exponent)) return null;
+  return (
+    <p className="run-result" role="status" data-testid="run-result">
+      Your run: ψ = <strong data-value={psi.exponent}>{fmtExponent(psi.exponent)}</strong> (95% CI{' '}
+      {fmtExponentInterval(psi.ci95)}).{' '}
+      <a href="#figure-variance-flatness">See it in the σ²–F figure</a>
+    </p>
   );
 }
 

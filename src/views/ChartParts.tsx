@@ -152,7 +152,12 @@ export function FigureShell({
   // caption scrolls, so it must be reachable by keyboard.
   const embedded = useContext(FitHeightContext) !== null;
   return (
-    <figure ref={figureRef} className={`fm-figure ${className ?? ''}`} data-figure={id}>
+    <figure
+      ref={figureRef}
+      id={`figure-${id}`}
+      className={`fm-figure ${className ?? ''}`}
+      data-figure={id}
+    >
       <div className="fm-toolbar">
         <div className="fm-controls">{controls}</div>
         <ExportButtons id={id} title={title} figureRef={figureRef} csv={csv} />

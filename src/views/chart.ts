@@ -130,8 +130,14 @@ export function useSize<T extends HTMLElement>(
     fit === null
       ? measured
       : Math.max(minWidth, Math.min(measured, Math.floor((fit - reserve) / aspect)));
-  return [ref, { width, height: Math.round(width * aspect) }];
+  // On a phone a plot keeps at least MIN_PLOT_HEIGHT, however narrow (not inside an embed's
+  // fixed frame, which sets its own height).
+  const height = Math.round(width * aspect);
+  return [ref, { width, height: fit === null ? Math.max(MIN_PLOT_HEIGHT, height) : height }];
 }
+
+/** The least height of a figure on the page (a 375 px phone gives ~200 px by aspect alone). */
+export const MIN_PLOT_HEIGHT = 280;
 
 /** A stable, CSS-safe id for clip paths and gradients. */
 export function safeId(reactId: string, suffix: string): string {
