@@ -45,6 +45,7 @@ run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
 run('lint', 'npx', ['eslint', '.']);
 run('format', 'npx', ['prettier', '--check', '.']);
 run('chromium present', 'bash', ['scripts/ensure-chromium.sh']);
+run('redis-server present', 'bash', ['scripts/ensure-redis.sh']);
 const unit = spawnSync(
   'npx',
   ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json'],

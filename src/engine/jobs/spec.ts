@@ -198,14 +198,19 @@ function fnv1a(text: string, seed: number): number {
 }
 
 /**
- * The spec's content address: four FNV-1a hashes of its canonical JSON from different offsets
- * (128 bits, hex). Not a cryptographic hash — it names runs, it does not authenticate them.
+ * A content address of any plain value: four FNV-1a hashes of its canonical JSON from different
+ * offsets (128 bits, hex). Not a cryptographic hash — it names runs, it does not authenticate.
  */
-export function jobKey(spec: JobSpec): string {
-  const text = canonicalJson(spec);
+export function contentKey(value: unknown): string {
+  const text = canonicalJson(value);
   return [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b]
     .map((s) => fnv1a(text, s).toString(16).padStart(8, '0'))
     .join('');
+}
+
+/** The spec's content address: the same run asked for twice has the same key. */
+export function jobKey(spec: JobSpec): string {
+  return contentKey(spec);
 }
 
 /**
