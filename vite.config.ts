@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
@@ -28,10 +29,28 @@ function coiServiceWorker(): Plugin {
   };
 }
 
+/**
+ * The site ships the digits gzipped only (data/mnist-10k.bin.gz, ~1.6 MB): the plain 7.9 MB
+ * file that scripts/build-data.ts writes beside it for the Node tools is left out of the build.
+ */
+function compressedDigitsOnly(): Plugin {
+  let outDir = 'dist';
+  return {
+    name: 'compressed-digits-only',
+    apply: 'build',
+    configResolved(c) {
+      outDir = resolve(c.root, c.build.outDir);
+    },
+    closeBundle() {
+      rmSync(join(outDir, 'data', 'mnist-10k.bin'), { force: true });
+    },
+  };
+}
+
 export default defineConfig({
   // Relative base: the built site works from any sub-path of any static host.
   base: './',
-  plugins: [react(), coiServiceWorker()],
+  plugins: [react(), coiServiceWorker(), compressedDigitsOnly()],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

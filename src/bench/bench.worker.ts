@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /** Browser benchmark worker: training steps/s per reachable backend, and the plain loop. */
 import { selectBackend, type BackendName } from '../engine/backend';
-import { loadEmbeddedDataset } from '../engine/data/embedded';
+import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { preferredStepImpl } from '../engine/nets/tfMlp';
 import type { TrainStepImpl } from '../engine/experiments/training';
 import { SimdMlp } from '../engine/nets/simdMlp';
@@ -21,7 +21,7 @@ self.onmessage = async (
   const rows: StepBenchRow[] = [];
   const notes: string[] = [];
   try {
-    const data = loadEmbeddedDataset(await (await fetch(dataUrl)).arrayBuffer());
+    const data = loadEmbeddedDataset(await embeddedBytes(await fetch(dataUrl)));
     rows.push(benchPlain(data.train, 'chromium-worker', seconds));
     for (const b of backends) {
       try {

@@ -40,6 +40,11 @@ export interface BackendOptions {
    * against ~1,500 on one CPU core with wasm).
    */
   probe?: () => Promise<number>;
+  /**
+   * Fetches a .wasm binary for tfjs instead of its own fetch (e.g. one network fetch shared by
+   * two workers, src/worker/wasmOnce.ts).
+   */
+  wasmFetch?: (url: string) => Promise<Response>;
 }
 
 interface GpuAdapterLike {
@@ -106,8 +111,17 @@ async function trySet(name: BackendName): Promise<string | null> {
   }
 }
 
+/** Sends tfjs's fetches of .wasm files to `f` (tfjs uses its platform's fetch when told to). */
+function routeWasmFetch(f: (url: string) => Promise<Response>): void {
+  const platform = tf.env().platform;
+  const plain = platform.fetch.bind(platform);
+  platform.fetch = (path, init, details) =>
+    /\.wasm(\?|$)/.test(path) ? f(path) : plain(path, init, details);
+}
+
 export async function selectBackend(opts: BackendOptions = {}): Promise<BackendChoice> {
-  if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
+  if (opts.wasmPaths) setWasmPaths(opts.wasmPaths, Boolean(opts.wasmFetch));
+  if (opts.wasmFetch) routeWasmFetch(opts.wasmFetch);
   // Threads only where allowed; the minified threaded build fails to start its helpers.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', Boolean(opts.wasmThreads));
   const skipped: BackendChoice['skipped'] = [];

@@ -1,60 +1,20 @@
 /**
- * A run as one JSON document: its config and everything the figures draw (training curves,
- * exploration phase, windows, analysis results, loss profiles). The CLI writes one with
- * `--bundle`; the page ships a precomputed one so the first screen shows real results before
- * anything runs. Numbers are rounded to 4 significant digits to keep bundles small.
+ * The page's side of run bundles: checking a file a reader opens before any figure draws it.
+ * The bundle itself (format, slimming, rounding) is written by the engine's one serialiser,
+ * src/engine/experiments/runDocument.ts, re-exported here for the page.
  */
-import type { AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
-import type { RunConfig } from '../engine/experiments/config';
-import type { EpochRecord, RunId } from '../engine/experiments/training';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, type RunBundle } from '../engine/experiments/runDocument';
 
-export const BUNDLE_FORMAT = 'flat-minima-lab/run';
-export const BUNDLE_VERSION = 1;
-
-export interface RunBundle {
-  format: typeof BUNDLE_FORMAT;
-  version: typeof BUNDLE_VERSION;
-  createdAt: string;
-  /** How the run was made, e.g. "npm run reproduce (Node, wasm)". */
-  createdWith: string;
-  preset: string;
-  config: RunConfig;
-  epochs: EpochRecord[];
-  minibatch: { step: number; loss: number }[];
-  exploration: { epoch: number; step: number; reason: string } | null;
-  windows: { run: RunId; startStep: number; endStep: number | null }[];
-  results: Partial<Record<RunId, AnalysisResult>>;
-  profiles: ModeProfile[];
-}
-
-/** Deep copy with every non-integer number rounded to `digits` significant digits. */
-export function roundNumbers<T>(value: T, digits = 4): T {
-  return JSON.parse(
-    JSON.stringify(value, (_k, v: unknown) =>
-      typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)
-        ? Number(v.toPrecision(digits))
-        : v,
-    ),
-  ) as T;
-}
-
-/** Keeps the first `modes` trajectory rows and at most `points` time points. */
-export function slimResult(r: AnalysisResult, modes = 8, points = 300): AnalysisResult {
-  const stride = Math.max(1, Math.ceil(r.trajectory.steps.length / points));
-  const pick = <T>(a: T[]) => a.filter((_, i) => i % stride === 0);
-  return {
-    ...r,
-    // JSON has no Infinity: a mode whose profile never reached the threshold is left out
-    // (it is never part of a fit either).
-    modes: r.modes.filter(
-      (m) => Number.isFinite(m.flatness) && Number.isFinite(m.left) && Number.isFinite(m.right),
-    ),
-    trajectory: {
-      steps: pick(r.trajectory.steps),
-      theta: r.trajectory.theta.slice(0, modes).map(pick),
-    },
-  };
-}
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  makeBundle,
+  roundNumbers,
+  slimResult,
+  thinSeries,
+  type BundleSource,
+  type RunBundle,
+} from '../engine/experiments/runDocument';
 
 function fail(why: string): never {
   throw new Error(`not a Flat Minima Lab run file: ${why}`);
@@ -219,52 +179,4 @@ export function validateBundle(x: unknown): RunBundle {
   );
   if (typeof x.createdWith !== 'string') fail('"createdWith" is missing');
   return x as unknown as RunBundle;
-}
-
-/** What a bundle is made from: the run store's series and results, and the run's settings. */
-export interface BundleSource {
-  preset: string;
-  config: RunConfig;
-  createdWith: string;
-  epochs: EpochRecord[];
-  minibatch: { step: number; loss: number }[];
-  exploration: { epoch: number; step: number; reason: string } | null;
-  windows: { run: RunId; startStep: number; endStep: number | null }[];
-  results: Partial<Record<RunId, AnalysisResult>>;
-  profiles: ModeProfile[];
-}
-
-/**
- * The bundle of a run shown in the page (slimmed like the CLI's, 6 significant digits: the
- * numbers the figures show survive a save and reopen unchanged).
- */
-export function makeBundle(src: BundleSource, createdAt = new Date()): RunBundle {
-  const results: RunBundle['results'] = {};
-  for (const run of ['sgd', 'langevin'] as const) {
-    const r = src.results[run];
-    if (r) results[run] = slimResult(r);
-  }
-  return roundNumbers(
-    {
-      format: BUNDLE_FORMAT,
-      version: BUNDLE_VERSION,
-      createdAt: createdAt.toISOString(),
-      createdWith: src.createdWith,
-      preset: src.preset,
-      config: src.config,
-      epochs: src.epochs,
-      minibatch: thinSeries(src.minibatch),
-      exploration: src.exploration,
-      windows: src.windows,
-      results,
-      profiles: src.profiles,
-    },
-    6,
-  );
-}
-
-/** At most `max` points, evenly thinned (the minibatch-loss series of a bundle). */
-export function thinSeries<T>(series: T[], max = 800): T[] {
-  const stride = Math.ceil(series.length / max);
-  return stride <= 1 ? series : series.filter((_, i) => i % stride === 0);
 }

@@ -59,7 +59,8 @@ export interface RunStoreState {
 }
 
 export const initialRunState: RunStoreState = {
-  runState: 'loading',
+  // Idle, not loading: the workers start only when a run is asked for (src/ui/workers.ts).
+  runState: 'idle',
   paused: false,
   backend: null,
   stepImpl: null,

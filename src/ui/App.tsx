@@ -20,7 +20,8 @@ import { LangevinParagraph, WindowPhrase } from './articleParts';
 import { fmtExponent } from '../views/format';
 import { matchPanelToBundle, presetLabel } from './firstVisit';
 import { openRunFile, startRun, useRunFile } from './runActions';
-import { workers } from './workers';
+import { prefetchWhenIdle, workers } from './workers';
+import { useForgetting } from '../state/forgettingStore';
 
 /** Says where the figures' data come from when it is not this browser's own run. */
 function SourceBanner() {
@@ -62,6 +63,9 @@ function ResultSummary() {
 /** Set once `?autorun=1` has had its one start (module-wide: the page and the embed share it). */
 let autorunUsed = false;
 
+/** The bundled precomputed run the figures show until the first run of this visit. */
+const precomputedRun = () => import('../data/precomputed-run.json');
+
 /** Everything the page and the embed share: workers, the bundled run, URL sync, data set, theme. */
 function useAppSetup(): void {
   const theme = useConfig((s) => s.theme);
@@ -71,10 +75,11 @@ function useAppSetup(): void {
     else root.dataset.theme = theme;
   }, [theme]);
   useEffect(() => {
-    workers.start();
+    // A link that runs something needs the workers now; otherwise they wait (workers.ts).
+    if (useConfig.getState().autorun || useForgetting.getState().autorun) workers.ensureWorkers();
     // Until the first run of this visit, the figures show a bundled precomputed run.
     if (!useConfig.getState().autorun) {
-      void import('../data/precomputed-run.json').then((m) => {
+      void precomputedRun().then((m) => {
         const s = useRun.getState();
         if (s.epochs.length || s.progress || s.source.kind === 'file') return;
         const b = validateBundle(m.default);
@@ -192,6 +197,8 @@ export function App() {
 function Page() {
   const hideData = useConfig((s) => s.hide.includes('data'));
   const dropping = useRunDrop();
+  // The full page (never an embed) loads the workers once its first figures are drawn.
+  useEffect(() => prefetchWhenIdle(precomputedRun()), []);
   return (
     <div className="page">
       <div className="skip-links">

@@ -10,7 +10,7 @@ import { useRun } from '../state/runStore';
 import { FitHeightContext } from '../views/chart';
 import { DataNotice, Notices } from './Notices';
 import { FIGURES, FIGURE_IDS, Figure } from './figures';
-import { startRun } from './runActions';
+import { StartButton } from './RunPanel';
 import { SweepControls } from './SweepControls';
 import { usePrecomputedUniversality } from './usePrecomputedUniversality';
 import { sweepPlan } from '../state/universalityPlans';
@@ -20,7 +20,6 @@ import { workers } from './workers';
 function EmbedBar() {
   const runState = useRun((s) => s.runState);
   const paused = useRun((s) => s.paused);
-  const dataset = useRun((s) => s.dataset);
   const source = useRun((s) => s.source.kind);
   const p = useRun((s) => s.progress);
   const a = useRun((s) => s.analysisProgress);
@@ -48,14 +47,7 @@ function EmbedBar() {
           {paused ? 'Resume' : 'Pause'}
         </button>
       ) : (
-        <button
-          type="button"
-          className="primary"
-          disabled={runState === 'loading' || runState === 'analyzing' || !dataset}
-          onClick={startRun}
-        >
-          {runState === 'done' || runState === 'error' ? 'Run again' : 'Start'}
-        </button>
+        <StartButton disabled={runState === 'analyzing'} />
       )}
       <span className="embed-progress" aria-live="polite" data-testid="progress-text">
         {text}

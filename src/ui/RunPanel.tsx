@@ -123,6 +123,27 @@ function Field({ spec }: { spec: FieldSpec }) {
   );
 }
 
+/**
+ * Start (Run again after a run). While the workers, TensorFlow.js and the digits load for the
+ * run it asked for, it says so and stays focusable (aria-disabled, not disabled), so focus and
+ * the screen reader's place are not lost.
+ */
+export function StartButton({ disabled }: { disabled: boolean }) {
+  const runState = useRun((s) => s.runState);
+  const loading = runState === 'loading';
+  return (
+    <button
+      type="button"
+      className="primary"
+      disabled={disabled && !loading}
+      aria-disabled={loading || undefined}
+      onClick={loading ? undefined : startRun}
+    >
+      {loading ? 'Loading…' : runState === 'done' || runState === 'error' ? 'Run again' : 'Start'}
+    </button>
+  );
+}
+
 export function RunPanel() {
   const presetId = useId();
   const preset = useConfig((s) => s.preset);
@@ -174,19 +195,9 @@ export function RunPanel() {
               Resume
             </button>
           ) : (
-            <button
-              type="button"
-              className="primary"
-              disabled={
-                run.runState === 'loading' ||
-                run.runState === 'analyzing' ||
-                !run.dataset ||
-                Boolean(plan?.problems.length)
-              }
-              onClick={startRun}
-            >
-              {run.runState === 'done' || run.runState === 'error' ? 'Run again' : 'Start'}
-            </button>
+            <StartButton
+              disabled={run.runState === 'analyzing' || Boolean(plan?.problems.length)}
+            />
           )}
           {/* Stepping is for a paused run only: shown then, not left disabled otherwise. */}
           {run.runState === 'training' && run.paused ? (

@@ -65,11 +65,11 @@ export function SweepControls({
 }) {
   const r = useUniversality((s) => s[mode]);
   const active = useUniversality((s) => s.active);
-  const dataset = useRun((s) => s.dataset);
   const runState = useRun((s) => s.runState);
   const busy = active === mode;
   const left = pendingRuns(r);
-  const canStart = active === null && !!dataset && runState !== 'loading';
+  // No data set needed yet: a sweep asked for starts the workers and waits in their queue.
+  const canStart = active === null && runState !== 'loading';
   const start = () => {
     const items = plan();
     if (items)

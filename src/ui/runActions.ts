@@ -50,7 +50,9 @@ export function currentPlan(
 export function startRun(): void {
   const c = useConfig.getState();
   if (c.preset === 'forgetting') {
-    // This preset's experiment is the sweep of section 6, not a training run.
+    // This preset's experiment is the sweep of section 6, not a training run (the panel
+    // starts it once the workers have the digits).
+    workers.ensureWorkers();
     useForgetting.getState().requestStart();
     return;
   }

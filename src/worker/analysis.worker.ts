@@ -14,6 +14,7 @@ import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from './protocol';
 import { appendCheckpoint } from './checkpoints';
+import { wasmFetcher } from './wasmOnce';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -176,6 +177,7 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
             ? cmd.forcedBackend
             : undefined,
         wasmPaths: cmd.wasmPaths,
+        wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
       })
         .then((b) => post({ type: 'ready', backend: b.name }))
         .catch(fail);

@@ -4,11 +4,16 @@
  * decides a run's state: an error in either worker stops the run (both workers terminated,
  * everything measured kept), and the run can resume in fresh workers from its last checkpoint,
  * with the reader's data loaded again.
+ *
+ * The workers start on demand (`ensureWorkers`): every command that needs them starts them, and
+ * commands sent meanwhile wait in the trainer's queue behind its backend and data. Until then
+ * the page has fetched no worker script, no .wasm and no digits.
  */
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName } from '../engine/backend';
+import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { RunConfig } from '../engine/experiments/config';
 import type { RunId } from '../engine/experiments/training';
 import type { ForgettingConfig } from '../engine/forgetting';
@@ -52,7 +57,7 @@ import type {
 } from './protocol';
 
 /** The run store with the last run's curves, results and progress cleared (a new run, a reset). */
-function clearedRun(runState: 'training' | 'idle'): Partial<RunStoreState> {
+function clearedRun(runState: 'training' | 'loading' | 'idle'): Partial<RunStoreState> {
   return {
     runState,
     paused: false,
@@ -102,8 +107,15 @@ export class WorkerClient {
   private readonly tracker = new ResumeTracker();
   /** Where the run stopped by an error can continue from (offered as Resume). */
   private stopped: ResumePoint | null = null;
-  /** A resumed run waits for the trainer's first 'training' before the page leaves 'loading'. */
-  private resuming = false;
+  /**
+   * A run asked for while the workers still load (their backend, the digits), or resumed in
+   * fresh ones, waits for the trainer's first 'training' before the page leaves 'loading'.
+   */
+  private awaitingTraining = false;
+  /** The workers of this start have reported a data set: a run starts at once. */
+  private dataLoaded = false;
+  /** Workers were started before (a later start is a restart, shown as 'loading'). */
+  private startedBefore = false;
   /** The reader's IDX files: loaded into every restarted worker until they choose other data. */
   private keptIdx: IdxFile[] | null = null;
   /**
@@ -151,6 +163,8 @@ export class WorkerClient {
 
   private spawn(): void {
     this.terminate();
+    this.startedBefore = true;
+    this.dataLoaded = false;
     const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), {
       type: 'module',
       name: 'trainer',
@@ -189,7 +203,7 @@ export class WorkerClient {
     this.sendTrainer(
       {
         type: 'init',
-        dataUrl: absolute('data/mnist-10k.bin'),
+        dataUrl: absolute(EMBEDDED_ASSET_PATH),
         wasmPaths,
         forcedBackend: this.forcedBackend,
         // Two workers already keep both cores of a small machine busy; threads inside the
@@ -208,10 +222,15 @@ export class WorkerClient {
     }
   }
 
-  /** Workers stopped by an error come back for the next thing the reader asks of them. */
-  private ensureWorkers(): void {
+  /**
+   * Starts the workers unless they run: the first time quietly (the page stays as it is: the
+   * idle prefetch, or the command that needs them sets its own state), later as a restart of
+   * workers an error stopped, for the next thing the reader asks of them.
+   */
+  ensureWorkers(): void {
     if (this.trainer) return;
-    this.start();
+    if (this.startedBefore) this.start();
+    else this.spawn();
   }
 
   /**
@@ -228,7 +247,7 @@ export class WorkerClient {
     const point = this.runLive ? this.tracker.resumePoint(this.live) : null;
     const wasRunning = this.runLive;
     this.runLive = false;
-    this.resuming = false;
+    this.awaitingTraining = false;
     this.stopped = point;
     const at =
       s.progress || s.epochs.length ? ` at step ${reached(s).step.toLocaleString('en')}` : '';
@@ -267,6 +286,8 @@ export class WorkerClient {
 
   run(config: RunConfig): void {
     this.ensureWorkers();
+    // Pieces still loading: Start says so until the trainer begins (its queue holds the run).
+    const cold = !this.dataLoaded;
     // One experiment at a time: the trainer worker stops a forgetting sweep before this run.
     stopForgetting(
       'cancelled',
@@ -277,8 +298,8 @@ export class WorkerClient {
     this.tracker.clear();
     this.stopped = null;
     this.runLive = true;
-    this.resuming = false;
-    useRun.setState(clearedRun('training'));
+    this.awaitingTraining = cold;
+    useRun.setState(clearedRun(cold ? 'loading' : 'training'));
     this.sendTrainer({ type: 'start', config });
   }
 
@@ -296,7 +317,7 @@ export class WorkerClient {
     this.tracker.restore(point);
     this.live = { ...point.controls };
     this.runLive = true;
-    this.resuming = true;
+    this.awaitingTraining = true;
     useRun.setState({
       ...rewoundRun(useRun.getState(), point.checkpoint),
       runState: 'loading',
@@ -317,7 +338,7 @@ export class WorkerClient {
   /** Stops the run and clears it; the page is left idle (nothing starts by itself). */
   reset(): void {
     this.runLive = false;
-    this.resuming = false;
+    this.awaitingTraining = false;
     this.stopped = null;
     this.tracker.clear();
     if (this.trainer) {
@@ -497,7 +518,7 @@ export class WorkerClient {
         return;
       case 'state':
         if (e.state === 'training') {
-          this.resuming = false;
+          this.awaitingTraining = false;
           useRun.setState({ runState: 'training', paused: false });
         } else if (e.state === 'idle') useRun.setState({ paused: s.runState === 'training' });
         // 'done' from the trainer: the analysis worker still has to finish.
@@ -542,6 +563,7 @@ export class WorkerClient {
   }
 
   private showDataset(info: DatasetInfo): void {
+    this.dataLoaded = true;
     const s = useRun.getState();
     // Cached universality runs were made on the previous data set.
     if (s.dataset && (s.dataset.name !== info.name || s.dataset.source !== info.source))
@@ -549,7 +571,7 @@ export class WorkerClient {
     useRun.setState({
       dataset: info,
       datasetError: null,
-      runState: s.runState === 'loading' && !this.resuming ? 'idle' : s.runState,
+      runState: s.runState === 'loading' && !this.awaitingTraining ? 'idle' : s.runState,
     });
   }
 

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend';
 import type { Dataset } from '../engine/data/dataset';
-import { loadEmbeddedDataset } from '../engine/data/embedded';
+import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { IdxError, loadIdxDataset } from '../engine/data/idx';
 import type { RunConfig } from '../engine/experiments/config';
 import {
@@ -36,6 +36,7 @@ import type {
   UniversalityRunSpec,
 } from './protocol';
 import { yieldToEventLoop } from './yieldToEventLoop';
+import { wasmFetcher } from './wasmOnce';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -496,6 +497,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       const backend = await selectBackend({
         forced: cmd.forcedBackend,
         wasmPaths: cmd.wasmPaths,
+        wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
         wasmThreads: cmd.wasmThreads,
         probe: () => probeStepsPerSecond(),
       });
@@ -503,7 +505,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       const res = await fetch(cmd.dataUrl);
       if (!res.ok)
         throw new Error(`could not load the embedded digits (${cmd.dataUrl}: HTTP ${res.status})`);
-      embedded = loadEmbeddedDataset(await res.arrayBuffer());
+      embedded = loadEmbeddedDataset(await embeddedBytes(res));
       adoptDataset(embedded);
       return;
     }

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { datasetSummary } from '../../src/engine/data/dataset';
 import {
   EMBEDDED_HEADER_BYTES,
   decodeEmbedded,
+  embeddedBytes,
   encodeEmbedded,
   loadEmbeddedDataset,
   type RawImageSet,
@@ -62,11 +64,38 @@ describe('embedded FMLD format', () => {
   });
 });
 
-const asset = fileURLToPath(new URL('../../public/data/mnist-10k.bin', import.meta.url));
+describe('embeddedBytes', () => {
+  it('gunzips gzip, passes FMLD through, and names a damaged asset', async () => {
+    const fmld = encodeEmbedded(synthetic(4));
+    const gz = gzipSync(fmld);
+    expect(
+      Buffer.from(await embeddedBytes(new Response(Uint8Array.from(gz)))).equals(Buffer.from(fmld)),
+    ).toBe(true);
+    expect((await embeddedBytes(new Response(Uint8Array.from(fmld)))).length).toBe(fmld.length);
+    await expect(embeddedBytes(new Response(Uint8Array.from(gz.subarray(0, 40))))).rejects.toThrow(
+      /damaged/,
+    );
+  });
+});
 
-describe.runIf(existsSync(asset))('built asset public/data/mnist-10k.bin', () => {
-  it('holds 10,000 digits, ~1,000 per class, ordered by digit, sensible pixels', () => {
-    const raw = decodeEmbedded(new Uint8Array(readFileSync(asset)));
+const plain = fileURLToPath(new URL('../../public/data/mnist-10k.bin', import.meta.url));
+const asset = `${plain}.gz`;
+/** The site's asset decoded the way the trainer worker decodes it (DecompressionStream). */
+const decoded = async () => embeddedBytes(new Response(Uint8Array.from(readFileSync(asset))));
+
+describe.runIf(existsSync(asset))('built asset public/data/mnist-10k.bin.gz', () => {
+  it('is gzip that decodes to exactly the plain FMLD file the Node tools read', async () => {
+    const gz = readFileSync(asset);
+    expect([gz[0], gz[1]]).toEqual([0x1f, 0x8b]);
+    const bytes = await decoded();
+    expect(Buffer.from(bytes).equals(readFileSync(plain))).toBe(true);
+    // A host that already decompressed it (Content-Encoding: gzip) hands over the FMLD bytes.
+    const passed = await embeddedBytes(new Response(Uint8Array.from(readFileSync(plain))));
+    expect(passed.length).toBe(bytes.length);
+  });
+
+  it('holds 10,000 digits, ~1,000 per class, ordered by digit, sensible pixels', async () => {
+    const raw = decodeEmbedded(await decoded());
     expect(raw.count).toBe(10000);
     expect(raw.rows).toBe(28);
     expect(raw.cols).toBe(28);
@@ -90,8 +119,8 @@ describe.runIf(existsSync(asset))('built asset public/data/mnist-10k.bin', () =>
     }
   });
 
-  it('loads as the default 8,000 / 2,000 split with every class in both halves', () => {
-    const d = loadEmbeddedDataset(new Uint8Array(readFileSync(asset)));
+  it('loads as the default 8,000 / 2,000 split with every class in both halves', async () => {
+    const d = loadEmbeddedDataset(await decoded());
     const s = datasetSummary(d);
     expect(s.trainCount).toBe(8000);
     expect(s.testCount).toBe(2000);

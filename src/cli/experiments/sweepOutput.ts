@@ -4,9 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cliBackend, loadData } from '../setup';
+import type { FailedJob } from '../pool';
+import { sweepRunner } from '../runners';
 import type { CliOptions } from '../options';
 import type { Log } from '.';
-import { csv, fitJson, writeText } from './output';
+import { csv, writeText } from './output';
+import { fitJson } from '../../engine/experiments/runDocument';
 import type { Dataset } from '../../engine/data/dataset';
 import type { RunSummary } from '../../engine/experiments/sweeps';
 
@@ -50,14 +53,18 @@ export async function sweepStart(opts: CliOptions, log: Log) {
   log(
     `backend ${backend.name}; data ${data.name}; ${opts.experiment}${arch ? ` --arch ${arch.arch}` : ''}`,
   );
+  // Filled while the pool or the queue runs; the document lists it once the sweep is done.
+  const failed: FailedJob[] = [];
+  const runner = sweepRunner({ ...opts, log }, data, failed);
   const head = {
     experiment: opts.experiment,
     arch: arch ? arch.arch : 'mlp',
     config: arch ?? opts.config,
     backend: backend.name,
     data: { name: data.name, train: data.train.count, test: data.test.count },
+    ...(runner ? { failed } : {}),
   };
-  return { data: data as Dataset, head, sweepOpts: { log, sharpC: opts.sharpC } };
+  return { data: data as Dataset, head, sweepOpts: { log, sharpC: opts.sharpC, runner } };
 }
 
 export function writeSweepOutputs(out: Record<string, unknown>, file: string): string[] {

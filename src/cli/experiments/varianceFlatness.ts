@@ -4,9 +4,10 @@
  * theory experiment (theory.ts) is this pipeline plus D, τ and the active temperature.
  */
 import { cliBackend, loadData } from '../setup';
+import { withFlatnessPool } from '../runners';
 import type { CliOptions } from '../options';
 import type { Log, OptionsExperiment } from '.';
-import { analysisJson, fitJson, modesJson, writeRunOutputs, writeText } from './output';
+import { writeRunOutputs, writeText } from './output';
 import { RunSettingsError, dataShape, planRun } from '../../engine/experiments/runChecks';
 import { WindowAnalysis, type AnalysisResult } from '../../engine/experiments/analysis';
 import { trainingRun, type EpochRecord, type RunId } from '../../engine/experiments/training';
@@ -20,13 +21,13 @@ import {
   type ArchResult,
 } from '../../engine/experiments/architectures';
 import {
-  BUNDLE_FORMAT,
-  BUNDLE_VERSION,
-  roundNumbers,
-  slimResult,
-  thinSeries,
+  analysisJson,
+  fitJson,
+  makeBundle,
+  modesJson,
+  trainingJson,
   type RunBundle,
-} from '../../state/runBundle';
+} from '../../engine/experiments/runDocument';
 
 /** Runs the experiment; returns the JSON document and the run bundle of the same run. */
 export async function reproduce(
@@ -68,7 +69,7 @@ export async function reproduce(
         );
       }
     } else if (e.type === 'checkpoint') {
-      if (opts.experiment === 'theory')
+      if (opts.experiment === 'theory' || wantsCurvature(opts.experiment))
         checkpoints.push({ epoch: e.epoch, step: e.step, ...e.weights });
     } else if (e.type === 'exploration') {
       explorationStartEpoch = e.epoch;
@@ -102,14 +103,10 @@ export async function reproduce(
       for (const w of windowSteps) if (w.run === e.run && w.endStep === null) w.endStep = e.step;
       const w = windows.get(e.run)!;
       log(`${e.run} window: ${w.win.count} snapshots; analysing…`);
-      const a = await WindowAnalysis.analyze(
-        e.run,
-        w.win,
-        e.weights,
-        data.train,
-        cfg,
-        w.first ?? 0,
-        w.every,
+      const a = await withFlatnessPool({ ...opts, log }, (flatnessSearch) =>
+        WindowAnalysis.analyze(e.run, w.win, e.weights, data.train, cfg, w.first ?? 0, w.every, {
+          flatnessSearch,
+        }),
       );
       if (opts.experiment === 'theory') {
         const th = await a.theory(e.run === 'sgd' ? checkpoints : []);
@@ -119,6 +116,10 @@ export async function reproduce(
         log(
           `${e.run}: β₁ = ${th.fits.D.exponent.toFixed(3)}, β₂ = ${th.fits.tau.exponent.toFixed(3)} (β₁ + β₂ = ψ by the definition of τ)${th.fits.tauAgreement ? `; τ check: τ_acf/τ median ${th.fits.tauAgreement.medianRatio.toFixed(3)}, slope ${th.fits.tauAgreement.fit.exponent.toFixed(3)}` : ''}${th.trajectory ? `; corr(T, L) along the trajectory ${th.trajectory.correlation.toFixed(3)}` : ''}`,
         );
+      }
+      if (wantsCurvature(opts.experiment) && e.run === 'sgd') {
+        a.result.curvature = await a.curvature(checkpoints);
+        log(curvatureLog(a.result.curvature));
       }
       results.set(e.run, a.result);
       timings[`${e.run === 'sgd' ? '' : 'langevin.'}pca`] = a.result.timings.pca;
@@ -143,36 +144,30 @@ export async function reproduce(
     config: cfg,
     backend: backend.name,
     data: { name: data.name, train: data.train.count, test: data.test.count },
-    training: {
-      epoch: epochs.map((r) => r.epoch),
-      step: epochs.map((r) => r.step),
-      trainLoss: epochs.map((r) => r.trainLoss),
-      trainError: epochs.map((r) => r.trainError),
-      testLoss: epochs.map((r) => r.testLoss),
-      testError: epochs.map((r) => r.testError),
-    },
+    training: trainingJson(epochs),
     explorationStartEpoch,
     ...analysisJson(primary),
     timings,
   };
   if (opts.dynamics === 'langevin' && results.get('sgd'))
     out.sgd = analysisJson(results.get('sgd')!);
-  const bundleResults: RunBundle['results'] = {};
-  for (const [run, r] of results) bundleResults[run] = slimResult(r);
-  const bundle: RunBundle = roundNumbers({
-    format: BUNDLE_FORMAT,
-    version: BUNDLE_VERSION,
-    createdAt: new Date().toISOString(),
-    createdWith: `npm run reproduce (Node ${process.version}, tfjs ${backend.name})`,
-    preset: opts.preset,
-    config: cfg,
-    epochs,
-    minibatch: thinSeries(minibatch),
-    exploration,
-    windows: windowSteps,
-    results: bundleResults,
-    profiles: [...results.values()].flatMap((r) => r.profiles),
-  });
+  addCurvatureJson(out, results.get('sgd'), opts.dynamics === 'sgd');
+  // 4 significant digits, not the page's 6: CLI bundles are what the page ships.
+  const bundle = makeBundle(
+    {
+      createdWith: `npm run reproduce (Node ${process.version}, tfjs ${backend.name})`,
+      preset: opts.preset,
+      config: cfg,
+      epochs,
+      minibatch,
+      exploration,
+      windows: windowSteps,
+      results: Object.fromEntries(results),
+      profiles: [...results.values()].flatMap((r) => r.profiles),
+    },
+    new Date(),
+    4,
+  );
   return { out, bundle };
 }
 
@@ -253,7 +248,6 @@ export async function reproduceArchitecture(
   );
   const warning = collapseWarning(r);
   if (warning) log(warning);
-  const e = r.epochs;
   return {
     experiment: opts.experiment,
     dynamics: 'sgd',
@@ -265,14 +259,7 @@ export async function reproduceArchitecture(
     config: cfg,
     backend: backend.name,
     data: { name: data.name, train: data.train.count, test: data.test.count },
-    training: {
-      epoch: e.map((x) => x.epoch),
-      step: e.map((x) => x.step),
-      trainLoss: e.map((x) => x.trainLoss),
-      trainError: e.map((x) => x.trainError),
-      testLoss: e.map((x) => x.testLoss),
-      testError: e.map((x) => x.testError),
-    },
+    training: trainingJson(r.epochs),
     explorationStartEpoch: cfg.warmupEpochs,
     spectrum: { variance: r.variance },
     modes: modesJson(r),

@@ -1,0 +1,122 @@
+// Light pages in real Chromium: an embedded figure loads what it shows — no worker script, no
+// .wasm, no digits — until its reader presses Start, which then loads them and trains; the full
+// page loads them by itself once idle, with the gzip-compressed digits, so Start trains at once
+// (variance-flatness.test.mjs runs the quick preset to the end on these lazily loaded pieces,
+// offline). What the pages weigh is measured in `npm run bench -- --only weight`.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { animationFrames, openPage, runState, WAIT, openSite, closeSite } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => ({ server, browser } = await openSite()));
+after(() => closeSite({ server, browser }));
+
+const WORKER = /\.worker[-.][^/]*\.js(\?|$)/;
+const WASM = /\.wasm(\?|$)/;
+const DATA = /\/data\//;
+
+/** The figure is drawn from the bundled run and the page's thread has had an idle moment. */
+async function drawnAndIdle(page, figure) {
+  await page.getByTestId('psi-value').waitFor({ timeout: WAIT.load });
+  await page.locator(`[data-figure="${figure}"] svg.fm-svg`).waitFor({ timeout: WAIT.load });
+  await animationFrames(page, 5);
+  await page.evaluate(() => new Promise((r) => requestIdleCallback(() => r())));
+  await animationFrames(page, 5);
+}
+
+test('an embed requests no worker, .wasm or data until Start; Start says "Loading…", then trains', async () => {
+  const from = server.requests.length;
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?embed=variance-flatness&preset=quick&warmup=4&window=2&modes=8`,
+    server.origin,
+    { viewport: { width: 640, height: 480 } },
+  );
+  await drawnAndIdle(page, 'variance-flatness');
+  const idle = server.requests.slice(from);
+  assert.deepEqual(
+    idle.filter((u) => WORKER.test(u) || WASM.test(u) || DATA.test(u)),
+    [],
+    `requested before Start: ${idle.join(', ')}`,
+  );
+  assert.equal(page.workers().length, 0, 'no worker started');
+  assert.equal(await page.locator('#root').getAttribute('data-run-state'), 'idle');
+
+  // Every label the button shows from the click on, and whether it could be focused then.
+  await page.evaluate(() => {
+    const btn = [...document.querySelectorAll('.embed-bar button')].find(
+      (b) => b.textContent.trim() === 'Start',
+    );
+    window.__labels = [];
+    const note = () =>
+      window.__labels.push({
+        text: btn.textContent.trim(),
+        disabled: btn.disabled,
+        focused: document.activeElement === btn,
+        ariaDisabled: btn.getAttribute('aria-disabled'),
+      });
+    new MutationObserver(note).observe(btn, { childList: true, subtree: true, attributes: true });
+  });
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2, null, {
+    timeout: WAIT.run,
+  });
+  const labels = await page.evaluate(() => window.__labels);
+  const loading = labels.find((l) => l.text === 'Loading…');
+  assert.ok(loading, `Start said "Loading…" while the pieces loaded: ${JSON.stringify(labels)}`);
+  assert.equal(loading.disabled, false, 'still focusable (aria-disabled, not disabled)');
+  assert.equal(loading.ariaDisabled, 'true');
+  assert.equal(loading.focused, true, 'focus stays on the button');
+
+  const s = await runState(page);
+  assert.equal(s.dataset.source, 'embedded');
+  assert.ok(s.epochs[1].trainLoss < s.epochs[0].trainLoss, 'the loss falls');
+  const all = server.requests.slice(from);
+  assert.ok(all.filter((u) => WORKER.test(u)).length >= 2, `the workers loaded: ${all}`);
+  assert.ok(
+    all.some((u) => /\/data\/mnist-10k\.bin\.gz$/.test(u)),
+    `the compressed digits: ${all}`,
+  );
+  // Both workers start tfjs's wasm backend; the binary crosses the network once (wasmOnce.ts).
+  const wasm = all.filter((u) => WASM.test(u));
+  assert.ok(wasm.length >= 1, 'the wasm backend loaded');
+  assert.equal(new Set(wasm).size, wasm.length, `one fetch per .wasm file: ${wasm.join(', ')}`);
+  assert.deepEqual(errors, [], errors.join('\n'));
+  assert.deepEqual(foreign, [], 'no request leaves the origin');
+  await context.close();
+});
+
+test('the full page loads the workers by itself once idle, so Start trains at once', async () => {
+  const from = server.requests.length;
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?preset=quick&warmup=4&window=2&modes=8`,
+    server.origin,
+  );
+  await page.locator('[data-figure="variance-flatness"] svg.fm-svg').waitFor({
+    timeout: WAIT.load,
+  });
+  // Nothing pressed: the idle prefetch brings the backend and the digits.
+  await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+    timeout: WAIT.load,
+  });
+  assert.equal(await page.locator('#root').getAttribute('data-run-state'), 'idle');
+  assert.deepEqual(
+    server.requests
+      .slice(from)
+      .filter((u) => DATA.test(u))
+      .map((u) => u.split('/').pop()),
+    ['mnist-10k.bin.gz'],
+    'the digits come compressed, once',
+  );
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  // Loaded already: the run starts without a 'loading' state in between.
+  assert.equal(await page.locator('#root').getAttribute('data-run-state'), 'training');
+  await page.waitForFunction(() => window.__flatMinima.run().epochs.length >= 2, null, {
+    timeout: WAIT.run,
+  });
+  assert.deepEqual(errors, [], errors.join('\n'));
+  assert.deepEqual(foreign, [], 'no request leaves the origin');
+  await context.close();
+});
