@@ -29,6 +29,8 @@ import {
   type Option,
 } from './args';
 import { cliBackend, loadData } from './setup';
+import { defaultWorkers, type FailedJob } from './pool';
+import { QUEUE_HELP, WORKERS_HELP, forgettingOnRunner } from './runners';
 import type { Dataset } from '../engine/data/dataset';
 import {
   CLI_FORGETTING_SEEDS,
@@ -105,6 +107,8 @@ export const FORGETTING_OPTIONS = {
   out: text('FILE', 'JSON output [forgetting.json]; a runs CSV is written next to it'),
   'page-summary': text('FILE', 'also write the compact summary the page bundles as its reference'),
   quiet: flag('no progress on stderr'),
+  workers: whole('N', WORKERS_HELP),
+  queue: text('URL', QUEUE_HELP),
 } satisfies Record<string, Option<unknown>>;
 
 export function forgettingUsage(): string {
@@ -124,6 +128,9 @@ export interface ForgettingCliOptions {
   idx: string | null;
   quiet: boolean;
   pageSummary: string | null;
+  /** Worker threads (1: none) and the BullMQ queue's URL (null: none); runners.ts. */
+  workers: number;
+  queue: string | null;
 }
 
 /** Options that set the config field of the same meaning. */
@@ -173,6 +180,8 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
     idx: v.idx ?? null,
     quiet: v.quiet ?? false,
     pageSummary: v['page-summary'] ?? null,
+    workers: v.workers ?? defaultWorkers(),
+    queue: v.queue ?? null,
   };
 }
 
@@ -238,12 +247,17 @@ export function forgettingPageSummary(
 export async function runForgetting(
   opts: ForgettingCliOptions,
   log: (s: string) => void,
-): Promise<{ result: ForgettingResult; backend: string; data: Dataset }> {
+): Promise<{ result: ForgettingResult; backend: string; data: Dataset; failed?: FailedJob[] }> {
   const backend = await cliBackend();
   const data = await loadData(opts.idx);
   log(
     `backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`,
   );
+  if (opts.queue || opts.workers > 1) {
+    const choice = { ...opts, experiment: 'forgetting', log };
+    const { result, failed } = await forgettingOnRunner(opts.config, data, choice);
+    return { result, backend: backend.name, data, failed };
+  }
   let lastLog = 0;
   const gen = forgettingRun(opts.config, data, { streamCurves: false });
   for (;;) {
@@ -311,10 +325,11 @@ export async function forgettingMain(argv: string[]): Promise<void> {
     throw e;
   }
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
-  const { result, backend, data } = await runForgetting(opts, log);
+  const { result, backend, data, failed } = await runForgetting(opts, log);
   const out = forgettingJson(result, {
     backend,
     data: { name: data.name, train: data.train.count, test: data.test.count },
+    ...(failed ? { failed } : {}),
   });
   mkdirSync(dirname(resolve(opts.out)), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(out, null, 1));

@@ -22,6 +22,8 @@ import { ADAM_DEFAULT_LR, MAX_SWEEP_WIDTH, SWEEP_DEFAULTS } from '../engine/expe
 import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
 import { ARCH_DEFAULTS, archDefaults, type ArchConfig } from '../engine/experiments/architectures';
 import { PRESETS, presetConfig } from '../state/configSchema';
+import { defaultWorkers } from './pool';
+import { QUEUE_HELP, WORKERS_HELP } from './runners';
 
 export { UsageError };
 
@@ -43,6 +45,10 @@ export interface CliOptions {
   sharpC: number;
   /** mlp4 / cnn (issue 7); null: the default 784-h-h-10 MLP. */
   arch: ArchConfig | null;
+  /** Worker threads for sweeps and the flatness search (1: none); runners.ts. */
+  workers: number;
+  /** The BullMQ queue's redis:// URL for a sweep, or null. */
+  queue: string | null;
 }
 
 const ARCH =
@@ -150,6 +156,8 @@ export const OPTIONS = {
   out: text('FILE', 'JSON output (default results.json); CSVs are written next to it'),
   bundle: text('FILE', "also write a run bundle (the page's run format, opened by the app)"),
   quiet: flag('no progress on stderr'),
+  workers: whole('N', WORKERS_HELP),
+  queue: text('URL', QUEUE_HELP),
 } satisfies Record<string, Option<unknown>>;
 
 /** Run settings set directly by an option of the same meaning. */
@@ -280,6 +288,10 @@ export function parseCliOptions(argv: string[]): CliOptions {
   if (seeds && archConfig) throw new UsageError('--seeds works with the default network only');
   if (sweep && (dynamics !== 'sgd' || bundle))
     throw new UsageError('sweeps analyse SGD-family runs only and write no bundle');
+  if (v.queue && !sweep)
+    throw new UsageError(
+      '--queue runs the sweeps (width-sweep, hyper-sweep, optimizer-comparison)',
+    );
   return {
     experiment,
     config,
@@ -296,5 +308,7 @@ export function parseCliOptions(argv: string[]): CliOptions {
     sharpC: v['sharp-c'] ?? SHARP_THRESHOLD_C,
     arch: archConfig,
     seeds,
+    workers: v.workers ?? defaultWorkers(),
+    queue: v.queue ?? null,
   };
 }
