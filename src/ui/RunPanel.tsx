@@ -12,6 +12,7 @@ import { canSave, currentPlan, openRunFile, saveRun, startRun, useRunFile } from
 import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
 import { progressText } from './progressText';
+import { RunStepper } from './RunStepper';
 import { fmtExponent, fmtExponentInterval } from '../views/format';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
@@ -250,6 +251,7 @@ export function RunPanel() {
         <span className="progress-text" data-testid="progress-text">
           {progressText(run)}
         </span>
+        <RunStepper />
       </div>
       <RunResultLink />
       <RunFiles canExport={!hide.includes('export')} />

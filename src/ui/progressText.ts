@@ -11,6 +11,9 @@ export function formatEta(s: number | null | undefined): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
+/** The share of an analysis phase after which its rate, and so its ETA, is worth stating. */
+export const ETA_MIN_FRACTION = 0.1;
+
 export const PHASE_LABEL: Record<string, string> = {
   warmup: 'warm-up',
   window: 'PCA window',
@@ -44,7 +47,11 @@ export function analysisText(a: AnalysisProgress): string {
       ? (PCA_STAGE[a.detail] ?? a.detail)
       : a.detail
     : null;
-  const eta = a.etaSeconds !== null ? ` · ETA ${formatEta(a.etaSeconds)}` : '';
+  // An ETA from the first tenth of a phase is mostly noise: say it once the rate has settled.
+  const eta =
+    a.etaSeconds !== null && a.fraction >= ETA_MIN_FRACTION
+      ? ` · ETA ${formatEta(a.etaSeconds)}`
+      : '';
   return `Analysis (${run}): ${phase}${detail ? `: ${detail}` : ''} · ${Math.round(a.fraction * 100)}%${eta}`;
 }
 
@@ -88,7 +95,10 @@ export function progressText(
       const where = `${PHASE_LABEL[p.phase] ?? p.phase} · epoch ${p.epoch} · step ${p.step.toLocaleString('en')}`;
       const training = run.paused
         ? `Paused · ${where}`
-        : `${where} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s · ETA ${formatEta(p.etaSeconds)}`;
+        : `${where} · ${Math.round(p.stepsPerSecond).toLocaleString('en')} steps/s${
+            // The first epoch's rate includes start-up (backend, kernels): no ETA from it.
+            p.epoch >= 1 ? ` · ETA ${formatEta(p.etaSeconds)}` : ''
+          }`;
       // With the Langevin contrast the SGD window is analysed while the Langevin run trains.
       return a ? `${training} | ${analysisText(a)}` : training;
     }

@@ -6,7 +6,6 @@
 import { memo, useMemo, useRef } from 'react';
 import { scaleLog, symbol, symbolDiamond } from 'd3';
 import type { AnalysisResult, ModeFlatness, PowerFit } from '../engine/experiments/analysis';
-import { useRun } from '../state/runStore';
 import {
   HINT_POINTS,
   HINT_ZOOM,
@@ -35,6 +34,7 @@ import {
   type Box,
   type RunId,
   type ScreenPoint,
+  useResultsKeptDuringRun,
 } from './chart';
 import {
   Axis,
@@ -185,7 +185,7 @@ function einsteinLine(
 }
 
 export function VarianceFlatnessView() {
-  const results = useRun((s) => s.results);
+  const { results, stale } = useResultsKeptDuringRun();
   const active = useActiveRank();
   const [frameRef, size] = useSize<HTMLDivElement>(0.7);
   const svgRef = useRef<SVGSVGElement>(null);
@@ -270,6 +270,10 @@ export function VarianceFlatnessView() {
 
   const sgd = results.sgd;
   const lang = results.langevin;
+  // The PCA-mode equilibrium check (older results keep it under `einstein`).
+  const langPca =
+    lang?.einsteinPca ??
+    (lang?.einstein && lang.einstein.directions !== 'hessian-eigenvectors' ? lang.einstein : null);
   const psi = sgd?.fits.psi;
   const psiOk = !!psi && fitUsable(psi);
   const ariaLabel = has
@@ -299,16 +303,16 @@ export function VarianceFlatnessView() {
         {psi.tls && Number.isFinite(psi.tls.exponent) ? (
           <>
             {' '}
-            F is measured with error too: by total least squares ψ = {fmtFixed(psi.tls.exponent)}
-            .
+            F is measured with error too: by total least squares ψ = {fmtFixed(psi.tls.exponent)}.
           </>
         ) : null}
-        {lang?.einstein ? (
+        {langPca ? (
           <>
             {' '}
-            The Langevin run is not an equilibrium sample: {lang.einstein.equilibratedCount} of the{' '}
-            {lang.einstein.modes.length} measured modes have relaxed within its window (the Einstein
-            check below), so its slope is that of a system still relaxing, not the Einstein +2.
+            The Langevin run is not an equilibrium sample along its PCA modes:{' '}
+            {langPca.equilibratedCount} of the {langPca.modes.length} measured modes have relaxed
+            within its window, so its slope is that of a system still relaxing, not the Einstein +2
+            (the Einstein check below tests the stiff Hessian directions, which do relax).
           </>
         ) : null}
       </>
@@ -325,6 +329,7 @@ export function VarianceFlatnessView() {
     <FigureShell
       id="variance-flatness"
       title="The inverse variance–flatness relation"
+      className={stale ? 'fm-stale' : undefined}
       csv={
         has
           ? () => ({
@@ -354,7 +359,16 @@ export function VarianceFlatnessView() {
             })
           : undefined
       }
-      caption={caption}
+      caption={
+        stale ? (
+          <>
+            <strong>The previous run</strong>, kept (greyed) until this run&rsquo;s window is
+            analysed. {caption}
+          </>
+        ) : (
+          caption
+        )
+      }
       readout={readout}
       frameRef={frameRef}
       legend={

@@ -32,6 +32,7 @@ import {
 } from 'd3';
 import type { AnalysisResult, PowerFit } from '../engine/experiments/analysis';
 import { activeRank, useSelection } from '../state/selectionStore';
+import { useRun } from '../state/runStore';
 
 export type RunId = 'sgd' | 'langevin';
 export const RUNS: readonly RunId[] = ['sgd', 'langevin'];
@@ -216,6 +217,29 @@ export function presentRuns(
     if (r) out.push({ run, result: r });
   }
   return out;
+}
+
+// ───────────────────────────── the run shown ─────────────────────────────
+
+/** The last results a figure drew, kept across a new run's start (module-wide: page and embed). */
+let keptResults: Partial<Record<RunId, AnalysisResult>> = useRun.getState().results;
+useRun.subscribe((s) => {
+  if (s.results.sgd) keptResults = s.results;
+});
+
+/**
+ * The run's results; while a new run is training or analysing and has none yet, the previous
+ * run's instead, flagged `stale` (the figure greys them), so a figure does not go blank for
+ * the whole run after Start.
+ */
+export function useResultsKeptDuringRun(): {
+  results: Partial<Record<RunId, AnalysisResult>>;
+  stale: boolean;
+} {
+  const results = useRun((s) => s.results);
+  const inFlight = useRun((s) => s.runState === 'training' || s.runState === 'analyzing');
+  const stale = inFlight && !results.sgd && Boolean(keptResults.sgd);
+  return { results: stale ? keptResults : results, stale };
 }
 
 // ───────────────────────────── colour ─────────────────────────────
