@@ -14,6 +14,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FullSetLoss } from '../src/engine/landscape/fullSetLoss';
 import { measureFlatness, type ProfilePoint } from '../src/engine/landscape/flatness';
 import { Rng } from '../src/engine/data/rng';
+import { W2Hessian } from '../src/engine/landscape/hessian';
+import { lanczos } from '../src/engine/landscape/lanczos';
+import { hutchinsonTrace } from '../src/engine/landscape/hutchinson';
+import { LANCZOS_ITERATIONS, TRACE_PROBES } from '../src/engine/landscape/curvature';
 
 export interface Row {
   name: string;
@@ -190,6 +194,38 @@ export async function benchLandscape(opts: BenchLandscapeOptions = {}): Promise<
         unit: 's/eval',
       });
     }
+    // Curvature (issue 16): exact Hessian–vector products in float64, beside the flatness search.
+    t = now();
+    const hess = await W2Hessian.fromData(
+      { images: p.images, labels: p.labels, w1: p.w1, w3, hidden: h },
+      p.w2,
+    );
+    add({ name: 'W2Hessian: H1, masks and softmax at the centre', value: now() - t, unit: 's' });
+    t = now();
+    let kSum = 0;
+    for (const d of dirs) kSum += hess.quadratic(d);
+    add({
+      name: `curvature k_i = p_iᵀHp_i, ${M} modes`,
+      value: now() - t,
+      unit: 's',
+      note: `mean k ${(kSum / M).toExponential(2)}`,
+    });
+    t = now();
+    const lz = lanczos(hess, { iterations: LANCZOS_ITERATIONS, vectors: 20 });
+    add({
+      name: `Lanczos, ${LANCZOS_ITERATIONS} steps (full reorthogonalisation)`,
+      value: now() - t,
+      unit: 's',
+      note: `λ₁ ${lz.values[0].toExponential(3)}, residual ${lz.residuals[0].toExponential(1)}`,
+    });
+    t = now();
+    const tr = hutchinsonTrace((z) => hess.quadratic(z), hess.dim, TRACE_PROBES);
+    add({
+      name: `Hutchinson trace, ${TRACE_PROBES} probes`,
+      value: now() - t,
+      unit: 's',
+      note: `tr H ${tr.value.toExponential(3)} ± ${tr.stderr.toExponential(1)}`,
+    });
     if (tf.memory().numTensors !== tensorsBefore) {
       add({ name: 'tensor leak', value: tf.memory().numTensors - tensorsBefore, unit: 'tensors' });
     }

@@ -158,8 +158,16 @@ export interface AnalysisResult {
   threshold: number;
   /** Velocity statistics and active temperature (computed after the σ²–F figure). */
   theory?: TheoryResult;
-  /** Langevin run only: per-mode curvature, relaxation and the Einstein check (einstein.ts). */
+  /**
+   * Langevin run only: the Einstein check along the stiffest Hessian eigenvectors at the window
+   * centre (`directions: 'hessian-eigenvectors'`, curvatureRun.ts) — the directions that relax
+   * within the window. Results saved before it hold the PCA-mode check here.
+   */
   einstein?: EinsteinResult;
+  /** Langevin run only: the same check on the window's PCA modes (3-point curvature). */
+  einsteinPca?: EinsteinResult;
+  /** Curvature along the modes, the top Hessian spectrum, tr H, the edge of stability. */
+  curvature?: CurvatureSummary;
 }
 
 // ───────────────────────────── implementation ─────────────────────────────
@@ -183,6 +191,14 @@ import {
 } from '../landscape/fits';
 import { einsteinCheck, segmentVariance, threePointCurvature } from '../landscape/einstein';
 import type { EinsteinResult } from '../landscape/einstein';
+import {
+  EDGE_CHECKPOINTS,
+  OVERLAP_MODES,
+  hessianEinstein,
+  windowCurvature,
+  type CurvatureRunOptions,
+  type CurvatureSummary,
+} from './curvatureRun';
 import type { MlpWeights } from '../nets/mlp';
 import { velocityStatistics, theoryFits, type TheoryFit } from '../landscape/velocity';
 import {
@@ -199,7 +215,7 @@ import { thresholdValue, type RunConfig } from './config';
 import { checkLandscape } from './runChecks';
 import type { FlatnessSearch } from '../jobs/flatness';
 
-export type AnalysisPhase = 'pca' | 'flatness' | 'fits' | 'theory';
+export type AnalysisPhase = 'pca' | 'flatness' | 'fits' | 'theory' | 'curvature';
 
 export interface AnalysisOptions {
   /** `detail` says where in the phase it is (a PCA stage, "12 of 30 modes measured"), for the reader. */
@@ -547,7 +563,21 @@ export class WindowAnalysis {
       threshold: factor,
     };
     if (run === 'langevin') {
-      result.einstein = await einsteinFromWindow(pca, modes, evalFn, config, stepEvery);
+      result.einsteinPca = await einsteinFromWindow(pca, modes, evalFn, config, stepEvery);
+      result.einstein = await hessianEinstein({
+        window,
+        centre,
+        train,
+        weights,
+        evalFn,
+        factor,
+        initialStep,
+        maxDistance: FLATNESS_MAX_DISTANCE,
+        temperature: config.temperature,
+        lr: config.langevinLr,
+        stepEvery,
+        signal: opts.signal,
+      });
     }
     const wa = new WindowAnalysis(run, pca, loss, centre, factor, result, steps, {
       train,
@@ -826,6 +856,58 @@ export class WindowAnalysis {
         trajectory: (tTraj - tTemp) / 1000,
       },
     };
+  }
+
+  /**
+   * Curvature at the profile centre (curvatureRun.ts): k_i along every measured mode, the top of
+   * the Hessian spectrum with its overlap with PCA modes 1–20, tr H; and, given the run's
+   * checkpoints, λ_max along training against 2/α with the full-batch GD contrast.
+   */
+  async curvature(
+    checkpoints: readonly (WeightCheckpoint & { epoch: number })[],
+    opts: AnalysisOptions & Pick<CurvatureRunOptions, 'gdSteps' | 'gdEvery' | 'edge'> = {},
+  ): Promise<CurvatureSummary> {
+    const progress = opts.onProgress ?? (() => undefined);
+    progress('curvature', 0, null);
+    const modes = this.result.modes
+      // JSON has no Infinity: a mode without a finite F is not on the F–k figure.
+      .filter((m) => modeRow(this.pca, m.rank) >= 0 && Number.isFinite(m.flatness))
+      .map((m) => ({
+        rank: m.rank,
+        flatness: m.flatness,
+        L0: m.L0,
+        direction: modeVector(this.pca, m.rank),
+      }));
+    const overlapModes: { rank: number; direction: Float64Array }[] = [];
+    for (let r = 1; r <= OVERLAP_MODES; r++)
+      if (modeRow(this.pca, r) >= 0)
+        overlapModes.push({ rank: r, direction: modeVector(this.pca, r) });
+    // From the end of the first epoch: the initialisation is not a training state.
+    const after1 = checkpoints.filter((c) => c.epoch >= 1);
+    const picked = pickCheckpoints(after1.length >= 2 ? after1 : checkpoints, EDGE_CHECKPOINTS);
+    const lr = this.run === 'langevin' ? this.config.langevinLr : this.config.lr;
+    const out = await windowCurvature(
+      {
+        train: this.train,
+        weights: this.weights,
+        centre: this.centre,
+        centreKind: this.config.profileCentre,
+        lr,
+        factor: this.factor,
+        modes,
+        overlapModes,
+        checkpoints: this.run === 'sgd' ? picked : [],
+      },
+      {
+        edge: opts.edge,
+        gdSteps: opts.gdSteps,
+        gdEvery: opts.gdEvery,
+        signal: opts.signal,
+        onProgress: (f, detail) => progress('curvature', f, null, detail),
+      },
+    );
+    progress('curvature', 1, 0);
+    return out;
   }
 
   get steps(): number[] {

@@ -26,7 +26,7 @@ export function lambdaMax(hess: W2Hessian, iterations = LAMBDA_MAX_ITERATIONS, s
 
 /** λ_max and the loss at each checkpoint (each with its own W1, W2, W3). */
 export async function lambdaMaxAlongTraining<
-  C extends { W1: Float32Array; W2: Float32Array; W3: Float32Array },
+  C extends { W1: Float32Array; W2: Float32Array | Float64Array; W3: Float32Array },
 >(
   data: Omit<W2HessianInputs, 'w1' | 'w3'>,
   checkpoints: readonly C[],

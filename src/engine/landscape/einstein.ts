@@ -51,6 +51,12 @@ export interface EinsteinMode {
 }
 
 export interface EinsteinResult {
+  /**
+   * Which directions were tested: the stiffest Hessian eigenvectors v_j at the window centre
+   * (`rank` = j, `curvature` = λ_j; experiments/curvatureRun.ts), or the window's PCA modes.
+   * Absent in results saved before the Hessian check: PCA modes.
+   */
+  directions?: 'hessian-eigenvectors' | 'pca-modes';
   temperature: number;
   lr: number;
   windowSteps: number;
