@@ -51,8 +51,11 @@ async function quiet(server) {
   }
 }
 
+/** The figure is drawn (or the embed says its id is unknown) and the page has been idle. */
 async function idle(page) {
-  await page.waitForSelector('svg', { timeout: WAIT.load });
+  await page.waitForSelector('[data-figure] svg, [data-testid="embed-error"]', {
+    timeout: WAIT.load,
+  });
   await animationFrames(page, 5);
   await page.evaluate(() => new Promise((r) => requestIdleCallback(() => r(), { timeout: 10000 })));
 }
@@ -84,9 +87,13 @@ export async function benchWeight(browser, server, root) {
     const all = server.requests.slice(from);
     const cut = all.findIndex((u) => LAZY.test(u));
     const before = path === '' && cut >= 0 ? all.slice(0, cut) : all;
-    const m = { beforeStart: sizes(root, before) };
     const name = `/${path}`;
-    row(`${name} before Start`, m.beforeStart);
+    const unknown = (await page.getByTestId('embed-error').count()) > 0;
+    const m = {
+      shows: unknown ? 'the unknown-figure message' : 'its figures',
+      beforeStart: sizes(root, before),
+    };
+    row(`${name} before Start${unknown ? ' (unknown id)' : ''}`, m.beforeStart);
     if (path === '') {
       m.idlePrefetch = sizes(root, cut >= 0 ? all.slice(cut) : []);
       row(`${name} idle prefetch`, m.idlePrefetch);
