@@ -3,8 +3,10 @@
  * exports a CliExperiment and one line in EXPERIMENTS; its usage lines come from `help`.
  */
 import type { CliOptions } from '../options';
+import { curvature } from './curvature';
 import { forgetting } from './forgetting';
 import { hyperSweep } from './hyperSweep';
+import { noiseShaping } from './noiseShaping';
 import { optimizerComparison } from './optimizerComparison';
 import { theory } from './theory';
 import { varianceFlatness } from './varianceFlatness';
@@ -40,10 +42,12 @@ export type CliExperiment = OptionsExperiment | OwnExperiment;
 export const EXPERIMENTS: readonly CliExperiment[] = [
   varianceFlatness,
   theory,
+  curvature,
   forgetting,
   widthSweep,
   hyperSweep,
   optimizerComparison,
+  noiseShaping,
 ];
 
 export function experimentNamed(name: string): CliExperiment | undefined {
