@@ -275,6 +275,23 @@ function Page() {
           </div>
         </section>
         <section>
+          <h2>3b. Curvature: the Hessian along the same modes</h2>
+          <p>
+            Flatness is the paper&rsquo;s measure of a direction; the field&rsquo;s usual one is
+            curvature, the second derivative of the loss. Here the Hessian of the training loss in
+            W2 is applied exactly (no finite differences), so the curvature k<sub>i</sub> along each
+            PCA mode can be set beside its flatness, the sharpest directions of the whole landscape
+            found by Lanczos iteration and compared with the modes SGD moves along, and the
+            sharpness followed along training against the limit 2/α beyond which plain gradient
+            descent is unstable.
+          </p>
+          <div className="figure-row">
+            <Figure id="curvature-flatness" />
+            <Figure id="hessian-spectrum" />
+          </div>
+          <Figure id="edge-of-stability" />
+        </section>
+        <section>
           <h2>4. The inverse relation — and why it is not physics as usual</h2>
           <p>
             In a system at thermal equilibrium, a particle spreads further where its potential is

@@ -17,6 +17,9 @@ import {
   WidthSpectraView,
   CumulativeVarianceView,
   EinsteinView,
+  CurvatureFlatnessView,
+  HessianSpectrumView,
+  EdgeOfStabilityView,
   FlatnessRankView,
   LossProfileView,
   MinibatchEnsembleView,
@@ -57,6 +60,21 @@ export const FIGURES: readonly FigureEntry[] = [
     id: 'variance-flatness',
     title: 'The inverse variance–flatness relation',
     render: () => <VarianceFlatnessView />,
+  },
+  {
+    id: 'curvature-flatness',
+    title: 'Curvature against flatness',
+    render: () => <CurvatureFlatnessView />,
+  },
+  {
+    id: 'hessian-spectrum',
+    title: 'The top of the Hessian spectrum and the PCA modes',
+    render: () => <HessianSpectrumView />,
+  },
+  {
+    id: 'edge-of-stability',
+    title: 'Sharpness along training: the edge of stability',
+    render: () => <EdgeOfStabilityView />,
   },
   {
     id: 'einstein',

@@ -36,6 +36,7 @@ const ANALYSIS_PHASE: Record<string, string> = {
   flatness: 'flatness',
   fits: 'fitting γ and ψ',
   theory: 'noise strength and active temperature',
+  curvature: 'Hessian curvature and the edge of stability',
 };
 
 /** "Analysis (SGD): flatness: 12 of 30 modes measured · 40% · ETA 1 min 3 s". */

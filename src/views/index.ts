@@ -25,3 +25,6 @@ export { HyperSweepView } from './HyperSweepView';
 export { ArchitectureComparisonView } from './ArchitectureComparisonView';
 export { WidthSpectraView } from './WidthSpectraView';
 export { EinsteinView } from './EinsteinView';
+export { CurvatureFlatnessView } from './CurvatureFlatnessView';
+export { HessianSpectrumView } from './HessianSpectrumView';
+export { EdgeOfStabilityView } from './EdgeOfStabilityView';

@@ -157,6 +157,18 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       if (signal.aborted) return;
       analysis.result.theory = theory;
       post({ type: 'theory', run, theory });
+      if (run === 'sgd') {
+        // Then the Hessian figures (curvature along the modes, the top of the spectrum, the edge
+        // of stability): the run is 'done' without waiting for them.
+        const curvature = await analysis.curvature(checkpoints, {
+          signal,
+          onProgress: (phase, fraction, etaSeconds, detail) =>
+            post({ type: 'progress', run, phase, fraction, etaSeconds, detail }),
+        });
+        if (signal.aborted) return;
+        analysis.result.curvature = curvature;
+        post({ type: 'curvature', run, curvature });
+      }
       return;
     }
   }

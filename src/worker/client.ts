@@ -636,6 +636,15 @@ export class WorkerClient {
           profileErrors: { ...s.profileErrors, [profileKey(e.run, e.rank)]: e.message },
         });
         return;
+      case 'curvature': {
+        const r = s.results[e.run];
+        if (!r) return;
+        useRun.setState({
+          results: { ...s.results, [e.run]: { ...r, curvature: e.curvature } },
+          analysisProgress: null,
+        });
+        return;
+      }
       case 'theory': {
         const r = s.results[e.run];
         if (!r) return;

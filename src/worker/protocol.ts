@@ -11,6 +11,7 @@ import type {
   ModeProfile,
   TheoryResult,
 } from '../engine/experiments/analysis';
+import type { CurvatureSummary } from '../engine/experiments/curvatureRun';
 import type { MlpWeights } from '../engine/nets/mlp';
 import type { RunSummary } from '../engine/experiments/sweeps';
 import type { Arch, ArchConfig, ArchResult } from '../engine/experiments/architectures';
@@ -286,6 +287,8 @@ export type AnalysisEvent =
     }
   | { type: 'result'; result: AnalysisResult }
   | { type: 'theory'; run: RunId; theory: TheoryResult }
+  /** Curvature of the SGD window (Hessian along the modes, top spectrum, edge of stability). */
+  | { type: 'curvature'; run: RunId; curvature: CurvatureSummary }
   | { type: 'profile'; requestId: number; profile: ModeProfile }
   /** A requested profile could not be drawn (e.g. a mode without an eigenvector); the run goes on. */
   | { type: 'profileError'; requestId: number; run: RunId; rank: number; message: string }

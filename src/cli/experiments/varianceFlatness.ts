@@ -8,6 +8,7 @@ import { withFlatnessPool } from '../runners';
 import type { CliOptions } from '../options';
 import type { Log, OptionsExperiment } from '.';
 import { writeRunOutputs, writeText } from './output';
+import { addCurvatureJson, curvatureLog, wantsCurvature } from './curvature';
 import { RunSettingsError, dataShape, planRun } from '../../engine/experiments/runChecks';
 import { WindowAnalysis, type AnalysisResult } from '../../engine/experiments/analysis';
 import { trainingRun, type EpochRecord, type RunId } from '../../engine/experiments/training';
