@@ -25,6 +25,16 @@ if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'webgpu') {
   process.exit(0);
 }
 
+// `--only pool` / `--only queue`: the CLI's worker pool and the BullMQ queue (issues 13, 15).
+if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'pool') {
+  await (await import('./bench-pool.mjs')).main(args);
+  process.exit(0);
+}
+if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'queue') {
+  await (await import('./bench-queue.mjs')).main(args);
+  process.exit(0);
+}
+
 if (!args.includes('--chromium-only')) {
   const node = spawnSync('npx', ['tsx', 'scripts/bench.ts', ...args], { stdio: 'inherit' });
   if (node.status !== 0) process.exit(node.status ?? 1);

@@ -115,6 +115,11 @@ export const OPTIONS = {
     'training optimizer (Adam: α = --adam-lr unless --lr)',
   ),
   momentum: amount('X', 'momentum coefficient μ in [0, 1) (default 0.9)'),
+  sampling: choice(
+    ['epoch', 'replacement'],
+    'minibatches: a fresh permutation each epoch (default) or i.i.d. with\n' +
+      'replacement (no epoch anticorrelation); recorded in the JSON config',
+  ),
   widths: wholeList('LIST', 'width-sweep: hidden widths, e.g. 20,30,50,100'),
   Bs: wholeList('LIST', 'hyper-sweep: minibatch sizes, e.g. 25,50,100'),
   lrs: numList('LIST', 'hyper-sweep: learning rates, e.g. 0.05,0.1,0.2'),
@@ -175,6 +180,7 @@ const CONFIG_OPTIONS = {
   'window-epochs': 'windowEpochs',
   modes: 'flatnessModes',
   momentum: 'momentum',
+  sampling: 'sampling',
   optimizer: 'optimizer',
   phase: 'phaseMode',
   factor: 'thresholdFactor',
