@@ -448,8 +448,10 @@ export class WorkerClient {
       useRun.setState({
         profileErrors: {
           ...s.profileErrors,
-          [profileKey(run, rank)]:
-            'the analysis worker was stopped by an error; resume or run again to draw more profiles',
+          // Never started: the figures show a bundled or saved run, whose window no worker holds.
+          [profileKey(run, rank)]: this.startedBefore
+            ? 'the analysis worker was stopped by an error; resume or run again to draw more profiles'
+            : `no analysis of this ${run === 'sgd' ? 'SGD' : 'Langevin'} window is held in this browser; run it to draw more profiles`,
         },
       });
       return;
