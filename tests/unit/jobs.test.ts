@@ -164,5 +164,5 @@ describe.skipIf(!hasData)('the forgetting sweep as jobs', () => {
       },
     );
     expect(withoutTimes(merged)).toEqual(withoutTimes(serial));
-  }, 120_000);
+  });
 });

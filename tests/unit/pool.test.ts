@@ -48,7 +48,7 @@ describe('worker pool: crash recovery', () => {
       4,
     ]);
     expect(readFileSync(join(dir, 'crashed-once'), 'utf8')).toBe('1');
-  }, 60_000);
+  });
 });
 
 describe.skipIf(!hasData)('worker pool: same numbers as one thread', () => {
@@ -74,7 +74,7 @@ describe.skipIf(!hasData)('worker pool: same numbers as one thread', () => {
         await pool.close();
       }
     }
-  }, 300_000);
+  });
 
   it('the flatness search split over 2 workers equals the one search', async () => {
     const h = 12;
@@ -101,5 +101,5 @@ describe.skipIf(!hasData)('worker pool: same numbers as one thread', () => {
     } finally {
       await pool.close();
     }
-  }, 120_000);
+  });
 });

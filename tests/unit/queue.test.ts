@@ -70,7 +70,7 @@ describe.runIf(hasRedis && existsSync(dataPath))('sweeps on a BullMQ queue', () 
     // A password in the URL: the runner must never print it.
     spawnSync('redis-cli', ['-p', String(port), 'CONFIG', 'SET', 'requirepass', 's3cret']);
     url = `redis://:s3cret@127.0.0.1:${port}/2`;
-  }, 60_000);
+  });
 
   afterAll(() => {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
@@ -141,5 +141,5 @@ describe.runIf(hasRedis && existsSync(dataPath))('sweeps on a BullMQ queue', () 
     expect(out[1].ok).toBe(false);
     expect(!out[1].ok && out[1].error).toMatch(/^invalid job: .*the PCA needs at least/);
     b.kill('SIGTERM');
-  }, 300_000);
+  });
 });
