@@ -14,29 +14,17 @@ import {
   FunctionBody as Body,
   I32,
   V128,
-  coreOps,
+  op as wasmOp,
   functionType,
   memoryModule,
-  uleb,
   type Bytes,
 } from '../wasm/binary';
 
-/** Instruction encoders (the subset used below). */
+/** The shared encoders, with v128 loads and stores at the f64 alignment hint (2^3). */
 const op = {
-  ...coreOps,
-  f64Load: (offset = 0): Bytes => [0x2b, 3, ...uleb(offset)],
-  f64Store: (offset = 0): Bytes => [0x39, 3, ...uleb(offset)],
-  f64Add: [0xa0],
-  f64Mul: [0xa2],
-  // SIMD (0xfd prefix). Memory immediates: alignment hint 2^3, then the offset.
-  v128Load: (offset = 0): Bytes => [0xfd, ...uleb(0x00), 3, ...uleb(offset)],
-  v128Load64Splat: (offset = 0): Bytes => [0xfd, ...uleb(0x0a), 3, ...uleb(offset)],
-  v128Store: (offset = 0): Bytes => [0xfd, ...uleb(0x0b), 3, ...uleb(offset)],
-  v128Zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
-  f64x2Splat: [0xfd, ...uleb(0x14)],
-  f64x2ExtractLane: (lane: number): Bytes => [0xfd, ...uleb(0x21), lane],
-  f64x2Add: [0xfd, ...uleb(0xf0)],
-  f64x2Mul: [0xfd, ...uleb(0xf2)],
+  ...wasmOp,
+  v128Load: (offset = 0): Bytes => wasmOp.v128Load(offset, 3),
+  v128Store: (offset = 0): Bytes => wasmOp.v128Store(offset, 3),
 };
 
 // ---- Kernels --------------------------------------------------------------------------------
@@ -46,6 +34,24 @@ const op = {
  *   C[r, 4t + q] += alpha · Σ_k A[r, k] · Bp[t][k][q],   r, q < 4, k < kLen,
  * with A rows at byte address a + r·lda, Bp packed as nTiles blocks of kLen × 4 doubles
  * (contiguous from bp) and C rows at c + r·ldc (byte strides). Eight f64x2 accumulators.
+ *
+ *   (func $gemm4 (export "gemm4") (param $a i32) (param $lda i32) (param $bp i32)
+ *       (param $kLen i32) (param $nTiles i32) (param $c i32) (param $ldc i32) (param $alpha f64)
+ *     (local.set $alpha_v (f64x2.splat (local.get $alpha)))
+ *     ;; row_r = a + r·lda;  kEnd = 8·kLen
+ *     (block (loop (br_if 1 (i32.ge_s (local.get $t) (local.get $nTiles)))     ;; tiles
+ *       ;; acc_0..7 = v128.const 0
+ *       (block (loop (br_if 1 (i32.ge_s (local.get $koff) (local.get $kEnd)))  ;; k
+ *         (local.set $b01 (v128.load (local.get $pb)))
+ *         (local.set $b23 (v128.load offset=16 (local.get $pb)))
+ *         ;; for r < 4: av = (v128.load64_splat (i32.add (local.get $row_r) (local.get $koff)))
+ *         ;;   acc_2r += av·b01;  acc_2r+1 += av·b23   (f64x2.mul, f64x2.add)
+ *         ;; koff += 8; pb += 32
+ *         (br 0)))
+ *       ;; for r < 4, h < 2: (v128.store offset=16h (rowAddr)
+ *       ;;   (f64x2.add (v128.load offset=16h (rowAddr)) (f64x2.mul (acc_2r+h) (alpha_v))))
+ *       ;; pc += 32; t += 1
+ *       (br 0))))
  */
 function gemm4(): Bytes {
   const P = { a: 0, lda: 1, bp: 2, kLen: 3, nTiles: 4, c: 5, ldc: 6, alpha: 7 };
@@ -119,6 +125,20 @@ function gemm4(): Bytes {
  * symv4(a, ld, x, y, len, x0, x1, x2, x3, s): for the four rows at byte address a + r·ld
  * (r < 4) and columns c < len (contiguous doubles):
  *   y[c] += Σ_r A[r, c]·x_r   and   s[r] = Σ_c A[r, c]·x[c]   (s: four doubles at s).
+ *
+ *   (func $symv4 (export "symv4") (param $a i32) (param $ld i32) (param $x i32) (param $y i32)
+ *       (param $len i32) (param $x0 f64) (param $x1 f64) (param $x2 f64) (param $x3 f64)
+ *       (param $s i32)
+ *     ;; xs_r = (f64x2.splat (local.get $x_r)); sum_r = 0; cEnd = 8·(len & −2)
+ *     (block (loop (br_if 1 (i32.ge_s (local.get $coff) (local.get $cEnd)))   ;; two columns
+ *       (local.set $xv (v128.load (i32.add (local.get $x) (local.get $coff))))
+ *       ;; av_r = (v128.load (row_r + coff));  sum_r += av_r · xv
+ *       ;; (v128.store (y + coff) (f64x2.add (v128.load (y + coff)) (Σ_r av_r · xs_r)))
+ *       (br 0)))
+ *     ;; ss_r = (f64.add (f64x2.extract_lane 0 sum_r) (f64x2.extract_lane 1 sum_r))
+ *     ;; (if odd len) the last column in scalar f64.load / f64.mul / f64.add
+ *     ;; (f64.store offset=8r (local.get $s) (local.get $ss_r))
+ *   )
  */
 function symv4(): Bytes {
   const P = { a: 0, ld: 1, x: 2, y: 3, len: 4, x0: 5, s: 9 };
@@ -180,6 +200,15 @@ function symv4(): Bytes {
 
 /**
  * dot4(z, ld, b, len, out): out[r] = Σ_c Z[r, c]·b[c] for the four rows at z + r·ld.
+ *
+ *   (func $dot4 (export "dot4") (param $z i32) (param $ld i32) (param $b i32) (param $len i32)
+ *       (param $out i32)
+ *     (block (loop (br_if 1 (i32.ge_s (local.get $coff) (local.get $cEnd)))   ;; two columns
+ *       (local.set $bv (v128.load (i32.add (local.get $b) (local.get $coff))))
+ *       ;; sum_r = (f64x2.add sum_r (f64x2.mul (v128.load (row_r + coff)) (local.get $bv)))
+ *       (br 0)))
+ *     ;; horizontal sums, the odd last column in scalar f64, (f64.store offset=8r (out) ss_r)
+ *   )
  */
 function dot4(): Bytes {
   const P = { z: 0, ld: 1, b: 2, len: 3, out: 4 };
@@ -224,6 +253,16 @@ function dot4(): Bytes {
 /**
  * axpy4(z, ld, b, len, c0, c1, c2, c3): b[c] += Σ_r c_r · Z[r, c] for the four rows at
  * z + r·ld.
+ *
+ *   (func $axpy4 (export "axpy4") (param $z i32) (param $ld i32) (param $b i32) (param $len i32)
+ *       (param $c0 f64) (param $c1 f64) (param $c2 f64) (param $c3 f64)
+ *     ;; cs_r = (f64x2.splat (local.get $c_r))
+ *     (block (loop (br_if 1 (i32.ge_s (local.get $coff) (local.get $cEnd)))   ;; two columns
+ *       ;; (v128.store (b + coff) (f64x2.add (v128.load (b + coff))
+ *       ;;   Σ_r (f64x2.mul (v128.load (row_r + coff)) (local.get $cs_r))))
+ *       (br 0)))
+ *     ;; the odd last column in scalar f64
+ *   )
  */
 function axpy4(): Bytes {
   const P = { z: 0, ld: 1, b: 2, len: 3, c0: 4 };

@@ -1,7 +1,11 @@
 /**
  * A minimal WebAssembly binary writer shared by the hand-assembled kernels (the PCA's f64x2
- * kernels and the f32x4 training step): LEB128 numbers, sections, the instructions both use, a
- * function-body builder and a module with one imported memory. No toolchain, no binary blob.
+ * kernels, pca/wasmKernels.ts, and the f32x4 training step, nets/simdStep/): LEB128 numbers,
+ * sections, the instructions both use, a function-body builder with the two loop shapes they
+ * use, and a module with one imported memory. No toolchain, no binary blob.
+ *
+ * Each generated function carries a comment with its WebAssembly text format (WAT)
+ * equivalent; `wasm-tools print` or `wasm2wat` on the module bytes shows the full expansion.
  */
 
 export type Bytes = readonly number[];
@@ -53,22 +57,73 @@ export const V128 = 0x7b;
 /** A SIMD instruction (0xfd prefix) by its opcode. */
 export const simd = (code: number): number[] => [0xfd, ...uleb(code)];
 
-/** Locals, constants, integer arithmetic and control flow, as both kernels use them. */
-export const coreOps = {
-  get: (i: number): Bytes => [0x20, ...uleb(i)],
-  set: (i: number): Bytes => [0x21, ...uleb(i)],
-  tee: (i: number): Bytes => [0x22, ...uleb(i)],
-  i32: (v: number): Bytes => [0x41, ...sleb(v)],
+/**
+ * Instruction encoders for both kernels, named after their WAT mnemonics (`i32Add` is
+ * `i32.add`, `f32x4Mul` is `f32x4.mul`). Memory instructions take the byte offset and the
+ * alignment exponent (a hint: 2 for 4 bytes, 4 for a whole v128).
+ */
+export const op = {
+  get: (i: number): Bytes => [0x20, ...uleb(i)], // local.get
+  set: (i: number): Bytes => [0x21, ...uleb(i)], // local.set
+  tee: (i: number): Bytes => [0x22, ...uleb(i)], // local.tee
+  i32: (v: number): Bytes => [0x41, ...sleb(v)], // i32.const
   i32Add: [0x6a] as Bytes,
-  i32GeS: [0x4e] as Bytes,
-  i32LtS: [0x48] as Bytes,
+  i32Mul: [0x6c] as Bytes,
   i32And: [0x71] as Bytes,
+  i32Shl: [0x74] as Bytes,
+  i32Ne: [0x47] as Bytes,
+  i32Eqz: [0x45] as Bytes,
+  i32GeS: [0x4e] as Bytes,
+  i32GeU: [0x4f] as Bytes,
+  i32LtS: [0x48] as Bytes,
+  i32Popcnt: [0x69] as Bytes,
+  f64Add: [0xa0] as Bytes,
+  f64Mul: [0xa2] as Bytes,
   block: [0x02, 0x40] as Bytes,
   loop: [0x03, 0x40] as Bytes,
   if: [0x04, 0x40] as Bytes,
   end: [0x0b] as Bytes,
   br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  i32Load: (offset = 0): Bytes => [0x28, 2, ...uleb(offset)],
+  i32Store: (offset = 0): Bytes => [0x36, 2, ...uleb(offset)],
+  f32Load: (offset = 0): Bytes => [0x2a, 2, ...uleb(offset)],
+  f32Store: (offset = 0): Bytes => [0x38, 2, ...uleb(offset)],
+  f64Load: (offset = 0): Bytes => [0x2b, 3, ...uleb(offset)],
+  f64Store: (offset = 0): Bytes => [0x39, 3, ...uleb(offset)],
+  v128Load: (offset = 0, align = 4): Bytes => [...simd(0x00), align, ...uleb(offset)],
+  v128Store: (offset = 0, align = 4): Bytes => [...simd(0x0b), align, ...uleb(offset)],
+  v128Load32Splat: (offset = 0): Bytes => [...simd(0x09), 2, ...uleb(offset)],
+  v128Load64Splat: (offset = 0): Bytes => [...simd(0x0a), 3, ...uleb(offset)],
+  /** v128.const i32x4 a b c d. */
+  i32x4Const: (lanes: readonly number[]): Bytes => [
+    ...simd(0x0c),
+    ...lanes.flatMap((v) => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255]),
+  ],
+  v128Zero: [...simd(0x0c), ...new Array<number>(16).fill(0)] as Bytes,
+  i8x16Shuffle: (lanes: readonly number[]): Bytes => [...simd(0x0d), ...lanes],
+  i8x16Swizzle: simd(0x0e),
+  v128And: simd(0x4e),
+  v128AnyTrue: simd(0x53),
+  i16x8ExtendLowI8x16U: simd(0x89),
+  i16x8ExtendHighI8x16U: simd(0x8a),
+  i32x4Bitmask: simd(0xa4),
+  i32x4ExtendLowI16x8U: simd(0xa9),
+  i32x4ExtendHighI16x8U: simd(0xaa),
+  i32x4Add: simd(0xae),
+  f32x4ExtractLane: (lane: number): Bytes => [...simd(0x1f), lane],
+  f32x4Ne: simd(0x42),
+  f32x4Gt: simd(0x44),
+  f32x4Add: simd(0xe4),
+  f32x4Sub: simd(0xe5),
+  f32x4Mul: simd(0xe6),
+  f32x4Div: simd(0xe7),
+  f32x4Max: simd(0xe9),
+  f32x4ConvertI32x4U: simd(0xfb),
+  f64x2Splat: simd(0x14),
+  f64x2ExtractLane: (lane: number): Bytes => [...simd(0x21), lane],
+  f64x2Add: simd(0xf0),
+  f64x2Mul: simd(0xf2),
 };
 
 /** A function body being written: numbered locals after the parameters, then code. */
@@ -83,6 +138,23 @@ export class FunctionBody {
   emit(...parts: Bytes[]): this {
     for (const p of parts) for (const b of p) this.code.push(b);
     return this;
+  }
+  /** `while (i <u end) { body(); i += step }` — `end` is code that pushes the bound. */
+  loopPtr(i: number, end: Bytes, step: number, body: () => void): void {
+    this.emit(op.block, op.loop, op.get(i), end, op.i32GeU, op.brIf(1));
+    body();
+    this.emit(op.get(i), op.i32(step), op.i32Add, op.set(i), op.br(0), op.end, op.end);
+  }
+  /** `for (i = 0; i < n; i++) body()` (signed compare; n is code that pushes the bound). */
+  loopCount(i: number, n: Bytes, body: () => void): void {
+    this.emit(op.i32(0), op.set(i));
+    this.emit(op.block, op.loop, op.get(i), n, op.i32GeS, op.brIf(1));
+    body();
+    this.emit(op.get(i), op.i32(1), op.i32Add, op.set(i), op.br(0), op.end, op.end);
+  }
+  /** p += step. */
+  bump(p: number, step: number | Bytes): void {
+    this.emit(op.get(p), typeof step === 'number' ? op.i32(step) : step, op.i32Add, op.set(p));
   }
   bytes(): number[] {
     const groups: Bytes[] = this.localTypes.map((t) => [1, t]);
