@@ -26,6 +26,7 @@ import {
   useActiveRank,
   useNearestRankHover,
   useRankEvents,
+  useRankKeys,
   useSize,
   useZoom,
   type RunId,
@@ -121,6 +122,10 @@ export function SpectrumView() {
   );
   const bg = useNearestRankHover(svgRef, screen);
   const events = useRankEvents();
+  const keys = useRankKeys(
+    useMemo(() => pts.map((p) => p.rank), [pts]),
+    'PCA spectrum',
+  );
 
   const sgd = results.sgd;
   const gammaText = (run: RunId, r: typeof sgd) =>
@@ -207,7 +212,7 @@ export function SpectrumView() {
                     />
                   );
                 })}
-                <g className="fm-points" {...events}>
+                <g className="fm-points" {...events} {...keys}>
                   <Points pts={pts} active={active} />
                 </g>
                 {pts

@@ -29,6 +29,7 @@ import {
   useActiveRank,
   useNearestRankHover,
   useRankEvents,
+  useRankKeys,
   useSize,
   useZoom,
   type Box,
@@ -254,6 +255,10 @@ export function VarianceFlatnessView() {
   );
   const bg = useNearestRankHover(svgRef, screen);
   const events = useRankEvents();
+  const keys = useRankKeys(
+    useMemo(() => pts.map((p) => p.rank), [pts]),
+    'Variance against flatness',
+  );
 
   // Einstein reference anchored at the Langevin data centre (else SGD): geometric means.
   const einstein = useMemo(() => {
@@ -432,7 +437,7 @@ export function VarianceFlatnessView() {
                     />
                   );
                 })}
-                <g className="fm-points" {...events}>
+                <g className="fm-points" {...events} {...keys}>
                   <Points pts={pts} active={active} />
                 </g>
                 {activePts.map((p) => (

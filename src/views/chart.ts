@@ -15,6 +15,7 @@ import {
   useMemo,
   useRef,
   useState,
+  type KeyboardEvent as ReactKeyboardEvent,
   type MouseEvent as ReactMouseEvent,
   type PointerEvent as ReactPointerEvent,
   type RefObject,
@@ -244,9 +245,20 @@ export function useResultsKeptDuringRun(): {
 
 // ───────────────────────────── colour ─────────────────────────────
 
-/** Viridis without its darkest and lightest ends, so points read on light and dark themes. */
+/** Whether the page is drawn dark (the theme menu, else the system's preference). */
+function darkTheme(): boolean {
+  if (typeof document === 'undefined') return false;
+  const set = document.documentElement.dataset.theme;
+  if (set) return set === 'dark';
+  return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
+}
+
+/**
+ * Viridis without its lightest end; on a dark background without its dark purples too (from
+ * 0.35, whose blue keeps about 3:1 contrast with the page's #14171d), so every point reads.
+ */
 export function sequentialInterpolator(t: number): string {
-  return interpolateViridis(0.12 + 0.8 * t);
+  return darkTheme() ? interpolateViridis(0.35 + 0.6 * t) : interpolateViridis(0.12 + 0.8 * t);
 }
 
 /** Colour by mode rank, log-spaced. */
@@ -298,6 +310,55 @@ export function useRankEvents(): {
       },
     }),
     [setHover, toggle],
+  );
+}
+
+/**
+ * Keyboard access to a figure's points: the point group is one Tab stop; arrow keys move the
+ * selected mode to the next or previous rank drawn (the shared hover rank, so every view
+ * follows, as with the pointer), Home/End to the first/last, Enter or Space pins or unpins it.
+ */
+export function useRankKeys(
+  ranks: readonly number[],
+  label: string,
+): {
+  tabIndex: number;
+  role: 'group';
+  'aria-label': string;
+  onKeyDown: (e: ReactKeyboardEvent<SVGGElement>) => void;
+  onBlur: () => void;
+} {
+  const setHover = useSelection((s) => s.setHover);
+  const toggle = useSelection((s) => s.toggle);
+  const sorted = useMemo(() => [...new Set(ranks)].sort((a, b) => a - b), [ranks]);
+  return useMemo(
+    () => ({
+      tabIndex: 0,
+      role: 'group' as const,
+      'aria-label': `${label}: arrow keys move between modes, Enter pins a mode`,
+      onKeyDown: (e) => {
+        if (!sorted.length) return;
+        const cur = activeRank(useSelection.getState());
+        const i = cur === null ? -1 : sorted.indexOf(cur);
+        let next: number | null = null;
+        if (e.key === 'ArrowRight' || e.key === 'ArrowUp')
+          next = sorted[i < 0 ? 0 : Math.min(sorted.length - 1, i + 1)];
+        else if (e.key === 'ArrowLeft' || e.key === 'ArrowDown')
+          next = sorted[i < 0 ? 0 : Math.max(0, i - 1)];
+        else if (e.key === 'Home') next = sorted[0];
+        else if (e.key === 'End') next = sorted[sorted.length - 1];
+        else if ((e.key === 'Enter' || e.key === ' ') && cur !== null) {
+          e.preventDefault();
+          toggle(cur);
+          return;
+        }
+        if (next === null) return;
+        e.preventDefault();
+        setHover(next);
+      },
+      onBlur: () => setHover(null),
+    }),
+    [sorted, label, setHover, toggle],
   );
 }
 
