@@ -14,6 +14,7 @@ import { DataNotice, Notices } from './Notices';
 import { Figure } from './figures';
 import { ForgettingSection } from './ForgettingSection';
 import { UniversalitySection } from './UniversalitySection';
+import { NoiseShapingSection } from './NoiseShapingSection';
 import { RunPanel } from './RunPanel';
 import { SectionNav } from './SectionNav';
 import { LangevinParagraph, WindowPhrase } from './articleParts';
@@ -355,6 +356,7 @@ function Page() {
             does the split of ψ between β₁ and β₂ move?
           </p>
         </section>
+        <NoiseShapingSection />
         <ForgettingSection />
         <UniversalitySection />
       </main>

@@ -20,6 +20,7 @@ import {
   CurvatureFlatnessView,
   HessianSpectrumView,
   EdgeOfStabilityView,
+  NoiseShapingView,
   FlatnessRankView,
   LossProfileView,
   MinibatchEnsembleView,
@@ -110,6 +111,11 @@ export const FIGURES: readonly FigureEntry[] = [
     id: 'temperature-trajectory',
     title: 'Temperature along training',
     render: () => <TemperatureTrajectoryView />,
+  },
+  {
+    id: 'noise-shaping',
+    title: 'Training with four kinds of noise from the same start',
+    render: () => <NoiseShapingView />,
   },
   {
     id: 'optimizer-comparison',

@@ -28,3 +28,4 @@ export { EinsteinView } from './EinsteinView';
 export { CurvatureFlatnessView } from './CurvatureFlatnessView';
 export { HessianSpectrumView } from './HessianSpectrumView';
 export { EdgeOfStabilityView } from './EdgeOfStabilityView';
+export { NoiseShapingView } from './NoiseShapingView';

@@ -43,6 +43,16 @@ import {
   universalityBusy,
   useUniversality,
 } from '../state/universalityStore';
+import {
+  applyNoiseShapingEvent,
+  beginNoiseShaping,
+  isNoiseShapingEvent,
+  noiseShapingBusy,
+  setNoiseShapingStatus,
+  stopNoiseShaping,
+  useNoiseShaping,
+} from '../state/noiseShapingStore';
+import type { NoiseShapingConfig } from '../engine/experiments/noiseShapingSummary';
 import { ResumeTracker } from './checkpoints';
 import type {
   AnalysisCommand,
@@ -242,6 +252,7 @@ export class WorkerClient {
   private halt(what: string): void {
     stopForgetting('error', `${what}; the sweep was stopped. Start it again to go on.`);
     stopUniversality('error', `${what}; the runs were stopped. Start them again to go on.`);
+    stopNoiseShaping('error', `${what}; the runs were stopped. Start them again.`);
     this.kill();
     const s = useRun.getState();
     const point = this.runLive ? this.tracker.resumePoint(this.live) : null;
@@ -272,6 +283,7 @@ export class WorkerClient {
   terminate(): void {
     stopForgetting('cancelled', 'Stopped: the workers were restarted.');
     stopUniversality('cancelled', 'Stopped: the workers were restarted.');
+    stopNoiseShaping('cancelled', 'Stopped: the workers were restarted.');
     this.kill();
   }
 
@@ -422,6 +434,18 @@ export class WorkerClient {
     setUniversalityStatus('running');
     this.sendTrainer({ type: 'universalityResume' });
   }
+  /** Noise shaping (SI §S9): the four methods per seed in the trainer worker. */
+  startNoiseShaping(config: NoiseShapingConfig, seeds: number[]): void {
+    if (noiseShapingBusy(useNoiseShaping.getState())) return;
+    this.ensureWorkers();
+    beginNoiseShaping(config, seeds);
+    this.sendTrainer({ type: 'noiseShapingStart', config, seeds });
+  }
+  cancelNoiseShaping(): void {
+    if (useNoiseShaping.getState().status !== 'running') return;
+    setNoiseShapingStatus('cancelling');
+    this.sendTrainer({ type: 'noiseShapingCancel' });
+  }
   cancelUniversality(): void {
     const s = useUniversality.getState();
     if (!s.active) return;
@@ -477,6 +501,10 @@ export class WorkerClient {
     }
     if (isUniversalityEvent(e)) {
       applyUniversalityEvent(e);
+      return;
+    }
+    if (isNoiseShapingEvent(e)) {
+      applyNoiseShapingEvent(e);
       return;
     }
     if (e.type === 'resetDone') {

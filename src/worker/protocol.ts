@@ -14,6 +14,10 @@ import type {
 import type { CurvatureSummary } from '../engine/experiments/curvatureRun';
 import type { MlpWeights } from '../engine/nets/mlp';
 import type { RunSummary } from '../engine/experiments/sweeps';
+import type {
+  NoiseShapingConfig,
+  NoiseShapingRun,
+} from '../engine/experiments/noiseShapingSummary';
 import type { Arch, ArchConfig, ArchResult } from '../engine/experiments/architectures';
 import type {
   CurvePoint,
@@ -113,7 +117,10 @@ export type TrainerCommand =
   | { type: 'universalityCancel' }
   /** Holds the sweep at its next training step (or between runs) until resumed. */
   | { type: 'universalityPause' }
-  | { type: 'universalityResume' };
+  | { type: 'universalityResume' }
+  /** Noise shaping (SI §S9): the four methods for each seed. One experiment at a time. */
+  | { type: 'noiseShapingStart'; config: NoiseShapingConfig; seeds: number[] }
+  | { type: 'noiseShapingCancel' };
 
 export type UniversalityMode = 'optimizers' | 'widths' | 'hyper' | 'architectures';
 
@@ -174,7 +181,19 @@ export type TrainerEvent =
   | { type: 'resetDone'; token: number }
   | { type: 'error'; message: string }
   | ForgettingWorkerEvent
-  | UniversalityWorkerEvent;
+  | UniversalityWorkerEvent
+  | NoiseShapingWorkerEvent;
+
+// ───────────── trainer → UI: noise shaping (SI §S9) ─────────────
+export type NoiseShapingWorkerEvent =
+  | {
+      type: 'noiseShapingState';
+      state: 'running' | 'done' | 'cancelled' | 'error';
+      message?: string;
+    }
+  /** Fraction of all seeds' runs done, and what runs now. */
+  | { type: 'noiseShapingProgress'; fraction: number; message: string }
+  | { type: 'noiseShapingRun'; run: NoiseShapingRun };
 
 // ───────────── trainer → UI: the universality runs (section 7) ─────────────
 export type UniversalityWorkerEvent =

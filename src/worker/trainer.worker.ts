@@ -18,6 +18,7 @@ import {
 } from '../engine/experiments/training';
 import { cloneWeights, initMlp } from '../engine/nets/mlp';
 import { ForgettingLoop, taskSamples } from './forgettingLoop';
+import { NoiseShapingLoop } from './noiseShapingLoop';
 import { summariseRun, type SweepOptions } from '../engine/experiments/sweeps';
 import {
   archDefaults,
@@ -51,6 +52,17 @@ let analysis: MessagePort | null = null;
 let run: RunLoop | null = null;
 /** The forgetting sweep (section 6); never at the same time as `run`. */
 let forgetting: ForgettingLoop | null = null;
+
+/** Noise shaping (SI §S9); never at the same time as another experiment. */
+let noiseShaping: NoiseShapingLoop | null = null;
+
+async function stopNoiseShaping(reason: string): Promise<void> {
+  const n = noiseShaping;
+  if (!n) return;
+  noiseShaping = null;
+  n.cancel(reason);
+  await n.finished;
+}
 
 async function stopForgetting(reason: string): Promise<void> {
   const f = forgetting;
@@ -543,6 +555,9 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       await stopUniversality(
         'Stopped: a training run was started (one experiment runs at a time).',
       );
+      await stopNoiseShaping(
+        'Stopped: a training run was started (one experiment runs at a time).',
+      );
       await run?.stop();
       feed({ type: 'reset' });
       feed({ type: 'config', config: cmd.config });
@@ -570,6 +585,9 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       await stopUniversality(
         'Stopped: the forgetting sweep was started (one experiment runs at a time).',
       );
+      await stopNoiseShaping(
+        'Stopped: the forgetting sweep was started (one experiment at a time).',
+      );
       // A run still training is stopped; a finished one keeps its analysis (profiles).
       if (run?.active) {
         await run.stop();
@@ -590,6 +608,9 @@ async function handle(cmd: TrainerCommand): Promise<void> {
         'Stopped: the universality runs were started (one experiment at a time).',
       );
       await stopUniversality();
+      await stopNoiseShaping(
+        'Stopped: the universality runs were started (one experiment at a time).',
+      );
       if (run?.active) {
         await run.stop();
         run = null;
@@ -601,6 +622,31 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     }
     case 'universalityCancel':
       await stopUniversality();
+      return;
+    case 'noiseShapingStart': {
+      if (!dataset) throw new Error('no data set is loaded yet');
+      await stopNoiseShaping('Stopped: the runs were started again.');
+      await stopForgetting(
+        'Stopped: the noise-shaping runs were started (one experiment at a time).',
+      );
+      await stopUniversality(
+        'Stopped: the noise-shaping runs were started (one experiment at a time).',
+      );
+      if (run?.active) {
+        await run.stop();
+        run = null;
+        feed({ type: 'reset' });
+        post({ type: 'state', state: 'idle' });
+      }
+      const n = new NoiseShapingLoop(cmd.config, cmd.seeds, dataset, post);
+      noiseShaping = n;
+      void n.finished.then(() => {
+        if (noiseShaping === n) noiseShaping = null;
+      });
+      return;
+    }
+    case 'noiseShapingCancel':
+      await stopNoiseShaping('Cancelled.');
       return;
     case 'universalityPause':
       universality?.pause();

@@ -1,0 +1,184 @@
+/**
+ * Section 5b (SI §S9, issue 17): which noise finds flat minima? SGD, full-batch GD, GD +
+ * isotropic noise and GD + flatness-detecting noise from the same start with the same gradient
+ * budget. Shows the bundled command-line runs until the reader runs the comparison (one seed,
+ * B, α, sampling and seed from the run panel) in the trainer worker. Every number in the text
+ * is computed from the runs shown.
+ */
+import { useMemo } from 'react';
+import { useConfig } from '../state/configStore';
+import {
+  NOISE_METHODS,
+  methodLabel,
+  noiseShapingBusy,
+  noiseShapingSummary,
+  pageNoiseShapingConfig,
+  useNoiseShaping,
+  type NoiseShapingRun,
+} from '../state/noiseShapingStore';
+import { Figure } from './figures';
+import { workers } from './workers';
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** The plain answer, from the runs shown. */
+function Verdict({ runs }: { runs: NoiseShapingRun[] }) {
+  const { summary, verdict } = useMemo(() => noiseShapingSummary(runs), [runs]);
+  const present = NOISE_METHODS.filter((m) => summary[m].finalTestError.n > 0);
+  if (present.length < NOISE_METHODS.length) return null;
+  const err = (m: (typeof NOISE_METHODS)[number]) => summary[m].finalTestError;
+  const F = (m: (typeof NOISE_METHODS)[number]) => summary[m].medianTopFlatness.mean;
+  const spread =
+    Math.max(...present.map((m) => err(m).mean)) - Math.min(...present.map((m) => err(m).mean));
+  const sdMax = Math.max(...present.map((m) => (Number.isFinite(err(m).sd) ? err(m).sd : 0)));
+  const never = present.filter((m) => summary[m].explored < summary[m].finalTestError.n);
+  const flatRatio = verdict.flattest ? F(verdict.flattest) / F('sgd') : NaN;
+  return (
+    <p data-testid="noise-shaping-verdict">
+      <strong>What these runs show.</strong>{' '}
+      {never.length
+        ? `${never.map(methodLabel).join(', ')} did not reach the exploration phase (training error ≤ 0.5%) in every run. `
+        : 'All four reached the exploration phase (training error ≤ 0.5%). '}
+      Final test errors span {pct(spread)}
+      {sdMax > 0 ? `, against a seed-to-seed spread (sd) of up to ${pct(sdMax)}` : ''}: lowest{' '}
+      {methodLabel(verdict.lowestTestError)} at {pct(err(verdict.lowestTestError).mean)}.{' '}
+      {verdict.flattest
+        ? `The flattest solutions by the median F along their sharpest directions: ${methodLabel(verdict.flattest)} (${F(verdict.flattest).toFixed(3)}${verdict.flattest === 'sgd' ? '' : `, ${flatRatio.toFixed(2)}× SGD's ${F('sgd').toFixed(3)}`}). `
+        : ''}
+      {spread <= 2 * sdMax
+        ? 'No method reached a minimum that generalises measurably better than the others at this budget: the differences in test error are within the spread over seeds.'
+        : verdict.flattest === verdict.lowestTestError
+          ? `${methodLabel(verdict.lowestTestError)} reached both the flattest minimum and the lowest test error.`
+          : `The flattest minimum (${methodLabel(verdict.flattest ?? 'sgd')}) is not the one with the lowest test error (${methodLabel(verdict.lowestTestError)}).`}
+    </p>
+  );
+}
+
+function Controls() {
+  const config = useConfig((s) => s.config);
+  const status = useNoiseShaping((s) => s.status);
+  const progress = useNoiseShaping((s) => s.progress);
+  const message = useNoiseShaping((s) => s.message);
+  const busy = noiseShapingBusy({ ...useNoiseShaping.getState(), status });
+  const cfg = pageNoiseShapingConfig(config);
+  return (
+    <div className="universality-controls">
+      <div className="buttons">
+        {busy ? (
+          <button
+            type="button"
+            data-testid="noise-shaping-cancel"
+            onClick={() => workers.cancelNoiseShaping()}
+            disabled={status === 'cancelling'}
+          >
+            Cancel
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="primary"
+            data-testid="noise-shaping-start"
+            onClick={() => workers.startNoiseShaping(cfg, [config.seed])}
+          >
+            Run the four methods (seed {config.seed})
+          </button>
+        )}
+      </div>
+      <div className="progress" aria-live="polite">
+        <progress
+          max={1}
+          value={progress?.fraction ?? (status === 'done' ? 1 : 0)}
+          aria-label="noise-shaping progress"
+        />
+        <span className="progress-text" data-testid="noise-shaping-progress">
+          {busy && progress
+            ? `${Math.round(100 * progress.fraction)}% — ${progress.message}`
+            : status === 'done'
+              ? 'Done: the figure shows your run.'
+              : status === 'cancelled' || status === 'error'
+                ? (message ?? status)
+                : ''}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+export function NoiseShapingSection() {
+  const config = useConfig((s) => s.config);
+  const runs = useNoiseShaping((s) => s.runs);
+  const shown = useNoiseShaping((s) => s.config);
+  const source = useNoiseShaping((s) => s.source);
+  const bundleError = useNoiseShaping((s) => s.bundleError);
+  const cfg = shown ?? pageNoiseShapingConfig(config);
+  const sgd = runs.find((r) => r.method === 'sgd');
+  const iso = runs.find((r) => r.method === 'gd-isotropic');
+  const beta1s = runs.flatMap((r) => (r.beta1 !== undefined ? [r.beta1] : []));
+  return (
+    <section id="noise-shaping">
+      <h2>5b. Which noise finds flat minima?</h2>
+      <p>
+        The paper&rsquo;s last claim is causal: SGD finds flat, generalising minima because its
+        noise is shaped by the landscape. Its SI §S9 tests this by adding noise to plain gradient
+        descent. Here four methods train the same network from the same initialisation on the first{' '}
+        {cfg.trainCount.toLocaleString('en')} training digits, each with the same budget of{' '}
+        {cfg.epochs} epochs of example gradients. That is the honest count: a full-batch step
+        evaluates all N = {cfg.trainCount.toLocaleString('en')} examples, so SGD (B ={' '}
+        {cfg.batchSize}, α = {cfg.lr}) takes{' '}
+        {(cfg.epochs * Math.floor(cfg.trainCount / cfg.batchSize)).toLocaleString('en')} steps while
+        each gradient-descent method takes {cfg.epochs}, all at the same α.
+      </p>
+      <ul>
+        <li>
+          <strong>SGD</strong>, the reference, minibatches drawn{' '}
+          {cfg.sampling === 'epoch' ? 'without' : 'with'} replacement.
+        </li>
+        <li>
+          <strong>GD</strong>: full-batch gradient descent, no noise.
+        </li>
+        <li>
+          <strong>GD + isotropic noise</strong> on W2 (Langevin). The matching rule: P̄ is
+          SGD&rsquo;s mean noise power per step over W2, α²·E‖g<sup>μ</sup> − g‖² (computed exactly
+          from the per-example gradients at {cfg.powerSamples} points of the SGD run, then
+          averaged). One GD step costs the gradients of N/B SGD steps, so it gets their noise: total
+          power (N/B)·P̄ per step, the same noise per gradient evaluation and the same injected
+          variance over the run, a temperature T = (N/B)·P̄/(2αd) with d = h² weights
+          {sgd && iso
+            ? ` (here P̄ = ${sgd.noisePower.toExponential(2)}, T = ${iso.temperature.toExponential(2)})`
+            : ''}
+          .
+        </li>
+        <li>
+          <strong>GD + flatness-detecting noise</strong>: the same total power, but along the top{' '}
+          {cfg.modes} PCA modes (ranks 2–{cfg.modes + 1}) of the last {cfg.windowEpochs} GD steps,
+          with strength D<sub>i</sub> ∝ F<sub>i</sub>
+          <sup>−β₁</sup>, the F<sub>i</sub> measured every {cfg.refreshEvery} steps and β₁ measured
+          from the SGD run&rsquo;s own D–F relation
+          {beta1s.length ? ` (β₁ = ${beta1s.map((b) => b.toFixed(2)).join(', ')})` : ''}. Why PCA
+          modes rather than the diagonal of the minibatch-gradient covariance: the diagonal would
+          need per-example gradients every step, copying SGD&rsquo;s noise rather than shaping it by
+          flatness; along the PCA modes the noise depends on the landscape only through F
+          <sub>i</sub> and β₁. Until the first refresh it is isotropic.
+        </li>
+      </ul>
+      <p>
+        The flatness of a solution is the median F<sub>i</sub> along its {cfg.modes} sharpest
+        directions (the top eigenvectors of the W2 Hessian, by Lanczos) — not along each run&rsquo;s
+        own PCA modes, which its noise picks: under isotropic noise they are random directions, flat
+        in 2,500 dimensions, and would make that solution look flat whatever it is. The table also
+        gives the largest Hessian eigenvalue λ₁.{' '}
+        {source === 'precomputed'
+          ? `Shown: ${new Set(runs.map((r) => r.seed)).size} seeds precomputed with the command line (npm run reproduce -- --experiment noise-shaping --seeds 0,1,2). Your run uses one seed and the run panel's h, B, α, sampling and seed; it takes well under a minute of computing on a laptop.`
+          : 'Shown: your runs.'}
+      </p>
+      {bundleError ? (
+        <p className="notice" role="status">
+          {bundleError}
+        </p>
+      ) : null}
+      <Controls />
+      <Figure id="noise-shaping" />
+      <Verdict runs={runs} />
+    </section>
+  );
+}
