@@ -5,6 +5,7 @@
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { StepBenchRow } from './trainingBench';
 
 declare global {
@@ -33,7 +34,7 @@ worker.onmessage = (e: MessageEvent<{ rows: StepBenchRow[]; notes: string[] }>) 
   ].join('\n');
 };
 worker.postMessage({
-  dataUrl: abs('data/mnist-10k.bin'),
+  dataUrl: abs(EMBEDDED_ASSET_PATH),
   wasmPaths: {
     'tfjs-backend-wasm.wasm': abs(wasmPlain),
     'tfjs-backend-wasm-simd.wasm': abs(wasmSimd),
