@@ -6,6 +6,8 @@
 #   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 #   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 #   cd .gpucheck && xz -d *.xz node_modules/webgpu/dist/linux-x64/*.xz && chmod +x node && ./node check.mjs mnist-10k.bin
+# and the fused WGSL trainer's checks and speeds (seconds per measurement last):
+#   ./node fused.mjs mnist-10k.bin 3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 grep -qx '/.gpucheck/' .git/info/exclude 2>/dev/null || echo '/.gpucheck/' >> .git/info/exclude
@@ -16,13 +18,15 @@ tmp=$(mktemp -d)
 cp -r "$tmp/package" .gpucheck/node_modules/webgpu
 rm -rf .gpucheck/node_modules/webgpu/dist/{darwin-universal,linux-arm64,win32-arm64,win32-x64} .gpucheck/node_modules/webgpu/build
 cp scripts/gpu-check/*.ts .gpucheck/
-sed -i "s#'../../src/#'../src/#g" .gpucheck/check.ts
-npx esbuild .gpucheck/check.ts --bundle --platform=node --format=esm --outfile=.gpucheck/check.mjs \
-  --external:webgpu --log-level=error \
-  --banner:js="import { createRequire } from 'module'; import { fileURLToPath as __fu } from 'url'; import { dirname as __dn } from 'path'; const require = createRequire(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
+sed -i "s#'../../src/#'../src/#g" .gpucheck/check.ts .gpucheck/fused.ts
+for f in check fused; do
+  npx esbuild .gpucheck/$f.ts --bundle --platform=node --format=esm --outfile=.gpucheck/$f.mjs \
+    --external:webgpu --log-level=error \
+    --banner:js="import { createRequire } from 'module'; import { fileURLToPath as __fu } from 'url'; import { dirname as __dn } from 'path'; const require = createRequire(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
+done
 cp public/data/mnist-10k.bin node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm{,-simd}.wasm .gpucheck/
 xz -T2 -c "$(readlink -f "$(command -v node)")" > .gpucheck/node.xz
-xz -T2 .gpucheck/check.mjs .gpucheck/mnist-10k.bin .gpucheck/*.wasm .gpucheck/node_modules/webgpu/dist/linux-x64/dawn.node
+xz -T2 .gpucheck/check.mjs .gpucheck/fused.mjs .gpucheck/mnist-10k.bin .gpucheck/*.wasm .gpucheck/node_modules/webgpu/dist/linux-x64/dawn.node
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 mkdir -p /tmp/amd64/partial
 apt-get $o update -qq

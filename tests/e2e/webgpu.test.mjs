@@ -71,3 +71,28 @@ test(
     assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
   },
 );
+
+test(
+  'the fused WGSL trainer matches the float64 step, and an ensemble equals its runs alone',
+  { timeout: TEST_TIMEOUT },
+  async (t) => {
+    const url = `${server.url}bench.html?mode=webgpu&seconds=0`;
+    const { page, context, errors } = await openPage(browser, url, server.origin);
+    await page.waitForFunction(() => window.__webgpuBench !== undefined, null, {
+      timeout: WAIT.run,
+    });
+    const r = await page.evaluate(() => window.__webgpuBench);
+    await context.close();
+    if (r.error && /no WebGPU adapter/.test(r.error)) {
+      t.skip(r.error);
+      return;
+    }
+    assert.equal(r.error, undefined, r.error);
+    // Six steps of B = 50 in float32 against float64: rounding only, far below 1e-5.
+    for (const [k, v] of Object.entries(r.check.reference))
+      assert.ok(v <= 1e-5, `${k}: ${v} relative to the float64 step`);
+    // Three runs with their own seeds, α and B in one dispatch: each the same as alone.
+    assert.equal(r.check.ensembleVsSingle, 0);
+    assert.deepEqual(errors, [], errors.join('\n'));
+  },
+);

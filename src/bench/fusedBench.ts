@@ -1,0 +1,154 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The fused WGSL trainer's checks and speeds, shared by the browser benchmark worker and the
+ * Node/Dawn GPU check (scripts/gpu-check/fused.ts): six steps against the float64 reference,
+ * an ensemble of three (different seeds, α, B) against the same runs one at a time, then
+ * steps/s of one run and run-steps/s of ensembles (two chunks in flight).
+ */
+import type { DataSplit } from '../engine/data/dataset';
+import { MinibatchSampler } from '../engine/data/batches';
+import { initMlp } from '../engine/nets/mlp';
+import { FusedMlpEnsemble, type FusedRunSpec } from '../engine/nets/webgpu/fusedMlp';
+import { referenceSgdStep, relativeMaxError, toF64 } from '../engine/nets/webgpu/reference';
+
+export interface FusedCheck {
+  /** Largest relative deviation from the float64 reference over six steps (losses, W1–W3). */
+  reference: { lossRel: number; W1Rel: number; W2Rel: number; W3Rel: number };
+  /** Largest deviation of an ensemble member from the same run alone (losses, W1, W2 series). */
+  ensembleVsSingle: number;
+}
+
+export interface FusedSpeed {
+  fused: { stepsPerSec: number };
+  ensembles: { runs: number; runStepsPerSec: number }[];
+}
+
+const spec = (seed: number, lr = 0.1, B = 50): FusedRunSpec => ({
+  weights: initMlp(50, seed),
+  lr,
+  batchSize: B,
+  seed,
+});
+
+export async function checkFused(
+  device: GPUDevice,
+  train: DataSplit,
+  workgroupSize?: number,
+  tiled?: boolean,
+): Promise<FusedCheck> {
+  const s = spec(0);
+  const ref = toF64(s.weights);
+  const e = await FusedMlpEnsemble.create(device, train, [s], {
+    maxChunk: 3,
+    workgroupSize,
+    tiled,
+  });
+  const sampler = new MinibatchSampler(train.count, 50, 0);
+  const idx = new Uint32Array(50);
+  const refLoss: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    sampler.nextInto(idx);
+    refLoss.push(referenceSgdStep(ref, train, idx, 50, 0.1).loss);
+  }
+  const a = await e.runChunk(3);
+  const b = await e.runChunk(3);
+  const [w] = await e.readWeights();
+  e.dispose();
+  const reference = {
+    lossRel: relativeMaxError([...a.loss, ...b.loss], refLoss),
+    W1Rel: relativeMaxError(w.W1, ref.W1),
+    W2Rel: relativeMaxError(w.W2, ref.W2),
+    W3Rel: relativeMaxError(w.W3, ref.W3),
+  };
+
+  const specs = [spec(1, 0.1, 50), spec(2, 0.05, 25), spec(3, 0.2, 40)];
+  const steps = 4;
+  const ens = await FusedMlpEnsemble.create(device, train, specs, {
+    maxChunk: steps,
+    snapshots: true,
+    workgroupSize,
+    tiled,
+  });
+  const c = await ens.runChunk(steps, true);
+  const ew = await ens.readWeights();
+  ens.dispose();
+  const hh = 50 * 50;
+  let ensembleVsSingle = 0;
+  for (let r = 0; r < specs.length; r++) {
+    const one = await FusedMlpEnsemble.create(
+      device,
+      train,
+      [{ ...specs[r], weights: initMlp(50, r + 1) }],
+      { maxChunk: steps, snapshots: true, workgroupSize, tiled },
+    );
+    const d = await one.runChunk(steps, true);
+    const [w1] = await one.readWeights();
+    one.dispose();
+    ensembleVsSingle = Math.max(
+      ensembleVsSingle,
+      relativeMaxError(c.loss.subarray(r * steps, (r + 1) * steps), d.loss),
+      relativeMaxError(ew[r].W1, w1.W1),
+      relativeMaxError(c.w2!.subarray(r * steps * hh, (r + 1) * steps * hh), d.w2!),
+    );
+  }
+  return { reference, ensembleVsSingle };
+}
+
+async function rate(
+  device: GPUDevice,
+  train: DataSplit,
+  R: number,
+  seconds: number,
+  workgroupSize?: number,
+  tiled?: boolean,
+) {
+  const specs = Array.from({ length: R }, (_, r) => spec(r));
+  // About 2,048 run-steps per submission: long enough to hide the submit and readback, short
+  // enough that a software adapter finishes a chunk in seconds.
+  const K = Math.max(4, Math.min(64, Math.floor(2048 / R)));
+  const e = await FusedMlpEnsemble.create(device, train, specs, {
+    maxChunk: K,
+    workgroupSize,
+    tiled,
+  });
+  await e.runChunk(K);
+  let steps = 0;
+  const t0 = performance.now();
+  let prev = e.runChunk(K);
+  while (performance.now() - t0 < seconds * 1000) {
+    const next = e.runChunk(K);
+    await prev;
+    steps += K;
+    prev = next;
+  }
+  await prev;
+  steps += K;
+  const dt = (performance.now() - t0) / 1000;
+  e.dispose();
+  return steps / dt;
+}
+
+export async function benchFused(
+  device: GPUDevice,
+  train: DataSplit,
+  seconds: number,
+  runs: readonly number[] = [1, 8, 32, 128],
+  workgroupSize?: number,
+  tiled?: boolean,
+): Promise<FusedSpeed> {
+  const ensembles: FusedSpeed['ensembles'] = [];
+  for (const R of runs)
+    ensembles.push({
+      runs: R,
+      runStepsPerSec: R * (await rate(device, train, R, seconds, workgroupSize, tiled)),
+    });
+  const one = ensembles.find((e) => e.runs === 1);
+  return {
+    fused: {
+      stepsPerSec: one
+        ? one.runStepsPerSec
+        : await rate(device, train, 1, seconds, workgroupSize, tiled),
+    },
+    ensembles,
+  };
+}

@@ -1,0 +1,60 @@
+/// <reference lib="webworker" />
+/// <reference types="@webgpu/types" />
+/**
+ * bench.html?mode=webgpu: the fused WGSL trainer in a worker of this browser. Always its
+ * correctness checks (src/bench/fusedBench.ts); with seconds > 0 also the speeds of one run and
+ * of ensembles, beside the tfjs WebGPU step and the wasm SIMD step measured in the same worker.
+ */
+import { selectBackend } from '../engine/backend';
+import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
+import { SimdMlp } from '../engine/nets/simdMlp';
+import { benchFused, checkFused, type FusedCheck, type FusedSpeed } from './fusedBench';
+import { benchSteps } from './trainingBench';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+export interface WebGpuBenchResult extends Partial<FusedSpeed> {
+  adapter?: string;
+  check?: FusedCheck;
+  wasm?: { stepsPerSec: number };
+  tfjsWebgpu?: { stepsPerSec: number };
+  error?: string;
+}
+
+self.onmessage = async (
+  ev: MessageEvent<{ dataUrl: string; wasmPaths: Record<string, string>; seconds: number }>,
+) => {
+  const { dataUrl, wasmPaths, seconds } = ev.data;
+  const out: WebGpuBenchResult = {};
+  try {
+    const data = loadEmbeddedDataset(await embeddedBytes(await fetch(dataUrl)));
+    const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('no WebGPU adapter in this browser');
+    // adapter.info is newer than this @webgpu/types.
+    const i = (adapter as { info?: Record<string, string | undefined> }).info ?? {};
+    out.adapter = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ');
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+      },
+    });
+    out.check = await checkFused(device, data.train);
+    if (seconds > 0) {
+      Object.assign(out, await benchFused(device, data.train, seconds));
+      await selectBackend({ forced: 'wasm', wasmPaths });
+      if (SimdMlp.available(50)) {
+        const [w] = await benchSteps(data.train, 'chromium-worker', ['wasm-simd'], seconds);
+        out.wasm = { stepsPerSec: w.stepsPerSecond };
+      }
+      await selectBackend({ forced: 'webgpu' });
+      const [g] = await benchSteps(data.train, 'chromium-worker', ['transpose-flags'], seconds);
+      out.tfjsWebgpu = { stepsPerSec: g.stepsPerSecond };
+    }
+    device.destroy();
+  } catch (e) {
+    out.error = e instanceof Error ? e.message : String(e);
+  }
+  self.postMessage(out);
+};
