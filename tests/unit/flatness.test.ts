@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  inverseGaussianFit,
   lossProfile,
   lossProfiles,
   measureFlatness,
@@ -8,6 +7,7 @@ import {
   type FlatnessMode,
   type ProfilePoint,
 } from '../../src/engine/landscape/flatness';
+import { inverseGaussianFit } from '../../src/engine/landscape/profileFit';
 
 type Profile = (delta: number) => number;
 
