@@ -17,6 +17,7 @@ import { UniversalitySection } from './UniversalitySection';
 import { NoiseShapingSection } from './NoiseShapingSection';
 import { RunPanel } from './RunPanel';
 import { SectionNav } from './SectionNav';
+import { PhoneRunBar } from './PhoneRunBar';
 import { LangevinParagraph, WindowPhrase } from './articleParts';
 import { fmtExponent } from '../views/format';
 import { matchPanelToBundle, presetLabel } from './firstVisit';
@@ -227,6 +228,7 @@ function Page() {
         <RunPanel />
         {hideData ? null : <DataPanel />}
       </aside>
+      <PhoneRunBar />
       {dropping ? (
         <div className="drop-overlay" aria-hidden="true">
           Drop a saved run (.json) to open it

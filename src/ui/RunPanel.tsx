@@ -2,7 +2,7 @@
  * The compact run panel: preset, the main settings, start / pause / step / reset, the backend
  * badge and the progress bar with phase, steps/s and ETA.
  */
-import { useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CONFIG_FIELDS, PRESETS, type FieldSpec } from '../state/configSchema';
 import { shareUrl, useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
@@ -145,6 +145,37 @@ export function StartButton({ disabled }: { disabled: boolean }) {
   );
 }
 
+/** True on a narrow screen (the one-column layout of styles.css), kept current on resize. */
+export function useNarrow(): boolean {
+  const query = '(max-width: 999px)';
+  const [narrow, setNarrow] = useState(
+    () => typeof matchMedia === 'function' && matchMedia(query).matches,
+  );
+  useEffect(() => {
+    if (typeof matchMedia !== 'function') return;
+    const mq = matchMedia(query);
+    const on = () => setNarrow(mq.matches);
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, []);
+  return narrow;
+}
+
+/**
+ * The settings: always open beside the article on a wide screen; on a phone a closed drawer,
+ * so that the first screen shows the article and Start, not a wall of fields.
+ */
+function SettingsDrawer({ children }: { children: ReactNode }) {
+  const narrow = useNarrow();
+  if (!narrow) return <>{children}</>;
+  return (
+    <details className="settings-drawer" data-testid="settings-drawer">
+      <summary>Settings</summary>
+      {children}
+    </details>
+  );
+}
+
 export function RunPanel() {
   const presetId = useId();
   const preset = useConfig((s) => s.preset);
@@ -223,23 +254,25 @@ export function RunPanel() {
       {hide.includes('preset') ? null : (
         <p className="preset-description">{PRESETS.find((x) => x.id === preset)?.description}</p>
       )}
-      {fields.length ? (
-        <div className="fields">
-          {fields.map((f) => (
-            <Field key={f.key} spec={f} />
-          ))}
-        </div>
-      ) : null}
-      {hide.includes('settings') ? null : (
-        <button
-          type="button"
-          className="link"
-          aria-expanded={advanced}
-          onClick={() => setAdvanced(!advanced)}
-        >
-          {advanced ? 'Fewer settings' : 'All settings'}
-        </button>
-      )}
+      <SettingsDrawer>
+        {fields.length ? (
+          <div className="fields">
+            {fields.map((f) => (
+              <Field key={f.key} spec={f} />
+            ))}
+          </div>
+        ) : null}
+        {hide.includes('settings') ? null : (
+          <button
+            type="button"
+            className="link"
+            aria-expanded={advanced}
+            onClick={() => setAdvanced(!advanced)}
+          >
+            {advanced ? 'Fewer settings' : 'All settings'}
+          </button>
+        )}
+      </SettingsDrawer>
       {plan ? <RunCheck plan={plan} /> : null}
       <ForgettingBusyNote />
       <div className="progress" aria-live="polite">

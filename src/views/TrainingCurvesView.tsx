@@ -270,9 +270,16 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
               {Number.isFinite(xExpl) ? (
                 <g className="fm-exploration">
                   <line x1={xExpl} x2={xExpl} y1={all.y0 - 4} y2={all.y1} />
-                  <text className="fm-annot" x={xExpl + 4} y={all.y0 - 8}>
-                    exploration phase →
-                  </text>
+                  {/* Past the middle (a narrow plot) the label reads leftwards, inside the plot. */}
+                  {xExpl > (all.x0 + all.x1) / 2 ? (
+                    <text className="fm-annot" x={xExpl - 4} y={all.y0 - 8} textAnchor="end">
+                      exploration phase →
+                    </text>
+                  ) : (
+                    <text className="fm-annot" x={xExpl + 4} y={all.y0 - 8}>
+                      exploration phase →
+                    </text>
+                  )}
                 </g>
               ) : null}
               {hi ? (
