@@ -255,3 +255,20 @@ describe.skipIf(!existsSync(dataPath))('noise-shaping experiment', () => {
     expect(s.gd.finalTestError.mean).toBe(gd.finalTestError);
   }, 120_000);
 });
+
+describe('noise-shaping command line', () => {
+  it('defaults to seeds 0,1,2 and the engine defaults; refuses bad values', async () => {
+    const { parseNoiseShapingArgs } = await import('../../src/cli/experiments/noiseShaping');
+    const { NOISE_SHAPING_DEFAULTS } =
+      await import('../../src/engine/experiments/noiseShapingSummary');
+    const o = parseNoiseShapingArgs(['--experiment', 'noise-shaping']);
+    expect(o.seeds).toEqual([0, 1, 2]);
+    expect(o.config).toEqual(NOISE_SHAPING_DEFAULTS);
+    const p = parseNoiseShapingArgs(['--seeds', '4,5', '--sampling', 'replacement', '--B', '25']);
+    expect(p.seeds).toEqual([4, 5]);
+    expect(p.config.sampling).toBe('replacement');
+    expect(p.config.batchSize).toBe(25);
+    expect(() => parseNoiseShapingArgs(['--sampling', 'x'])).toThrow();
+    expect(() => parseNoiseShapingArgs(['--epochs', '-3'])).toThrow();
+  });
+});

@@ -66,3 +66,18 @@ describe('MinibatchSampler with replacement', () => {
     expect(() => new MinibatchSampler(N, B, 0, 'bootstrap' as 'epoch')).toThrow(/sampling/);
   });
 });
+
+describe('--sampling on the command line', () => {
+  it('sets the run config (recorded in the JSON config) and refuses other values', async () => {
+    const { parseCliOptions, UsageError } = await import('../../src/cli/options');
+    for (const experiment of ['variance-flatness', 'theory']) {
+      expect(parseCliOptions(['--experiment', experiment]).config.sampling).toBe('epoch');
+      expect(
+        parseCliOptions(['--experiment', experiment, '--sampling', 'replacement']).config.sampling,
+      ).toBe('replacement');
+    }
+    expect(() => parseCliOptions(['--experiment', 'theory', '--sampling', 'bootstrap'])).toThrow(
+      UsageError,
+    );
+  });
+});
