@@ -27,8 +27,9 @@ test('?embed=einstein shows each Langevin mode, filled exactly where it equilibr
   await settled(page, '[data-figure="einstein"] svg.fm-svg');
   const count = Number(await page.getByTestId('einstein-count').getAttribute('data-value'));
   assert.equal(count, e.equilibratedCount);
-  const drawn = await page.$$eval('[data-figure="einstein"] circle[data-rank]', (cs) =>
-    cs.map((c) => ({ rank: Number(c.dataset.rank), eq: c.dataset.equilibrated === 'true' })),
+  // data-direction: a Hessian eigenvector's rank j (or a PCA mode's rank in older bundles).
+  const drawn = await page.$$eval('[data-figure="einstein"] circle[data-direction]', (cs) =>
+    cs.map((c) => ({ rank: Number(c.dataset.direction), eq: c.dataset.equilibrated === 'true' })),
   );
   const shown = e.modes.filter((m) => m.predicted > 0 && m.measured > 0);
   assert.equal(drawn.length, shown.length, 'one point per mode with a prediction');
@@ -43,7 +44,9 @@ test('?embed=einstein shows each Langevin mode, filled exactly where it equilibr
   if (count === 0) assert.match(caption, /None has relaxed/);
   // …and then says, from the data, which ranks were checked and how their curvature compares with
   // the T/σ² that equilibrium would need.
-  if (count === 0) {
+  const hessian = e.directions === 'hessian-eigenvectors';
+  if (hessian) assert.match(caption, /stiffest Hessian eigenvectors/);
+  if (count === 0 && !hessian) {
     const ranks = e.modes.filter((m) => m.curvature > 0 && m.measured > 0).map((m) => m.rank);
     assert.ok(
       caption.includes(`span ranks ${Math.min(...ranks)}–${Math.max(...ranks)}`),
@@ -51,10 +54,9 @@ test('?embed=einstein shows each Langevin mode, filled exactly where it equilibr
     );
     assert.match(caption, /would need T\/σ² = /);
   }
-  for (const label of [
-    'predicted σᵢ² = T/kᵢ in equilibrium (log scale)',
-    'measured σᵢ² (log scale)',
-  ])
+  for (const label of hessian
+    ? ['predicted σⱼ² = T/λⱼ in equilibrium (log scale)', 'measured σⱼ² along vⱼ (log scale)']
+    : ['predicted σᵢ² = T/kᵢ in equilibrium (log scale)', 'measured σᵢ² (log scale)'])
     assert.ok(caption.includes(label) || (await page.getByText(label).count()) > 0, label);
   assert.deepEqual(errors, []);
   await context.close();
