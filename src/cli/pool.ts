@@ -78,7 +78,11 @@ export class WorkerPool {
       workerData: { entry: entry.href, idx: this.opts.idx },
     });
     const slot: Slot = { worker, ready: false, task: null };
-    worker.on('message', (m: PoolReply | { ready: true }) => {
+    worker.on('message', (m: PoolReply | { ready: true } | { log: string }) => {
+      if ('log' in m) {
+        this.opts.log?.(m.log);
+        return;
+      }
       if ('ready' in m) {
         slot.ready = true;
       } else if (slot.task) {

@@ -1,7 +1,7 @@
 /**
  * One thread of the CLI's pool (pool.ts): loads the wasm backend and the data set once, then
  * runs what the pool sends — jobs through runJob, flatness shares through measureShare — one
- * at a time, answering each with its result or its error message.
+ * at a time, answering each with its result or its error message, and passing on its log lines.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobCache, runJob } from '../engine/jobs/run';
@@ -24,7 +24,9 @@ port.on('message', (msg: PoolRequest) => {
     try {
       if (msg.type === 'job') {
         const spec = checkJobSpec(msg.spec, dataShape(data));
-        reply = { id: msg.id, ok: true, result: await runJob(spec, data, { cache }) };
+        // The run's log lines (its ψ, γ, D_L, D_s) reach the command's stderr as in one thread.
+        const log = (line: string) => port.postMessage({ log: line });
+        reply = { id: msg.id, ok: true, result: await runJob(spec, data, { cache, log }) };
       } else {
         reply = { id: msg.id, ok: true, result: await measureShare(msg.share, data.train) };
       }
