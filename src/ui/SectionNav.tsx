@@ -23,15 +23,18 @@ export const STATE_LABEL: Record<SectionState, string> = {
 
 interface Entry {
   id: string;
+  /** The heading's own number ("3b"), else its position. */
+  n: string;
   title: string;
   short: string;
   figures: string[];
 }
 
+const NUMBERED = /^(\d+[a-z]?)\.\s*/;
+
 /** "2. PCA of the trajectory: one drift, …" → "PCA of the trajectory". */
 function shortTitle(title: string): string {
-  const rest = title.replace(/^\d+\.\s*/, '');
-  return rest.split(/[:—?]/)[0].trim();
+  return title.replace(NUMBERED, '').split(/[:—?]/)[0].trim();
 }
 
 function readSections(root: HTMLElement): Entry[] {
@@ -43,7 +46,8 @@ function readSections(root: HTMLElement): Entry[] {
     const figures = Array.from(s.querySelectorAll<HTMLElement>('[data-figure]')).map(
       (f) => f.dataset.figure ?? '',
     );
-    return [{ id: s.id, title, short: shortTitle(title), figures }];
+    const n = NUMBERED.exec(title)?.[1] ?? String(i + 1);
+    return [{ id: s.id, n, title, short: shortTitle(title), figures }];
   });
 }
 
@@ -105,12 +109,12 @@ export function SectionNav() {
   return (
     <nav className="section-nav" aria-label="Sections" data-testid="section-nav">
       <ol>
-        {entries.map((e, i) => {
+        {entries.map((e) => {
           const st = stateOf(e);
           return (
             <li key={e.id}>
               <a href={`#${e.id}`} title={e.title} data-state={st}>
-                <span className="section-nav-n">{i + 1}</span>
+                <span className="section-nav-n">{e.n}</span>
                 <span className="section-nav-title">{e.short}</span>
                 <span className={`section-nav-state state-${st}`}>{STATE_LABEL[st]}</span>
               </a>
