@@ -32,9 +32,43 @@ export default tseslint.config(
     },
   },
   {
-    // The engine runs in workers, Node and the CLI: no `any`, no DOM.
+    // The engine runs in workers, Node and the CLI: no `any`, no DOM (tsconfig.engine.json
+    // compiles it without the DOM lib), and nothing from the layers above it.
     files: ['src/engine/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(state|views|ui|worker|cli|bench)(/|$)',
+              message:
+                'The engine imports nothing from state, views, ui, worker, cli or bench: they build on it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Views draw what the stores hold: engine types only, never engine code.
+    files: ['src/views/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)engine(/|$)',
+              allowTypeImports: true,
+              message:
+                'Views import engine types only (import type); values come through the stores in src/state.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['**/*.{js,mjs}'],

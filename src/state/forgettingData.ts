@@ -16,7 +16,7 @@ import type {
 } from '../engine/forgetting';
 // The pure module only: the package index would pull TensorFlow.js into the page's bundle.
 import { meanInterval, type PairedDifference } from '../engine/forgetting/selection';
-import type { ForgettingChoice, Scoring } from '../state/forgettingStore';
+import type { ForgettingChoice, Scoring } from './forgettingStore';
 
 export const METHODS: readonly Method[] = ['none', 'ldc', 'ewc'];
 export const METHOD_LABEL: Record<Method, string> = {

@@ -27,7 +27,7 @@ import {
 import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { SAMPLES_PER_TASK } from '../views/TaskDigitsView';
-import { fmtLambda, pairedText, pairedVerdict } from '../views/forgettingData';
+import { fmtLambda, pairedText, pairedVerdict } from '../state/forgettingData';
 import { workers } from './workers';
 import './forgetting-panel.css';
 

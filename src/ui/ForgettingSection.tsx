@@ -14,7 +14,7 @@ import {
   TaskDigitsView,
   TradeoffView,
 } from '../views';
-import { describeSweep, type ForgettingReference } from '../views/forgettingData';
+import { describeSweep, type ForgettingReference } from '../state/forgettingData';
 import reference from '../views/forgettingReference.json';
 import { FigureBoundary } from './FigureBoundary';
 import { ForgettingPanel, ForgettingSummaryNote } from './ForgettingPanel';

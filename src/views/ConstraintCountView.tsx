@@ -26,7 +26,7 @@ import {
   sameSetting,
   settingLabel,
   type SettingStats,
-} from './forgettingData';
+} from '../state/forgettingData';
 import { seedsText, useForgettingStats } from './forgettingParts';
 
 export function ConstraintCountView() {

@@ -20,7 +20,7 @@ import {
   METHOD_LABEL,
   type CurveStat,
   type Setting,
-} from './forgettingData';
+} from '../state/forgettingData';
 import { ScoringToggle, seedsText, useForgettingStats } from './forgettingParts';
 
 const byStep = bisector<CurveStat, number>((d) => d.step).center;

@@ -22,7 +22,7 @@ import {
   settingLabel,
   settingShort,
   type Setting,
-} from './forgettingData';
+} from '../state/forgettingData';
 import { useForgettingStats } from './forgettingParts';
 
 const SHAPE: Record<Method, (x: number, y: number) => string> = {

@@ -40,7 +40,7 @@ import {
   sameSetting,
   settingLabel,
   type SettingStats,
-} from './forgettingData';
+} from '../state/forgettingData';
 import { ScoringToggle, seedsText, useForgettingStats } from './forgettingParts';
 
 export function TradeoffView() {

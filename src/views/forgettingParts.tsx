@@ -4,7 +4,7 @@
  */
 import { useId, useMemo } from 'react';
 import { useForgetting, type Scoring } from '../state/forgettingStore';
-import { SCORING_LABEL, chosenSettings, settingStats } from './forgettingData';
+import { SCORING_LABEL, chosenSettings, settingStats } from '../state/forgettingData';
 import './forgetting.css';
 
 export function ScoringToggle() {

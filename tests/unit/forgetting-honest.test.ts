@@ -41,7 +41,7 @@ import {
   pairedDifference,
   settingStats,
   type ForgettingReference,
-} from '../../src/views/forgettingData';
+} from '../../src/state/forgettingData';
 import reference from '../../src/views/forgettingReference.json';
 
 /** A number as the page writes a signed difference (a true minus sign). */

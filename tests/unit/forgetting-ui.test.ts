@@ -20,7 +20,7 @@ import {
   settingCurve,
   settingStats,
   stat,
-} from '../../src/views/forgettingData';
+} from '../../src/state/forgettingData';
 import { taskSamples } from '../../src/worker/forgettingLoop';
 import type { DatasetInfo } from '../../src/worker/protocol';
 
