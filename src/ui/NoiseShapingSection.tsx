@@ -16,6 +16,7 @@ import {
   useNoiseShaping,
   type NoiseShapingRun,
 } from '../state/noiseShapingStore';
+import { useSamplingRuns, SAMPLING_BUNDLE_CONFIG } from '../state/samplingComparison';
 import { Figure } from './figures';
 import { workers } from './workers';
 
@@ -104,6 +105,49 @@ function Controls() {
   );
 }
 
+/** With or without replacement: what changed, from the bundled pair. */
+function SamplingSubsection() {
+  const runs = useSamplingRuns();
+  const e = runs.find((r) => r.key === 'bundle-epoch');
+  const r = runs.find((x) => x.key === 'bundle-replacement');
+  const rank = e?.modes[0]?.rank;
+  const c1 = (x: typeof e) => x?.modes.find((m) => m.rank === rank)?.C[1] ?? NaN;
+  const overlap = (a: number[], b: number[]) => a[0] <= b[1] && b[0] <= a[1];
+  const f = (x: number) => x.toFixed(2);
+  return (
+    <>
+      <h3>With or without replacement</h3>
+      <p>
+        The page draws minibatches as the paper does: a fresh permutation each epoch, dealt out in
+        blocks of B, so every example is used once per epoch. That makes the minibatch noise
+        anticorrelated within an epoch (an example used now cannot be used again until the next
+        epoch), and Kühn &amp; Rosenow (2023) argue that part of the inverse relation comes from it.
+        Drawing each minibatch i.i.d. <em>with</em> replacement removes that anticorrelation: set
+        &ldquo;Minibatch sampling&rdquo; in the run panel (URL key <code>sampling</code>) and run
+        again; your run joins the figure below.
+      </p>
+      <Figure id="sampling-comparison" />
+      {e && r ? (
+        <p data-testid="sampling-verdict">
+          <strong>What changed</strong> (paper settings, B = {SAMPLING_BUNDLE_CONFIG.batchSize}, α ={' '}
+          {SAMPLING_BUNDLE_CONFIG.lr}, one seed each): ψ = {f(e.psi.exponent)} without and{' '}
+          {f(r.psi.exponent)} with replacement (intervals{' '}
+          {overlap(e.psi.ci95, r.psi.ci95) ? 'overlapping' : 'not overlapping'}); β₁ ={' '}
+          {f(e.beta1.exponent)} vs {f(r.beta1.exponent)}, β₂ = {f(e.beta2.exponent)} vs{' '}
+          {f(r.beta2.exponent)}. At lag 1, mode {rank}&rsquo;s velocity correlation is {f(c1(e))}{' '}
+          without and {f(c1(r))} with replacement.{' '}
+          {r.psi.exponent > 0
+            ? 'The relation stays inverse without the epoch anticorrelation'
+            : 'Without the epoch anticorrelation the relation is no longer inverse'}
+          {r.psi.exponent > 0 && e.psi.exponent > 0
+            ? `; the change in ψ is ${f(r.psi.exponent - e.psi.exponent)}.`
+            : '.'}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 export function NoiseShapingSection() {
   const config = useConfig((s) => s.config);
   const runs = useNoiseShaping((s) => s.runs);
@@ -179,6 +223,7 @@ export function NoiseShapingSection() {
       <Controls />
       <Figure id="noise-shaping" />
       <Verdict runs={runs} />
+      <SamplingSubsection />
     </section>
   );
 }

@@ -21,6 +21,7 @@ import {
   HessianSpectrumView,
   EdgeOfStabilityView,
   NoiseShapingView,
+  SamplingComparisonView,
   FlatnessRankView,
   LossProfileView,
   MinibatchEnsembleView,
@@ -111,6 +112,11 @@ export const FIGURES: readonly FigureEntry[] = [
     id: 'temperature-trajectory',
     title: 'Temperature along training',
     render: () => <TemperatureTrajectoryView />,
+  },
+  {
+    id: 'sampling-comparison',
+    title: 'Velocity correlation with and without replacement',
+    render: () => <SamplingComparisonView />,
   },
   {
     id: 'noise-shaping',

@@ -29,3 +29,4 @@ export { CurvatureFlatnessView } from './CurvatureFlatnessView';
 export { HessianSpectrumView } from './HessianSpectrumView';
 export { EdgeOfStabilityView } from './EdgeOfStabilityView';
 export { NoiseShapingView } from './NoiseShapingView';
+export { SamplingComparisonView } from './SamplingComparisonView';

@@ -1,6 +1,6 @@
 // Section 5b in real Chromium: the bundled noise-shaping result is drawn before anything runs,
 // with the verdict computed from it; the reader's run of the four methods goes through the
-// trainer worker and replaces it.
+// trainer worker and replaces it. The with/without-replacement pair is drawn from its bundle.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPage, WAIT, openSite, closeSite } from './harness.mjs';
@@ -19,6 +19,11 @@ test('noise shaping: precomputed result first, then the reader’s run', async (
   assert.equal(await fig.locator('table tbody tr').count(), 4);
   const verdict = page.getByTestId('noise-shaping-verdict');
   assert.match(await verdict.textContent(), /What these runs show/);
+  // The bundled with/without-replacement pair, with what changed in words.
+  const sampling = page.locator('[data-figure="sampling-comparison"]');
+  assert.equal(await sampling.locator('.fm-empty').count(), 0);
+  assert.equal(await sampling.locator('table tbody tr').count(), 2);
+  assert.match(await page.getByTestId('sampling-verdict').textContent(), /ψ = \d\.\d\d without/);
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
     timeout: WAIT.load,
   });
