@@ -21,6 +21,7 @@
 import { minibatchesForRelativeError } from '../landscape/minibatchCount';
 import { CLASSES, INPUT_SIZE } from '../nets/mlp';
 import { pcaWorkspaceDoubles } from '../pca/pca';
+import { DEFAULT_MAX_SNAPSHOTS } from '../pca/snapshotWindow';
 import type { Dataset } from '../data/dataset';
 import type { RunConfig } from './config';
 
@@ -49,8 +50,11 @@ export function dataShape(data: Pick<Dataset, 'train' | 'test'>): DataShape {
 }
 
 export const MEMORY_BUDGET_BYTES = 2 ** 30;
-/** Snapshots one PCA window may hold: the Gram eigensolver's time grows as m³. */
-export const MAX_WINDOW_SNAPSHOTS = 4000;
+/**
+ * Snapshots one PCA window may hold: the Gram eigensolver's time grows as m³. The window's own
+ * default capacity, so a window sized by this policy is never refused by the window.
+ */
+export const MAX_WINDOW_SNAPSHOTS = DEFAULT_MAX_SNAPSHOTS;
 /** Coarsest snapshot spacing that still resolves the velocity correlations (steps). */
 export const MAX_SNAPSHOT_STRIDE = 5;
 /** Fewer snapshots than this leave no spectrum to fit. */
