@@ -147,7 +147,17 @@ export function NoiseShapingView() {
         ),
       })}
     >
-      <ChartSvg size={size} box={box} label="Training and test error against the gradient budget">
+      <ChartSvg
+        size={size}
+        box={box}
+        label={`Training and test error against the gradient budget. ${
+          has
+            ? `Final test error: ${NOISE_METHODS.filter((m) => summary[m].finalTestError.n > 0)
+                .map((m) => `${methodLabel(m)} ${pct(summary[m].finalTestError.mean)}`)
+                .join(', ')}.`
+            : 'No runs yet.'
+        }`}
+      >
         {(clip) =>
           has ? (
             <>

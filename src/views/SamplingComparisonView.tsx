@@ -89,7 +89,13 @@ export function SamplingComparisonView() {
         rows: runs.flatMap((r) => r.modes.flatMap((m) => m.C.map((c, s) => [r.key, m.rank, s, c]))),
       })}
     >
-      <ChartSvg size={size} box={box} label="Velocity autocorrelation against lag, per sampling">
+      <ChartSvg
+        size={size}
+        box={box}
+        label={`Velocity autocorrelation against lag, per sampling. ${runs
+          .map((r) => `${r.label}: ψ = ${fmtFixed(r.psi.exponent)}`)
+          .join('; ')}.`}
+      >
         {(clip) =>
           runs.length ? (
             <>
