@@ -1,14 +1,12 @@
 // Product quality in real Chromium: a keyboard-only run start with visible focus, no layout
 // shift while a run streams, no request leaving the origin, axe-core accessibility checks
 // (light, dark, narrow, embed), a 375 px layout without sideways scrolling, and static hosting
-// without isolation headers (coi-serviceworker, and the single-thread fallback without it).
+// without isolation headers or a service worker.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
-import { newContext, openPage, SUBPATH, WAIT, openSite, closeSite } from './harness.mjs';
+import { join } from 'node:path';
+import { newContext, openPage, WAIT, openSite, closeSite } from './harness.mjs';
 
 const AXE = 'node_modules/axe-core/axe.min.js';
 
@@ -246,6 +244,17 @@ test('keyboard only: Tab to Start, Enter starts a run; the run streams without l
     const { overlaps, outside } = await page.evaluate(figureLayoutProblems);
     assert.deepEqual(overlaps, [], `${width} px: overlapping tick labels`);
     assert.deepEqual(outside, [], `${width} px: marks outside their plot`);
+    if (width === 1280) {
+      const cut = await page.evaluate(() =>
+        [...document.querySelectorAll('[data-figure] .fm-table-wrap')]
+          .filter((t) => t.scrollWidth > t.clientWidth + 1)
+          .map(
+            (t) =>
+              `${t.closest('[data-figure]').dataset.figure}: ${t.scrollWidth} > ${t.clientWidth}`,
+          ),
+      );
+      assert.deepEqual(cut, [], 'figure tables fit their column at 1280 px');
+    }
     if (width === 375) {
       assert.deepEqual(await page.evaluate(smallTapTargets), [], 'tap targets under 24 px');
       const heights = await page.evaluate(() =>
@@ -349,90 +358,26 @@ test('every plot of the story has an aria-label stating its key number', async (
   await context.close();
 });
 
-/** dist/ under the sub-path WITHOUT isolation headers, like a plain static host. */
-async function servePlain(root = 'dist') {
-  const types = {
-    '.html': 'text/html; charset=utf-8',
-    '.js': 'text/javascript',
-    '.css': 'text/css',
-    '.wasm': 'application/wasm',
-    '.json': 'application/json',
-  };
-  const srv = createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (!url.pathname.startsWith(SUBPATH)) return res.writeHead(404).end();
-    const file = normalize(
-      join(root, decodeURIComponent(url.pathname.slice(SUBPATH.length)) || 'index.html'),
-    );
-    try {
-      const st = await stat(file);
-      const path = st.isDirectory() ? join(file, 'index.html') : file;
-      res.writeHead(200, {
-        'Content-Type': types[extname(path)] ?? 'application/octet-stream',
-        'Cache-Control': 'no-store',
-      });
-      res.end(await readFile(path));
-    } catch {
-      res.writeHead(404).end();
-    }
+test('static hosting needs no isolation: no headers, no service worker, and the page trains', async () => {
+  const dist = process.env.E2E_DIST || 'dist';
+  assert.ok(
+    !existsSync(join(dist, 'coi-serviceworker.min.js')),
+    'the build ships no service worker',
+  );
+  // The test server sends no COOP/COEP, like a plain static host.
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}?preset=quick&warmup=3&window=1&modes=8&autorun=1`);
+  await page.waitForFunction(() => window.__flatMinima?.run().epochs.length >= 2, null, {
+    timeout: WAIT.run,
   });
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  return {
-    url: `http://127.0.0.1:${port}${SUBPATH}`,
-    origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise((r) => srv.close(r)),
-  };
-}
-
-test('static host without isolation headers: coi-serviceworker isolates; blocked, the page still trains', async () => {
-  assert.ok(existsSync('dist/coi-serviceworker.min.js'), 'the build ships coi-serviceworker');
-  // With headers (the test server) the service worker is never registered.
-  const iso = await openPage(browser, server.url, server.origin);
-  await iso.page.waitForFunction(() => window.__flatMinima?.run().dataset !== null, null, {
-    timeout: WAIT.load,
-  });
-  const isoState = await iso.page.evaluate(async () => ({
+  const state = await page.evaluate(async () => ({
     isolated: window.crossOriginIsolated,
     registrations: (await navigator.serviceWorker.getRegistrations()).length,
   }));
-  assert.deepEqual(isoState, { isolated: true, registrations: 0 });
-  await iso.context.close();
-
-  const plain = await servePlain();
-  try {
-    // Service workers allowed: the page registers coi-serviceworker, reloads once, and is isolated.
-    const a = await openPage(browser, plain.url, plain.origin);
-    await a.page.waitForFunction(() => window.crossOriginIsolated === true, null, {
-      timeout: WAIT.load,
-    });
-    await a.page.waitForFunction(() => window.__flatMinima?.run().results.sgd, null, {
-      timeout: WAIT.load,
-    });
-    assert.equal(await a.page.evaluate(() => navigator.serviceWorker.controller !== null), true);
-    assert.deepEqual(a.foreign, []);
-    await a.context.close();
-
-    // No service workers (some browsers, private modes): not isolated, and the single-thread
-    // page still loads and trains.
-    const context = await newContext(browser);
-    await context.addInitScript(() => {
-      Object.defineProperty(Navigator.prototype, 'serviceWorker', {
-        get: () => undefined,
-        configurable: true,
-      });
-    });
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${plain.url}?preset=quick&warmup=3&window=1&modes=8&autorun=1`);
-    await page.waitForFunction(() => window.__flatMinima?.run().epochs.length >= 2, null, {
-      timeout: WAIT.run,
-    });
-    assert.equal(await page.evaluate(() => window.crossOriginIsolated), false);
-    assert.deepEqual(errors, [], errors.join('\n'));
-    await context.close();
-  } finally {
-    await plain.close();
-  }
+  assert.deepEqual(state, { isolated: false, registrations: 0 });
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
 });
