@@ -24,7 +24,7 @@ export function HessianSpectrumView() {
   const cur = useRun((s) => s.results.sgd?.curvature);
   const active = useActiveRank();
   const [frameRef, size] = useSize<HTMLDivElement>(0.72);
-  const box = plotBox(size, { top: 30, right: 16, bottom: 46, left: 62 });
+  const box = plotBox(size, { top: 40, right: 16, bottom: 46, left: 62 });
   const events = useRankEvents();
 
   const top = useMemo(() => cur?.top ?? [], [cur]);
@@ -238,12 +238,12 @@ export function HessianSpectrumView() {
               </g>
               <ColorBar
                 x={right.x0}
-                y={box.y0 - 26}
+                y={box.y0 - 22}
                 width={Math.min(140, right.x1 - right.x0)}
                 domain={[0, 1]}
                 interpolate={(t) => sequentialInterpolator(t)}
-                label=""
-                ends={['overlap 0', '1 (colour ∝ √overlap)']}
+                label="overlap |⟨vⱼ, pᵢ⟩|² (colour ∝ its square root)"
+                ends={['0', '1']}
               />
             </>
           )
