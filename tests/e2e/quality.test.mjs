@@ -321,7 +321,7 @@ for (const [name, query, colorScheme, viewport] of [
 
 test('every plot of the story has an aria-label stating its key number', async () => {
   const { page, context } = await openPage(browser, server.url, server.origin);
-  await page.waitForFunction(() => window.__flatMinima.run().results.sgd?.theory, null, {
+  await page.waitForFunction(() => window.__flatMinima?.run().results.sgd?.theory, null, {
     timeout: WAIT.load,
   });
   // Section 7's figures are labelled from their precomputed runs.
