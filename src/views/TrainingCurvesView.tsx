@@ -33,6 +33,13 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
   const minibatch = useRun((s) => s.minibatch);
   const exploration = useRun((s) => s.exploration);
   const windows = useRun((s) => s.windows);
+  // The run's planned length in steps (the trainer's fraction is step / planned steps), so the
+  // x axis is fixed for the whole run instead of stretching with every epoch.
+  const planned = useRun((s) =>
+    s.runState === 'training' && s.progress && s.progress.fraction > 0 && s.progress.step > 0
+      ? Math.round(s.progress.step / s.progress.fraction)
+      : 0,
+  );
   const [frameRef, size] = useSize<HTMLDivElement>(0.72);
   const svgRef = useRef<SVGSVGElement>(null);
   const [hoverX, setHoverX] = useState<number | null>(null);
@@ -77,6 +84,7 @@ export function TrainingCurvesView({ stepsPerEpoch }: { stepsPerEpoch?: number }
     1,
     pts.length ? pts[pts.length - 1].x : 0,
     toX(lastStep),
+    toX(planned),
     ...spans.map((s) => s.x1),
   );
 
