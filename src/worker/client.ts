@@ -172,7 +172,9 @@ export class WorkerClient {
   }
 
   private spawn(): void {
-    this.terminate();
+    // Only running workers are ended (with their sweeps): a sweep begun just before the first
+    // start (startUniversality) must survive it.
+    if (this.trainer || this.analysis) this.terminate();
     this.startedBefore = true;
     this.dataLoaded = false;
     const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), {
