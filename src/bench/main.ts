@@ -5,7 +5,6 @@
  */
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { StepBenchRow } from './trainingBench';
 import type { WebGpuBenchResult } from './webgpu.worker';
@@ -25,7 +24,9 @@ const out = document.getElementById('out')!;
 const wasmPaths = {
   'tfjs-backend-wasm.wasm': abs(wasmPlain),
   'tfjs-backend-wasm-simd.wasm': abs(wasmSimd),
-  'tfjs-backend-wasm-threaded-simd.wasm': abs(wasmThreaded),
+  // tfjs wants all three names; threads are off, so this one is never fetched and the
+  // threaded binary is not shipped (README, "No isolation headers").
+  'tfjs-backend-wasm-threaded-simd.wasm': abs(wasmSimd),
 };
 if (params.get('mode') === 'webgpu') {
   out.textContent = `Checking the fused WebGPU trainer${seconds > 0 ? ` and measuring it (${seconds} s each)` : ''}…`;

@@ -11,7 +11,6 @@
  */
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName } from '../engine/backend';
 import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { RunConfig } from '../engine/experiments/config';
@@ -192,7 +191,9 @@ export class WorkerClient {
     const wasmPaths = {
       'tfjs-backend-wasm.wasm': absolute(wasmPlain),
       'tfjs-backend-wasm-simd.wasm': absolute(wasmSimd),
-      'tfjs-backend-wasm-threaded-simd.wasm': absolute(wasmThreaded),
+      // tfjs wants all three names; threads are off, so this one is never fetched and the
+      // threaded binary is not shipped (README, "No isolation headers").
+      'tfjs-backend-wasm-threaded-simd.wasm': absolute(wasmSimd),
     };
     // Messages a replaced worker had already sent are dropped with it.
     trainer.onmessage = (e: MessageEvent<TrainerEvent>) => {

@@ -63,8 +63,6 @@ export async function serveDist(root = process.env.E2E_DIST || 'dist') {
       const body = await readFile(path);
       res.writeHead(200, {
         'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
-        'Cross-Origin-Opener-Policy': 'same-origin',
-        'Cross-Origin-Embedder-Policy': 'require-corp',
         'Cache-Control': 'no-store',
       });
       res.end(body);
