@@ -6,6 +6,7 @@ import type { CliOptions } from '../options';
 import { curvature } from './curvature';
 import { forgetting } from './forgetting';
 import { hyperSweep } from './hyperSweep';
+import { noiseShaping } from './noiseShaping';
 import { optimizerComparison } from './optimizerComparison';
 import { theory } from './theory';
 import { varianceFlatness } from './varianceFlatness';
@@ -46,6 +47,7 @@ export const EXPERIMENTS: readonly CliExperiment[] = [
   widthSweep,
   hyperSweep,
   optimizerComparison,
+  noiseShaping,
 ];
 
 export function experimentNamed(name: string): CliExperiment | undefined {
