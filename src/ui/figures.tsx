@@ -6,8 +6,9 @@
 import type { ReactNode } from 'react';
 import { useRun } from '../state/runStore';
 import { useUniversality } from '../state/universalityStore';
+import { useForgetting } from '../state/forgettingStore';
 import { FigureBoundary } from './FigureBoundary';
-import type { UniversalityMode } from '../worker/protocol';
+import type { UniversalityMode } from '../protocol/messages';
 import {
   ActiveTemperatureView,
   ArchitectureComparisonView,
@@ -33,6 +34,11 @@ import {
   TrajectoryView,
   VarianceFlatnessView,
   VelocityCorrelationView,
+  ConstraintCountView,
+  ForgettingCurvesView,
+  ModeDisplacementView,
+  TaskDigitsView,
+  TradeoffView,
 } from '../views';
 import { workers } from './workers';
 
@@ -44,6 +50,8 @@ export interface FigureEntry {
   render: () => ReactNode;
   /** Section 7's figures: the sweep that fills them (their embed runs it instead of a run). */
   sweep?: UniversalityMode;
+  /** Section 6's figures: drawn from the forgetting sweep (their embed runs it). */
+  forgetting?: true;
 }
 
 /** Every figure, in the order of the article. */
@@ -157,15 +165,57 @@ export const FIGURES: readonly FigureEntry[] = [
 
 export const FIGURE_IDS: readonly string[] = FIGURES.map((f) => f.id);
 
+/**
+ * Section 6's figures. They embed too, but stay out of FIGURE_IDS (the story's figures, which
+ * show data at first visit): until a forgetting sweep is bundled they wait for the reader's.
+ */
+export const FORGETTING_FIGURES: readonly FigureEntry[] = [
+  {
+    id: 'forgetting-digits',
+    title: 'The two tasks',
+    render: () => <TaskDigitsView />,
+    forgetting: true,
+  },
+  {
+    id: 'forgetting-curves',
+    title: 'Forgetting during task 2',
+    render: () => <ForgettingCurvesView />,
+    forgetting: true,
+  },
+  {
+    id: 'forgetting-tradeoff',
+    title: 'The ε₁–ε₂ trade-off over λ',
+    render: () => <TradeoffView />,
+    forgetting: true,
+  },
+  {
+    id: 'forgetting-nc',
+    title: 'How many modes to constrain',
+    render: () => <ConstraintCountView />,
+    forgetting: true,
+  },
+  {
+    id: 'forgetting-displacement',
+    title: 'Displacement along the task-1 modes',
+    render: () => <ModeDisplacementView />,
+    forgetting: true,
+  },
+];
+
+/** Every figure `?embed=` can show. */
+export const EMBEDDABLE: readonly FigureEntry[] = [...FIGURES, ...FORGETTING_FIGURES];
+
 /** One figure by id, inside its error boundary. */
 export function Figure({ id }: { id: string }) {
-  const entry = FIGURES.find((f) => f.id === id);
+  const entry = EMBEDDABLE.find((f) => f.id === id);
   // New data for the figure (its sweep's runs, or the run's results): try drawing again.
   const results = useRun((s) => s.results);
   const sweepRuns = useUniversality((s) => (entry?.sweep ? s[entry.sweep].plan : null));
+  const forgettingRuns = useForgetting((s) => (entry?.forgetting ? s.runs : null));
   if (!entry) return null;
+  const resetKey = entry.sweep ? sweepRuns : entry.forgetting ? forgettingRuns : results;
   return (
-    <FigureBoundary id={id} resetKey={entry.sweep ? sweepRuns : results}>
+    <FigureBoundary id={id} resetKey={resetKey}>
       {entry.render()}
     </FigureBoundary>
   );

@@ -87,6 +87,30 @@ test('an embed requests no worker, .wasm or data until Start; Start says "Loadin
   await context.close();
 });
 
+test('a section-6 figure embeds (?embed=forgetting-tradeoff) and loads nothing before its Start', async () => {
+  const from = server.requests.length;
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?embed=forgetting-tradeoff`,
+    server.origin,
+    { viewport: { width: 640, height: 480 } },
+  );
+  await page.locator('[data-figure="forgetting-tradeoff"]').waitFor({ timeout: WAIT.load });
+  assert.equal(await page.getByTestId('embed-error').count(), 0, 'not the unknown-id page');
+  assert.equal(await page.locator('[data-figure]').count(), 1, 'one figure');
+  await page.getByRole('button', { name: 'Start sweep' }).waitFor({ timeout: WAIT.ui });
+  await page.evaluate(() => new Promise((r) => requestIdleCallback(() => r())));
+  const idle = server.requests.slice(from);
+  assert.deepEqual(
+    idle.filter((u) => WORKER.test(u) || WASM.test(u) || DATA.test(u)),
+    [],
+    `requested before Start: ${idle.join(', ')}`,
+  );
+  assert.deepEqual(errors, [], errors.join('\n'));
+  assert.deepEqual(foreign, [], 'no request leaves the origin');
+  await context.close();
+});
+
 test('the full page loads the workers by itself once idle, so Start trains at once', async () => {
   const from = server.requests.length;
   const { page, context, errors, foreign } = await openPage(
