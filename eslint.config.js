@@ -42,9 +42,69 @@ export default tseslint.config(
         {
           patterns: [
             {
+              regex: '(^|/)(state|views|ui|worker|protocol|cli|bench)(/|$)',
+              message:
+                'The engine imports nothing from state, views, ui, worker, protocol, cli or bench: they build on it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The messages between page and workers: engine types only, and no side's code, so both
+    // sides can import it.
+    files: ['src/protocol/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
               regex: '(^|/)(state|views|ui|worker|cli|bench)(/|$)',
               message:
-                'The engine imports nothing from state, views, ui, worker, cli or bench: they build on it.',
+                'src/protocol imports neither side: page (state, views, ui) and workers both import it.',
+            },
+            {
+              regex: '(^|/)engine(/|$)',
+              allowTypeImports: true,
+              message: 'src/protocol carries engine types only (import type).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // src/worker holds only code that runs in workers: nothing of the page's threads.
+    files: ['src/worker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(state|views|ui|cli|bench)(/|$)',
+              message:
+                'Workers import the engine and src/protocol, never the page (state, views, ui) or the CLI.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Stores hold state; the page's components and the worker client (src/ui) drive them.
+    files: ['src/state/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(views|ui|worker|cli|bench)(/|$)',
+              message:
+                'Stores import the engine and src/protocol, never views, ui, workers or the CLI.',
             },
           ],
         },

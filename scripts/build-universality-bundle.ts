@@ -29,7 +29,7 @@ import {
   widthPlan,
   type PlanItem,
 } from '../src/state/universalityPlans';
-import type { UniversalityResult } from '../src/worker/protocol';
+import type { UniversalityResult } from '../src/protocol/messages';
 import {
   UNIVERSALITY_BUNDLE_FORMAT,
   type UniversalityBundle,

@@ -44,13 +44,14 @@ import type {
   SweepPoint,
   Task1Report,
 } from '../engine/forgetting';
+import type { BundledForgetting } from './forgettingBundle';
 import type {
   DatasetInfo,
   ForgettingProgress,
   ForgettingWorkerEvent,
   TaskSamples,
   TrainerEvent,
-} from '../worker/protocol';
+} from '../protocol/messages';
 
 export type ForgettingStatus =
   'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
@@ -118,6 +119,11 @@ export interface ForgettingState {
   summary: ForgettingSummary | null;
   timings: ForgettingTimings | null;
   samples: TaskSamples[] | null;
+  /**
+   * Set while the runs and task-1 reports shown are the bundled sweep's
+   * (src/data/forgetting-precomputed.json), not the reader's; a sweep started here clears it.
+   */
+  bundled: BundledForgetting | null;
 
   scoring: Scoring;
   choice: ForgettingChoice;
@@ -382,6 +388,7 @@ const EMPTY_RESULTS = {
   sweep: [],
   summary: null,
   timings: null,
+  bundled: null,
 } satisfies Partial<ForgettingState>;
 
 export const useForgetting = create<ForgettingState>((set) => ({
@@ -443,6 +450,21 @@ export function syncForgettingFormToUrl(): () => void {
     if (url !== `${location.pathname}${location.search}${location.hash}`)
       history.replaceState(history.state, '', url);
   });
+}
+
+/**
+ * Shows the bundled sweep, unless the reader has started one of their own (a sweep's results,
+ * even a cancelled one's, are never replaced by the bundle).
+ */
+export function showBundledForgetting(
+  runs: RunResult[],
+  task1: Task1Report[],
+  info: BundledForgetting,
+): boolean {
+  const s = useForgetting.getState();
+  if (s.status !== 'idle' || s.runs.length || s.task1.length) return false;
+  useForgetting.setState({ runs, task1, bundled: info });
+  return true;
 }
 
 /** A sweep is starting: clears the previous results. `notice` says what else this stopped. */

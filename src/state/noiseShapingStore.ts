@@ -15,7 +15,7 @@ import {
   type NoiseShapingRun,
   type NoiseShapingSummary,
 } from '../engine/experiments/noiseShapingSummary';
-import type { NoiseShapingWorkerEvent } from '../worker/protocol';
+import type { NoiseShapingWorkerEvent } from '../protocol/messages';
 // Bundled so that the section (and its embed) shows results before the reader runs anything.
 import precomputed from '../data/noise-shaping-precomputed.json';
 

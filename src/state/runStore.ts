@@ -8,7 +8,7 @@ import type { BackendChoice } from '../engine/backend';
 import type { AnalysisPhase, AnalysisResult, ModeProfile } from '../engine/experiments/analysis';
 import type { RunConfig } from '../engine/experiments/config';
 import type { EpochRecord, RunId } from '../engine/experiments/training';
-import type { DatasetInfo, Progress, RunState } from '../worker/protocol';
+import type { DatasetInfo, Progress, RunState } from '../protocol/messages';
 import type { RunBundle } from './runBundle';
 
 /** Cap on the decimated minibatch-loss series (older points are thinned, never unbounded). */

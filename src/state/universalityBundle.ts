@@ -3,7 +3,11 @@
  * scripts/build-universality-bundle.ts): what the universality figures show until a visitor
  * runs a sweep. Checked on load; a file that does not fit leaves the figures empty and says so.
  */
-import type { UniversalityMode, UniversalityResult, UniversalityRunSpec } from '../worker/protocol';
+import type {
+  UniversalityMode,
+  UniversalityResult,
+  UniversalityRunSpec,
+} from '../protocol/messages';
 
 export const UNIVERSALITY_BUNDLE_FORMAT = 'flat-minima-universality/1';
 

@@ -4,7 +4,7 @@
  * build the very same specs from them.
  */
 import { momentumLr, type RunConfig } from '../engine/experiments/config';
-import type { UniversalityMode, UniversalityRunSpec } from '../worker/protocol';
+import type { UniversalityMode, UniversalityRunSpec } from '../protocol/messages';
 import { PRESETS } from './configSchema';
 import { PAGE_ARCH, PAGE_GRID, PAGE_WIDTHS } from './universalityStore';
 

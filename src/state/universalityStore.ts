@@ -25,7 +25,7 @@ import type {
   UniversalityResult,
   UniversalityRunSpec,
   UniversalityWorkerEvent,
-} from '../worker/protocol';
+} from '../protocol/messages';
 
 export type UniversalityStatus =
   'idle' | 'running' | 'pausing' | 'paused' | 'cancelling' | 'done' | 'cancelled' | 'error';

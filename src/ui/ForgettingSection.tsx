@@ -4,9 +4,17 @@
  * No number in the text is typed in: "What the runs show" is written by describeSweep from the
  * bundled reference sweep (forgettingReference.json, written by `npm run reproduce --
  * --experiment forgetting --page-summary …`), and the closing note from the reader's own sweep.
+ * Until the reader runs a sweep the figures show the bundled one (forgetting-precomputed.json,
+ * a chunk of its own), stated as such above them.
  */
-import { useEffect, type ReactNode } from 'react';
-import { syncForgettingFormToUrl, useForgetting } from '../state/forgettingStore';
+import { useEffect, useState, type ReactNode } from 'react';
+import {
+  showBundledForgetting,
+  syncForgettingFormToUrl,
+  useForgetting,
+} from '../state/forgettingStore';
+import { expandForgettingBundle } from '../state/forgettingBundle';
+import { fmtLambda } from '../state/forgettingData';
 import {
   ConstraintCountView,
   ForgettingCurvesView,
@@ -31,8 +39,69 @@ function Fig({ id, children }: { id: string; children: ReactNode }) {
 // JSON writes the engine's NaN as null; the reference sweep has none where the text reads.
 const REFERENCE = reference as unknown as ForgettingReference;
 
+/** Loads the bundled sweep once; returns why it could not be shown, if it could not. */
+function useBundledForgetting(): string | null {
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    import('../data/forgetting-precomputed.json')
+      .then((m) => {
+        if (!live) return;
+        try {
+          const b = expandForgettingBundle(m.default);
+          showBundledForgetting(b.runs, b.task1, b.info);
+        } catch (e) {
+          setError(
+            `The bundled sweep could not be shown: ${e instanceof Error ? e.message : String(e)}.`,
+          );
+        }
+      })
+      .catch((e: unknown) => {
+        if (live)
+          setError(
+            `The bundled sweep could not be loaded: ${e instanceof Error ? e.message : String(e)}.`,
+          );
+      });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return error;
+}
+
+/** What the figures show while they show the bundled sweep: its settings, seeds and source. */
+function BundledNote({ error }: { error: string | null }) {
+  const b = useForgetting((s) => s.bundled);
+  if (error)
+    return (
+      <p className="forgetting-notice" role="status">
+        {error}
+      </p>
+    );
+  if (!b) return null;
+  const c = b.config;
+  const list = (xs: readonly number[]) => xs.map(fmtLambda).join(', ');
+  return (
+    <p className="forgetting-bundled" data-testid="forgetting-bundled">
+      <strong>Bundled sweep, shown until you run one.</strong> The figures below show a sweep run
+      headless (<code>{b.command}</code>, {b.backend} backend, {b.seconds.toLocaleString('en')} s,{' '}
+      {b.date}) at the page&rsquo;s default settings: {b.data}; digits {c.task1.join(',')} then{' '}
+      {c.task2.join(',')}; seeds {c.seeds.join(', ')}; {b.runs.toLocaleString('en')} runs of{' '}
+      {c.task2Steps} task-2 steps — no constraint, EWC at {c.ewcLambdas.length} λ (
+      {fmtLambda(Math.min(...c.ewcLambdas))} to {fmtLambda(Math.max(...c.ewcLambdas))}), LDC at λ ={' '}
+      {list(c.lambdas)} × N_c = {c.ncList.join(', ')} — each method&rsquo;s setting chosen on the{' '}
+      {Math.round(100 * c.validationFraction)}% of each task digit&rsquo;s images held out for
+      validation. Every run&rsquo;s final errors are bundled; the error curves and mode
+      displacements only for the {b.detailed} runs of the settings shown first (each method&rsquo;s
+      chosen setting under both scorings, and LDC&rsquo;s chosen λ at every N_c), so another point
+      you pick shows its curves once you run the sweep. Start sweep replaces all of it with yours.
+    </p>
+  );
+}
+
 export function ForgettingSection() {
   useEffect(() => syncForgettingFormToUrl(), []);
+  const bundleError = useBundledForgetting();
   return (
     <section id="forgetting">
       <h2>6. Learning a second task without forgetting the first: LDC versus EWC</h2>
@@ -62,6 +131,7 @@ export function ForgettingSection() {
         <sub>j</sub> Fisher<sub>j</sub>·(w<sub>j</sub> − w1*<sub>j</sub>)², one weight at a time.
       </p>
       <ForgettingPanel />
+      <BundledNote error={bundleError} />
       <Fig id="forgetting-digits">
         <TaskDigitsView />
       </Fig>

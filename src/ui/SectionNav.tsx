@@ -8,7 +8,7 @@ import { useEffect, useState } from 'react';
 import { useForgetting } from '../state/forgettingStore';
 import { useRun } from '../state/runStore';
 import { useUniversality } from '../state/universalityStore';
-import type { UniversalityMode } from '../worker/protocol';
+import type { UniversalityMode } from '../protocol/messages';
 import { FIGURES } from './figures';
 
 export type SectionState = 'bundled' | 'running' | 'yours' | 'opened' | 'empty';
@@ -82,10 +82,12 @@ function useSectionState(): (e: Entry) => SectionState {
   const hasRun = useRun((s) => Boolean(s.results.sgd) || s.epochs.length > 0);
   const forgettingStatus = useForgetting((s) => s.status);
   const forgettingRuns = useForgetting((s) => s.runs.length);
+  const forgettingBundled = useForgetting((s) => s.bundled !== null);
   const sweeps = useUniversality((s) => s);
   return (e) => {
     if (e.id === 'forgetting') {
       if (forgettingStatus === 'starting' || forgettingStatus === 'running') return 'running';
+      if (forgettingBundled) return 'bundled';
       return forgettingRuns > 0 ? 'yours' : 'empty';
     }
     const modes = [...new Set(e.figures.flatMap((f) => SWEEP_OF.get(f) ?? []))];

@@ -13,7 +13,7 @@ import {
   useUniversality,
   type UniversalityRuns,
 } from '../state/universalityStore';
-import type { UniversalityMode } from '../worker/protocol';
+import type { UniversalityMode } from '../protocol/messages';
 import { workers } from './workers';
 import './universality.css';
 

@@ -3,44 +3,51 @@
  * `?embed=<id>` shows one of them alone. Each is wrapped in an error boundary, so a figure that
  * cannot draw some data says so instead of blanking the page.
  */
-import type { ReactNode } from 'react';
 import { useRun } from '../state/runStore';
 import { useUniversality } from '../state/universalityStore';
 import { useForgetting } from '../state/forgettingStore';
 import { FigureBoundary } from './FigureBoundary';
 import type { UniversalityMode } from '../protocol/messages';
-import {
-  ActiveTemperatureView,
-  ArchitectureComparisonView,
-  EffectiveDimensionView,
-  HyperSweepView,
-  OptimizerComparisonView,
-  WidthSpectraView,
-  CumulativeVarianceView,
-  EinsteinView,
-  CurvatureFlatnessView,
-  HessianSpectrumView,
-  EdgeOfStabilityView,
-  NoiseShapingView,
-  SamplingComparisonView,
-  FlatnessRankView,
-  LossProfileView,
-  MinibatchEnsembleView,
-  NoiseStrengthView,
-  SpectrumView,
-  TemperatureFlatnessView,
-  TemperatureTrajectoryView,
-  TrainingCurvesView,
-  TrajectoryView,
-  VarianceFlatnessView,
-  VelocityCorrelationView,
-  ConstraintCountView,
-  ForgettingCurvesView,
-  ModeDisplacementView,
-  TaskDigitsView,
-  TradeoffView,
-} from '../views';
+import { Suspense, lazy, type ComponentType, type ReactNode } from 'react';
 import { workers } from './workers';
+
+function view<K extends string, P extends object>(
+  load: () => Promise<Record<K, ComponentType<P>>>,
+  name: K,
+) {
+  return lazy(() => load().then((m) => ({ default: m[name] })));
+}
+
+/** Each figure's code loads when it is first shown (an embed loads only its own). */
+const ActiveTemperatureView = view(() => import('../views/ActiveTemperatureView'), 'ActiveTemperatureView');
+const ArchitectureComparisonView = view(() => import('../views/ArchitectureComparisonView'), 'ArchitectureComparisonView');
+const EffectiveDimensionView = view(() => import('../views/EffectiveDimensionView'), 'EffectiveDimensionView');
+const HyperSweepView = view(() => import('../views/HyperSweepView'), 'HyperSweepView');
+const OptimizerComparisonView = view(() => import('../views/OptimizerComparisonView'), 'OptimizerComparisonView');
+const WidthSpectraView = view(() => import('../views/WidthSpectraView'), 'WidthSpectraView');
+const CumulativeVarianceView = view(() => import('../views/CumulativeVarianceView'), 'CumulativeVarianceView');
+const EinsteinView = view(() => import('../views/EinsteinView'), 'EinsteinView');
+const CurvatureFlatnessView = view(() => import('../views/CurvatureFlatnessView'), 'CurvatureFlatnessView');
+const HessianSpectrumView = view(() => import('../views/HessianSpectrumView'), 'HessianSpectrumView');
+const EdgeOfStabilityView = view(() => import('../views/EdgeOfStabilityView'), 'EdgeOfStabilityView');
+const NoiseShapingView = view(() => import('../views/NoiseShapingView'), 'NoiseShapingView');
+const SamplingComparisonView = view(() => import('../views/SamplingComparisonView'), 'SamplingComparisonView');
+const FlatnessRankView = view(() => import('../views/FlatnessRankView'), 'FlatnessRankView');
+const LossProfileView = view(() => import('../views/LossProfileView'), 'LossProfileView');
+const MinibatchEnsembleView = view(() => import('../views/MinibatchEnsembleView'), 'MinibatchEnsembleView');
+const NoiseStrengthView = view(() => import('../views/NoiseStrengthView'), 'NoiseStrengthView');
+const SpectrumView = view(() => import('../views/SpectrumView'), 'SpectrumView');
+const TemperatureFlatnessView = view(() => import('../views/TemperatureFlatnessView'), 'TemperatureFlatnessView');
+const TemperatureTrajectoryView = view(() => import('../views/TemperatureTrajectoryView'), 'TemperatureTrajectoryView');
+const TrainingCurvesView = view(() => import('../views/TrainingCurvesView'), 'TrainingCurvesView');
+const TrajectoryView = view(() => import('../views/TrajectoryView'), 'TrajectoryView');
+const VarianceFlatnessView = view(() => import('../views/VarianceFlatnessView'), 'VarianceFlatnessView');
+const VelocityCorrelationView = view(() => import('../views/VelocityCorrelationView'), 'VelocityCorrelationView');
+const ConstraintCountView = view(() => import('../views/ConstraintCountView'), 'ConstraintCountView');
+const ForgettingCurvesView = view(() => import('../views/ForgettingCurvesView'), 'ForgettingCurvesView');
+const ModeDisplacementView = view(() => import('../views/ModeDisplacementView'), 'ModeDisplacementView');
+const TaskDigitsView = view(() => import('../views/TaskDigitsView'), 'TaskDigitsView');
+const TradeoffView = view(() => import('../views/TradeoffView'), 'TradeoffView');
 
 const requestProfile = (run: 'sgd' | 'langevin', rank: number) => workers.requestProfile(run, rank);
 

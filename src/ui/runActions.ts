@@ -10,7 +10,7 @@ import {
   type DataShape,
   type RunPlan,
 } from '../engine/experiments/runChecks';
-import type { DatasetInfo } from '../worker/protocol';
+import type { DatasetInfo } from '../protocol/messages';
 import { DEFAULT_PRESET, PRESETS, checkedConfig } from '../state/configSchema';
 import { useConfig } from '../state/configStore';
 import { makeBundle, validateBundle } from '../state/runBundle';

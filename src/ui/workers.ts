@@ -12,7 +12,7 @@
  */
 import type { BackendName } from '../engine/backend';
 import { useConfig } from '../state/configStore';
-import { WorkerClient } from '../worker/client';
+import { WorkerClient } from './workerClient';
 
 const forced = useConfig.getState().backend as BackendName | null;
 export const workers = new WorkerClient(forced ?? undefined);

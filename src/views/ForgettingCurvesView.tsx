@@ -28,6 +28,7 @@ const byStep = bisector<CurveStat, number>((d) => d.step).center;
 export function ForgettingCurvesView() {
   const live = useForgetting((s) => s.live);
   const status = useForgetting((s) => s.status);
+  const bundled = useForgetting((s) => s.bundled !== null);
   const { runs, scoring, chosen } = useForgettingStats();
   const [frameRef, size] = useSize<HTMLDivElement>(0.62);
   const svgRef = useRef<SVGSVGElement>(null);
@@ -105,12 +106,20 @@ export function ForgettingCurvesView() {
           `${fmtPercent(end(m)?.[k].mean ?? NaN)} (${label(m, shown.find((c) => c.method === m)?.setting ?? null)})`,
       )
       .join(', ');
+  // Chosen settings whose runs carry no curve: the bundled sweep keeps curves for a few only.
+  const unbundled = METHODS.flatMap((m) => {
+    const c = chosen[m];
+    return c && !shown.some((x) => x.method === m) ? [c] : [];
+  });
   const caption = has ? (
     <>
       Test error on task 1 (ε₁, solid) and task 2 (ε₂, dashed) while W2 learns task 2, scored over
       the {SCORING_LABEL[scoring]}; mean over {seedsText(nSeeds)}, shaded: the range. After{' '}
       {fmtInt(maxStep)} steps ε₁ = {endText('eps1')}; ε₂ = {endText('eps2')}.
       {status === 'running' ? ' The sweep is still running: the curves fill in seed by seed.' : ''}
+      {bundled && unbundled.length
+        ? ` The bundled sweep has no curves for ${unbundled.map((s) => settingLabel(s)).join(' and ')}: run the sweep to see them.`
+        : ''}
     </>
   ) : (
     <>

@@ -5,7 +5,7 @@
  */
 import { useMemo } from 'react';
 import { useForgetting } from '../state/forgettingStore';
-import type { TaskSamples } from '../worker/protocol';
+import type { TaskSamples } from '../protocol/messages';
 import { useSize, type Box } from './chart';
 import { EmptyState, FigureShell } from './ChartParts';
 import './forgetting.css';

@@ -12,8 +12,8 @@ import type { RunConfig } from '../engine/experiments/config';
 import type { RunId } from '../engine/experiments/training';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
-import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from './protocol';
-import { appendCheckpoint } from './checkpoints';
+import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from '../protocol/messages';
+import { appendCheckpoint } from '../protocol/checkpoints';
 import { wasmFetcher } from './wasmOnce';
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -17,7 +17,7 @@ import {
   type RunResult,
   type SweepPoint,
 } from '../engine/forgetting';
-import type { ForgettingProgress, TaskSamples, TrainerEvent } from './protocol';
+import type { ForgettingProgress, TaskSamples, TrainerEvent } from '../protocol/messages';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
 /** At most one streamed batch per this many milliseconds (≤ 10 messages a second). */

@@ -6,7 +6,7 @@
  */
 import type { Dataset } from '../engine/data/dataset';
 import { noiseShapingSeed, type NoiseShapingConfig } from '../engine/experiments/noiseShaping';
-import type { TrainerEvent } from './protocol';
+import type { TrainerEvent } from '../protocol/messages';
 import { yieldToEventLoop } from './yieldToEventLoop';
 
 const YIELD_MS = 25;

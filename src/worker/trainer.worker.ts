@@ -35,7 +35,7 @@ import type {
   TrainerEvent,
   UniversalityResult,
   UniversalityRunSpec,
-} from './protocol';
+} from '../protocol/messages';
 import { yieldToEventLoop } from './yieldToEventLoop';
 import { wasmFetcher } from './wasmOnce';
 

@@ -51,10 +51,15 @@ test(
       'every echoed value is cut short',
     );
 
-    // Nothing started; the defaults stand in for the refused keys; the page fits the viewport.
+    // Nothing started (the figures show the bundled sweep); the defaults stand in for the
+    // refused keys; the page fits the viewport.
+    await page.waitForFunction(() => window.__flatMinima.forgetting().bundled, null, {
+      timeout: WAIT.load,
+    });
     const s = await forgetting(page);
     assert.equal(s.status, 'idle');
-    assert.equal(s.runs.length, 0);
+    assert.equal(s.config, null);
+    assert.equal(s.runs.length, s.bundled.runs);
     assert.deepEqual(s.form, { task1: '0,1', task2: '2,3', seeds: 10 });
     const { scroll, inner } = await page.evaluate(() => ({
       scroll: document.documentElement.scrollWidth,

@@ -340,11 +340,14 @@ test('every plot of the story has an aria-label stating its key number', async (
     ids,
   );
   assert.equal(labels.length, ids.length);
-  // First visit: every figure shows data (the bundled run, section 7's bundled sweeps), none an
-  // empty frame. Section 6 has no bundled sweep yet; its figures wait for the reader's.
+  // First visit: every figure shows data (the bundled run, section 6's and section 7's bundled
+  // sweeps), none an empty frame.
+  await page.waitForFunction(() => window.__flatMinima.forgetting().bundled, null, {
+    timeout: WAIT.load,
+  });
   const empty = await page.evaluate(() =>
     [...document.querySelectorAll('[data-figure]')]
-      .filter((f) => !f.closest('#forgetting') && f.querySelector('.fm-empty'))
+      .filter((f) => f.querySelector('.fm-empty'))
       .map((f) => f.dataset.figure),
   );
   assert.deepEqual(empty, [], 'figures left as empty placeholders at first visit');

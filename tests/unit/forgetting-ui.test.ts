@@ -22,7 +22,7 @@ import {
   stat,
 } from '../../src/state/forgettingData';
 import { taskSamples } from '../../src/worker/forgettingLoop';
-import type { DatasetInfo } from '../../src/worker/protocol';
+import type { DatasetInfo } from '../../src/protocol/messages';
 
 function run(p: Partial<RunResult> & Pick<RunResult, 'method' | 'lambda' | 'seed'>): RunResult {
   const eps1 = p.eps1 ?? 0.1;

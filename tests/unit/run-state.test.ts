@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { EpochRecord } from '../../src/engine/experiments/training';
 import { initialRunState, rewoundRun, type RunStoreState } from '../../src/state/runStore';
 import { analysisText, progressText } from '../../src/ui/progressText';
-import { appendCheckpoint, ResumeTracker } from '../../src/worker/checkpoints';
-import type { RunCheckpoint } from '../../src/worker/protocol';
+import { appendCheckpoint, ResumeTracker } from '../../src/protocol/checkpoints';
+import type { RunCheckpoint } from '../../src/protocol/messages';
 
 const weights = (v: number) => ({
   hidden: 1,

@@ -29,7 +29,7 @@ import {
 } from '../../src/engine/experiments/architectures';
 import type { RunSummary } from '../../src/engine/experiments/sweeps';
 import type { RunConfig } from '../../src/engine/experiments/config';
-import type { UniversalityRunSpec } from '../../src/worker/protocol';
+import type { UniversalityRunSpec } from '../../src/protocol/messages';
 
 const base = { hidden: 20, batchSize: 50, lr: 0.1, seed: 0 } as unknown as RunConfig;
 const mlp = (over: Partial<RunConfig>): UniversalityRunSpec => ({

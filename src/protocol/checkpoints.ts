@@ -4,7 +4,7 @@
  * thinning rule serves both, so a resumed analysis holds exactly the list it would have held.
  */
 import type { EpochRecord, RunId } from '../engine/experiments/training';
-import type { ResumePoint, RunCheckpoint } from './protocol';
+import type { ResumePoint, RunCheckpoint } from './messages';
 
 /** Checkpoints kept per run (the middle is thinned past this, the first and last stay). */
 export const MAX_CHECKPOINTS = 120;

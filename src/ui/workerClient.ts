@@ -52,7 +52,7 @@ import {
   useNoiseShaping,
 } from '../state/noiseShapingStore';
 import type { NoiseShapingConfig } from '../engine/experiments/noiseShapingSummary';
-import { ResumeTracker } from './checkpoints';
+import { ResumeTracker } from '../protocol/checkpoints';
 import type {
   AnalysisCommand,
   AnalysisEvent,
@@ -63,7 +63,7 @@ import type {
   TrainerEvent,
   UniversalityMode,
   UniversalityRunSpec,
-} from './protocol';
+} from '../protocol/messages';
 
 /** The run store with the last run's curves, results and progress cleared (a new run, a reset). */
 function clearedRun(runState: 'training' | 'loading' | 'idle'): Partial<RunStoreState> {
@@ -176,11 +176,11 @@ export class WorkerClient {
     if (this.trainer || this.analysis) this.terminate();
     this.startedBefore = true;
     this.dataLoaded = false;
-    const trainer = new Worker(new URL('./trainer.worker.ts', import.meta.url), {
+    const trainer = new Worker(new URL('../worker/trainer.worker.ts', import.meta.url), {
       type: 'module',
       name: 'trainer',
     });
-    const analysis = new Worker(new URL('./analysis.worker.ts', import.meta.url), {
+    const analysis = new Worker(new URL('../worker/analysis.worker.ts', import.meta.url), {
       type: 'module',
       name: 'analysis',
     });
@@ -461,7 +461,7 @@ export class WorkerClient {
     this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
   }
 
-  /** Test hook: makes the trainer worker crash (see protocol.ts). */
+  /** Test hook: makes the trainer worker crash (see src/protocol/messages.ts). */
   crashTrainer(): void {
     this.sendTrainer({ type: 'crash' });
   }
