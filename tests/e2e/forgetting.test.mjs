@@ -69,6 +69,20 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   const section = page.locator('#forgetting');
   await section.scrollIntoViewIfNeeded();
   assert.match(await section.innerText(), /3 seeds × 7 runs/);
+  // Until the sweep starts, the figures show the bundled one, and the note above them says so
+  // with its own size and seeds.
+  await page.waitForFunction(() => window.__flatMinima.forgetting().bundled, null, {
+    timeout: WAIT.load,
+  });
+  const bundled = (await forgetting(page)).bundled;
+  const note = await page.getByTestId('forgetting-bundled').innerText();
+  assert.ok(note.includes(`${bundled.runs} runs`), note);
+  assert.ok(note.includes(`seeds ${bundled.config.seeds.join(', ')}`), note);
+  assert.equal(
+    await page.locator('#forgetting [data-figure] .fm-empty').count(),
+    0,
+    'no empty figure while the bundled sweep is shown',
+  );
   const t0 = Date.now();
   await page.getByTestId('forgetting-start').click();
   await page.waitForFunction(() => window.__flatMinima.forgetting().status === 'running', null, {
@@ -93,6 +107,8 @@ test('a small forgetting sweep runs end to end and the trade-off plot shows LDC 
   assert.equal(s.status, 'done', `status ${s.status}: ${s.message}`);
   assert.equal(s.runs.length, 3 * 7, '3 seeds × (1 + 2 EWC + 2 × 2 LDC) runs');
   assert.equal(s.task1.length, 3, 'a task-1 mode table per seed');
+  assert.equal(s.bundled, null, "the reader's sweep replaced the bundled one");
+  assert.equal(await page.getByTestId('forgetting-bundled').count(), 0);
   const b = s.summary.best;
   assert.ok(b.none.total > 0.5, `no constraint forgets task 1: ε₁+ε₂ = ${b.none.total}`);
   assert.ok(b.ldc.total < b.none.total && b.ewc.total < b.none.total, 'both constraints help');
