@@ -19,7 +19,6 @@ const Page = lazy(() => import('./Page').then((m) => ({ default: m.Page })));
 /** Set once `?autorun=1` has had its one start (module-wide: the page and the embed share it). */
 let autorunUsed = false;
 
-
 /** Everything the page and the embed share: workers, the bundled run, URL sync, data set, theme. */
 function useAppSetup(): void {
   const theme = useConfig((s) => s.theme);
@@ -87,4 +86,3 @@ export function App() {
   // Each loads its own code: an embed does not carry the article, nor the page every figure.
   return <Suspense fallback={null}>{embed !== null ? <Embed id={embed} /> : <Page />}</Suspense>;
 }
-

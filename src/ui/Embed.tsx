@@ -3,7 +3,7 @@
  * pause a live run; until then the bundled precomputed run) and no page chrome. An unknown id
  * gets a message listing the valid ones.
  */
-import { useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { shareUrl, useConfig } from '../state/configStore';
 import { clipUrlValue } from '../state/configSchema';
 import { useRun } from '../state/runStore';
@@ -79,7 +79,7 @@ function Fitted({ id }: { id: string }) {
   return (
     <div className="embed-figure" ref={ref}>
       <FitHeightContext.Provider value={height}>
-        <Figure id={id} />
+        <Figure id={id} suspend />
       </FitHeightContext.Provider>
     </div>
   );
@@ -223,7 +223,10 @@ export function Embed({ id }: { id: string }) {
       )}
       <Notices />
       <DataNotice />
-      <Fitted id={id} />
+      {/* Fitted measures the figure once drawn: it mounts when the figure's code is in. */}
+      <Suspense fallback={null}>
+        <Fitted id={id} />
+      </Suspense>
     </main>
   );
 }

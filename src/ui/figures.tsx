@@ -19,33 +19,84 @@ function view<K extends string, P extends object>(
 }
 
 /** Each figure's code loads when it is first shown (an embed loads only its own). */
-const ActiveTemperatureView = view(() => import('../views/ActiveTemperatureView'), 'ActiveTemperatureView');
-const ArchitectureComparisonView = view(() => import('../views/ArchitectureComparisonView'), 'ArchitectureComparisonView');
-const EffectiveDimensionView = view(() => import('../views/EffectiveDimensionView'), 'EffectiveDimensionView');
+const ActiveTemperatureView = view(
+  () => import('../views/ActiveTemperatureView'),
+  'ActiveTemperatureView',
+);
+const ArchitectureComparisonView = view(
+  () => import('../views/ArchitectureComparisonView'),
+  'ArchitectureComparisonView',
+);
+const EffectiveDimensionView = view(
+  () => import('../views/EffectiveDimensionView'),
+  'EffectiveDimensionView',
+);
 const HyperSweepView = view(() => import('../views/HyperSweepView'), 'HyperSweepView');
-const OptimizerComparisonView = view(() => import('../views/OptimizerComparisonView'), 'OptimizerComparisonView');
+const OptimizerComparisonView = view(
+  () => import('../views/OptimizerComparisonView'),
+  'OptimizerComparisonView',
+);
 const WidthSpectraView = view(() => import('../views/WidthSpectraView'), 'WidthSpectraView');
-const CumulativeVarianceView = view(() => import('../views/CumulativeVarianceView'), 'CumulativeVarianceView');
+const CumulativeVarianceView = view(
+  () => import('../views/CumulativeVarianceView'),
+  'CumulativeVarianceView',
+);
 const EinsteinView = view(() => import('../views/EinsteinView'), 'EinsteinView');
-const CurvatureFlatnessView = view(() => import('../views/CurvatureFlatnessView'), 'CurvatureFlatnessView');
-const HessianSpectrumView = view(() => import('../views/HessianSpectrumView'), 'HessianSpectrumView');
-const EdgeOfStabilityView = view(() => import('../views/EdgeOfStabilityView'), 'EdgeOfStabilityView');
+const CurvatureFlatnessView = view(
+  () => import('../views/CurvatureFlatnessView'),
+  'CurvatureFlatnessView',
+);
+const HessianSpectrumView = view(
+  () => import('../views/HessianSpectrumView'),
+  'HessianSpectrumView',
+);
+const EdgeOfStabilityView = view(
+  () => import('../views/EdgeOfStabilityView'),
+  'EdgeOfStabilityView',
+);
 const NoiseShapingView = view(() => import('../views/NoiseShapingView'), 'NoiseShapingView');
-const SamplingComparisonView = view(() => import('../views/SamplingComparisonView'), 'SamplingComparisonView');
+const SamplingComparisonView = view(
+  () => import('../views/SamplingComparisonView'),
+  'SamplingComparisonView',
+);
 const FlatnessRankView = view(() => import('../views/FlatnessRankView'), 'FlatnessRankView');
 const LossProfileView = view(() => import('../views/LossProfileView'), 'LossProfileView');
-const MinibatchEnsembleView = view(() => import('../views/MinibatchEnsembleView'), 'MinibatchEnsembleView');
+const MinibatchEnsembleView = view(
+  () => import('../views/MinibatchEnsembleView'),
+  'MinibatchEnsembleView',
+);
 const NoiseStrengthView = view(() => import('../views/NoiseStrengthView'), 'NoiseStrengthView');
 const SpectrumView = view(() => import('../views/SpectrumView'), 'SpectrumView');
-const TemperatureFlatnessView = view(() => import('../views/TemperatureFlatnessView'), 'TemperatureFlatnessView');
-const TemperatureTrajectoryView = view(() => import('../views/TemperatureTrajectoryView'), 'TemperatureTrajectoryView');
+const TemperatureFlatnessView = view(
+  () => import('../views/TemperatureFlatnessView'),
+  'TemperatureFlatnessView',
+);
+const TemperatureTrajectoryView = view(
+  () => import('../views/TemperatureTrajectoryView'),
+  'TemperatureTrajectoryView',
+);
 const TrainingCurvesView = view(() => import('../views/TrainingCurvesView'), 'TrainingCurvesView');
 const TrajectoryView = view(() => import('../views/TrajectoryView'), 'TrajectoryView');
-const VarianceFlatnessView = view(() => import('../views/VarianceFlatnessView'), 'VarianceFlatnessView');
-const VelocityCorrelationView = view(() => import('../views/VelocityCorrelationView'), 'VelocityCorrelationView');
-const ConstraintCountView = view(() => import('../views/ConstraintCountView'), 'ConstraintCountView');
-const ForgettingCurvesView = view(() => import('../views/ForgettingCurvesView'), 'ForgettingCurvesView');
-const ModeDisplacementView = view(() => import('../views/ModeDisplacementView'), 'ModeDisplacementView');
+const VarianceFlatnessView = view(
+  () => import('../views/VarianceFlatnessView'),
+  'VarianceFlatnessView',
+);
+const VelocityCorrelationView = view(
+  () => import('../views/VelocityCorrelationView'),
+  'VelocityCorrelationView',
+);
+const ConstraintCountView = view(
+  () => import('../views/ConstraintCountView'),
+  'ConstraintCountView',
+);
+const ForgettingCurvesView = view(
+  () => import('../views/ForgettingCurvesView'),
+  'ForgettingCurvesView',
+);
+const ModeDisplacementView = view(
+  () => import('../views/ModeDisplacementView'),
+  'ModeDisplacementView',
+);
 const TaskDigitsView = view(() => import('../views/TaskDigitsView'), 'TaskDigitsView');
 const TradeoffView = view(() => import('../views/TradeoffView'), 'TradeoffView');
 
@@ -212,8 +263,11 @@ export const FORGETTING_FIGURES: readonly FigureEntry[] = [
 /** Every figure `?embed=` can show. */
 export const EMBEDDABLE: readonly FigureEntry[] = [...FIGURES, ...FORGETTING_FIGURES];
 
-/** One figure by id, inside its error boundary. */
-export function Figure({ id }: { id: string }) {
+/**
+ * One figure by id, inside its error boundary. It waits for its code inside its own Suspense,
+ * unless `suspend` hands the wait to a boundary outside (the embed measures the drawn figure).
+ */
+export function Figure({ id, suspend = false }: { id: string; suspend?: boolean }) {
   const entry = EMBEDDABLE.find((f) => f.id === id);
   // New data for the figure (its sweep's runs, or the run's results): try drawing again.
   const results = useRun((s) => s.results);
@@ -221,9 +275,10 @@ export function Figure({ id }: { id: string }) {
   const forgettingRuns = useForgetting((s) => (entry?.forgetting ? s.runs : null));
   if (!entry) return null;
   const resetKey = entry.sweep ? sweepRuns : entry.forgetting ? forgettingRuns : results;
-  return (
+  const figure = (
     <FigureBoundary id={id} resetKey={resetKey}>
       {entry.render()}
     </FigureBoundary>
   );
+  return suspend ? figure : <Suspense fallback={null}>{figure}</Suspense>;
 }
