@@ -66,7 +66,8 @@ if (unit.status !== 0) {
   summary();
   process.exit(1);
 }
-run('build', 'npx', ['vite', 'build', '--logLevel', 'warn']);
+// A test build: it carries the crash hook the browser tests use (src/protocol/testHooks.ts).
+run('build', 'npx', ['vite', 'build', '--logLevel', 'warn'], { VITE_TEST_HOOKS: '1' });
 const e2e = spawnSync(
   process.execPath,
   [

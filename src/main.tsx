@@ -8,6 +8,7 @@ import { forgettingSnapshot } from './state/forgettingStore';
 import { universalitySnapshot } from './state/universalityStore';
 import { CONFIG_FIELDS } from './state/configSchema';
 import { FIGURE_IDS } from './ui/figures';
+import { TEST_HOOKS } from './protocol/testHooks';
 import './ui/styles.css';
 
 declare global {
@@ -20,9 +21,10 @@ declare global {
       schema: () => unknown;
       /** The figure ids (`data-figure`, `?embed=`). */
       figures: () => string[];
-      crashTrainer: () => void;
-      /** Test hook: the analysis worker throws an uncaught error. */
-      crashAnalysis: () => void;
+      /** Test builds only (VITE_TEST_HOOKS=1): the trainer worker throws an uncaught error. */
+      crashTrainer?: () => void;
+      /** Test builds only: the analysis worker throws an uncaught error. */
+      crashAnalysis?: () => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
       /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
@@ -39,8 +41,10 @@ window.__flatMinima = {
   config: () => JSON.parse(JSON.stringify(useConfig.getState().config)),
   schema: () => JSON.parse(JSON.stringify(CONFIG_FIELDS)),
   figures: () => [...FIGURE_IDS],
-  crashTrainer: () => workers.crashTrainer(),
-  crashAnalysis: () => workers.crashAnalysis(),
+  ...(TEST_HOOKS && {
+    crashTrainer: () => workers.crash('trainer'),
+    crashAnalysis: () => workers.crash('analysis'),
+  }),
   forgetting: () => forgettingSnapshot(),
   universality: () => universalitySnapshot(),
 };

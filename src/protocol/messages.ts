@@ -92,8 +92,6 @@ export type TrainerCommand =
   /** Stops and forgets the run; answered by 'resetDone' with the same token. */
   | { type: 'reset'; token: number }
   | { type: 'set'; lr?: number; batchSize?: number }
-  /** Test hook: the worker throws an uncaught error, exercising crash reporting and restart. */
-  | { type: 'crash' }
   /**
    * The catastrophic-forgetting sweep (section 6) on the loaded data set. One experiment at a
    * time: this stops a training run, and `start` stops a sweep.
@@ -285,9 +283,7 @@ export type AnalysisCommand =
     }
   | { type: 'profile'; run: RunId; rank: number; requestId: number }
   /** Drops the run's windows and analyses; answered by 'cancelled' with the same token. */
-  | { type: 'cancel'; token: number }
-  /** Test hook: the worker throws an uncaught error (as the trainer's 'crash'). */
-  | { type: 'crash' };
+  | { type: 'cancel'; token: number };
 
 // ───────────── analysis → UI ─────────────
 export type AnalysisEvent =

@@ -53,6 +53,7 @@ import {
 } from '../state/noiseShapingStore';
 import type { NoiseShapingConfig } from '../engine/experiments/noiseShapingSummary';
 import { ResumeTracker } from '../protocol/checkpoints';
+import { TEST_HOOKS, type CrashCommand } from '../protocol/testHooks';
 import type {
   AnalysisCommand,
   AnalysisEvent,
@@ -461,13 +462,11 @@ export class WorkerClient {
     this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
   }
 
-  /** Test hook: makes the trainer worker crash (see src/protocol/messages.ts). */
-  crashTrainer(): void {
-    this.sendTrainer({ type: 'crash' });
-  }
-  /** Test hook: makes the analysis worker crash. */
-  crashAnalysis(): void {
-    this.sendAnalysis({ type: 'crash' });
+  /** Test builds only (src/protocol/testHooks.ts): makes a worker throw an uncaught error. */
+  crash(which: 'trainer' | 'analysis'): void {
+    if (!TEST_HOOKS) return;
+    const crash: CrashCommand = { type: 'crash' };
+    (which === 'trainer' ? this.trainer : this.analysis)?.postMessage(crash);
   }
   requestProfile(run: RunId, rank: number): void {
     if (!this.analysis) {

@@ -14,6 +14,7 @@ import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from '../protocol/messages';
 import { appendCheckpoint } from '../protocol/checkpoints';
+import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
 import { wasmFetcher } from './wasmOnce';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -177,7 +178,7 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
 // Feed messages are handled strictly in order (a window's end after its last snapshots).
 let feedQueue: Promise<void> = Promise.resolve();
 
-self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
+self.onmessage = (ev: MessageEvent<AnalysisCommand | CrashCommand>) => {
   const cmd = ev.data;
   switch (cmd.type) {
     case 'init':
@@ -203,9 +204,8 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand>) => {
       post({ type: 'cancelled', token: cmd.token });
       return;
     case 'crash':
-      setTimeout(() => {
-        throw new Error('deliberate crash (test hook)');
-      });
+      // A build without test hooks ignores it.
+      if (TEST_HOOKS) crashSoon();
       return;
     case 'profile': {
       const a = done.get(cmd.run);

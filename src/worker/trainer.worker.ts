@@ -36,6 +36,7 @@ import type {
   UniversalityResult,
   UniversalityRunSpec,
 } from '../protocol/messages';
+import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
 import { yieldToEventLoop } from './yieldToEventLoop';
 import { wasmFetcher } from './wasmOnce';
 
@@ -661,11 +662,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       if (dataset)
         post({ type: 'forgettingSamples', groups: taskSamples(dataset, cmd.groups, cmd.perGroup) });
       return;
-    case 'crash':
-      setTimeout(() => {
-        throw new Error('deliberate crash (test hook)');
-      });
-      return;
     case 'reset':
       await run?.stop();
       run = null;
@@ -682,8 +678,14 @@ function reportError(e: unknown): void {
 
 // Commands are handled one at a time, in order.
 let queue: Promise<void> = Promise.resolve();
-self.onmessage = (ev: MessageEvent<TrainerCommand>) => {
-  queue = queue.then(() => handle(ev.data)).catch(reportError);
+self.onmessage = (ev: MessageEvent<TrainerCommand | CrashCommand>) => {
+  const cmd = ev.data;
+  if (cmd.type === 'crash') {
+    // In its turn, as any command; a build without test hooks ignores it.
+    if (TEST_HOOKS) queue = queue.then(crashSoon);
+    return;
+  }
+  queue = queue.then(() => handle(cmd)).catch(reportError);
 };
 
 // Touch tf so the bundler keeps the core in this worker's chunk and tensors can be counted.

@@ -1,7 +1,7 @@
 // The foundation in real headless Chromium: load, backend, training, responsiveness, bad data.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, runState, WAIT, openSite, closeSite } from './harness.mjs';
+import { openPage, runState, WAIT, openSite, closeSite, crashWorker } from './harness.mjs';
 
 let server;
 let browser;
@@ -119,7 +119,7 @@ test('a crashed worker is reported and can be restarted without reloading the pa
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
     timeout: WAIT.load,
   });
-  await page.evaluate(() => window.__flatMinima.crashTrainer());
+  await crashWorker(page, 'trainer');
   await page.waitForFunction(
     () => document.getElementById('root').dataset.runState === 'error',
     null,

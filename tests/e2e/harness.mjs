@@ -185,3 +185,18 @@ export function animationFrames(page, n) {
 export function runState(page) {
   return page.evaluate(() => window.__flatMinima.run());
 }
+
+/**
+ * Makes the page's trainer or analysis worker throw an uncaught error. The hook is carried by test
+ * builds only (`VITE_TEST_HOOKS=1 npx vite build`; npm test's build is one), so a build without it
+ * fails here with that message rather than as a missing function.
+ */
+export async function crashWorker(page, which) {
+  const hook = which === 'trainer' ? 'crashTrainer' : 'crashAnalysis';
+  const present = await page.evaluate((h) => typeof window.__flatMinima?.[h] === 'function', hook);
+  if (!present)
+    throw new Error(
+      'this build has no test hooks: build it with VITE_TEST_HOOKS=1 npx vite build (npm test does)',
+    );
+  await page.evaluate((h) => window.__flatMinima[h](), hook);
+}

@@ -3,7 +3,15 @@
 // reader's IDX data survives a restart, and the analysis shows its own progress.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TEST_TIMEOUT, WAIT, openPage, runState, openSite, closeSite } from './harness.mjs';
+import {
+  TEST_TIMEOUT,
+  WAIT,
+  openPage,
+  runState,
+  openSite,
+  closeSite,
+  crashWorker,
+} from './harness.mjs';
 
 let server;
 let browser;
@@ -62,7 +70,7 @@ test(
     const trainer = worker(page, 'trainer');
     const analysis = worker(page, 'analysis');
     const gone = Promise.all([closed(trainer), closed(analysis)]);
-    await page.evaluate(() => window.__flatMinima.crashTrainer());
+    await crashWorker(page, 'trainer');
     await rootState(page, 'error');
     // The proof the run stopped: both workers were terminated, not left training.
     await gone;
@@ -113,7 +121,7 @@ test(
 
     // An analysis-worker error stops the run the same way, and the resumed run resumes again.
     const gone2 = Promise.all([closed(worker(page, 'trainer')), closed(worker(page, 'analysis'))]);
-    await page.evaluate(() => window.__flatMinima.crashAnalysis());
+    await crashWorker(page, 'analysis');
     await rootState(page, 'error');
     await gone2;
     const stopped2 = await runState(page);
@@ -210,7 +218,7 @@ test(
       });
     });
     const gone = closed(worker(page, 'trainer'));
-    await page.evaluate(() => window.__flatMinima.crashTrainer());
+    await crashWorker(page, 'trainer');
     await rootState(page, 'error');
     await gone;
     await page.getByRole('button', { name: 'Restart workers' }).click();
@@ -299,7 +307,7 @@ test(
       timeout: WAIT.load,
     });
     const gone = closed(worker(page, 'trainer'));
-    await page.evaluate(() => window.__flatMinima.crashTrainer());
+    await crashWorker(page, 'trainer');
     await rootState(page, 'error');
     await gone;
     const { resumeFrom } = await runState(page);
