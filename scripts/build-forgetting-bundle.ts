@@ -45,7 +45,7 @@ const out = arg('--out', 'src/data/forgetting-precomputed.json')!;
 type CliTask1 = Omit<Task1Report, 'modes'>;
 interface CliOutput {
   backend: string;
-  data: { name?: string; source?: string; train?: number; test?: number } | string;
+  data: { name?: string } | string;
   config: ForgettingBundle['config'];
   validation: ForgettingBundle['validation'];
   runs: RunResult[];
@@ -84,10 +84,7 @@ const bundle: ForgettingBundle = {
     `npm run reproduce -- --experiment forgetting --seeds ${cli.config.seeds.join(',')}`,
   date: new Date().toISOString().slice(0, 10),
   backend: cli.backend,
-  data:
-    typeof cli.data === 'string'
-      ? cli.data
-      : `${cli.data.name ?? 'digits'}${cli.data.train ? ` (${cli.data.train.toLocaleString('en')} training images)` : ''}`,
+  data: typeof cli.data === 'string' ? cli.data : (cli.data.name ?? 'digits'),
   seconds: Math.round(cli.timings.total),
   config: cli.config,
   validation: cli.validation,

@@ -342,9 +342,16 @@ test('every plot of the story has an aria-label stating its key number', async (
   assert.equal(labels.length, ids.length);
   // First visit: every figure shows data (the bundled run, section 6's and section 7's bundled
   // sweeps), none an empty frame.
-  await page.waitForFunction(() => window.__flatMinima.forgetting().bundled, null, {
-    timeout: WAIT.load,
-  });
+  // Section 6: its bundled sweep, and the task digits the page's worker draws once it has
+  // loaded the data by itself.
+  await page.waitForFunction(
+    () => {
+      const f = window.__flatMinima.forgetting();
+      return f.bundled && f.samples?.length === 2;
+    },
+    null,
+    { timeout: WAIT.load },
+  );
   const empty = await page.evaluate(() =>
     [...document.querySelectorAll('[data-figure]')]
       .filter((f) => f.querySelector('.fm-empty'))
