@@ -20,8 +20,6 @@ export interface BackendChoice {
   name: BackendName;
   reason: string;
   skipped: { name: BackendName; reason: string }[];
-  /** Whether the wasm backend runs with threads (needs cross-origin isolation). */
-  wasmThreads: boolean;
   /** The GPU adapter or renderer description, when a GPU backend was probed. */
   device?: string;
 }
@@ -31,8 +29,6 @@ export interface BackendOptions {
   forced?: BackendName;
   /** Where the three .wasm binaries are served: a prefix or a map from file name to URL. */
   wasmPaths?: string | Record<string, string>;
-  /** Allow wasm threads (only when cross-origin isolated and the build supports them). */
-  wasmThreads?: boolean;
   /**
    * Measures the current backend (steps/s of the real workload). When given, a hardware GPU is
    * kept only if it beats wasm on that measure: for a network this small, a GPU's per-step
@@ -122,8 +118,10 @@ function routeWasmFetch(f: (url: string) => Promise<Response>): void {
 export async function selectBackend(opts: BackendOptions = {}): Promise<BackendChoice> {
   if (opts.wasmPaths) setWasmPaths(opts.wasmPaths, Boolean(opts.wasmFetch));
   if (opts.wasmFetch) routeWasmFetch(opts.wasmFetch);
-  // Threads only where allowed; the minified threaded build fails to start its helpers.
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', Boolean(opts.wasmThreads));
+  // Single-threaded by design: the page runs without cross-origin isolation (no
+  // SharedArrayBuffer) and its workers already use the cores (README); the threaded binary is
+  // not shipped, so tfjs must not reach for it.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const skipped: BackendChoice['skipped'] = [];
   const candidates: readonly BackendName[] = opts.forced ? [opts.forced] : BACKENDS;
   for (const name of candidates) {
@@ -166,7 +164,6 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendC
             name: 'wasm',
             reason: `fastest measured (wasm ${Math.round(wasmRate)} steps/s, ${name} ${Math.round(gpuRate)})`,
             skipped,
-            wasmThreads: Boolean(opts.wasmThreads),
           };
         }
         await trySet(name);
@@ -174,20 +171,18 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendC
           name,
           reason: `hardware GPU: ${device}; fastest measured (${name} ${rates} on wasm)`,
           skipped,
-          wasmThreads: false,
           device,
         };
       }
     }
-    const wasmThreads = name === 'wasm' && Boolean(opts.wasmThreads);
     const reason = forced
       ? `forced by ?backend=${name}`
       : name === 'webgpu' || name === 'webgl'
         ? `hardware GPU: ${device}`
         : name === 'wasm'
-          ? `fastest CPU backend${wasmThreads ? ' (threads)' : ' (single thread)'}`
+          ? 'fastest CPU backend (single thread)'
           : 'last resort: plain JavaScript';
-    return { name, reason, skipped, wasmThreads, device };
+    return { name, reason, skipped, device };
   }
   throw new Error(
     `No TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,

@@ -78,7 +78,6 @@ export type TrainerCommand =
       /** Absolute URLs of the three tfjs wasm binaries, by file name. */
       wasmPaths: Record<string, string>;
       forcedBackend?: BackendName;
-      wasmThreads: boolean;
       /** Port to the analysis worker. */
       analysisPort: MessagePort;
     }

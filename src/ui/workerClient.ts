@@ -220,9 +220,6 @@ export class WorkerClient {
         dataUrl: absolute(EMBEDDED_ASSET_PATH),
         wasmPaths,
         forcedBackend: this.forcedBackend,
-        // Two workers already keep both cores of a small machine busy; threads inside the
-        // trainer would fight the analysis worker, and the minified threaded build is broken.
-        wasmThreads: false,
         analysisPort: channel.port1,
       },
       [channel.port1],

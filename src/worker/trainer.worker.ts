@@ -511,7 +511,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
         forced: cmd.forcedBackend,
         wasmPaths: cmd.wasmPaths,
         wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
-        wasmThreads: cmd.wasmThreads,
         probe: () => probeStepsPerSecond(),
       });
       post({ type: 'ready', backend });

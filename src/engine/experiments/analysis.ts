@@ -174,12 +174,12 @@ export interface AnalysisResult {
 import type { DataSplit } from '../data/dataset';
 import { FullSetLoss } from '../landscape/fullSetLoss';
 import {
-  inverseGaussianFit,
   lossProfile,
   measureFlatness,
   type EvalFn,
   type ModeFlatnessResult,
 } from '../landscape/flatness';
+import { inverseGaussianFit } from '../landscape/profileFit';
 import {
   logSpacedRanks,
   rankReachingFraction,

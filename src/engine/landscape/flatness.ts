@@ -31,10 +31,6 @@
  * of iterations is bounded (`maxIterations`), so the search can never hang.
  */
 
-// The profile's least-squares inverse-Gaussian fit lives in ./profileFit.ts; re-exported for the
-// modules that import it from here.
-export { inverseGaussianFit, type InverseGaussianFit } from './profileFit';
-
 /** A point of a loss profile: the loss is L(centre + delta·direction). */
 export interface ProfilePoint {
   direction: Float64Array | Float32Array;
