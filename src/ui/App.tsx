@@ -10,11 +10,14 @@ import { matchPanelToBundle, presetLabel } from './firstVisit';
 import { startRun } from './runActions';
 import { workers } from './workers';
 import { useForgetting } from '../state/forgettingStore';
-import { EMBEDDABLE } from './figures';
+import { EMBEDDABLE, preloadFigures } from './figures';
 import { precomputedRun } from './precomputedRun';
 
 const Embed = lazy(() => import('./Embed').then((m) => ({ default: m.Embed })));
-const Page = lazy(() => import('./Page').then((m) => ({ default: m.Page })));
+// The page draws once every figure's code is in (preloadFigures), all at once.
+const Page = lazy(() =>
+  Promise.all([import('./Page'), preloadFigures()]).then(([m]) => ({ default: m.Page })),
+);
 
 /** Set once `?autorun=1` has had its one start (module-wide: the page and the embed share it). */
 let autorunUsed = false;

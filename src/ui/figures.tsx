@@ -8,15 +8,38 @@ import { useUniversality } from '../state/universalityStore';
 import { useForgetting } from '../state/forgettingStore';
 import { FigureBoundary } from './FigureBoundary';
 import type { UniversalityMode } from '../protocol/messages';
-import { Suspense, lazy, type ComponentType, type ReactNode } from 'react';
+import { Suspense, createElement, lazy, type ComponentType, type ReactNode } from 'react';
 import { workers } from './workers';
 
+/** Every view's loader, so the full page can have them all before it draws (preloadFigures). */
+const loaders: (() => Promise<unknown>)[] = [];
+
+/**
+ * A view whose code loads when it is first shown. Once loaded it renders at once; until then it
+ * suspends (React.lazy), so the figure waits inside its Suspense.
+ */
 function view<K extends string, P extends object>(
   load: () => Promise<Record<K, ComponentType<P>>>,
   name: K,
-) {
-  return lazy(() => load().then((m) => ({ default: m[name] })));
+): ComponentType<P> {
+  let loaded: ComponentType<P> | null = null;
+  const get = () =>
+    load().then((m) => {
+      loaded = m[name];
+      return loaded;
+    });
+  loaders.push(get);
+  const Lazy = lazy(() => get().then((c) => ({ default: c })));
+  return function View(props: P) {
+    return loaded ? createElement(loaded, props) : createElement(Lazy, props);
+  };
 }
+
+/**
+ * Loads every figure's code: the full page awaits it before it draws, so its figures appear
+ * together, as one page, instead of one by one.
+ */
+export const preloadFigures = (): Promise<unknown> => Promise.all(loaders.map((l) => l()));
 
 /** Each figure's code loads when it is first shown (an embed loads only its own). */
 const ActiveTemperatureView = view(
