@@ -7,7 +7,7 @@
 import { selectBackend } from '../engine/backend';
 import type { DataSplit } from '../engine/data/dataset';
 import { WindowAnalysis } from '../engine/experiments/analysis';
-import { MAX_WINDOW_SNAPSHOTS } from '../engine/experiments/runChecks';
+import { MAX_WINDOW_SNAPSHOTS } from '../engine/experiments/memoryPolicy';
 import type { RunConfig } from '../engine/experiments/config';
 import type { RunId } from '../engine/experiments/training';
 import { SnapshotWindow } from '../engine/pca/snapshotWindow';

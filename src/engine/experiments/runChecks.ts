@@ -1,104 +1,57 @@
 /**
- * Every run checked before it starts (issue 20). One memory budget and one validator of the
- * settings of a variance–flatness run, read by the page (before Start and autorun), the CLI and
+ * Every run checked before it starts (issue 20). One validator of the settings of a
+ * variance–flatness run, its memory budget from memoryPolicy.ts, read by the page (before Start and autorun), the CLI and
  * the sweeps (trainingRun refuses an unplannable config at its first step); and the watches
  * that stop a running run the moment it diverges or leaves its minimum, saying in the reader's
  * words which setting did it and what range works.
- *
- * The budget: a browser tab is killed near 4 GB, and a run's analysis shares it with two
- * workers, the data and the figures, so one run's estimated peak may use at most
- * MEMORY_BUDGET_BYTES. What grows with the settings is the PCA window (m snapshots of the
- * h² weights of W2, float32), the PCA's float64 workspace (the centred data twice plus the m×m
- * Gram or h²×h² covariance matrix) and the active-temperature ensemble (801 minibatches of B
- * samples, their h hidden activations each). When the window is what breaks the budget, the
- * window keeps every k-th step (k ≤ MAX_SNAPSHOT_STRIDE): the PCA then sees the same trajectory
- * sampled more coarsely, which leaves the covariance and its spectrum unbiased. Beyond that
- * stride the velocity statistics (Fig. 3, correlation times of a few steps) are no longer
- * resolved, so the run is refused instead.
  */
 // Not from activeTemperature.ts: that module imports TensorFlow.js, and the page's thread
 // runs these checks.
-import { minibatchesForRelativeError } from '../landscape/minibatchCount';
-import { CLASSES, INPUT_SIZE } from '../nets/mlp';
+import { CLASSES } from '../nets/mlp';
 import { pcaWorkspaceDoubles } from '../pca/pca';
-import { DEFAULT_MAX_SNAPSHOTS } from '../pca/snapshotWindow';
-import type { Dataset } from '../data/dataset';
 import type { RunConfig } from './config';
+import {
+  EMBEDDED_DATA_SHAPE,
+  MAX_SNAPSHOT_STRIDE,
+  MAX_WINDOW_SNAPSHOTS,
+  MEMORY_BUDGET_BYTES,
+  MIN_WINDOW_SNAPSHOTS,
+  estimateRunMemory,
+  formatBytes,
+  langevinWindow,
+  sgdWindow,
+  sgdWindowEvery,
+  stepsPerEpoch,
+  type DataShape,
+  type MemoryEstimate,
+  type WindowPlan,
+} from './memoryPolicy';
 
-/** What the estimate needs to know about the data set. */
-export interface DataShape {
-  trainCount: number;
-  testCount: number;
-  /** Pixels per image (784 for MNIST). */
-  inputSize: number;
-}
+// The memory policy's names, for the modules that check a run here.
+export {
+  CHECKPOINTS_KEPT,
+  EMBEDDED_DATA_SHAPE,
+  MAX_SNAPSHOT_STRIDE,
+  MAX_WINDOW_SNAPSHOTS,
+  MEMORY_BUDGET_BYTES,
+  MIN_WINDOW_SNAPSHOTS,
+  dataShape,
+  estimateRunMemory,
+  formatBytes,
+  sgdWindowEvery,
+  stepsPerEpoch,
+  type DataShape,
+  type MemoryEstimate,
+  type MemoryPart,
+  type WindowPlan,
+} from './memoryPolicy';
 
-/** The embedded digits: 8,000 training and 2,000 test images. */
-export const EMBEDDED_DATA_SHAPE: DataShape = {
-  trainCount: 8000,
-  testCount: 2000,
-  inputSize: INPUT_SIZE,
-};
-
-/** The shape of a loaded data set. */
-export function dataShape(data: Pick<Dataset, 'train' | 'test'>): DataShape {
-  return {
-    trainCount: data.train.count,
-    testCount: data.test.count,
-    inputSize: data.train.count > 0 ? data.train.images.length / data.train.count : INPUT_SIZE,
-  };
-}
-
-export const MEMORY_BUDGET_BYTES = 2 ** 30;
-/**
- * Snapshots one PCA window may hold: the Gram eigensolver's time grows as m³. The window's own
- * default capacity, so a window sized by this policy is never refused by the window.
- */
-export const MAX_WINDOW_SNAPSHOTS = DEFAULT_MAX_SNAPSHOTS;
-/** Coarsest snapshot spacing that still resolves the velocity correlations (steps). */
-export const MAX_SNAPSHOT_STRIDE = 5;
-/** Fewer snapshots than this leave no spectrum to fit. */
-export const MIN_WINDOW_SNAPSHOTS = 10;
-/** Per-epoch weight checkpoints the analysis keeps for T and L along the trajectory. */
-export const CHECKPOINTS_KEPT = 120;
 /** Chance-level cross-entropy of 10 classes: a run above it has learnt nothing or left. */
 export const CHANCE_LOSS = Math.log(CLASSES);
 /** A minibatch loss that stays above ten times chance level: the weights are blowing up. */
 export const EXPLODING_LOSS = 10 * CHANCE_LOSS;
 /** Steps whose mean minibatch loss is compared with EXPLODING_LOSS (one bad batch is not it). */
 export const EXPLODING_WINDOW = 20;
-/** Modes whose eigenvectors the analysis forms besides the flatness ranks (trajectory plots). */
-const TRAJECTORY_MODES = 20;
-const PROFILE_MODES = 3;
-/** FullSetLoss keeps its largest intermediate under this (fullSetLoss.ts). */
-const FLATNESS_INTERMEDIATE_BYTES = 64 * 1024 * 1024;
-/** Data sets up to this size stay resident as float32 for the per-epoch evaluation. */
-const RESIDENT_EVAL_BYTES = 64 * 1024 * 1024;
-/** Relative standard error the active-temperature ensemble is sized for (analysis.ts). */
-const TEMPERATURE_REL_ERROR = 0.05;
-
-export interface MemoryPart {
-  /** What the bytes hold, in words. */
-  what: string;
-  bytes: number;
-}
-
-export interface MemoryEstimate {
-  /** Estimated peak over the run, bytes. */
-  total: number;
-  /** The parts of the larger phase (SGD analysis, or Langevin window and analysis). */
-  parts: MemoryPart[];
-}
-
-/** Snapshots and spacing of one PCA window. */
-export interface WindowPlan {
-  /** Steps the window spans. */
-  steps: number;
-  /** Keep every `every`-th step. */
-  every: number;
-  /** Snapshots kept: ⌈steps / every⌉ (⌊steps / every⌋ for Langevin, which keeps the k-th). */
-  snapshots: number;
-}
 
 export interface RunProblem {
   /** The setting to change (a RunConfig key). */
@@ -117,118 +70,8 @@ export interface RunPlan {
   budget: number;
 }
 
-export function stepsPerEpoch(batchSize: number, data: DataShape): number {
-  return Math.max(1, Math.floor(data.trainCount / batchSize));
-}
-
-/** Bytes as the reader reads them: "512 MB", "2.7 GB". */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 0.95 * 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GB`;
-  return `${Math.max(1, Math.round(bytes / 2 ** 20)).toLocaleString('en')} MB`;
-}
-
 function fmt(n: number): string {
   return n.toLocaleString('en');
-}
-
-/** Modes the analysis forms eigenvectors for (an upper bound: the log-spaced ranks may merge). */
-function modesFormed(config: RunConfig, size: number): number {
-  return Math.min(size, TRAJECTORY_MODES + config.flatnessModes + PROFILE_MODES);
-}
-
-/** Bytes of one window's snapshots, PCA workspace and PCA results. */
-function windowParts(label: string, m: number, dim: number, config: RunConfig): MemoryPart[] {
-  const k = modesFormed(config, Math.min(m, dim));
-  return [
-    { what: `${label} window (${fmt(m)} snapshots × ${fmt(dim)} weights)`, bytes: 4 * m * dim },
-    { what: `${label} PCA workspace`, bytes: 8 * pcaWorkspaceDoubles(m, dim, k) },
-    { what: `${label} PCA modes and projections`, bytes: 8 * (k * dim + k * m + 3 * dim) },
-  ];
-}
-
-/**
- * The estimated peak memory of a run with these settings, the SGD window keeping every
- * `sgdEvery`-th step. Counts what grows with the settings (windows, PCA, flatness and theory
- * buffers, checkpoints, data); the fixed cost of the page and tfjs comes on top.
- */
-export function estimateRunMemory(
-  config: RunConfig,
-  data: DataShape,
-  sgdEvery = 1,
-): MemoryEstimate {
-  const h = config.hidden;
-  const dim = h * h;
-  const P = data.inputSize;
-  const sgd = sgdWindow(config, data, config.batchSize, sgdEvery);
-  const evalBytes = (data.trainCount + data.testCount) * P * 4;
-  const shared: MemoryPart[] = [
-    {
-      what: 'the data (trainer and analysis copies)',
-      bytes:
-        (data.trainCount + data.testCount) * (P + 1) +
-        data.trainCount * (P + 1) +
-        (evalBytes <= RESIDENT_EVAL_BYTES ? evalBytes : 0),
-    },
-    {
-      what: `${CHECKPOINTS_KEPT} weight checkpoints`,
-      bytes: CHECKPOINTS_KEPT * 4 * (P * h + dim + h * CLASSES),
-    },
-    {
-      what: 'flatness (full-set activations)',
-      bytes: data.trainCount * h * 4 + FLATNESS_INTERMEDIATE_BYTES,
-    },
-  ];
-  const K = minibatchesForRelativeError(TEMPERATURE_REL_ERROR);
-  const sgdPhase: MemoryPart[] = [
-    ...shared,
-    ...windowParts('SGD', sgd.snapshots, dim, config),
-    {
-      what: `active-temperature ensemble (${fmt(K)} minibatches of B = ${fmt(config.batchSize)})`,
-      bytes: K * config.batchSize * h * 4,
-    },
-  ];
-  let parts = sgdPhase;
-  if (config.contrast) {
-    const lv = langevinWindow(config);
-    const kSgd = modesFormed(config, Math.min(sgd.snapshots, dim));
-    const lvPhase: MemoryPart[] = [
-      ...shared,
-      {
-        what: 'the SGD analysis kept for its figures',
-        bytes: 8 * (kSgd * dim + kSgd * sgd.snapshots + 3 * dim),
-      },
-      {
-        what: 'Langevin dynamics (full-set activations)',
-        bytes: data.trainCount * 4 * (2 * h + CLASSES),
-      },
-      ...windowParts('Langevin', lv.snapshots, dim, config),
-    ];
-    if (sum(lvPhase) > sum(sgdPhase)) parts = lvPhase;
-  }
-  return { total: sum(parts), parts };
-}
-
-function sum(parts: readonly MemoryPart[]): number {
-  return parts.reduce((a, p) => a + p.bytes, 0);
-}
-
-function sgdWindow(
-  config: RunConfig,
-  data: DataShape,
-  batchSize: number,
-  every: number,
-): WindowPlan {
-  const steps = config.windowEpochs * stepsPerEpoch(batchSize, data);
-  return { steps, every, snapshots: Math.ceil(steps / every) };
-}
-
-function langevinWindow(config: RunConfig): WindowPlan {
-  const every = config.langevinEvery;
-  return {
-    steps: config.langevinSteps,
-    every,
-    snapshots: Math.floor(config.langevinSteps / every),
-  };
 }
 
 /** The hottest Langevin temperature whose equilibrium stays below chance-level loss. */
@@ -247,26 +90,6 @@ function largestParts(m: MemoryEstimate, n = 2): string {
     .slice(0, n)
     .map((p) => `${p.what}: ${formatBytes(p.bytes)}`)
     .join('; ');
-}
-
-/**
- * The SGD window's snapshot spacing for `batchSize` (the live B when the window opens): the
- * smallest stride ≤ MAX_SNAPSHOT_STRIDE within the snapshot cap and the memory budget, or null
- * when none is.
- */
-export function sgdWindowEvery(
-  config: RunConfig,
-  data: DataShape,
-  batchSize = config.batchSize,
-  budget = MEMORY_BUDGET_BYTES,
-): number | null {
-  const c = batchSize === config.batchSize ? config : { ...config, batchSize };
-  for (let every = 1; every <= MAX_SNAPSHOT_STRIDE; every++) {
-    const w = sgdWindow(c, data, batchSize, every);
-    if (w.snapshots > MAX_WINDOW_SNAPSHOTS) continue;
-    if (estimateRunMemory(c, data, every).total <= budget) return every;
-  }
-  return null;
 }
 
 /**
