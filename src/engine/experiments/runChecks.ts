@@ -1,9 +1,9 @@
 /**
  * Every run checked before it starts (issue 20). One validator of the settings of a
- * variance–flatness run, its memory budget from memoryPolicy.ts, read by the page (before Start and autorun), the CLI and
- * the sweeps (trainingRun refuses an unplannable config at its first step); and the watches
- * that stop a running run the moment it diverges or leaves its minimum, saying in the reader's
- * words which setting did it and what range works.
+ * variance–flatness run, its memory budget from memoryPolicy.ts, read by the page (before Start
+ * and autorun), the CLI and the sweeps (trainingRun refuses an unplannable config at its first
+ * step); and the watches that stop a running run the moment it diverges or leaves its minimum,
+ * saying in the reader's words which setting did it and what range works.
  */
 // Not from activeTemperature.ts: that module imports TensorFlow.js, and the page's thread
 // runs these checks.
