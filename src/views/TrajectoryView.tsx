@@ -2,7 +2,14 @@
  * Figs. 1C/2C: the weight trajectory projected on pairs of PCA modes, coloured by time:
  * θ₁ vs θ₂ (drift against the largest diffusive mode) and θᵢ vs θⱼ for two chosen modes.
  */
-import { useId, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';
+import {
+  useEffect,
+  useId,
+  useMemo,
+  useRef,
+  useState,
+  type PointerEvent as ReactPointerEvent,
+} from 'react';
 import { line, scaleLinear, scaleSequential } from 'd3';
 import type { AnalysisResult } from '../engine/experiments/analysis';
 import { useRun } from '../state/runStore';
@@ -47,8 +54,10 @@ function Panel(props: {
   j: number;
   active: number | null;
   title: string;
+  /** Snapshots replayed so far (the timeline); the whole window when null. */
+  upto: number | null;
 }) {
-  const { traj, i, j, active } = props;
+  const { traj, i, j, active, upto } = props;
   const [ref, size] = useSize<HTMLDivElement>(0.9, 320, 24);
   const svgRef = useRef<SVGSVGElement>(null);
   const box = plotBox(size, PANEL_MARGIN);
@@ -76,14 +85,14 @@ function Panel(props: {
 
   const pts = useMemo<ScreenPoint<number>[]>(() => {
     if (!has || !traj || !xs || !ys) return [];
-    const n = Math.min(traj.steps.length, xs.length, ys.length);
+    const n = Math.min(traj.steps.length, xs.length, ys.length, upto ?? Infinity);
     const out: ScreenPoint<number>[] = [];
     for (let k = 0; k < n; k++) {
       if (!Number.isFinite(xs[k]) || !Number.isFinite(ys[k])) continue;
       out.push({ x: scales.x(xs[k]), y: scales.y(ys[k]), datum: k });
     }
     return out;
-  }, [has, traj, xs, ys, scales]);
+  }, [has, traj, xs, ys, scales, upto]);
   const path = useMemo(
     () =>
       line<ScreenPoint<number>>()
@@ -114,7 +123,12 @@ function Panel(props: {
   };
 
   const axisActive = active !== null && (active === i || active === j);
-  const hp = hoverIdx === null ? undefined : pts.find((p) => p.datum === hoverIdx);
+  const hp =
+    hoverIdx === null
+      ? upto !== null
+        ? pts[pts.length - 1]
+        : undefined
+      : pts.find((p) => p.datum === hoverIdx);
   const label = has
     ? `${props.title}: trajectory in the plane of modes ${i} and ${j}, ${fmtInt(pts.length)} snapshots coloured by time.`
     : `${props.title}: waiting for the PCA window.`;
@@ -218,6 +232,7 @@ export function TrajectoryView() {
   const idJ = useId();
   const idRun = useId();
   const options = Array.from({ length: Math.max(rows, 10) }, (_, k) => k + 1);
+  const timeline = useTimeline(traj?.steps.length ?? 0);
 
   const drift =
     traj && traj.theta.length >= 2 ? spread(traj.theta[0]) / spread(traj.theta[1]) : NaN;
@@ -303,9 +318,26 @@ export function TrajectoryView() {
       }
     >
       <div className="fm-panels">
-        <Panel traj={traj} i={1} j={2} active={active} title="Drift mode 1 against mode 2" />
-        <Panel traj={traj} i={i} j={j} active={active} title={`Mode ${i} against mode ${j}`} />
+        <Panel
+          traj={traj}
+          i={1}
+          j={2}
+          active={active}
+          title="Drift mode 1 against mode 2"
+          upto={timeline.upto}
+        />
+        <Panel
+          traj={traj}
+          i={i}
+          j={j}
+          active={active}
+          title={`Mode ${i} against mode ${j}`}
+          upto={timeline.upto}
+        />
       </div>
+      {traj && traj.steps.length > 1 ? (
+        <Timeline traj={traj} modes={[1, 2, i, j]} timeline={timeline} />
+      ) : null}
     </FigureShell>
   );
 }
@@ -319,4 +351,115 @@ function spread(v: readonly number[]): number {
     hi = Math.max(hi, x);
   }
   return hi - lo;
+}
+
+/** Milliseconds per replay tick; a whole window replays in about 100 ticks. */
+const TICK_MS = 60;
+
+interface TimelineState {
+  /** Snapshots shown (1…n); null: the whole window, no replay. */
+  upto: number | null;
+  playing: boolean;
+  n: number;
+  set: (k: number | null) => void;
+  play: () => void;
+  pause: () => void;
+  step: () => void;
+}
+
+/**
+ * The replay of the PCA window: the points drawn so far. Nothing is recomputed: the panels draw
+ * a prefix of the projections the analysis already sent.
+ */
+function useTimeline(n: number): TimelineState {
+  // Keyed by the window's length: a new trajectory (a new run) starts whole, not mid-replay.
+  const [state, setState] = useState<{ n: number; upto: number | null; playing: boolean }>({
+    n,
+    upto: null,
+    playing: false,
+  });
+  const cur = state.n === n ? state : { n, upto: null, playing: false };
+  const per = Math.max(1, Math.ceil(n / 100));
+  const playing = cur.playing;
+  useEffect(() => {
+    if (!playing) return;
+    const id = setInterval(() => {
+      setState((s) => {
+        const upto = Math.min(n, (s.upto ?? 0) + per);
+        return { n, upto, playing: upto < n };
+      });
+    }, TICK_MS);
+    return () => clearInterval(id);
+  }, [playing, n, per]);
+  const clamp = (k: number) => Math.max(1, Math.min(n, k));
+  return {
+    upto: cur.upto,
+    playing,
+    n,
+    set: (k) => setState({ n, upto: k === null ? null : clamp(k), playing: false }),
+    // From the start when the replay is over (or was never begun).
+    play: () =>
+      setState({ n, upto: cur.upto === null || cur.upto >= n ? 1 : cur.upto, playing: true }),
+    pause: () => setState({ ...cur, playing: false }),
+    step: () =>
+      setState({ n, upto: cur.upto === null || cur.upto >= n ? 1 : cur.upto + 1, playing: false }),
+  };
+}
+
+/** Variance of the first k values. */
+function prefixVariance(v: readonly number[], k: number): number {
+  const xs = v.slice(0, k).filter(Number.isFinite);
+  if (xs.length < 2) return NaN;
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
+}
+
+function Timeline(props: { traj: Traj; modes: number[]; timeline: TimelineState }) {
+  const { traj, timeline: t } = props;
+  const id = useId();
+  const k = t.upto ?? t.n;
+  const modes = [...new Set(props.modes)].filter((r) => r >= 1 && r <= traj.theta.length);
+  const grown =
+    k < 2
+      ? 'a variance needs two snapshots'
+      : modes
+          .map((r) => {
+            const part = prefixVariance(traj.theta[r - 1], k);
+            const whole = prefixVariance(traj.theta[r - 1], t.n);
+            return `σ${sub(r)}² ${fmt(part)} (${Math.round((100 * part) / whole)}%)`;
+          })
+          .join(', ');
+  return (
+    <div className="fm-timeline" data-testid="trajectory-timeline">
+      <button
+        type="button"
+        onClick={t.playing ? t.pause : t.play}
+        aria-label={t.playing ? 'Pause the replay' : 'Play the window from its start'}
+      >
+        {t.playing ? 'Pause' : 'Play'}
+      </button>
+      <button type="button" onClick={t.step} aria-label="Step one snapshot">
+        Step
+      </button>
+      <label htmlFor={id}>snapshot</label>
+      <input
+        id={id}
+        type="range"
+        min={1}
+        max={t.n}
+        value={k}
+        onChange={(e) => t.set(Number(e.target.value))}
+        aria-valuetext={`step ${fmtInt(traj.steps[k - 1])}, ${k} of ${t.n} snapshots`}
+      />
+      {t.upto !== null ? (
+        <button type="button" onClick={() => t.set(null)}>
+          Whole window
+        </button>
+      ) : null}
+      <span className="fm-timeline-readout" role="status">
+        Step {fmtInt(traj.steps[k - 1])} ({fmtInt(k)} of {fmtInt(t.n)} drawn snapshots). Variance so
+        far along the modes shown, as a share of the whole window&rsquo;s: {grown}.
+      </span>
+    </div>
+  );
 }

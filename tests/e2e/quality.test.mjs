@@ -391,3 +391,59 @@ test('static hosting needs no isolation: no headers, no service worker, and the 
   assert.deepEqual(errors, [], errors.join('\n'));
   await context.close();
 });
+
+test('the trajectory replays its PCA window: Step draws one snapshot, the scrubber the rest', async () => {
+  const { page, context, errors } = await openPage(browser, server.url, server.origin);
+  await page.waitForFunction(() => window.__flatMinima?.run().results.sgd?.theory, null, {
+    timeout: WAIT.load,
+  });
+  const fig = page.locator('[data-figure="trajectory"]');
+  await fig.scrollIntoViewIfNeeded();
+  const tl = page.getByTestId('trajectory-timeline');
+  await tl.waitFor({ timeout: WAIT.ui });
+  const n = await page.evaluate(
+    () => window.__flatMinima.run().results.sgd.trajectory.steps.length,
+  );
+  const points = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('[data-figure="trajectory"] .fm-panel')].map(
+        (p) => p.querySelectorAll('circle:not(.fm-halo):not(.fm-halo-fill)').length,
+      ),
+    );
+  const readout = tl.locator('.fm-timeline-readout');
+  await tl.getByRole('button', { name: 'Step one snapshot' }).click();
+  await page.waitForFunction(
+    () => /\(1 of /.test(document.querySelector('.fm-timeline-readout')?.textContent ?? ''),
+    null,
+    { timeout: WAIT.ui },
+  );
+  const one = await points();
+  await tl.getByRole('button', { name: 'Step one snapshot' }).click();
+  await page.waitForFunction(
+    () => /\(2 of /.test(document.querySelector('.fm-timeline-readout')?.textContent ?? ''),
+    null,
+    { timeout: WAIT.ui },
+  );
+  const two = await points();
+  assert.deepEqual(
+    two.map((c, k) => c - one[k]),
+    [1, 1],
+    'each Step draws one more snapshot in both panels',
+  );
+  await tl.locator('input[type="range"]').fill(String(n));
+  await page.waitForFunction(
+    (m) =>
+      document.querySelector('.fm-timeline-readout')?.textContent.includes(`(${m} of ${m} drawn`),
+    n.toLocaleString('en'),
+    { timeout: WAIT.ui },
+  );
+  // At the window's end the variance so far is the window's own, mode by mode.
+  const shares = [...(await readout.innerText()).matchAll(/\((\d+)%\)/g)].map((m) => m[1]);
+  assert.ok(shares.length >= 2, await readout.innerText());
+  assert.ok(
+    shares.every((s) => s === '100'),
+    await readout.innerText(),
+  );
+  assert.deepEqual(errors, [], errors.join('\n'));
+  await context.close();
+});
