@@ -122,6 +122,15 @@ test('keyboard only: Tab to Start, Enter starts a run; the run streams without l
         if (!e.hadRecentInput) window.__shifts.push({ value: e.value, t: e.startTime });
     }).observe({ type: 'layout-shift', buffered: false });
   });
+  // The page's code loads on demand after the store is idle: tab only once Start is drawn.
+  await page.waitForFunction(
+    () =>
+      [...document.querySelectorAll('button')].some(
+        (b) => b.textContent.trim() === 'Start' && b.checkVisibility(),
+      ),
+    null,
+    { timeout: WAIT.load },
+  );
   let found = false;
   for (let i = 0; i < 40 && !found; i++) {
     await page.keyboard.press('Tab');
