@@ -11,6 +11,19 @@ import { parseArgs } from 'node:util';
 /** Bad arguments: the command prints the message (none for --help) and the usage, exit code 2. */
 export class UsageError extends Error {}
 
+/** Runs a command's parser; on a UsageError prints the message and the usage and exits (2, or 0
+ * for --help), so every command line reports bad arguments the same way. */
+export function parseOrExit<T>(parse: () => T, usage: () => string): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
+    process.stderr.write(usage() + '\n');
+    process.exit(e.message ? 2 : 0);
+  }
+}
+
 export interface Option<T> {
   /** Placeholder of the value in the usage (e.g. 'N', 'LIST'); absent for a switch. */
   arg?: string;

@@ -18,6 +18,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   UsageError,
+  parseOrExit,
   choice,
   flag,
   numberList,
@@ -313,17 +314,7 @@ function summaryLines(r: ForgettingResult): string[] {
 }
 
 export async function forgettingMain(argv: string[]): Promise<void> {
-  let opts: ForgettingCliOptions;
-  try {
-    opts = parseForgettingArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
-      process.stderr.write(forgettingUsage() + '\n');
-      process.exit(e.message ? 2 : 0);
-    }
-    throw e;
-  }
+  const opts: ForgettingCliOptions = parseOrExit(() => parseForgettingArgs(argv), forgettingUsage);
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
   const { result, backend, data, failed } = await runForgetting(opts, log);
   const out = forgettingJson(result, {

@@ -13,7 +13,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunSettingsError } from '../engine/experiments/runChecks';
 import { EXPERIMENTS, experimentNamed } from './experiments';
-import { UsageError, parseCliOptions, usage, type CliOptions } from './options';
+import { parseOrExit } from './args';
+import { parseCliOptions, usage, type CliOptions } from './options';
 
 export type { CliOptions };
 export { parseCliOptions as parseArgs };
@@ -32,17 +33,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const own = ownExperiment(argv);
   if (own) return own.main(argv);
-  let opts: CliOptions;
-  try {
-    opts = parseCliOptions(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
-      process.stderr.write(usage() + '\n');
-      process.exit(e.message ? 2 : 0);
-    }
-    throw e;
-  }
+  const opts: CliOptions = parseOrExit(() => parseCliOptions(argv), usage);
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
   const entry = experimentNamed(opts.experiment);
   if (entry?.kind !== 'run' && entry?.kind !== 'sweep')

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { OwnExperiment } from '.';
 import {
   UsageError,
+  parseOrExit,
   choice,
   flag,
   numberList,
@@ -146,17 +147,7 @@ export async function runNoiseShaping(
 }
 
 export async function noiseShapingMain(argv: string[]): Promise<void> {
-  let opts: NoiseShapingCli;
-  try {
-    opts = parseNoiseShapingArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      if (e.message) process.stderr.write(`error: ${e.message}\n\n`);
-      process.stderr.write(noiseShapingUsage() + '\n');
-      process.exit(e.message ? 2 : 0);
-    }
-    throw e;
-  }
+  const opts: NoiseShapingCli = parseOrExit(() => parseNoiseShapingArgs(argv), noiseShapingUsage);
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
   const out = await runNoiseShaping(opts, log);
   for (const [m, s] of Object.entries(out.summary))
