@@ -136,7 +136,12 @@ test(
       k2 + 1,
       { timeout: WAIT.run },
     );
-    assert.equal(await page.locator('#root').getAttribute('data-run-state'), 'training');
+    // Running again (40 warm-up epochs leave it training here, but the state is read after the
+    // wait, so allow the run to have moved on to its analysis on a fast machine).
+    assert.match(
+      (await page.locator('#root').getAttribute('data-run-state')) ?? '',
+      /^(training|analyzing|done)$/,
+    );
     assert.deepEqual(errors, [], errors.join('\n'));
     await context.close();
   },
