@@ -280,7 +280,12 @@ test('the task fields are validated as disjoint digit groups and kept in the add
   await page.getByText('"x" is not a digit 0–9').waitFor({ timeout: WAIT.ui });
   await t1.fill('4 5');
   await t2.fill('6,7,8');
-  assert.equal(await page.getByTestId('forgetting-start').isDisabled(), false);
+  // Enabled once the page has checked the new digits (a condition, not one read).
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="forgetting-start"]')?.disabled === false,
+    null,
+    { timeout: WAIT.ui },
+  );
   await page.waitForFunction(
     () => {
       const q = new URLSearchParams(location.search);
