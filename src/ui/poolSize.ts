@@ -11,11 +11,13 @@ export const MAX_POOL_WORKERS = 16;
 export const POOL_MEMORY_BUDGET = 2 * 2 ** 30;
 
 /**
- * A job worker's own share before its run: the tfjs wasm backend's heap and the worker's
- * scripts and JS heap. Measured in Chromium on the embedded digits (bench-pool, 2026-12-04):
- * about 40 MB a worker; counted as 64 MB.
+ * A job worker's own share beside its run: its isolate, the engine's scripts, the tfjs wasm
+ * backend's heap. Measured in headless Chromium on 2026-12-04 (the sum of the browser's
+ * processes' RSS before and after a pool of 1, 2 and 4 workers ran the optimizer comparison at
+ * h 10, B 500 on the embedded digits): 232, 204 and 189 MB per worker, of which the run check
+ * counts 127 MB for that run (data copies included); the rest, rounded up, is counted here.
  */
-export const WORKER_BASE_BYTES = 64 * 2 ** 20;
+export const WORKER_BASE_BYTES = 128 * 2 ** 20;
 
 export interface PoolSizing {
   size: number;

@@ -6,7 +6,8 @@
  * worker at its next training step (a run's analysis finishes first); cancel drops the runs not
  * started and aborts the others; continue and the reuse of runs are the store's, as before.
  *
- * The pool is started with the first sweep and kept for the next ones; a sweep that needs a
+ * The pool is started with the first sweep and kept for the next ones while they follow within
+ * POOL_IDLE_MS (its workers hold a data copy and a backend each); a sweep that needs a
  * different size or data set starts a new one.
  */
 import { create } from 'zustand';
@@ -96,7 +97,11 @@ export function poolSetup(
   };
 }
 
+/** An idle pool is ended after this long: a next sweep starts a new one in a few seconds. */
+export const POOL_IDLE_MS = 60_000;
+
 let pool: WorkerPool | null = null;
+let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let poolKey: { size: number; dataKey: unknown } | null = null;
 let sweep: PoolSweep | null = null;
 /** Test builds: crashes armed before the pool existed. */
@@ -132,7 +137,17 @@ function disposePool(why: string): void {
   publish();
 }
 
+function disposeWhenIdle(): void {
+  if (idleTimer !== null) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (sweep === null) disposePool('the pool was idle');
+  }, POOL_IDLE_MS);
+}
+
 function poolFor(setup: PoolSetup): WorkerPool {
+  if (idleTimer !== null) clearTimeout(idleTimer);
+  idleTimer = null;
   const size = setup.sizing.size;
   if (pool && !pool.disposed && poolKey?.size === size && poolKey.dataKey === setup.dataKey)
     return pool;
@@ -191,7 +206,10 @@ class PoolSweep {
     else if (closed !== null)
       this.emit({ type: 'universalityState', state: 'error', message: closed });
     else this.emit({ type: 'universalityState', state: 'done' });
-    if (sweep === this) sweep = null;
+    if (sweep === this) {
+      sweep = null;
+      disposeWhenIdle();
+    }
     publish();
   }
 
