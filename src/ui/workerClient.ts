@@ -173,8 +173,7 @@ export class WorkerClient {
   }
 
   private spawn(): void {
-    // Only running workers are ended (with their sweeps): a sweep begun just before the first
-    // start (startUniversality) must survive it.
+    // Only running workers are ended (with their sweeps; section 7's run on the pool).
     if (this.trainer || this.analysis) this.terminate();
     this.startedBefore = true;
     this.dataLoaded = false;
@@ -397,8 +396,9 @@ export class WorkerClient {
     this.sendTrainer({ type: 'forgettingCancel' });
   }
   /**
-   * Section 7: a universality sweep on the page's pool of job workers (the optimizer comparison, a width
-   * sweep, a (B, α) grid, or architecture runs appended to that overlay). Runs that an earlier
+   * Section 7: a universality sweep on the page's pool of job workers (poolSweeps.ts: the
+   * optimizer comparison, a width sweep, a (B, α) grid, or architecture runs appended to that
+   * overlay), on the data set loaded here. Runs that an earlier
    * sweep already made are reused; with no `items`, a stopped sweep continues with the runs it
    * has left. A training run in progress is stopped first (one experiment at a time).
    */
