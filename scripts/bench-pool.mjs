@@ -3,9 +3,65 @@
 // with speed-up and efficiency (speed-up / workers). Writes bench-results/pool.json. The
 // settings are small so the bench runs in minutes on a 2-core machine; they are recorded in
 // the file. Thread start-up (each thread loads tsx, tfjs and the data) is part of the time.
+//
+// In Chromium (the built site: E2E_DIST, or dist/ built here when it is missing) the page's
+// pool runs section 7's width sweep (h 10, 20, 30, 50 at B 100: the page's quick runs) with
+// `workers=1` and `workers=N` in the link, timed from the click to "Done"; the pool starts on
+// the click, so its workers' start-up (backend, digits) is part of the time. Beside it, the
+// longest gap between the page's animation frames during the sweep.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSite, openPage, openSite, WAIT } from '../tests/e2e/harness.mjs';
+
+/** The page's width sweep in Chromium on `workers` job workers: seconds, runs, frame gap. */
+async function pageSweep(site, workers) {
+  const { page, context, errors } = await openPage(
+    site.browser,
+    `${site.server.url}?h=20&B=100&workers=${workers}`,
+    site.server.origin,
+  );
+  try {
+    await page.waitForFunction(() => window.__flatMinima.universality().widths.precomputed, null, {
+      timeout: WAIT.load,
+    });
+    await page.evaluate(() => {
+      window.__gap = { last: performance.now(), max: 0, on: true };
+      const tick = (t) => {
+        const g = window.__gap;
+        g.max = Math.max(g.max, t - g.last);
+        g.last = t;
+        if (g.on) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    const t0 = performance.now();
+    await page.locator('[data-testid="universality-widths-start"]').click();
+    await page.waitForFunction(
+      () =>
+        /^Done: \d+ runs/.test(
+          document.querySelector('[data-testid="universality-widths-progress"]')?.textContent ?? '',
+        ),
+      null,
+      { timeout: WAIT.run, polling: 100 },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const gap = await page.evaluate(() => ((window.__gap.on = false), window.__gap.max));
+    const snap = await page.evaluate(() => window.__flatMinima.universality().widths);
+    const pool = await page.evaluate(() => window.__flatMinima.pool());
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    return {
+      seconds,
+      runs: snap.plan.filter((p) => p.result).length,
+      failed: snap.plan.filter((p) => p.failed).length,
+      workers: pool.size,
+      frameGapMs: Math.round(gap),
+      numbers: snap.plan.map((p) => p.result?.summary.psi.exponent ?? null),
+    };
+  } finally {
+    await context.close();
+  }
+}
 
 const QUICK = ['--warmup-epochs', '2', '--window-epochs', '2', '--modes', '12'];
 export const POOL_CASES = [
@@ -109,12 +165,45 @@ export async function main() {
     }
     console.log(`  speed-up ${last.speedUp}, efficiency ${last.efficiency}`);
   }
+  if (!process.env.E2E_DIST && !existsSync('dist/index.html'))
+    spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  spawnSync('bash', ['scripts/ensure-chromium.sh'], { stdio: 'inherit' });
+  const site = await openSite();
+  try {
+    const chromium = {};
+    for (const workers of [1, many]) {
+      const r = await pageSweep(site, workers);
+      chromium[workers] = r;
+      cases.push({
+        name: 'width-sweep',
+        where: 'chromium',
+        workers: r.workers,
+        seconds: Number(r.seconds.toFixed(2)),
+        runs: r.runs,
+        failed: r.failed,
+        frameGapMs: r.frameGapMs,
+      });
+      console.log(
+        `chromium width-sweep: ${r.workers} worker${r.workers > 1 ? 's' : ''} ${r.seconds.toFixed(1)} s, ${r.runs} runs, longest frame gap ${r.frameGapMs} ms`,
+      );
+    }
+    const last = cases[cases.length - 1];
+    const speedUp = chromium[1].seconds / chromium[many].seconds;
+    last.speedUp = Number(speedUp.toFixed(2));
+    last.efficiency = Number((speedUp / many).toFixed(2));
+    // The pool must not change a number: the same ψ whichever size ran the sweep.
+    last.sameNumbers =
+      JSON.stringify(chromium[1].numbers) === JSON.stringify(chromium[many].numbers);
+    console.log(`  speed-up ${last.speedUp}, efficiency ${last.efficiency}`);
+  } finally {
+    await closeSite(site);
+  }
   const report = {
     cores,
     // Other work on the machine competes with the workers: a load above the core count
     // makes any speed-up here a lower bound.
     loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
-    note: 'wall-clock seconds of npm run reproduce (thread start-up included); chromium: the page pool is not built yet',
+    note: 'node: wall-clock seconds of npm run reproduce (thread start-up included); chromium: the page pool running the width sweep (h 10, 20, 30, 50, B 100, quick runs), click to Done, pool start-up included; the forgetting sweep and the flatness search are not on the page pool yet',
     settings: Object.fromEntries(POOL_CASES.map((c) => [c.name, c.args.join(' ')])),
     cases,
   };

@@ -9,6 +9,7 @@ import { universalitySnapshot } from './state/universalityStore';
 import { CONFIG_FIELDS } from './state/configSchema';
 import { FIGURE_IDS } from './ui/figures';
 import { TEST_HOOKS } from './protocol/testHooks';
+import { crashPoolJobs, usePool } from './ui/poolSweeps';
 import './ui/styles.css';
 
 declare global {
@@ -25,6 +26,10 @@ declare global {
       crashTrainer?: () => void;
       /** Test builds only: the analysis worker throws an uncaught error. */
       crashAnalysis?: () => void;
+      /** Test builds only: the next `n` jobs of the sweep pool crash their worker mid-run. */
+      crashPoolJobs?: (n?: number) => void;
+      /** The sweep pool: workers running, runs in flight, crashed workers replaced, re-queued. */
+      pool: () => unknown;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
       /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
@@ -44,7 +49,9 @@ window.__flatMinima = {
   ...(TEST_HOOKS && {
     crashTrainer: () => workers.crash('trainer'),
     crashAnalysis: () => workers.crash('analysis'),
+    crashPoolJobs: (n?: number) => crashPoolJobs(n),
   }),
+  pool: () => JSON.parse(JSON.stringify(usePool.getState())),
   forgetting: () => forgettingSnapshot(),
   universality: () => universalitySnapshot(),
 };

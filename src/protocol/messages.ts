@@ -140,6 +140,8 @@ export interface UniversalityProgress {
   /** Epochs done of the current run, of `epochs`. */
   epoch: number;
   epochs: number;
+  /** Runs in flight at once on the page's pool (the one above is the earliest of them). */
+  running?: number;
 }
 
 // ───────────── trainer → UI ─────────────
@@ -307,3 +309,41 @@ export type AnalysisEvent =
   /** A requested profile could not be drawn (e.g. a mode without an eigenvector); the run goes on. */
   | { type: 'profileError'; requestId: number; run: RunId; rank: number; message: string }
   | { type: 'error'; message: string };
+
+// ───────────── UI ⇄ pool job workers (issue 13) ─────────────
+/** The data set every job worker of the page's pool loads: the embedded digits or IDX files. */
+export type PoolData = { kind: 'embedded'; url: string } | { kind: 'idx'; files: IdxFile[] };
+
+/** One unit of work of the page's pool: a section-7 sweep run (the trainer's former loop). */
+export interface PoolTask {
+  type: 'sweepRun';
+  spec: UniversalityRunSpec;
+  /** Its index in the sweep's plan and the plan's length (progress). */
+  index: number;
+  total: number;
+}
+
+export type PoolCommand =
+  | {
+      type: 'init';
+      data: PoolData;
+      /** Absolute URLs of the three tfjs wasm binaries, by file name. */
+      wasmPaths: Record<string, string>;
+      forcedBackend?: BackendName;
+    }
+  | { type: 'job'; id: number; task: PoolTask }
+  /** Aborts job `id` (answered by its 'failed' with cancelled set, or by its result). */
+  | { type: 'cancel'; id: number }
+  /** Hold the job at its next training step (answered by 'held'), and go on. */
+  | { type: 'hold' }
+  | { type: 'release' };
+
+export type PoolEvent =
+  | { type: 'ready'; backend: string; dataset: string }
+  /** The worker cannot start (no backend, data that does not load): the pool stops. */
+  | { type: 'initError'; message: string }
+  | { type: 'progress'; id: number; progress: UniversalityProgress }
+  /** Holding (at a training step, or idle) after a 'hold'. */
+  | { type: 'held' }
+  | { type: 'done'; id: number; result: UniversalityResult }
+  | { type: 'failed'; id: number; message: string; cancelled: boolean };

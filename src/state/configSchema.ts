@@ -316,7 +316,11 @@ export const PAGE_KEYS = [
   'hide',
   'data',
   'theme',
+  'workers',
 ] as const;
+
+/** `workers=`: the size of the page's pool of job workers (issue 13). */
+export const WORKERS_RANGE = { min: 1, max: 16 } as const;
 
 export interface ParsedUrl {
   preset: string;
@@ -328,6 +332,8 @@ export interface ParsedUrl {
   /** The data set the link was made with. */
   data: DataChoice;
   theme: ThemeChoice;
+  /** Job workers the page's pool runs sweeps on (`workers=`), or null: the cores minus one. */
+  workers: number | null;
   /** One message per value that was rejected (name, value, why). */
   notices: string[];
 }
@@ -457,6 +463,24 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
         `theme=${clip(rawTheme)}: expected one of ${THEME_CHOICES.join(', ')}; using auto`,
       );
   }
+  let workers: number | null = null;
+  const rawWorkers = params.get('workers');
+  if (rawWorkers !== null) {
+    const { min, max } = WORKERS_RANGE;
+    const v = Number(rawWorkers);
+    const why = !DECIMAL.test(rawWorkers)
+      ? 'not a plain decimal number'
+      : !Number.isInteger(v)
+        ? 'must be a whole number'
+        : v < min || v > max
+          ? `out of range ${min}–${max}`
+          : null;
+    if (why === null) workers = v;
+    else
+      notices.push(
+        `workers=${clip(rawWorkers)} (job workers for sweeps): ${why}; using the cores minus one`,
+      );
+  }
   const hideKeys = new Set<string>([...HIDE_PANELS, ...CONFIG_FIELDS.map((f) => f.url)]);
   const hide: string[] = [];
   let unknownHidden = 0;
@@ -487,6 +511,7 @@ export function parseUrl(search: string, hash = ''): ParsedUrl {
     hide,
     data,
     theme,
+    workers,
     notices,
   };
 }

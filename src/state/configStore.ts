@@ -76,6 +76,7 @@ export function stateQuery(s: ConfigState): string {
   const extra: Record<string, string> = {};
   if (s.data !== 'embedded') extra.data = s.data;
   if (s.backend) extra.backend = s.backend;
+  if (s.workers !== null) extra.workers = String(s.workers);
   if (s.autorun) extra.autorun = '1';
   if (s.hide.length) extra.hide = s.hide.join(',');
   if (themeInUrl && s.theme !== 'auto') extra.theme = s.theme;

@@ -13,6 +13,7 @@ import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
 import { progressText } from './progressText';
 import { RunStepper } from './RunStepper';
+import { PoolBadge } from './PoolBadge';
 import { fmtExponent, fmtExponentInterval } from '../views/format';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
@@ -250,6 +251,7 @@ export function RunPanel() {
           </button>
         </div>
         {hide.includes('backend') ? null : <BackendBadge />}
+        {hide.includes('backend') ? null : <PoolBadge />}
       </div>
       {hide.includes('preset') ? null : (
         <p className="preset-description">{PRESETS.find((x) => x.id === preset)?.description}</p>

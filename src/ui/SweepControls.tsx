@@ -30,7 +30,8 @@ function statusText(r: UniversalityRuns): string {
       p && cur
         ? `; ${cur.label}: ${PHASE_LABEL[p.phase]}${p.phase === 'analysis' ? '' : `, epoch ${p.epoch + 1} of ${p.epochs}`}`
         : '';
-    const head = `${done} of ${r.plan.length} runs done${where}`;
+    const together = p?.running && p.running > 1 ? ` (${p.running} running at once)` : '';
+    const head = `${done} of ${r.plan.length} runs done${together}${where}`;
     if (r.status === 'pausing') return `${head} — pausing at the next training step…`;
     if (r.status === 'paused') return `Paused: ${head}.`;
     return head;

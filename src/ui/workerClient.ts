@@ -9,8 +9,6 @@
  * commands sent meanwhile wait in the trainer's queue behind its backend and data. Until then
  * the page has fetched no worker script, no .wasm and no digits.
  */
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import type { BackendName } from '../engine/backend';
 import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { RunConfig } from '../engine/experiments/config';
@@ -38,7 +36,6 @@ import {
   clearUniversalityCache,
   isUniversalityEvent,
   setUniversalityStatus,
-  stopUniversality,
   universalityBusy,
   useUniversality,
 } from '../state/universalityStore';
@@ -53,6 +50,14 @@ import {
 } from '../state/noiseShapingStore';
 import type { NoiseShapingConfig } from '../engine/experiments/noiseShapingSummary';
 import { ResumeTracker } from '../protocol/checkpoints';
+import { absolute, wasmPaths as wasmUrls } from './wasmPaths';
+import {
+  cancelPoolSweep,
+  pausePoolSweep,
+  poolSetup,
+  resumePoolSweep,
+  startPoolSweep,
+} from './poolSweeps';
 import { TEST_HOOKS, type CrashCommand } from '../protocol/testHooks';
 import type {
   AnalysisCommand,
@@ -99,10 +104,6 @@ const RUN_EVENTS = new Set<TrainerEvent['type']>([
   'windowEnd',
   'diverged',
 ]);
-
-function absolute(url: string): string {
-  return new URL(url, document.baseURI).href;
-}
 
 export class WorkerClient {
   private trainer: Worker | null = null;
@@ -172,8 +173,7 @@ export class WorkerClient {
   }
 
   private spawn(): void {
-    // Only running workers are ended (with their sweeps): a sweep begun just before the first
-    // start (startUniversality) must survive it.
+    // Only running workers are ended (with their sweeps; section 7's run on the pool).
     if (this.trainer || this.analysis) this.terminate();
     this.startedBefore = true;
     this.dataLoaded = false;
@@ -189,13 +189,7 @@ export class WorkerClient {
     this.analysis = analysis;
     useRun.setState({ backend: null, datasetError: null });
     const channel = new MessageChannel();
-    const wasmPaths = {
-      'tfjs-backend-wasm.wasm': absolute(wasmPlain),
-      'tfjs-backend-wasm-simd.wasm': absolute(wasmSimd),
-      // tfjs wants all three names; threads are off, so this one is never fetched and the
-      // threaded binary is not shipped (README, "No isolation headers").
-      'tfjs-backend-wasm-threaded-simd.wasm': absolute(wasmSimd),
-    };
+    const wasmPaths = wasmUrls();
     // Messages a replaced worker had already sent are dropped with it.
     trainer.onmessage = (e: MessageEvent<TrainerEvent>) => {
       if (this.trainer === trainer) this.onTrainer(e.data);
@@ -252,7 +246,6 @@ export class WorkerClient {
    */
   private halt(what: string): void {
     stopForgetting('error', `${what}; the sweep was stopped. Start it again to go on.`);
-    stopUniversality('error', `${what}; the runs were stopped. Start them again to go on.`);
     stopNoiseShaping('error', `${what}; the runs were stopped. Start them again.`);
     this.kill();
     const s = useRun.getState();
@@ -283,7 +276,6 @@ export class WorkerClient {
   /** Ends both workers (leaving the page, or before new ones start). */
   terminate(): void {
     stopForgetting('cancelled', 'Stopped: the workers were restarted.');
-    stopUniversality('cancelled', 'Stopped: the workers were restarted.');
     stopNoiseShaping('cancelled', 'Stopped: the workers were restarted.');
     this.kill();
   }
@@ -306,6 +298,7 @@ export class WorkerClient {
       'cancelled',
       'Stopped: a training run was started (one experiment runs at a time).',
     );
+    cancelPoolSweep('Stopped: a training run was started (one experiment runs at a time).');
     this.lastConfig = config;
     this.live = {};
     this.tracker.clear();
@@ -393,6 +386,7 @@ export class WorkerClient {
       this.reset();
       notice = 'The training run in progress was stopped: one experiment runs at a time.';
     }
+    cancelPoolSweep('Stopped: the forgetting sweep was started (one experiment runs at a time).');
     beginForgetting(config, notice);
     this.sendTrainer({ type: 'forgettingStart', config });
   }
@@ -402,8 +396,9 @@ export class WorkerClient {
     this.sendTrainer({ type: 'forgettingCancel' });
   }
   /**
-   * Section 7: a universality sweep in the trainer worker (the optimizer comparison, a width
-   * sweep, a (B, α) grid, or architecture runs appended to that overlay). Runs that an earlier
+   * Section 7: a universality sweep on the page's pool of job workers (poolSweeps.ts: the
+   * optimizer comparison, a width sweep, a (B, α) grid, or architecture runs appended to that
+   * overlay), on the data set loaded here. Runs that an earlier
    * sweep already made are reused; with no `items`, a stopped sweep continues with the runs it
    * has left. A training run in progress is stopped first (one experiment at a time).
    */
@@ -415,17 +410,20 @@ export class WorkerClient {
     if (universalityBusy(useUniversality.getState())) return;
     const todo = beginUniversality(mode, items, options.append ?? false, options.keep);
     if (todo.length === 0) return;
-    this.ensureWorkers();
+    // One experiment at a time: the pool's runs take the cores.
     const rs = useRun.getState().runState;
     if (rs === 'training' || rs === 'analyzing') this.reset();
+    if (forgettingBusy(useForgetting.getState())) this.cancelForgetting();
+    if (noiseShapingBusy(useNoiseShaping.getState())) this.cancelNoiseShaping();
     const total = useUniversality.getState()[mode].plan.length;
-    this.sendTrainer({ type: 'universalityStart', mode, runs: todo, total });
+    const setup = poolSetup(todo, this.keptIdx, this.forcedBackend);
+    startPoolSweep(mode, todo, total, setup);
   }
   pauseUniversality(): void {
     const s = useUniversality.getState();
     if (!s.active || s[s.active].status !== 'running') return;
     setUniversalityStatus('pausing');
-    this.sendTrainer({ type: 'universalityPause' });
+    pausePoolSweep();
   }
   resumeUniversality(): void {
     const s = useUniversality.getState();
@@ -433,12 +431,13 @@ export class WorkerClient {
     const st = s[s.active].status;
     if (st !== 'paused' && st !== 'pausing') return;
     setUniversalityStatus('running');
-    this.sendTrainer({ type: 'universalityResume' });
+    resumePoolSweep();
   }
   /** Noise shaping (SI §S9): the four methods per seed in the trainer worker. */
   startNoiseShaping(config: NoiseShapingConfig, seeds: number[]): void {
     if (noiseShapingBusy(useNoiseShaping.getState())) return;
     this.ensureWorkers();
+    cancelPoolSweep('Stopped: the noise-shaping runs were started (one experiment at a time).');
     beginNoiseShaping(config, seeds);
     this.sendTrainer({ type: 'noiseShapingStart', config, seeds });
   }
@@ -451,7 +450,7 @@ export class WorkerClient {
     const s = useUniversality.getState();
     if (!s.active) return;
     setUniversalityStatus('cancelling');
-    this.sendTrainer({ type: 'universalityCancel' });
+    cancelPoolSweep();
   }
   /** Asks the trainer for `perGroup` training images of each digit group. */
   requestTaskSamples(groups: number[][], perGroup = 8): void {

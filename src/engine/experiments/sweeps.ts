@@ -115,6 +115,11 @@ export interface SweepOptions {
    * one after another here. Whichever runs them, each job is runJob on its spec.
    */
   runner?: SweepRunner;
+  /**
+   * Given the whole result of an architecture run before it is reduced to its summary (the
+   * page's pool draws the architecture overlay from it).
+   */
+  onArchResult?: (r: ArchResult) => void;
 }
 
 /** A sweep's jobs: one run per point, of the 784-h-h-10 network or of a deeper architecture. */
@@ -377,6 +382,7 @@ export async function summariseArchRun(
       ? (p: ArchProgress) => onProgress({ run: index, runs, phase: p.phase, epoch: p.epoch })
       : undefined,
   });
+  opts.onArchResult?.(r);
   const s = archRunSummary(cfg, r);
   const d = s.dims;
   opts.log?.(

@@ -1,0 +1,40 @@
+/**
+ * The run panel's word on the sweep pool (issue 13): how many job workers section 7's sweeps
+ * run on, and why that many (cores, the link's `workers=`, the memory budget); while a sweep
+ * runs, how many runs are in flight.
+ */
+import { useConfig } from '../state/configStore';
+import { useRun } from '../state/runStore';
+import { currentPlan } from './runActions';
+import { poolSizing } from './poolSize';
+import { usePool } from './poolSweeps';
+
+export function PoolBadge() {
+  const pool = usePool();
+  const config = useConfig((s) => s.config);
+  const requested = useConfig((s) => s.workers);
+  const dataset = useRun((s) => s.dataset);
+  const planned = poolSizing(
+    typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined,
+    requested,
+    currentPlan(config, dataset).memory.total,
+  );
+  const size = pool.size || planned.size;
+  const reason = pool.size ? (pool.reason ?? planned.reason) : planned.reason;
+  const replaced =
+    pool.replaced > 0
+      ? `; ${pool.replaced} crashed worker${pool.replaced === 1 ? '' : 's'} replaced`
+      : '';
+  return (
+    <span
+      className="badge"
+      data-testid="pool-badge"
+      data-workers={size}
+      title={`Section 7's sweeps run on ${size} job worker${size === 1 ? '' : 's'}: ${reason}. Set workers=1…16 in the link to choose.`}
+    >
+      sweeps: <strong>{size}</strong> worker{size === 1 ? '' : 's'}
+      {pool.size ? ` in use${pool.busy ? `, ${pool.busy} running` : ''}` : ''}
+      {replaced}
+    </span>
+  );
+}

@@ -1,0 +1,288 @@
+/**
+ * Section 7's sweeps on the page's pool of job workers (issue 13): each run of a sweep is one
+ * job, dispatched to an idle worker, so a sweep takes about as long as its runs divided by the
+ * pool's size. The events are the ones the trainer's sweep loop sent (universalityStore applies
+ * them unchanged): runs finish in any order and land at their plan index; pause holds every
+ * worker at its next training step (a run's analysis finishes first); cancel drops the runs not
+ * started and aborts the others; continue and the reuse of runs are the store's, as before.
+ *
+ * The pool is started with the first sweep and kept for the next ones while they follow within
+ * POOL_IDLE_MS (its workers hold a data copy and a backend each); a sweep that needs a
+ * different size or data set starts a new one.
+ */
+import { create } from 'zustand';
+import type { BackendName } from '../engine/backend';
+import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
+import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
+import type {
+  IdxFile,
+  PoolCommand,
+  UniversalityMode,
+  UniversalityProgress,
+  UniversalityRunSpec,
+  UniversalityWorkerEvent,
+} from '../protocol/messages';
+import { TEST_HOOKS, type CrashCommand } from '../protocol/testHooks';
+import { applyUniversalityEvent } from '../state/universalityStore';
+import { useConfig } from '../state/configStore';
+import { useRun } from '../state/runStore';
+import { WorkerPool, type Outcome } from './workerPool';
+import { poolSizing, type PoolSizing } from './poolSize';
+import { absolute, wasmPaths } from './wasmPaths';
+
+/** What the run panel says about the pool. */
+export interface PoolState {
+  /** Workers of the pool now running (0: none started yet). */
+  size: number;
+  /** How that size was chosen. */
+  reason: string | null;
+  /** Runs in flight now. */
+  busy: number;
+  /** Workers that crashed and were replaced, and jobs re-queued, over this visit. */
+  replaced: number;
+  requeued: number;
+}
+
+export const usePool = create<PoolState>(() => ({
+  size: 0,
+  reason: null,
+  busy: 0,
+  replaced: 0,
+  requeued: 0,
+}));
+
+/** What a pool is started with: its size, and the 'init' each worker gets (data, backend). */
+export interface PoolSetup {
+  sizing: PoolSizing;
+  init: Extract<PoolCommand, { type: 'init' }>;
+  /** Identifies the data set: a pool with another key is replaced. */
+  dataKey: unknown;
+}
+
+/**
+ * The pool for a sweep's runs on the data set the page holds (`idx`: the reader's files, or
+ * null for the embedded digits): sized by the cores, the link's `workers=` and the largest
+ * run's memory (the run check's estimate on that data set).
+ */
+export function poolSetup(
+  runs: readonly { spec: UniversalityRunSpec }[],
+  idx: IdxFile[] | null,
+  forcedBackend?: BackendName,
+): PoolSetup {
+  const d = useRun.getState().dataset;
+  const shape = d
+    ? { ...EMBEDDED_DATA_SHAPE, trainCount: d.trainCount, testCount: d.testCount }
+    : EMBEDDED_DATA_SHAPE;
+  let runBytes = 0;
+  for (const { spec } of runs) {
+    // The deeper architectures keep their block under a fixed cap: the MLP's estimate at the
+    // same B bounds them well enough for sizing.
+    const config = spec.kind === 'mlp' ? spec.config : { ...useConfig.getState().config };
+    runBytes = Math.max(runBytes, planRun(config, shape).memory.total);
+  }
+  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
+  return {
+    sizing: poolSizing(cores, useConfig.getState().workers, runBytes),
+    init: {
+      type: 'init',
+      data: idx
+        ? { kind: 'idx', files: idx }
+        : { kind: 'embedded', url: absolute(EMBEDDED_ASSET_PATH) },
+      wasmPaths: wasmPaths(),
+      // A GPU backend stays the trainer's: N workers would each open a context on one GPU.
+      forcedBackend:
+        forcedBackend === 'cpu' || forcedBackend === 'wasm' ? forcedBackend : undefined,
+    },
+    dataKey: idx,
+  };
+}
+
+/** An idle pool is ended after this long: a next sweep starts a new one in a few seconds. */
+export const POOL_IDLE_MS = 60_000;
+
+let pool: WorkerPool | null = null;
+let idleTimer: ReturnType<typeof setTimeout> | null = null;
+let poolKey: { size: number; dataKey: unknown } | null = null;
+let sweep: PoolSweep | null = null;
+/** Test builds: crashes armed before the pool existed. */
+let pendingCrashes = 0;
+/** Counts of pools already disposed (the store shows the visit's totals). */
+let pastStats = { replaced: 0, requeued: 0 };
+
+function spawnJobWorker(): Worker {
+  return new Worker(new URL('../worker/job.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'job',
+  });
+}
+
+function publish(): void {
+  usePool.setState({
+    size: pool && !pool.disposed ? pool.size : 0,
+    busy: pool && !pool.disposed ? pool.busy : 0,
+    replaced: pastStats.replaced + (pool?.stats.replaced ?? 0),
+    requeued: pastStats.requeued + (pool?.stats.requeued ?? 0),
+  });
+}
+
+function disposePool(why: string): void {
+  if (!pool) return;
+  pool.dispose(why);
+  pastStats = {
+    replaced: pastStats.replaced + pool.stats.replaced,
+    requeued: pastStats.requeued + pool.stats.requeued,
+  };
+  pool = null;
+  poolKey = null;
+  publish();
+}
+
+function disposeWhenIdle(): void {
+  if (idleTimer !== null) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (sweep === null) disposePool('the pool was idle');
+  }, POOL_IDLE_MS);
+}
+
+function poolFor(setup: PoolSetup): WorkerPool {
+  if (idleTimer !== null) clearTimeout(idleTimer);
+  idleTimer = null;
+  const size = setup.sizing.size;
+  if (pool && !pool.disposed && poolKey?.size === size && poolKey.dataKey === setup.dataKey)
+    return pool;
+  disposePool('the pool was replaced');
+  const crash: CrashCommand = { type: 'crash' };
+  pool = new WorkerPool({
+    size,
+    spawn: spawnJobWorker,
+    init: setup.init,
+    crashMessage: TEST_HOOKS ? crash : undefined,
+  });
+  if (pendingCrashes > 0) pool.armCrashes(pendingCrashes);
+  pendingCrashes = 0;
+  poolKey = { size, dataKey: setup.dataKey };
+  usePool.setState({ reason: setup.sizing.reason });
+  return pool;
+}
+
+/** One sweep's runs on the pool, reported as the trainer's sweep loop reported them. */
+class PoolSweep {
+  private cancelReason: string | null = null;
+  /** The latest progress of each run in flight, by plan index. */
+  private readonly inFlight = new Map<number, UniversalityProgress>();
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly runs: { index: number; spec: UniversalityRunSpec }[],
+    private readonly total: number,
+  ) {}
+
+  private emit(e: UniversalityWorkerEvent): void {
+    if (sweep === this) applyUniversalityEvent(e);
+  }
+
+  async run(): Promise<void> {
+    this.emit({ type: 'universalityState', state: 'running' });
+    let closed: string | null = null;
+    await Promise.all(
+      this.runs.map(({ index, spec }) =>
+        this.pool
+          .submit({ type: 'sweepRun', spec, index, total: this.total }, (p) =>
+            this.progress(index, p),
+          )
+          .then((o: Outcome) => {
+            this.inFlight.delete(index);
+            publish();
+            if (o.ok) this.emit({ type: 'universalityRun', index, result: o.result });
+            else if (!o.cancelled)
+              this.emit({ type: 'universalityRunFailed', index, message: o.error });
+            else if (this.cancelReason === null) closed = o.error;
+          }),
+      ),
+    );
+    if (this.cancelReason !== null)
+      this.emit({ type: 'universalityState', state: 'cancelled', message: this.cancelReason });
+    else if (closed !== null)
+      this.emit({ type: 'universalityState', state: 'error', message: closed });
+    else this.emit({ type: 'universalityState', state: 'done' });
+    if (sweep === this) {
+      sweep = null;
+      disposeWhenIdle();
+    }
+    publish();
+  }
+
+  private progress(index: number, p: UniversalityProgress): void {
+    this.inFlight.set(index, p);
+    publish();
+    // The earliest run in flight speaks for the sweep, with how many run beside it.
+    const first = Math.min(...this.inFlight.keys());
+    const shown = this.inFlight.get(first);
+    if (shown)
+      this.emit({
+        type: 'universalityProgress',
+        progress: { ...shown, running: this.inFlight.size },
+      });
+  }
+
+  pause(): void {
+    this.pool.hold(() => this.emit({ type: 'universalityState', state: 'paused' }));
+  }
+
+  resume(): void {
+    this.pool.release();
+    this.emit({ type: 'universalityState', state: 'running' });
+  }
+
+  cancel(reason: string): void {
+    if (this.cancelReason !== null) return;
+    this.cancelReason = reason;
+    this.pool.cancelAll();
+  }
+}
+
+/** Starts a sweep's runs (`runs`: those still to make, with their plan indices) on the pool. */
+export function startPoolSweep(
+  _mode: UniversalityMode,
+  runs: { index: number; spec: UniversalityRunSpec }[],
+  total: number,
+  setup: PoolSetup,
+): void {
+  sweep?.cancel('Stopped: another sweep was started.');
+  const s = new PoolSweep(poolFor(setup), runs, total);
+  sweep = s;
+  publish();
+  void s.run();
+}
+
+export function pausePoolSweep(): void {
+  sweep?.pause();
+}
+
+export function resumePoolSweep(): void {
+  sweep?.resume();
+}
+
+/** Stops the running sweep (its store entry becomes 'cancelled' with `reason`). */
+export function cancelPoolSweep(reason = 'Cancelled.'): void {
+  sweep?.cancel(reason);
+}
+
+export function poolSweepRunning(): boolean {
+  return sweep !== null;
+}
+
+/** Leaving the page: the workers end. */
+export function disposePagePool(): void {
+  sweep?.cancel('Stopped: the page was left.');
+  sweep = null;
+  disposePool('the page was left');
+}
+
+/** Test builds only: the next `n` jobs dispatched crash their worker while they run. */
+export function crashPoolJobs(n = 1): void {
+  if (!TEST_HOOKS) return;
+  if (pool && !pool.disposed) pool.armCrashes(n);
+  else pendingCrashes += n;
+}

@@ -1,0 +1,198 @@
+/// <reference lib="webworker" />
+/**
+ * One job worker of the page's pool (src/ui/workerPool.ts, issue 13): loads a backend and one
+ * copy of the data set once, then runs what the pool sends, one job at a time, through the
+ * engine's job function `runJob` — the function the CLI's worker threads and the serial sweeps
+ * call — so a run's numbers do not depend on which worker, or how many, made it.
+ *
+ * A section-7 run arrives as the page plans it (UniversalityRunSpec) and leaves as the page
+ * shows it (UniversalityResult): an architecture run keeps its whole result for the overlay,
+ * and one that did not train counts as failed, as in the trainer's former sweep loop.
+ */
+import { selectBackend } from '../engine/backend';
+import type { Dataset } from '../engine/data/dataset';
+import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
+import { loadIdxDataset } from '../engine/data/idx';
+import {
+  archDefaults,
+  notTrained,
+  type ArchConfig,
+  type ArchResult,
+} from '../engine/experiments/architectures';
+import { runJob } from '../engine/jobs/run';
+import { checkJobSpec, type ArchJobSpec, type RunJobSpec } from '../engine/jobs/spec';
+import { dataShape } from '../engine/experiments/runChecks';
+import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
+import type {
+  PoolCommand,
+  PoolData,
+  PoolEvent,
+  PoolTask,
+  UniversalityResult,
+} from '../protocol/messages';
+import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
+import { yieldToEventLoop } from './yieldToEventLoop';
+import { wasmFetcher } from './wasmOnce';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const YIELD_MS = 25;
+
+let data: Dataset | null = null;
+/** The job in progress: its id and how to abort it. */
+let current: { id: number; abort: AbortController } | null = null;
+let held = false;
+let wake: (() => void) | null = null;
+let lastYield = performance.now();
+/** Test builds only: the job in progress ends in an uncaught error at its next step. */
+let crashArmed = false;
+
+function post(e: PoolEvent): void {
+  self.postMessage(e);
+}
+
+async function load(d: PoolData): Promise<Dataset> {
+  if (d.kind === 'idx') {
+    const files = await Promise.all(
+      d.files.map(async (f) => ({
+        name: f.name,
+        bytes: new Uint8Array(await f.data.arrayBuffer()),
+      })),
+    );
+    return loadIdxDataset(files);
+  }
+  const res = await fetch(d.url);
+  if (!res.ok) throw new Error(`could not load the embedded digits (${d.url}: HTTP ${res.status})`);
+  return loadEmbeddedDataset(await embeddedBytes(res));
+}
+
+/**
+ * Yields now and then (so cancel and hold get through), and waits here while held. `force`:
+ * yield whatever the time (a job's start, so commands sent with it are read first).
+ */
+async function checkpoint(signal: AbortSignal, force = false): Promise<void> {
+  if (force || performance.now() - lastYield >= YIELD_MS) {
+    await yieldToEventLoop();
+    lastYield = performance.now();
+  }
+  if (TEST_HOOKS && crashArmed) {
+    crashSoon();
+    // The job never finishes: the crash reaches the page while it is in flight.
+    await new Promise<never>(() => undefined);
+  }
+  if (!held) return;
+  post({ type: 'held' });
+  while (held && !signal.aborted) await new Promise<void>((r) => (wake = r));
+  wake = null;
+  signal.throwIfAborted();
+}
+
+/** The page's plan entry as an engine job (the sharpness constant at its default, c = 4). */
+function jobSpec(task: PoolTask): RunJobSpec | ArchJobSpec {
+  const s = task.spec;
+  if (s.kind === 'mlp') return { kind: 'run', config: s.config, sharpC: SHARP_THRESHOLD_C };
+  const config: ArchConfig = { ...archDefaults(s.arch), ...s.settings, arch: s.arch };
+  return { kind: 'arch', config, sharpC: SHARP_THRESHOLD_C };
+}
+
+async function run(id: number, task: PoolTask, d: Dataset): Promise<UniversalityResult> {
+  const abort = new AbortController();
+  current = { id, abort };
+  const signal = abort.signal;
+  await checkpoint(signal, true);
+  const spec = jobSpec(task);
+  checkJobSpec(spec, dataShape(d));
+  const epochs = spec.config.warmupEpochs + spec.config.windowEpochs;
+  let arch: ArchResult | null = null;
+  const r = await runJob(spec, d, {
+    signal,
+    index: task.index,
+    jobs: task.total,
+    yieldEvery: () => checkpoint(signal),
+    onProgress: (p) =>
+      post({
+        type: 'progress',
+        id,
+        progress: { run: task.index, runs: task.total, phase: p.phase, epoch: p.epoch, epochs },
+      }),
+    onArchResult: (a) => (arch = a),
+  });
+  if (r.kind === 'forgetting') throw new Error('a sweep run returned a forgetting result');
+  if (spec.kind === 'run') return { kind: 'mlp', summary: r.summary };
+  const result = arch as ArchResult | null;
+  if (!result) throw new Error('the architecture run returned no result');
+  // A run that did not train counts as failed: its σ²–F fit would be meaningless.
+  const why = notTrained(result.epochs[result.epochs.length - 1]?.trainError ?? NaN);
+  if (why) throw new Error(why);
+  return { kind: 'arch', config: spec.config, result };
+}
+
+async function handle(cmd: PoolCommand): Promise<void> {
+  switch (cmd.type) {
+    case 'init':
+      try {
+        const backend = await selectBackend({
+          // CPU cores are what the pool adds; the trainer may hold the GPU.
+          forced: cmd.forcedBackend ?? 'wasm',
+          wasmPaths: cmd.wasmPaths,
+          wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
+        });
+        data = await load(cmd.data);
+        post({ type: 'ready', backend: backend.name, dataset: data.name });
+      } catch (e) {
+        post({ type: 'initError', message: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    case 'job': {
+      const d = data;
+      try {
+        if (!d) throw new Error('the worker has no data set');
+        post({ type: 'done', id: cmd.id, result: await run(cmd.id, cmd.task, d) });
+      } catch (e) {
+        const cancelled = current?.id === cmd.id && current.abort.signal.aborted;
+        post({
+          type: 'failed',
+          id: cmd.id,
+          message: e instanceof Error ? e.message : String(e),
+          cancelled,
+        });
+      } finally {
+        current = null;
+        if (held) post({ type: 'held' });
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// Jobs run one at a time (the pool sends one per worker); cancel and hold act at once.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (ev: MessageEvent<PoolCommand | CrashCommand>) => {
+  const cmd = ev.data;
+  switch (cmd.type) {
+    case 'crash':
+      // A build without test hooks ignores it.
+      if (!TEST_HOOKS) return;
+      if (current) crashArmed = true;
+      else crashSoon();
+      return;
+    case 'cancel':
+      if (current?.id === cmd.id) {
+        current.abort.abort();
+        wake?.();
+      }
+      return;
+    case 'hold':
+      held = true;
+      if (!current) post({ type: 'held' });
+      return;
+    case 'release':
+      held = false;
+      wake?.();
+      return;
+    default:
+      queue = queue.then(() => handle(cmd));
+  }
+};
