@@ -25,6 +25,8 @@ declare global {
       crashTrainer?: () => void;
       /** Test builds only: the analysis worker throws an uncaught error. */
       crashAnalysis?: () => void;
+      /** Test builds only: a run on the fused WebGPU trainer loses its device at this step. */
+      loseGpuAt?: (step: number) => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
       /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
@@ -44,6 +46,7 @@ window.__flatMinima = {
   ...(TEST_HOOKS && {
     crashTrainer: () => workers.crash('trainer'),
     crashAnalysis: () => workers.crash('analysis'),
+    loseGpuAt: (step: number) => workers.loseGpuAt(step),
   }),
   forgetting: () => forgettingSnapshot(),
   universality: () => universalitySnapshot(),
