@@ -17,7 +17,11 @@ import {
 } from '../engine/backend';
 import type { RunConfig } from '../engine/experiments/config';
 import { FusedTrainer } from '../engine/experiments/fusedTrainer';
-import { fusedStepsPerSecond, simdStepsPerSecond } from '../engine/experiments/fusedProbe';
+import {
+  fusedChoice,
+  fusedStepsPerSecond,
+  simdStepsPerSecond,
+} from '../engine/experiments/fusedProbe';
 import type { Dataset } from '../engine/data/dataset';
 import type { RunTrainer, SgdTrainer } from '../engine/experiments/training';
 import { TEST_HOOKS } from '../protocol/testHooks';
@@ -96,32 +100,17 @@ export async function chooseTrainerBackend(opts: BackendOptions): Promise<Backen
     return { ...base, skipped: [{ name: 'webgpu', reason }, ...base.skipped] };
   }
   const simd = simdStepsPerSecond();
-  const cpu = simd ?? (opts.probe ? await opts.probe() : 0);
-  const cpuName = simd !== null ? 'wasm' : base.name;
-  const ratio = cpu > 0 ? fused / cpu : Infinity;
-  const rates = `${Math.round(fused)} vs ${Math.round(cpu)} steps/s`;
-  if (ratio > 1) {
+  const choice = fusedChoice(base, {
+    adapter: gpu.name,
+    fused,
+    cpu: simd ?? (opts.probe ? await opts.probe() : 0),
+    cpuName: simd !== null ? 'wasm' : base.name,
+  });
+  if (choice.name === 'webgpu') {
     chosen = true;
     device = gpu.device;
-    return {
-      name: 'webgpu',
-      reason: `WebGPU fused ${ratio.toFixed(1)}× ${cpuName} (${rates}, ${gpu.name}; runs it does not train use ${base.name})`,
-      skipped: base.skipped,
-      device: gpu.name,
-    };
-  }
-  gpu.device.destroy();
-  return {
-    ...base,
-    reason: `${base.reason}; fused WebGPU step ${ratio.toFixed(1)}× ${cpuName} (${rates})`,
-    skipped: [
-      {
-        name: 'webgpu',
-        reason: `hardware GPU (${gpu.name}): fused step measured ${ratio.toFixed(2)}× ${cpuName} (${rates})`,
-      },
-      ...base.skipped,
-    ],
-  };
+  } else gpu.device.destroy();
+  return choice;
 }
 
 /** Why the fused trainer does not take this run (null: it does), when the fused backend is on. */

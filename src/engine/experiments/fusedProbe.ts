@@ -6,6 +6,7 @@
  * FusedTrainer does), the SIMD one a step at a time — for a few hundred steps on synthetic
  * digits (sparse, like MNIST's; the pixel values do not change the work).
  */
+import type { BackendChoice } from '../backend';
 import type { DataSplit } from '../data/dataset';
 import { MinibatchSampler } from '../data/batches';
 import { initMlp, INPUT_SIZE } from '../nets/mlp';
@@ -69,4 +70,42 @@ export function simdStepsPerSecond(steps = 256, hidden = 50, B = 50): number | n
   } finally {
     net.dispose();
   }
+}
+
+export interface FusedMeasure {
+  /** The adapter's name. */
+  adapter: string;
+  /** Steps per second of the fused trainer and of the CPU step it is weighed against. */
+  fused: number;
+  cpu: number;
+  /** What the CPU step ran on ('wasm' for the SIMD kernel). */
+  cpuName: string;
+}
+
+/**
+ * The trainer's backend from the measurement: WebGPU (the fused trainer; tfjs stays on `base`
+ * for what it does not train) when the fused step is faster, else `base` with the measurement
+ * as the reason WebGPU was passed over. The badge shows the ratio either way.
+ */
+export function fusedChoice(base: BackendChoice, m: FusedMeasure): BackendChoice {
+  const ratio = m.cpu > 0 ? m.fused / m.cpu : Infinity;
+  const rates = `${Math.round(m.fused).toLocaleString('en')} vs ${Math.round(m.cpu).toLocaleString('en')} steps/s`;
+  if (ratio > 1)
+    return {
+      name: 'webgpu',
+      reason: `WebGPU fused ${ratio.toFixed(1)}× ${m.cpuName} (${rates}, ${m.adapter}; runs it does not train use ${base.name})`,
+      skipped: base.skipped,
+      device: m.adapter,
+    };
+  return {
+    ...base,
+    reason: `${base.reason}; fused WebGPU step ${ratio.toFixed(1)}× ${m.cpuName} (${rates})`,
+    skipped: [
+      {
+        name: 'webgpu',
+        reason: `hardware GPU (${m.adapter}): the fused step measured ${ratio.toFixed(2)}× ${m.cpuName} (${rates})`,
+      },
+      ...base.skipped,
+    ],
+  };
 }
