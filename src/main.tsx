@@ -30,6 +30,8 @@ declare global {
       crashPoolJobs?: (n?: number) => void;
       /** The sweep pool: workers running, runs in flight, crashed workers replaced, re-queued. */
       pool: () => unknown;
+      /** Test builds only: a run on the fused WebGPU trainer loses its device at this step. */
+      loseGpuAt?: (step: number) => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
       /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
@@ -50,6 +52,7 @@ window.__flatMinima = {
     crashTrainer: () => workers.crash('trainer'),
     crashAnalysis: () => workers.crash('analysis'),
     crashPoolJobs: (n?: number) => crashPoolJobs(n),
+    loseGpuAt: (step: number) => workers.loseGpuAt(step),
   }),
   pool: () => JSON.parse(JSON.stringify(usePool.getState())),
   forgetting: () => forgettingSnapshot(),

@@ -41,9 +41,11 @@ export interface BackendOptions {
    * two workers, src/worker/wasmOnce.ts).
    */
   wasmFetch?: (url: string) => Promise<Response>;
+  /** Candidates not to try (the caller decided on them itself, e.g. the fused WebGPU trainer). */
+  exclude?: readonly BackendName[];
 }
 
-interface GpuAdapterLike {
+export interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
   info?: {
     vendor?: string;
@@ -69,6 +71,11 @@ async function probeWebGpu(): Promise<{ ok: boolean; software: boolean; device: 
     };
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return { ok: false, software: false, device: 'no WebGPU adapter was offered' };
+  return { ok: true, ...describeAdapter(adapter) };
+}
+
+/** A WebGPU adapter's name, and whether it is a software one (never chosen over wasm unforced). */
+export function describeAdapter(adapter: GpuAdapterLike): { device: string; software: boolean } {
   const info = adapter.info ?? {};
   const device =
     [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
@@ -76,7 +83,7 @@ async function probeWebGpu(): Promise<{ ok: boolean; software: boolean; device: 
   const software = Boolean(
     adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(device),
   );
-  return { ok: true, software, device };
+  return { device, software };
 }
 
 function probeWebGl(): { ok: boolean; software: boolean; device: string } {
@@ -123,7 +130,9 @@ export async function selectBackend(opts: BackendOptions = {}): Promise<BackendC
   // not shipped, so tfjs must not reach for it.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const skipped: BackendChoice['skipped'] = [];
-  const candidates: readonly BackendName[] = opts.forced ? [opts.forced] : BACKENDS;
+  const candidates: readonly BackendName[] = opts.forced
+    ? [opts.forced]
+    : BACKENDS.filter((b) => !opts.exclude?.includes(b));
   for (const name of candidates) {
     const forced = opts.forced === name;
     let device: string | undefined;

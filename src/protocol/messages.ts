@@ -158,8 +158,12 @@ export interface Progress {
 
 export type TrainerEvent =
   | { type: 'ready'; backend: BackendChoice }
-  /** Which step implementation trains this run ('wasm-simd' kernel or a tfjs step). */
-  | { type: 'net'; impl: string }
+  /**
+   * Which step implementation trains this run ('webgpu-fused', the 'wasm-simd' kernel or a tfjs
+   * step), and why when it is not the backend's own (a config the fused kernel does not train,
+   * or a GPU fault mid-run: the run then continues on the CPU).
+   */
+  | { type: 'net'; impl: string; note?: string }
   | { type: 'dataset'; info: DatasetInfo }
   | { type: 'datasetError'; file: string; message: string }
   | { type: 'state'; state: 'idle' | 'training' | 'paused' | 'done' }

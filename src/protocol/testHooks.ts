@@ -12,6 +12,15 @@ export interface CrashCommand {
   type: 'crash';
 }
 
+/**
+ * Test builds only: the trainer destroys its WebGPU device when a run on the fused trainer is
+ * about to train step `step` (exercising the fall-back to wasm at a known point of the run).
+ */
+export interface LoseGpuCommand {
+  type: 'loseGpuAt';
+  step: number;
+}
+
 /** Throws from a fresh task, so the error is uncaught and reaches the page as the worker's onerror. */
 export function crashSoon(): void {
   setTimeout(() => {

@@ -29,6 +29,8 @@ export interface RunStoreState {
   backend: BackendChoice | null;
   /** The step implementation of the current run. */
   stepImpl: string | null;
+  /** Why that step trains it rather than the backend's own (e.g. the GPU failed mid-run). */
+  stepNote: string | null;
   dataset: DatasetInfo | null;
   datasetError: string | null;
   progress: Progress | null;
@@ -64,6 +66,7 @@ export const initialRunState: RunStoreState = {
   paused: false,
   backend: null,
   stepImpl: null,
+  stepNote: null,
   dataset: null,
   datasetError: null,
   progress: null,

@@ -444,6 +444,7 @@ function RunFiles({ canExport }: { canExport: boolean }) {
 
 const STEP_LABEL: Record<string, string> = {
   'wasm-simd': 'WebAssembly SIMD kernel',
+  'webgpu-fused': 'fused WGSL kernel (WebGPU)',
   'explicit-transpose': 'tfjs ops',
   'transpose-flags': 'tfjs ops',
   autodiff: 'tfjs autodiff',
@@ -452,6 +453,7 @@ const STEP_LABEL: Record<string, string> = {
 export function BackendBadge() {
   const backend = useRun((s) => s.backend);
   const stepImpl = useRun((s) => s.stepImpl);
+  const stepNote = useRun((s) => s.stepNote);
   if (!backend) return <span className="badge">backend: starting…</span>;
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('\n');
   return (
@@ -462,6 +464,12 @@ export function BackendBadge() {
     >
       <strong>{backend.name}</strong> · {backend.reason}
       {stepImpl ? <> · step: {STEP_LABEL[stepImpl] ?? stepImpl}</> : null}
+      {stepNote ? (
+        <span role="status" data-testid="step-note">
+          {' '}
+          ({stepNote})
+        </span>
+      ) : null}
       {backend.skipped.length ? (
         <details>
           <summary>why not the others</summary>

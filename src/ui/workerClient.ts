@@ -58,7 +58,7 @@ import {
   resumePoolSweep,
   startPoolSweep,
 } from './poolSweeps';
-import { TEST_HOOKS, type CrashCommand } from '../protocol/testHooks';
+import { TEST_HOOKS, type CrashCommand, type LoseGpuCommand } from '../protocol/testHooks';
 import type {
   AnalysisCommand,
   AnalysisEvent,
@@ -218,6 +218,8 @@ export class WorkerClient {
       },
       [channel.port1],
     );
+    if (TEST_HOOKS && this.gpuLossAt !== null)
+      trainer.postMessage({ type: 'loseGpuAt', step: this.gpuLossAt } satisfies LoseGpuCommand);
     this.idxRequests = [];
     this.skippedEmbedded = null;
     this.reloadingIdx = this.keptIdx !== null;
@@ -458,6 +460,17 @@ export class WorkerClient {
     this.sendTrainer({ type: 'forgettingSamples', groups, perGroup });
   }
 
+  /**
+   * Test builds only: the trainer's fused WebGPU run loses its device at `step` (sent now and
+   * to every trainer started later, ahead of any run it is given).
+   */
+  loseGpuAt(step: number): void {
+    if (!TEST_HOOKS) return;
+    this.gpuLossAt = step;
+    this.trainer?.postMessage({ type: 'loseGpuAt', step } satisfies LoseGpuCommand);
+  }
+  private gpuLossAt: number | null = null;
+
   /** Test builds only (src/protocol/testHooks.ts): makes a worker throw an uncaught error. */
   crash(which: 'trainer' | 'analysis'): void {
     if (!TEST_HOOKS) return;
@@ -516,7 +529,7 @@ export class WorkerClient {
         useRun.setState({ backend: e.backend });
         return;
       case 'net':
-        useRun.setState({ stepImpl: e.impl });
+        useRun.setState({ stepImpl: e.impl, stepNote: e.note ?? null });
         return;
       case 'dataset':
         if (this.reloadingIdx && e.info.source === 'embedded') {

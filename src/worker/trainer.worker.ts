@@ -5,7 +5,6 @@
  * worker over a MessageChannel. The UI thread gets only decimated curves and progress.
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../engine/backend';
 import type { Dataset } from '../engine/data/dataset';
 import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { IdxError, loadIdxDataset } from '../engine/data/idx';
@@ -36,7 +35,13 @@ import type {
   UniversalityResult,
   UniversalityRunSpec,
 } from '../protocol/messages';
-import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
+import {
+  TEST_HOOKS,
+  crashSoon,
+  type CrashCommand,
+  type LoseGpuCommand,
+} from '../protocol/testHooks';
+import { chooseTrainerBackend, fusedTrainerFor, loseGpuAt } from './fusedBackend';
 import { yieldToEventLoop } from './yieldToEventLoop';
 import { wasmFetcher } from './wasmOnce';
 
@@ -259,6 +264,8 @@ class RunLoop {
   private readonly pointEvery: number;
   private epoch = 0;
   private totalEpochsGuess: number;
+  private impl: string | null = null;
+  private note: string | undefined;
 
   constructor(config: RunConfig, data: Dataset, resume?: ResumePoint) {
     this.config = config;
@@ -280,7 +287,17 @@ class RunLoop {
         trainErrors: resume.trainErrors,
       },
       controls: () => this.controls,
-      onNet: (impl) => post({ type: 'net', impl }),
+      onNet: (impl) => {
+        this.impl = impl;
+        post({ type: 'net', impl, note: this.note });
+      },
+      trainer: fusedTrainerFor(config, data, {
+        onNote: (note, impl) => {
+          this.note = note;
+          if (impl) this.impl = impl;
+          if (this.impl) post({ type: 'net', impl: this.impl, note });
+        },
+      }),
     });
   }
 
@@ -507,7 +524,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
   switch (cmd.type) {
     case 'init': {
       analysis = cmd.analysisPort;
-      const backend = await selectBackend({
+      const backend = await chooseTrainerBackend({
         forced: cmd.forcedBackend,
         wasmPaths: cmd.wasmPaths,
         wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
@@ -677,8 +694,12 @@ function reportError(e: unknown): void {
 
 // Commands are handled one at a time, in order.
 let queue: Promise<void> = Promise.resolve();
-self.onmessage = (ev: MessageEvent<TrainerCommand | CrashCommand>) => {
+self.onmessage = (ev: MessageEvent<TrainerCommand | CrashCommand | LoseGpuCommand>) => {
   const cmd = ev.data;
+  if (cmd.type === 'loseGpuAt') {
+    loseGpuAt(cmd.step);
+    return;
+  }
   if (cmd.type === 'crash') {
     // In its turn, as any command; a build without test hooks ignores it.
     if (TEST_HOOKS) queue = queue.then(crashSoon);

@@ -1,7 +1,9 @@
 // The WebGPU path: Chromium with --enable-unsafe-webgpu offers a software (SwiftShader) adapter
-// here. Forced with ?backend=webgpu, the quick run must go through the hand-over to the analysis
-// to `done`, and its first epoch must match the wasm run's losses to float32 tolerance. Speed is
-// not judged on a software adapter.
+// here. Forced with ?backend=webgpu, the quick run trains on the fused WGSL trainer and must go
+// through the hand-over to the analysis to `done`, its first epoch matching the wasm run's losses
+// to float32 tolerance; a device lost mid-run must hand the run to wasm, which finishes it. Speed
+// is not judged on a software adapter (SwiftShader steps ~30 times a second here: two epochs of
+// 160 steps and five modes keep each run short).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openPage, runState, serveDist, WAIT, TEST_TIMEOUT } from './harness.mjs';
@@ -21,7 +23,9 @@ after(async () => {
   await server?.close();
 });
 
-const QUICK = 'preset=quick&warmup=1&window=1&autorun=1';
+const SHORT = 'preset=quick&warmup=1&window=1&modes=5';
+const QUICK = `${SHORT}&autorun=1`;
+const NO_ADAPTER = /backend could start: webgpu/;
 
 /** Opens the quick run on `backend`; waits for `done` (or, with `firstEpoch`, epoch 1) or a failure. */
 async function quickRun(backend, firstEpoch = false) {
@@ -38,8 +42,9 @@ async function quickRun(backend, firstEpoch = false) {
   );
   const s = await runState(page);
   const chosen = await page.locator('#root').getAttribute('data-backend');
+  const note = s.stepNote ? await page.getByTestId('step-note').textContent() : null;
   await context.close();
-  return { s, chosen, errors };
+  return { s, chosen, note, errors };
 }
 
 test(
@@ -47,13 +52,17 @@ test(
   { timeout: TEST_TIMEOUT },
   async (t) => {
     const gpu = await quickRun('webgpu');
-    if (gpu.s.error && /No TensorFlow.js backend could start/.test(gpu.s.error)) {
+    if (gpu.s.error && NO_ADAPTER.test(gpu.s.error)) {
       t.skip(`this Chromium offers no WebGPU adapter: ${gpu.s.error}`);
       return;
     }
     assert.equal(gpu.chosen, 'webgpu');
     assert.equal(gpu.s.error, null, gpu.s.error ?? '');
     assert.equal(gpu.s.runState, 'done');
+    assert.equal(gpu.s.stepImpl, 'webgpu-fused');
+    assert.equal(gpu.s.stepNote, null);
+    // The window's W2 snapshots came back from the GPU in chunks, every one of them.
+    assert.equal(gpu.s.results.sgd?.snapshots, 160);
     const cpu = await quickRun('wasm', true);
     assert.equal(cpu.chosen, 'wasm');
     assert.equal(cpu.s.error, null, cpu.s.error ?? '');
@@ -69,6 +78,49 @@ test(
       assert.ok(Math.abs(a.testLoss - b.testLoss) <= 1e-3 * b.testLoss, `epoch ${e}: test loss`);
     }
     assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
+  },
+);
+
+test(
+  'forced WebGPU: a device lost mid-window hands the run to wasm, which takes it to done',
+  { timeout: TEST_TIMEOUT },
+  async (t) => {
+    const url = `${server.url}?backend=webgpu&${SHORT}`;
+    const { page, context, errors } = await openPage(browser, url, server.origin);
+    const hooked = await page.evaluate(() => typeof window.__flatMinima.loseGpuAt === 'function');
+    if (!hooked) throw new Error('this build has no test hooks: build it with VITE_TEST_HOOKS=1');
+    // Chunks of 64 steps end at epoch ends (160 steps): the first chunk to reach step 200 is the
+    // one from step 224, 64 steps into the window, after the GPU sent 64 of its W2 snapshots.
+    await page.evaluate(() => window.__flatMinima.loseGpuAt(200));
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.waitForFunction(
+      () => {
+        const r = window.__flatMinima.run();
+        return r.error || r.runState === 'error' || r.runState === 'done';
+      },
+      null,
+      { timeout: WAIT.run },
+    );
+    const s = await runState(page);
+    const note = await page.getByTestId('step-note').textContent({ timeout: WAIT.ui });
+    await context.close();
+    if (s.error && NO_ADAPTER.test(s.error)) {
+      t.skip(`this Chromium offers no WebGPU adapter: ${s.error}`);
+      return;
+    }
+    assert.equal(s.error, null, s.error ?? '');
+    assert.equal(s.runState, 'done');
+    assert.equal(s.stepImpl, 'wasm-simd');
+    assert.match(s.stepNote, /^WebGPU failed at step 224 \(.+\); the run continues on wasm-simd/);
+    assert.match(note, /WebGPU failed at step 224/);
+    // Nothing measured was lost or measured twice: every epoch, every window snapshot.
+    assert.deepEqual(
+      s.epochs.map((e) => e.step),
+      [0, 160, 320],
+    );
+    assert.equal(s.results.sgd?.snapshots, 160);
+    assert.equal(s.minibatch[s.minibatch.length - 1].step, 320);
+    assert.deepEqual(errors, [], errors.join('\n'));
   },
 );
 

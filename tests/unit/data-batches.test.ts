@@ -119,3 +119,43 @@ describe('gatherBatch', () => {
     expect(all).toEqual(x);
   });
 });
+
+describe('MinibatchSampler state (the fused trainer falls back to the CPU from a saved one)', () => {
+  for (const sampling of ['epoch', 'replacement'] as const) {
+    it(`restoreState replays the same batches (${sampling})`, () => {
+      const s = new MinibatchSampler(103, 10, 7, sampling);
+      for (let i = 0; i < 13; i++) s.next();
+      const saved = s.saveState();
+      const ahead = Array.from({ length: 25 }, () => Array.from(s.next()));
+      const epochAhead = s.epoch;
+      s.restoreState(saved);
+      expect(Array.from({ length: 25 }, () => Array.from(s.next()))).toEqual(ahead);
+      expect(s.epoch).toBe(epochAhead);
+      expect(s.totalSteps).toBe(13 + 25);
+      // The saved state is a copy: drawing on does not move it.
+      s.restoreState(saved);
+      expect(Array.from(s.next())).toEqual(ahead[0]);
+    });
+  }
+
+  it('restoreState refuses a state from a sampler of another size', () => {
+    const s = new MinibatchSampler(100, 10, 1);
+    expect(() => s.restoreState(new MinibatchSampler(50, 10, 1).saveState())).toThrow(
+      /another sampler/,
+    );
+  });
+
+  it('stepsLeftInEpoch counts down to the epoch end, also after a change of B', () => {
+    const s = new MinibatchSampler(103, 10, 3);
+    expect(s.stepsLeftInEpoch).toBe(10);
+    for (let i = 0; i < 4; i++) s.next();
+    expect(s.stepsLeftInEpoch).toBe(6);
+    s.setBatchSize(20); // 63 unseen indices: 3 batches of 20
+    expect(s.stepsLeftInEpoch).toBe(3);
+    for (let i = 0; i < 2; i++) s.next();
+    expect(s.epoch).toBe(0);
+    s.next();
+    expect(s.epoch).toBe(1);
+    expect(s.stepsLeftInEpoch).toBe(5);
+  });
+});

@@ -27,6 +27,17 @@ function epochRng(seed: number, epoch: number): Rng {
   return new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca77)) >>> 0);
 }
 
+/** Where a sampler stands (saveState): restoring it draws the same batches again. */
+export interface SamplerState {
+  readonly rng: Rng;
+  readonly perm: Uint32Array;
+  readonly cursor: number;
+  readonly batchSize: number;
+  readonly epoch: number;
+  readonly stepInEpoch: number;
+  readonly totalSteps: number;
+}
+
 export class MinibatchSampler {
   readonly count: number;
   private readonly seed: number;
@@ -76,6 +87,10 @@ export class MinibatchSampler {
   /** floor(N / B): the last partial batch of each epoch is dropped. */
   get stepsPerEpoch(): number {
     return Math.floor(this.count / this._batchSize);
+  }
+  /** Steps still to draw in the current epoch at the current batch size. */
+  get stepsLeftInEpoch(): number {
+    return Math.floor((this.count - this.cursor) / this._batchSize);
   }
   /** Steps taken since construction or the last reset(). */
   get totalSteps(): number {
@@ -128,6 +143,32 @@ export class MinibatchSampler {
     else this.rng = epochRng(this.seed, epoch);
     this._epoch = epoch;
     this._totalSteps = totalSteps;
+  }
+
+  /** A copy of where the sampler stands, for restoreState (e.g. to replay batches elsewhere). */
+  saveState(): SamplerState {
+    return {
+      rng: this.rng.clone(),
+      perm: this.perm.slice(),
+      cursor: this.cursor,
+      batchSize: this._batchSize,
+      epoch: this._epoch,
+      stepInEpoch: this._stepInEpoch,
+      totalSteps: this._totalSteps,
+    };
+  }
+
+  /** Back to a state saved from this sampler (or one with the same count and sampling). */
+  restoreState(s: SamplerState): void {
+    if (s.perm.length !== this.perm.length)
+      throw new Error('MinibatchSampler.restoreState: the state is from another sampler');
+    this.rng = s.rng.clone();
+    this.perm = s.perm.slice();
+    this.cursor = s.cursor;
+    this._batchSize = s.batchSize;
+    this._epoch = s.epoch;
+    this._stepInEpoch = s.stepInEpoch;
+    this._totalSteps = s.totalSteps;
   }
 
   /** Back to the state right after construction (same seed → same batches again). */

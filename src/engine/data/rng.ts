@@ -16,6 +16,14 @@ export class Rng {
     this.state = (s ^ (s >>> 16)) >>> 0;
   }
 
+  /** An independent generator in the same state (it draws what this one would draw next). */
+  clone(): Rng {
+    const r = Object.create(Rng.prototype) as Rng;
+    r.state = this.state;
+    r.spare = this.spare;
+    return r;
+  }
+
   /** Uniform on [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -147,8 +147,38 @@ export function configOptimizer(
 const RESIDENT_EVAL_BYTES = 64 * 1024 * 1024;
 const CHECKPOINT_EVERY = 100;
 
+/** One SGD step's result (null from trainStep when the loss or W2 was not finite). */
+export interface TrainStepResult {
+  loss: number;
+  errors: number;
+  w2?: Float32Array;
+  epochEnded: boolean;
+}
+
+/**
+ * What trainingRun drives: SgdTrainer steps one at a time on the CPU; the fused WebGPU trainer
+ * (fusedTrainer.ts) steps in chunks and hands the steps out one by one.
+ */
+export interface RunTrainer {
+  /** Which step implementation trains now (it may change mid-run, e.g. a GPU falling back). */
+  readonly impl: string;
+  readonly sampler: Pick<MinibatchSampler, 'batchSize' | 'stepsPerEpoch'>;
+  lr: number;
+  readonly step: number;
+  readonly epoch: number;
+  resumeAt(epoch: number, step: number): void;
+  setBatchSize(b: number): void;
+  /** `inWindow`: this step lies in the PCA window (a chunked trainer keeps W2 for the chunk). */
+  trainStep(wantW2: boolean, inWindow: boolean): Promise<TrainStepResult | null>;
+  restoreCheckpoint(): number;
+  evaluateEpoch(): Promise<EpochRecord>;
+  /** The weights now, a copy the caller may keep (only asked for at the end of an epoch). */
+  getWeights(): Promise<MlpWeights>;
+  dispose(): void;
+}
+
 /** A step-at-a-time SGD trainer with live-adjustable α and B. */
-export class SgdTrainer {
+export class SgdTrainer implements RunTrainer {
   readonly net: TrainNet;
   readonly sampler: MinibatchSampler;
   lr: number;
@@ -187,6 +217,14 @@ export class SgdTrainer {
     }
   }
 
+  get impl(): string {
+    return this.net.impl;
+  }
+
+  getWeights(): Promise<MlpWeights> {
+    return this.net.getWeights();
+  }
+
   dispose(): void {
     this.resident?.train.dispose();
     this.resident?.test.dispose();
@@ -215,9 +253,7 @@ export class SgdTrainer {
    * One SGD step; W2 after it when `wantW2` (outside the PCA window nobody needs it, and the
    * copy costs more than the SIMD step itself). Returns null when the loss or W2 was not finite.
    */
-  async trainStep(
-    wantW2 = true,
-  ): Promise<{ loss: number; errors: number; w2?: Float32Array; epochEnded: boolean } | null> {
+  async trainStep(wantW2 = true): Promise<TrainStepResult | null> {
     if (this.step % CHECKPOINT_EVERY === 0) {
       this.checkpoint = { step: this.step, weights: await this.net.getWeights() };
     }
@@ -290,6 +326,11 @@ export interface TrainingOptions {
   /** Start from these weights instead of a fresh initialisation. */
   initial: MlpWeights;
   /**
+   * Another trainer for the run built around the CPU one (which it may fall back to), e.g. the
+   * fused WebGPU trainer; it owns `cpu` from then on. Absent: the CPU trainer trains.
+   */
+  trainer?: (cpu: SgdTrainer) => Promise<RunTrainer>;
+  /**
    * Continue a run from its checkpoint at the end of epoch `epoch` (the weights are `initial`),
    * e.g. after a worker crashed. `trainErrors` are the full-set training errors of epochs
    * 1..epoch, replayed into the exploration detector; the checkpoint must be in the warm-up or
@@ -313,15 +354,17 @@ export async function* trainingRun(
   const plan = planRun(config, shape);
   if (plan.problems.length) throw new RunSettingsError(plan.problems);
   const net = createNet(opts.initial, opts.stepImpl ?? config.stepImpl, configOptimizer(config));
-  opts.onNet?.(net.impl);
-  let trainer: SgdTrainer | null = null;
+  let trainer: RunTrainer | null = null;
   try {
-    trainer = new SgdTrainer(net, data, config);
+    const cpu = new SgdTrainer(net, data, config);
+    trainer = cpu;
+    if (opts.trainer) trainer = await opts.trainer(cpu);
+    opts.onNet?.(trainer.impl);
     const resume = opts.resume;
     if (resume) trainer.resumeAt(resume.epoch, resume.step);
     else {
       yield { type: 'epoch', record: await trainer.evaluateEpoch() };
-      yield { type: 'checkpoint', epoch: 0, step: 0, weights: await net.getWeights() };
+      yield { type: 'checkpoint', epoch: 0, step: 0, weights: await trainer.getWeights() };
     }
     // Widened on purpose: beginWindow changes it, which narrowing cannot see.
     let phase = 'warmup' as TrainPhase;
@@ -376,7 +419,7 @@ export async function* trainingRun(
         trainer.setBatchSize(live.batchSize);
       }
       const keep = phase === 'window' && windowStep++ % every === 0;
-      const r = await trainer.trainStep(keep);
+      const r = await trainer.trainStep(keep, phase === 'window');
       const failed = trainer.step + (r ? 0 : 1);
       const diverged = r
         ? watch.push(failed, r.loss, trainer.lr)
@@ -425,12 +468,12 @@ export async function* trainingRun(
         type: 'checkpoint',
         epoch: record.epoch,
         step: trainer.step,
-        weights: await net.getWeights(),
+        weights: await trainer.getWeights(),
       };
       if (phase === 'warmup') {
         if (detector.recordEpoch(record.trainError)) yield* beginWindow(record.epoch, trainer.step);
       } else if (record.epoch - windowStartEpoch >= config.windowEpochs) {
-        const weights = await net.getWeights();
+        const weights = await trainer.getWeights();
         yield { type: 'windowEnd', run: 'sgd', step: trainer.step, weights };
         if (config.contrast) yield* langevinRun(config, data, weights, trainer.step);
         yield { type: 'done', step: trainer.step };
