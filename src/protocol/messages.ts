@@ -99,22 +99,6 @@ export type TrainerCommand =
   | { type: 'forgettingCancel' }
   /** A few training images of each digit group (answered by 'forgettingSamples'). */
   | { type: 'forgettingSamples'; groups: number[][]; perGroup: number }
-  /**
-   * Section 7 (universality): runs of the variance–flatness pipeline one after another (the
-   * optimizer comparison, a width sweep, a (B, α) grid, deeper architectures). `runs` are the
-   * ones still to do, each with its index in the sweep's plan (runs already done or cached on
-   * the page are left out). One experiment at a time.
-   */
-  | {
-      type: 'universalityStart';
-      mode: UniversalityMode;
-      runs: { index: number; spec: UniversalityRunSpec }[];
-      total: number;
-    }
-  | { type: 'universalityCancel' }
-  /** Holds the sweep at its next training step (or between runs) until resumed. */
-  | { type: 'universalityPause' }
-  | { type: 'universalityResume' }
   /** Noise shaping (SI §S9): the four methods for each seed. One experiment at a time. */
   | { type: 'noiseShapingStart'; config: NoiseShapingConfig; seeds: number[] }
   | { type: 'noiseShapingCancel' };

@@ -18,13 +18,6 @@ import {
 import { cloneWeights, initMlp } from '../engine/nets/mlp';
 import { ForgettingLoop, taskSamples } from './forgettingLoop';
 import { NoiseShapingLoop } from './noiseShapingLoop';
-import { summariseRun, type SweepOptions } from '../engine/experiments/sweeps';
-import {
-  archDefaults,
-  architectureRun,
-  notTrained,
-  type ArchConfig,
-} from '../engine/experiments/architectures';
 import type {
   AnalysisFeed,
   DatasetInfo,
@@ -32,8 +25,6 @@ import type {
   ResumePoint,
   TrainerCommand,
   TrainerEvent,
-  UniversalityResult,
-  UniversalityRunSpec,
 } from '../protocol/messages';
 import {
   TEST_HOOKS,
@@ -76,136 +67,6 @@ async function stopForgetting(reason: string): Promise<void> {
   forgetting = null;
   f.cancel(reason);
   await f.finished;
-}
-
-/** The universality runs of section 7 (never at the same time as `run` or `forgetting`). */
-let universality: UniversalitySweep | null = null;
-
-async function stopUniversality(reason = 'Cancelled.'): Promise<void> {
-  const u = universality;
-  if (!u) return;
-  universality = null;
-  u.cancel(reason);
-  await u.finished;
-}
-
-/** A run that did not train counts as failed: its σ²–F fit would be meaningless. */
-function didTrain(trainError: number): void {
-  const why = notTrained(trainError);
-  if (why) throw new Error(why);
-}
-
-/**
- * The runs of one universality sweep, one after another. Pause holds it at the next training
- * step (the analysis of a run finishes first); a run that fails (diverges) is reported and
- * skipped.
- */
-class UniversalitySweep {
-  readonly finished: Promise<void>;
-  private readonly abort = new AbortController();
-  private paused = false;
-  private reason = 'Cancelled.';
-  private wake: (() => void) | null = null;
-  private lastYield = performance.now();
-
-  constructor(
-    private readonly cmd: Extract<TrainerCommand, { type: 'universalityStart' }>,
-    private readonly data: Dataset,
-  ) {
-    post({ type: 'universalityState', state: 'running' });
-    this.finished = this.loop();
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.wake?.();
-  }
-
-  cancel(reason: string): void {
-    this.reason = reason;
-    this.abort.abort();
-    this.wake?.();
-  }
-
-  /** Yields to the event loop now and then, and waits here while paused. */
-  private readonly checkpoint = async (): Promise<void> => {
-    if (performance.now() - this.lastYield >= YIELD_MS) {
-      await yieldToEventLoop();
-      this.lastYield = performance.now();
-    }
-    if (!this.paused) return;
-    post({ type: 'universalityState', state: 'paused' });
-    while (this.paused && !this.abort.signal.aborted)
-      await new Promise<void>((r) => (this.wake = r));
-    this.wake = null;
-    this.abort.signal.throwIfAborted();
-    post({ type: 'universalityState', state: 'running' });
-  };
-
-  private async runOne(index: number, spec: UniversalityRunSpec): Promise<UniversalityResult> {
-    const runs = this.cmd.total;
-    const signal = this.abort.signal;
-    if (spec.kind === 'mlp') {
-      const epochs = spec.config.warmupEpochs + spec.config.windowEpochs;
-      const opts: SweepOptions = {
-        signal,
-        onProgress: (p) =>
-          post({
-            type: 'universalityProgress',
-            progress: { run: index, runs, phase: p.phase, epoch: p.epoch, epochs },
-          }),
-        yieldEvery: this.checkpoint,
-      };
-      return {
-        kind: 'mlp',
-        summary: await summariseRun(spec.config, this.data, opts, index, runs),
-      };
-    }
-    const config: ArchConfig = { ...archDefaults(spec.arch), ...spec.settings, arch: spec.arch };
-    const result = await architectureRun(config, this.data, {
-      signal,
-      yieldEvery: this.checkpoint,
-      onProgress: (p) =>
-        post({ type: 'universalityProgress', progress: { run: index, runs, ...p } }),
-    });
-    didTrain(result.epochs[result.epochs.length - 1]?.trainError ?? NaN);
-    return { kind: 'arch', config, result };
-  }
-
-  private async loop(): Promise<void> {
-    try {
-      for (const { index, spec } of this.cmd.runs) {
-        await this.checkpoint();
-        try {
-          const result = await this.runOne(index, spec);
-          post({ type: 'universalityRun', index, result });
-        } catch (e) {
-          if (this.abort.signal.aborted) throw e;
-          // One run's failure (α too large for its B, a block that barely moved) is a result of
-          // its own: the sweep goes on.
-          const message = e instanceof Error ? e.message : String(e);
-          post({ type: 'universalityRunFailed', index, message });
-        }
-      }
-      post({ type: 'universalityState', state: 'done' });
-    } catch (e) {
-      if (this.abort.signal.aborted)
-        post({ type: 'universalityState', state: 'cancelled', message: this.reason });
-      else
-        post({
-          type: 'universalityState',
-          state: 'error',
-          message: e instanceof Error ? e.message : String(e),
-        });
-    } finally {
-      if (universality === this) universality = null;
-    }
-  }
 }
 
 function post(e: TrainerEvent): void {
@@ -569,9 +430,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'start': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopForgetting('Stopped: a training run was started (one experiment runs at a time).');
-      await stopUniversality(
-        'Stopped: a training run was started (one experiment runs at a time).',
-      );
       await stopNoiseShaping(
         'Stopped: a training run was started (one experiment runs at a time).',
       );
@@ -599,9 +457,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'forgettingStart': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopForgetting('Stopped: a new sweep was started.');
-      await stopUniversality(
-        'Stopped: the forgetting sweep was started (one experiment runs at a time).',
-      );
       await stopNoiseShaping(
         'Stopped: the forgetting sweep was started (one experiment at a time).',
       );
@@ -619,34 +474,10 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       });
       return;
     }
-    case 'universalityStart': {
-      if (!dataset) throw new Error('no data set is loaded yet');
-      await stopForgetting(
-        'Stopped: the universality runs were started (one experiment at a time).',
-      );
-      await stopUniversality();
-      await stopNoiseShaping(
-        'Stopped: the universality runs were started (one experiment at a time).',
-      );
-      if (run?.active) {
-        await run.stop();
-        run = null;
-        feed({ type: 'reset' });
-        post({ type: 'state', state: 'idle' });
-      }
-      universality = new UniversalitySweep(cmd, dataset);
-      return;
-    }
-    case 'universalityCancel':
-      await stopUniversality();
-      return;
     case 'noiseShapingStart': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopNoiseShaping('Stopped: the runs were started again.');
       await stopForgetting(
-        'Stopped: the noise-shaping runs were started (one experiment at a time).',
-      );
-      await stopUniversality(
         'Stopped: the noise-shaping runs were started (one experiment at a time).',
       );
       if (run?.active) {
@@ -664,12 +495,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     }
     case 'noiseShapingCancel':
       await stopNoiseShaping('Cancelled.');
-      return;
-    case 'universalityPause':
-      universality?.pause();
-      return;
-    case 'universalityResume':
-      universality?.resume();
       return;
     case 'forgettingCancel':
       await stopForgetting('Cancelled.');
