@@ -37,6 +37,7 @@ export async function main(args) {
       fused: r.fused,
       ensembles: r.ensembles,
       check: r.check,
+      split: r.split,
     };
     const f = (x) => x.toFixed(0).padStart(8);
     console.log(`\nWebGPU, B = 50, h = 50, adapter: ${r.adapter}`);
@@ -46,6 +47,11 @@ export async function main(args) {
     for (const e of r.ensembles)
       console.log(
         `fused ensemble of ${String(e.runs).padEnd(4)}         ${f(e.runStepsPerSec)} run-steps/s`,
+      );
+    console.log(`split fused WGSL step           ${f(r.split.fused.stepsPerSec)} steps/s`);
+    for (const e of r.split.ensembles)
+      console.log(
+        `split ensemble of ${String(e.runs).padEnd(4)}         ${f(e.runStepsPerSec)} run-steps/s`,
       );
     console.log(
       `fused / tfjs WebGPU: ${(r.fused.stepsPerSec / r.tfjsWebgpu.stepsPerSec).toFixed(1)}×`,

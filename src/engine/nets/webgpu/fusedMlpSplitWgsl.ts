@@ -1,0 +1,225 @@
+/**
+ * The split fused SGD step (784-h-h-10, no biases, ReLU, softmax cross-entropy) in WGSL: one
+ * step of a run is spread over many workgroups in two dispatches, so a single run uses many of
+ * the GPU's multiprocessors instead of one (fusedMlpWgsl.ts keeps a whole run in one
+ * workgroup, which leaves one run latency-bound on one multiprocessor).
+ *
+ * - `forward` (one workgroup per sample and run): everything that is per sample — x·W1, h2,
+ *   logits, softmax cross-entropy, and the deltas d3, d2, d1 — with weights only read. The
+ *   784-long products are split over ⌊WG/h⌋ groups of threads and summed in workgroup memory.
+ * - `update` (one thread per weight and run): the batch sums that make the gradients
+ *   (xᵀ·d1, h1ᵀ·d2, h2ᵀ·d3) and the SGD update, the batch's mean loss, W2's snapshot.
+ *
+ * Steps follow one another inside one compute pass: a dispatch boundary orders the storage
+ * writes of one dispatch before the reads of the next, so K steps are 2K dispatches in one
+ * submission. The step number comes from a uniform bound with a dynamic offset per step.
+ *
+ * Layouts are the CPU path's (src/engine/nets/mlp.ts), as in fusedMlpWgsl.ts; pixels go through
+ * the same float32 table (PIXEL_LUT), so inputs are bit-identical.
+ */
+import { CLASSES } from '../mlp';
+import { weightFloats } from './fusedMlpWgsl';
+
+/** WebGPU's guaranteed minimum of invocations per workgroup. */
+export const SPLIT_WORKGROUP = 256;
+
+/** Scratch floats one run needs: the batch's pixels, h1, h2, d1, d2, d3, per-sample loss/error. */
+export function splitScratchFloats(hidden: number, bmax: number, inputSize: number): number {
+  return bmax * inputSize + 4 * bmax * hidden + bmax * CLASSES + 2 * bmax;
+}
+
+/** Threads of `update` per run: one per weight. */
+export function splitUpdateThreads(hidden: number, inputSize: number): number {
+  return weightFloats(hidden, inputSize);
+}
+
+/** The shader (entry points `forward` and `update`), specialised to one shape and R runs. */
+export function fusedMlpSplitWgsl(
+  hidden: number,
+  inputSize: number,
+  bmax: number,
+  runs: number,
+  workgroupSize = SPLIT_WORKGROUP,
+): string {
+  const H = hidden;
+  const IN = inputSize;
+  const C = CLASSES;
+  const WG = workgroupSize;
+  // Thread groups that share x·W1's 784-long sums (each group takes every G-th pixel).
+  const G = Math.max(1, Math.floor(WG / H));
+  const X = 0;
+  const H1 = X + bmax * IN;
+  const H2 = H1 + bmax * H;
+  const D1 = H2 + bmax * H;
+  const D2 = D1 + bmax * H;
+  const D3 = D2 + bmax * H;
+  const LS = D3 + bmax * C;
+  return /* wgsl */ `
+// Per step (one 256-byte slot each, bound with a dynamic offset): the step's number in the chunk,
+// the chunk's length, whether W2 snapshots are written.
+struct Step { s: u32, steps: u32, snap: u32, pad: u32 };
+struct RunParams { batch: u32, lr: f32, pad0: u32, pad1: u32 };
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> images: array<u32>;
+// The first 256 entries are PIXEL_LUT's bits, then one label per training sample.
+@group(0) @binding(2) var<storage, read> lutLabels: array<u32>;
+// Minibatch indices, step-major: [step][run][bmax].
+@group(0) @binding(3) var<storage, read> idx: array<u32>;
+@group(0) @binding(4) var<storage, read> params: array<RunParams>;
+@group(0) @binding(5) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(6) var<storage, read_write> scratch: array<f32>;
+// Per run and step: mean loss, error count (run-major); then (when step.snap) W2 after every step.
+@group(0) @binding(7) var<storage, read_write> outs: array<f32>;
+
+const H = ${H}u;
+const IN = ${IN}u;
+const C = ${C}u;
+const P = ${weightFloats(H, IN)}u;
+const S = ${splitScratchFloats(H, bmax, IN)}u;
+const R = ${runs}u;
+const BMAX = ${bmax}u;
+const WG = ${WG}u;
+const G = ${G}u;
+
+var<workgroup> xs: array<f32, ${IN}>;
+var<workgroup> part: array<f32, ${G * H}>;
+var<workgroup> h1s: array<f32, ${H}>;
+var<workgroup> h2s: array<f32, ${H}>;
+var<workgroup> zs: array<f32, ${C}>;
+var<workgroup> d2s: array<f32, ${H}>;
+
+@compute @workgroup_size(${WG})
+fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let b = wg.x;
+  let r = wg.y;
+  let B = params[r].batch;
+  if (b >= B) { return; }
+  let sample = idx[(step.s * R + r) * BMAX + b];
+  let s0 = r * S;
+  let w1 = r * P;
+  let w2 = w1 + IN * H;
+  let w3 = w2 + H * H;
+  // The sample's pixels: in workgroup memory for x·W1, in scratch for W1's gradient.
+  for (var p = t; p < IN; p += WG) {
+    let k = sample * IN + p;
+    let v = bitcast<f32>(lutLabels[(images[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu]);
+    xs[p] = v;
+    scratch[s0 + ${X}u + b * IN + p] = v;
+  }
+  workgroupBarrier();
+  // h1 = relu(x·W1): G partial sums per unit, then their total.
+  for (var o = t; o < G * H; o += WG) {
+    let g = o / H;
+    let j = o % H;
+    var a = 0.0;
+    for (var p = g; p < IN; p += G) { a += xs[p] * weights[w1 + p * H + j]; }
+    part[o] = a;
+  }
+  workgroupBarrier();
+  for (var j = t; j < H; j += WG) {
+    var a = 0.0;
+    for (var g = 0u; g < G; g++) { a += part[g * H + j]; }
+    let v = max(a, 0.0);
+    h1s[j] = v;
+    scratch[s0 + ${H1}u + b * H + j] = v;
+  }
+  workgroupBarrier();
+  // h2 = relu(h1·W2)
+  for (var j = t; j < H; j += WG) {
+    var a = 0.0;
+    for (var k = 0u; k < H; k++) { a += h1s[k] * weights[w2 + k * H + j]; }
+    let v = max(a, 0.0);
+    h2s[j] = v;
+    scratch[s0 + ${H2}u + b * H + j] = v;
+  }
+  workgroupBarrier();
+  // logits = h2·W3
+  for (var c = t; c < C; c += WG) {
+    var a = 0.0;
+    for (var k = 0u; k < H; k++) { a += h2s[k] * weights[w3 + k * C + c]; }
+    zs[c] = a;
+  }
+  workgroupBarrier();
+  // Softmax cross-entropy; d3 = (softmax − onehot)/B replaces the logits.
+  if (t == 0u) {
+    var mx = zs[0];
+    var arg = 0u;
+    for (var c = 1u; c < C; c++) { if (zs[c] > mx) { mx = zs[c]; arg = c; } }
+    var sum = 0.0;
+    for (var c = 0u; c < C; c++) { sum += exp(zs[c] - mx); }
+    let y = lutLabels[256u + sample];
+    scratch[s0 + ${LS}u + 2u * b] = log(sum) + mx - zs[y];
+    scratch[s0 + ${LS}u + 2u * b + 1u] = select(0.0, 1.0, arg != y);
+    let invB = 1.0 / f32(B);
+    for (var c = 0u; c < C; c++) {
+      let d = (exp(zs[c] - mx) / sum - select(0.0, 1.0, c == y)) * invB;
+      zs[c] = d;
+      scratch[s0 + ${D3}u + b * C + c] = d;
+    }
+  }
+  workgroupBarrier();
+  // d2 = (d3·W3ᵀ) ⊙ [h2 > 0]
+  for (var j = t; j < H; j += WG) {
+    var a = 0.0;
+    for (var c = 0u; c < C; c++) { a += zs[c] * weights[w3 + j * C + c]; }
+    let v = select(0.0, a, h2s[j] > 0.0);
+    d2s[j] = v;
+    scratch[s0 + ${D2}u + b * H + j] = v;
+  }
+  workgroupBarrier();
+  // d1 = (d2·W2ᵀ) ⊙ [h1 > 0]
+  for (var k = t; k < H; k += WG) {
+    var a = 0.0;
+    for (var j = 0u; j < H; j++) { a += d2s[j] * weights[w2 + k * H + j]; }
+    scratch[s0 + ${D1}u + b * H + k] = select(0.0, a, h1s[k] > 0.0);
+  }
+}
+
+@compute @workgroup_size(${WG})
+fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let r = wg.y;
+  let o = wg.x * WG + t;
+  let B = params[r].batch;
+  let lr = params[r].lr;
+  let s0 = r * S;
+  let w1 = r * P;
+  if (o == 0u) {
+    var l = 0.0;
+    var e = 0.0;
+    for (var b = 0u; b < B; b++) { l += scratch[s0 + ${LS}u + 2u * b]; e += scratch[s0 + ${LS}u + 2u * b + 1u]; }
+    let at = 2u * (r * step.steps + step.s);
+    outs[at] = l / f32(B);
+    outs[at + 1u] = e;
+  }
+  if (o < IN * H) {
+    // W1 -= lr · xᵀ·d1
+    let p = o / H;
+    let j = o % H;
+    var a = 0.0;
+    for (var b = 0u; b < B; b++) { a += scratch[s0 + ${X}u + b * IN + p] * scratch[s0 + ${D1}u + b * H + j]; }
+    weights[w1 + o] -= lr * a;
+  } else if (o < IN * H + H * H) {
+    // W2 -= lr · h1ᵀ·d2, and its snapshot
+    let q = o - IN * H;
+    let k = q / H;
+    let j = q % H;
+    var a = 0.0;
+    for (var b = 0u; b < B; b++) { a += scratch[s0 + ${H1}u + b * H + k] * scratch[s0 + ${D2}u + b * H + j]; }
+    let v = weights[w1 + o] - lr * a;
+    weights[w1 + o] = v;
+    if (step.snap != 0u) {
+      outs[2u * R * step.steps + (r * step.steps + step.s) * H * H + q] = v;
+    }
+  } else if (o < P) {
+    // W3 -= lr · h2ᵀ·d3
+    let q = o - IN * H - H * H;
+    let j = q / C;
+    let c = q % C;
+    var a = 0.0;
+    for (var b = 0u; b < B; b++) { a += scratch[s0 + ${H2}u + b * H + j] * scratch[s0 + ${D3}u + b * C + c]; }
+    weights[w1 + o] -= lr * a;
+  }
+}
+`;
+}
