@@ -18,7 +18,7 @@ import {
   fusedMlpSplitWgsl,
   SPLIT_WORKGROUP,
   splitScratchFloats,
-  splitUpdateThreads,
+  splitUpdateGroups,
 } from './fusedMlpSplitWgsl';
 
 export interface FusedSplitOptions {
@@ -113,7 +113,7 @@ export class FusedMlpSplit {
       throw new FusedGpuError(
         `the split fused trainer asked for ${wg} threads per workgroup; this device allows ${wgMax}`,
       );
-    const updateGroups = Math.ceil(splitUpdateThreads(hidden, inputSize) / wg);
+    const updateGroups = splitUpdateGroups(hidden, inputSize, wg);
     const perDim = lim.maxComputeWorkgroupsPerDimension;
     if (bmax > perDim || updateGroups > perDim || R > perDim)
       throw new FusedGpuError(
@@ -299,9 +299,7 @@ export class FusedMlpSplit {
     const lossFloats = R * steps * 2;
     const floats = lossFloats + (wantSnapshots ? R * steps * this.hidden * this.hidden : 0);
     const staging = this.takeStaging(floats * 4);
-    const updateGroups = Math.ceil(
-      splitUpdateThreads(this.hidden, this.inputSize) / this.workgroupSize,
-    );
+    const updateGroups = splitUpdateGroups(this.hidden, this.inputSize, this.workgroupSize);
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (let s = 0; s < steps; s++) {

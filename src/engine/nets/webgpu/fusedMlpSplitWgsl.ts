@@ -7,8 +7,9 @@
  * - `forward` (one workgroup per sample and run): everything that is per sample — x·W1, h2,
  *   logits, softmax cross-entropy, and the deltas d3, d2, d1 — with weights only read. The
  *   784-long products are split over ⌊WG/h⌋ groups of threads and summed in workgroup memory.
- * - `update` (one thread per weight and run): the batch sums that make the gradients
- *   (xᵀ·d1, h1ᵀ·d2, h2ᵀ·d3) and the SGD update, the batch's mean loss, W2's snapshot.
+ * - `update` (a thread per weight and run): the batch sums that make the gradients (xᵀ·d1,
+ *   h1ᵀ·d2, h2ᵀ·d3) and the SGD update, the batch's mean loss, W2's snapshot. W1's part takes
+ *   whole pixel rows per workgroup, with d1 and the rows' pixels staged in workgroup memory.
  *
  * Steps follow one another inside one compute pass: a dispatch boundary orders the storage
  * writes of one dispatch before the reads of the next, so K steps are 2K dispatches in one
@@ -28,10 +29,42 @@ export function splitScratchFloats(hidden: number, bmax: number, inputSize: numb
   return bmax * inputSize + 4 * bmax * hidden + bmax * CLASSES + 2 * bmax;
 }
 
-/** Threads of `update` per run: one per weight. */
-export function splitUpdateThreads(hidden: number, inputSize: number): number {
-  return weightFloats(hidden, inputSize);
+/**
+ * Workgroups of `update` per run: ⌊WG/h⌋ pixel rows of W1 per workgroup, then one thread per
+ * weight of W2 and W3.
+ */
+export function splitUpdateGroups(
+  hidden: number,
+  inputSize: number,
+  workgroupSize: number,
+): number {
+  const ppw = Math.max(1, Math.floor(workgroupSize / hidden));
+  return (
+    Math.ceil(inputSize / ppw) + Math.ceil((hidden * hidden + hidden * CLASSES) / workgroupSize)
+  );
 }
+
+/**
+ * WGSL statements that leave `let ${name} = Σ_{i<n} term(i)` with `unroll` independent
+ * accumulators: constant trip counts and several loads in flight per thread, since each
+ * term's load waits on the cache and a plain loop issues them one after another.
+ */
+function dot(name: string, n: number, term: (i: string) => string, unroll = 4): string {
+  const U = Math.max(1, Math.min(unroll, n));
+  const main = n - (n % U);
+  const acc = Array.from({ length: U }, (_, u) => `${name}${u}`);
+  const lines = acc.map((a) => `var ${a} = 0.0;`);
+  if (main > 0)
+    lines.push(
+      `for (var i = 0u; i < ${main}u; i += ${U}u) { ${acc.map((a, u) => `${a} += ${term(u ? `(i + ${u}u)` : 'i')};`).join(' ')} }`,
+    );
+  for (let k = main; k < n; k++) lines.push(`${acc[k - main]} += ${term(`${k}u`)};`);
+  lines.push(`let ${name} = ${acc.join(' + ')};`);
+  return lines.join('\n    ');
+}
+
+/** Floats of workgroup memory `update` may use to stage d1 and the pixels (16 KiB, the minimum). */
+const STAGE_FLOATS = 4000;
 
 /** The shader (entry points `forward` and `update`), specialised to one shape and R runs. */
 export function fusedMlpSplitWgsl(
@@ -45,8 +78,10 @@ export function fusedMlpSplitWgsl(
   const IN = inputSize;
   const C = CLASSES;
   const WG = workgroupSize;
-  // Thread groups that share x·W1's 784-long sums (each group takes every G-th pixel).
+  // Thread groups that share x·W1's 784-long sums: group g takes pixels g, g + G, …; the pixel
+  // row is padded with zeros to NI·G so every group runs the same constant count.
   const G = Math.max(1, Math.floor(WG / H));
+  const NI = Math.ceil(IN / G);
   const X = 0;
   const H1 = X + bmax * IN;
   const H2 = H1 + bmax * H;
@@ -54,6 +89,34 @@ export function fusedMlpSplitWgsl(
   const D2 = D1 + bmax * H;
   const D3 = D2 + bmax * H;
   const LS = D3 + bmax * C;
+  // update: the W1 part takes PPW whole pixel rows per workgroup, with d1 and those pixels of the
+  // batch staged in workgroup memory when they fit; W2 and W3 follow, one thread per weight.
+  const PPW = Math.max(1, Math.floor(WG / H));
+  const NW1 = Math.ceil(IN / PPW);
+  const stage = bmax * (H + PPW) <= STAGE_FLOATS;
+  // Sums over the batch run to BMAX: rows past a run's own B are never written (forward returns
+  // first) and stay zero, so they add nothing.
+  const w1Update = stage
+    ? `
+    for (var i = t; i < BMAX * H; i += WG) { d1s[i] = scratch[s0 + ${D1}u + i]; }
+    for (var i = t; i < BMAX * PPW; i += WG) {
+      let p = p0 + i % PPW;
+      xt[i] = select(0.0, scratch[s0 + ${X}u + (i / PPW) * IN + min(p, IN - 1u)], p < IN);
+    }
+    workgroupBarrier();
+    let q = t / H;
+    let j = t % H;
+    if (t < PPW * H && p0 + q < IN) {
+    ${dot('a', bmax, (b) => `xt[${b} * PPW + q] * d1s[${b} * H + j]`)}
+      weights[w1 + (p0 + q) * H + j] -= lr * a;
+    }`
+    : `
+    let q = t / H;
+    let j = t % H;
+    if (t < PPW * H && p0 + q < IN) {
+    ${dot('a', bmax, (b) => `scratch[s0 + ${X}u + ${b} * IN + p0 + q] * scratch[s0 + ${D1}u + ${b} * H + j]`)}
+      weights[w1 + (p0 + q) * H + j] -= lr * a;
+    }`;
   return /* wgsl */ `
 // Per step (one 256-byte slot each, bound with a dynamic offset): the step's number in the chunk,
 // the chunk's length, whether W2 snapshots are written.
@@ -81,13 +144,16 @@ const R = ${runs}u;
 const BMAX = ${bmax}u;
 const WG = ${WG}u;
 const G = ${G}u;
+const PPW = ${PPW}u;
+const NW1 = ${NW1}u;
 
-var<workgroup> xs: array<f32, ${IN}>;
+var<workgroup> xs: array<f32, ${NI * G}>;
 var<workgroup> part: array<f32, ${G * H}>;
 var<workgroup> h1s: array<f32, ${H}>;
 var<workgroup> h2s: array<f32, ${H}>;
 var<workgroup> zs: array<f32, ${C}>;
 var<workgroup> d2s: array<f32, ${H}>;
+${stage ? `var<workgroup> d1s: array<f32, ${bmax * H}>;\nvar<workgroup> xt: array<f32, ${bmax * PPW}>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -101,19 +167,21 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   let w2 = w1 + IN * H;
   let w3 = w2 + H * H;
   // The sample's pixels: in workgroup memory for x·W1, in scratch for W1's gradient.
-  for (var p = t; p < IN; p += WG) {
-    let k = sample * IN + p;
-    let v = bitcast<f32>(lutLabels[(images[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu]);
+  for (var p = t; p < ${NI * G}u; p += WG) {
+    var v = 0.0;
+    if (p < IN) {
+      let k = sample * IN + p;
+      v = bitcast<f32>(lutLabels[(images[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu]);
+      scratch[s0 + ${X}u + b * IN + p] = v;
+    }
     xs[p] = v;
-    scratch[s0 + ${X}u + b * IN + p] = v;
   }
   workgroupBarrier();
   // h1 = relu(x·W1): G partial sums per unit, then their total.
   for (var o = t; o < G * H; o += WG) {
     let g = o / H;
     let j = o % H;
-    var a = 0.0;
-    for (var p = g; p < IN; p += G) { a += xs[p] * weights[w1 + p * H + j]; }
+    ${dot('a', NI, (i) => `xs[g + ${i} * G] * weights[w1 + min(g + ${i} * G, IN - 1u) * H + j]`)}
     part[o] = a;
   }
   workgroupBarrier();
@@ -127,8 +195,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   workgroupBarrier();
   // h2 = relu(h1·W2)
   for (var j = t; j < H; j += WG) {
-    var a = 0.0;
-    for (var k = 0u; k < H; k++) { a += h1s[k] * weights[w2 + k * H + j]; }
+    ${dot('a', H, (k) => `h1s[${k}] * weights[w2 + ${k} * H + j]`)}
     let v = max(a, 0.0);
     h2s[j] = v;
     scratch[s0 + ${H2}u + b * H + j] = v;
@@ -136,8 +203,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   workgroupBarrier();
   // logits = h2·W3
   for (var c = t; c < C; c += WG) {
-    var a = 0.0;
-    for (var k = 0u; k < H; k++) { a += h2s[k] * weights[w3 + k * C + c]; }
+    ${dot('a', H, (k) => `h2s[${k}] * weights[w3 + ${k} * C + c]`)}
     zs[c] = a;
   }
   workgroupBarrier();
@@ -161,8 +227,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   workgroupBarrier();
   // d2 = (d3·W3ᵀ) ⊙ [h2 > 0]
   for (var j = t; j < H; j += WG) {
-    var a = 0.0;
-    for (var c = 0u; c < C; c++) { a += zs[c] * weights[w3 + j * C + c]; }
+    ${dot('a', C, (c) => `zs[${c}] * weights[w3 + j * C + ${c}]`)}
     let v = select(0.0, a, h2s[j] > 0.0);
     d2s[j] = v;
     scratch[s0 + ${D2}u + b * H + j] = v;
@@ -170,8 +235,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   workgroupBarrier();
   // d1 = (d2·W2ᵀ) ⊙ [h1 > 0]
   for (var k = t; k < H; k += WG) {
-    var a = 0.0;
-    for (var j = 0u; j < H; j++) { a += d2s[j] * weights[w2 + k * H + j]; }
+    ${dot('a', H, (j) => `d2s[${j}] * weights[w2 + k * H + ${j}]`)}
     scratch[s0 + ${D1}u + b * H + k] = select(0.0, a, h1s[k] > 0.0);
   }
 }
@@ -179,33 +243,30 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
 @compute @workgroup_size(${WG})
 fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let r = wg.y;
-  let o = wg.x * WG + t;
   let B = params[r].batch;
   let lr = params[r].lr;
   let s0 = r * S;
   let w1 = r * P;
-  if (o == 0u) {
-    var l = 0.0;
-    var e = 0.0;
-    for (var b = 0u; b < B; b++) { l += scratch[s0 + ${LS}u + 2u * b]; e += scratch[s0 + ${LS}u + 2u * b + 1u]; }
-    let at = 2u * (r * step.steps + step.s);
-    outs[at] = l / f32(B);
-    outs[at + 1u] = e;
+  if (wg.x < NW1) {
+    // W1 -= lr · xᵀ·d1 for pixels p0 … p0 + PPW − 1.
+    let p0 = wg.x * PPW;
+    if (wg.x == 0u && t == 0u) {
+      var l = 0.0;
+      var e = 0.0;
+      for (var b = 0u; b < B; b++) { l += scratch[s0 + ${LS}u + 2u * b]; e += scratch[s0 + ${LS}u + 2u * b + 1u]; }
+      let at = 2u * (r * step.steps + step.s);
+      outs[at] = l / f32(B);
+      outs[at + 1u] = e;
+    }${w1Update}
+    return;
   }
-  if (o < IN * H) {
-    // W1 -= lr · xᵀ·d1
-    let p = o / H;
-    let j = o % H;
-    var a = 0.0;
-    for (var b = 0u; b < B; b++) { a += scratch[s0 + ${X}u + b * IN + p] * scratch[s0 + ${D1}u + b * H + j]; }
-    weights[w1 + o] -= lr * a;
-  } else if (o < IN * H + H * H) {
+  let o = IN * H + (wg.x - NW1) * WG + t;
+  if (o < IN * H + H * H) {
     // W2 -= lr · h1ᵀ·d2, and its snapshot
     let q = o - IN * H;
     let k = q / H;
     let j = q % H;
-    var a = 0.0;
-    for (var b = 0u; b < B; b++) { a += scratch[s0 + ${H1}u + b * H + k] * scratch[s0 + ${D2}u + b * H + j]; }
+    ${dot('a', bmax, (b) => `scratch[s0 + ${H1}u + ${b} * H + k] * scratch[s0 + ${D2}u + ${b} * H + j]`)}
     let v = weights[w1 + o] - lr * a;
     weights[w1 + o] = v;
     if (step.snap != 0u) {
@@ -216,8 +277,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     let q = o - IN * H - H * H;
     let j = q / C;
     let c = q % C;
-    var a = 0.0;
-    for (var b = 0u; b < B; b++) { a += scratch[s0 + ${H2}u + b * H + j] * scratch[s0 + ${D3}u + b * C + c]; }
+    ${dot('a', bmax, (b) => `scratch[s0 + ${H2}u + ${b} * H + j] * scratch[s0 + ${D3}u + ${b} * C + c]`)}
     weights[w1 + o] -= lr * a;
   }
 }
