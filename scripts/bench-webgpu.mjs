@@ -11,9 +11,13 @@ import { launch, openPage, serveDist, WAIT } from '../tests/e2e/harness.mjs';
 export async function main(args) {
   const sIdx = args.indexOf('--seconds');
   const seconds = sIdx >= 0 ? Number(args[sIdx + 1]) : 2;
-  if (!existsSync('dist/bench.html') || args.includes('--rebuild'))
-    spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
-  const server = await serveDist();
+  // E2E_DIST names another build (as for the browser tests); dist/ is built when missing.
+  const dist = process.env.E2E_DIST || 'dist';
+  if (!existsSync(`${dist}/bench.html`) || args.includes('--rebuild'))
+    spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', dist], {
+      stdio: 'inherit',
+    });
+  const server = await serveDist(dist);
   const browser = await launch([
     '--enable-unsafe-webgpu',
     '--enable-features=Vulkan',

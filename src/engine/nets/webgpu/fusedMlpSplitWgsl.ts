@@ -104,18 +104,22 @@ export function fusedMlpSplitWgsl(
       xt[i] = select(0.0, scratch[s0 + ${X}u + (i / PPW) * IN + min(p, IN - 1u)], p < IN);
     }
     workgroupBarrier();
-    let q = t / H;
-    let j = t % H;
-    if (t < PPW * H && p0 + q < IN) {
+    for (var o = t; o < PPW * H; o += WG) {
+      let q = o / H;
+      let j = o % H;
+      if (p0 + q < IN) {
     ${dot('a', bmax, (b) => `xt[${b} * PPW + q] * d1s[${b} * H + j]`)}
-      weights[w1 + (p0 + q) * H + j] -= lr * a;
+        weights[w1 + (p0 + q) * H + j] -= lr * a;
+      }
     }`
     : `
-    let q = t / H;
-    let j = t % H;
-    if (t < PPW * H && p0 + q < IN) {
+    for (var o = t; o < PPW * H; o += WG) {
+      let q = o / H;
+      let j = o % H;
+      if (p0 + q < IN) {
     ${dot('a', bmax, (b) => `scratch[s0 + ${X}u + ${b} * IN + p0 + q] * scratch[s0 + ${D1}u + ${b} * H + j]`)}
-      weights[w1 + (p0 + q) * H + j] -= lr * a;
+        weights[w1 + (p0 + q) * H + j] -= lr * a;
+      }
     }`;
   return /* wgsl */ `
 // Per step (one 256-byte slot each, bound with a dynamic offset): the step's number in the chunk,
