@@ -63,6 +63,46 @@ function dot(name: string, n: number, term: (i: string) => string, unroll = 4): 
   return lines.join('\n    ');
 }
 
+/**
+ * WGSL for out[j] = Σ_{k<K} term(k, j), j < N, inside one workgroup of WG threads: ⌊WG/N⌋
+ * groups (at most K) each sum every G-th k into `part`, then one thread per j adds the groups'
+ * sums up and runs `finish` (with the total in `a`). Short dependent chains of loads instead of
+ * one K-long chain per thread.
+ */
+function grouped(
+  N: number,
+  K: number,
+  WG: number,
+  term: (k: string, j: string) => string,
+  finish: string,
+): string {
+  const G = Math.max(1, Math.min(K, Math.floor(WG / N)));
+  const per = Math.ceil(K / G);
+  const guarded = (i: string) => {
+    const k = `(g + ${i} * ${G}u)`;
+    return K % G === 0
+      ? term(k, 'j')
+      : `select(0.0, ${term(`min(${k}, ${K - 1}u)`, 'j')}, ${k} < ${K}u)`;
+  };
+  return `for (var o = t; o < ${G * N}u; o += WG) {
+    let g = o / ${N}u;
+    let j = o % ${N}u;
+    ${dot('a', per, guarded, 8)}
+    part[o] = a;
+  }
+  workgroupBarrier();
+  for (var j = t; j < ${N}u; j += WG) {
+    var a = 0.0;
+    for (var g = 0u; g < ${G}u; g++) { a += part[g * ${N}u + j]; }
+    ${finish}
+  }`;
+}
+
+/** Workgroup floats `grouped` needs for an N-long output from a K-long sum. */
+function groupedFloats(N: number, K: number, WG: number): number {
+  return Math.max(1, Math.min(K, Math.floor(WG / N))) * N;
+}
+
 /** Floats of workgroup memory `update` may use to stage d1 and the pixels (16 KiB, the minimum). */
 const STAGE_FLOATS = 4000;
 
@@ -117,7 +157,7 @@ export function fusedMlpSplitWgsl(
       let q = o / H;
       let j = o % H;
       if (p0 + q < IN) {
-    ${dot('a', bmax, (b) => `scratch[s0 + ${X}u + ${b} * IN + p0 + q] * scratch[s0 + ${D1}u + ${b} * H + j]`)}
+    ${dot('a', bmax, (b) => `scratch[s0 + ${X}u + ${b} * IN + p0 + q] * scratch[s0 + ${D1}u + ${b} * H + j]`, 8)}
         weights[w1 + (p0 + q) * H + j] -= lr * a;
       }
     }`;
@@ -152,7 +192,7 @@ const PPW = ${PPW}u;
 const NW1 = ${NW1}u;
 
 var<workgroup> xs: array<f32, ${NI * G}>;
-var<workgroup> part: array<f32, ${G * H}>;
+var<workgroup> part: array<f32, ${Math.max(G * H, groupedFloats(H, H, WG), groupedFloats(C, H, WG))}>;
 var<workgroup> h1s: array<f32, ${H}>;
 var<workgroup> h2s: array<f32, ${H}>;
 var<workgroup> zs: array<f32, ${C}>;
@@ -185,7 +225,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   for (var o = t; o < G * H; o += WG) {
     let g = o / H;
     let j = o % H;
-    ${dot('a', NI, (i) => `xs[g + ${i} * G] * weights[w1 + min(g + ${i} * G, IN - 1u) * H + j]`)}
+    ${dot('a', NI, (i) => `xs[g + ${i} * G] * weights[w1 + min(g + ${i} * G, IN - 1u) * H + j]`, 8)}
     part[o] = a;
   }
   workgroupBarrier();
@@ -198,18 +238,18 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   }
   workgroupBarrier();
   // h2 = relu(h1·W2)
-  for (var j = t; j < H; j += WG) {
-    ${dot('a', H, (k) => `h1s[${k}] * weights[w2 + ${k} * H + j]`)}
-    let v = max(a, 0.0);
+  ${grouped(
+    H,
+    H,
+    WG,
+    (k, j) => `h1s[${k}] * weights[w2 + ${k} * H + ${j}]`,
+    `let v = max(a, 0.0);
     h2s[j] = v;
-    scratch[s0 + ${H2}u + b * H + j] = v;
-  }
+    scratch[s0 + ${H2}u + b * H + j] = v;`,
+  )}
   workgroupBarrier();
   // logits = h2·W3
-  for (var c = t; c < C; c += WG) {
-    ${dot('a', H, (k) => `h2s[${k}] * weights[w3 + ${k} * C + c]`)}
-    zs[c] = a;
-  }
+  ${grouped(C, H, WG, (k, c) => `h2s[${k}] * weights[w3 + ${k} * C + ${c}]`, 'zs[j] = a;')}
   workgroupBarrier();
   // Softmax cross-entropy; d3 = (softmax − onehot)/B replaces the logits.
   if (t == 0u) {
@@ -238,10 +278,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   }
   workgroupBarrier();
   // d1 = (d2·W2ᵀ) ⊙ [h1 > 0]
-  for (var k = t; k < H; k += WG) {
-    ${dot('a', H, (j) => `d2s[${j}] * weights[w2 + k * H + ${j}]`)}
-    scratch[s0 + ${D1}u + b * H + k] = select(0.0, a, h1s[k] > 0.0);
-  }
+  ${grouped(H, H, WG, (j, k) => `d2s[${j}] * weights[w2 + ${k} * H + ${j}]`, `scratch[s0 + ${D1}u + b * H + j] = select(0.0, a, h1s[j] > 0.0);`)}
 }
 
 @compute @workgroup_size(${WG})
@@ -270,7 +307,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     let q = o - IN * H;
     let k = q / H;
     let j = q % H;
-    ${dot('a', bmax, (b) => `scratch[s0 + ${H1}u + ${b} * H + k] * scratch[s0 + ${D2}u + ${b} * H + j]`)}
+    ${dot('a', bmax, (b) => `scratch[s0 + ${H1}u + ${b} * H + k] * scratch[s0 + ${D2}u + ${b} * H + j]`, 8)}
     let v = weights[w1 + o] - lr * a;
     weights[w1 + o] = v;
     if (step.snap != 0u) {
@@ -281,7 +318,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     let q = o - IN * H - H * H;
     let j = q / C;
     let c = q % C;
-    ${dot('a', bmax, (b) => `scratch[s0 + ${H2}u + ${b} * H + j] * scratch[s0 + ${D3}u + ${b} * C + c]`)}
+    ${dot('a', bmax, (b) => `scratch[s0 + ${H2}u + ${b} * H + j] * scratch[s0 + ${D3}u + ${b} * C + c]`, 8)}
     weights[w1 + o] -= lr * a;
   }
 }
