@@ -57,8 +57,9 @@ export interface LayoutChoice {
 /**
  * Times both layouts on copies of `specs` (the specs' weights are not changed and no sampler
  * of the caller's advances: the timed trainers are thrown away) for `chunks` chunks of `steps`
- * after one warm-up chunk, and names the faster. Costs about 2·(chunks + 1)·steps steps of
- * GPU time; the first chunk of each includes nothing of shader compilation (create awaits it).
+ * after one warm-up chunk (create has already compiled the shaders), and names the faster.
+ * Costs 2·(chunks + 1)·steps steps of every run: a fraction of a second on a real GPU, but
+ * seconds on a software adapter (~30 steps/s), where callers should name a layout instead.
  */
 export async function chooseFusedLayout(
   device: GPUDevice,
