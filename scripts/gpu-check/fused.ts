@@ -23,6 +23,15 @@ const report = (part: string) =>
   console.log(
     JSON.stringify({ part, elapsedS: +((performance.now() - t00) / 1000).toFixed(1), ...out }),
   );
+/** Runs one part; a failure is recorded under its name and the later parts still run. */
+async function part(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    out[`${name}Error`] = e instanceof Error ? e.message : String(e);
+  }
+  report(name);
+}
 const gpu = (navigator as unknown as { gpu: GPU }).gpu;
 const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
 if (!adapter) {
@@ -50,14 +59,15 @@ const step = (s: {
 
 // 1. Correctness: six steps against the float64 reference (reference.ts), ensembles of three
 //    against the same runs alone; both layouts.
-out.checkWorkgroup = await checkFused(device, data.train, { workgroupSize: big });
-out.checkSplit = await checkFused(device, data.train, { layout: 'split' });
-if (big > 256)
-  out[`checkSplit${big}`] = await checkFused(device, data.train, {
-    layout: 'split',
-    workgroupSize: big,
-  });
-report('checks');
+await part('checks', async () => {
+  out.checkWorkgroup = await checkFused(device, data.train, { workgroupSize: big });
+  out.checkSplit = await checkFused(device, data.train, { layout: 'split' });
+  if (big > 256)
+    out[`checkSplit${big}`] = await checkFused(device, data.train, {
+      layout: 'split',
+      workgroupSize: big,
+    });
+});
 
 // 2. wasm SIMD on this machine's CPU, one core: the bar a single GPU run has to clear.
 try {
@@ -90,42 +100,43 @@ report('wasm');
 //    layout with 256 threads per workgroup (the default) and with `big`.
 const speeds: Record<string, Record<string, number>> = {};
 out.speeds = speeds;
-speeds[`workgroup${big}`] = step(
-  await benchFused(device, data.train, seconds, [1, 8], { workgroupSize: big }),
-);
-report('workgroup');
-speeds.split256 = step(await benchFused(device, data.train, seconds, [1, 8], { layout: 'split' }));
-report('split256');
-for (const wg of [64, 128, big].filter((w) => w !== 256 && w <= big))
-  speeds[`split${wg}`] = step(
-    await benchFused(device, data.train, seconds, [1, 8], { layout: 'split', workgroupSize: wg }),
+await part('workgroup', async () => {
+  speeds[`workgroup${big}`] = step(
+    await benchFused(device, data.train, seconds, [1, 8], { workgroupSize: big }),
   );
-report('split');
+});
+for (const wg of [256, 64, 128, big].filter((w, i, a) => w <= big && a.indexOf(w) === i))
+  await part(`split${wg}`, async () => {
+    speeds[`split${wg}`] = step(
+      await benchFused(device, data.train, seconds, [1, 8], { layout: 'split', workgroupSize: wg }),
+    );
+  });
 
 // 4. What createFastestFusedTrainer would pick for one run here (a few timed chunks of each).
-const c = await chooseFusedLayout(device, data.train, [
-  { weights: initMlp(50, 0), lr: 0.1, batchSize: 50, seed: 0 },
-]);
-out.choiceForOneRun = {
-  layout: c.layout,
-  workgroup: Math.round(c.runStepsPerSec.workgroup),
-  split: Math.round(c.runStepsPerSec.split),
-};
-report('choice');
+await part('choice', async () => {
+  const c = await chooseFusedLayout(device, data.train, [
+    { weights: initMlp(50, 0), lr: 0.1, batchSize: 50, seed: 0 },
+  ]);
+  out.choiceForOneRun = {
+    layout: c.layout,
+    workgroup: Math.round(c.runStepsPerSec.workgroup),
+    split: Math.round(c.runStepsPerSec.split),
+  };
+});
 
-if (all) {
-  speeds.workgroup256 = step(await benchFused(device, data.train, seconds, [1, 8, 32, 128]));
-  speeds[`workgroup${big}Many`] = step(
-    await benchFused(device, data.train, seconds, [32, 128], { workgroupSize: big }),
-  );
-  speeds[`workgroup${big}Plain`] = step(
-    await benchFused(device, data.train, seconds, [1, 32], { workgroupSize: big, tiled: false }),
-  );
-  speeds.split256Many = step(
-    await benchFused(device, data.train, seconds, [32, 128], { layout: 'split' }),
-  );
-  report('all');
-}
+if (all)
+  await part('all', async () => {
+    speeds.workgroup256 = step(await benchFused(device, data.train, seconds, [1, 8, 32, 128]));
+    speeds[`workgroup${big}Many`] = step(
+      await benchFused(device, data.train, seconds, [32, 128], { workgroupSize: big }),
+    );
+    speeds[`workgroup${big}Plain`] = step(
+      await benchFused(device, data.train, seconds, [1, 32], { workgroupSize: big, tiled: false }),
+    );
+    speeds.split256Many = step(
+      await benchFused(device, data.train, seconds, [32, 128], { layout: 'split' }),
+    );
+  });
 const wasm = (out.wasm as { stepsPerSec?: number }).stepsPerSec;
 if (wasm)
   out.oneRunOverWasm = Object.fromEntries(
