@@ -50,7 +50,7 @@ self.onmessage = async (
       Object.assign(out, await benchFused(device, data.train, seconds));
       Object.assign(
         out.split,
-        await benchFused(device, data.train, seconds, [1, 8], { layout: 'split' }),
+        await benchFused(device, data.train, seconds, [1], { layout: 'split' }),
       );
       await selectBackend({ forced: 'wasm', wasmPaths });
       if (SimdMlp.available(50)) {
