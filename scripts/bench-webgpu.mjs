@@ -11,9 +11,13 @@ import { launch, openPage, serveDist, WAIT } from '../tests/e2e/harness.mjs';
 export async function main(args) {
   const sIdx = args.indexOf('--seconds');
   const seconds = sIdx >= 0 ? Number(args[sIdx + 1]) : 2;
-  if (!existsSync('dist/bench.html') || args.includes('--rebuild'))
-    spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
-  const server = await serveDist();
+  // E2E_DIST names another build (as for the browser tests); dist/ is built when missing.
+  const dist = process.env.E2E_DIST || 'dist';
+  if (!existsSync(`${dist}/bench.html`) || args.includes('--rebuild'))
+    spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', dist], {
+      stdio: 'inherit',
+    });
+  const server = await serveDist(dist);
   const browser = await launch([
     '--enable-unsafe-webgpu',
     '--enable-features=Vulkan',
@@ -37,6 +41,7 @@ export async function main(args) {
       fused: r.fused,
       ensembles: r.ensembles,
       check: r.check,
+      split: r.split,
     };
     const f = (x) => x.toFixed(0).padStart(8);
     console.log(`\nWebGPU, B = 50, h = 50, adapter: ${r.adapter}`);
@@ -46,6 +51,11 @@ export async function main(args) {
     for (const e of r.ensembles)
       console.log(
         `fused ensemble of ${String(e.runs).padEnd(4)}         ${f(e.runStepsPerSec)} run-steps/s`,
+      );
+    console.log(`split fused WGSL step           ${f(r.split.fused.stepsPerSec)} steps/s`);
+    for (const e of r.split.ensembles)
+      console.log(
+        `split ensemble of ${String(e.runs).padEnd(4)}         ${f(e.runStepsPerSec)} run-steps/s`,
       );
     console.log(
       `fused / tfjs WebGPU: ${(r.fused.stepsPerSec / r.tfjsWebgpu.stepsPerSec).toFixed(1)}×`,

@@ -6,12 +6,16 @@
 #   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 #   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 #   cd .gpucheck && xz -d *.xz node_modules/webgpu/dist/linux-x64/*.xz && chmod +x node && ./node check.mjs mnist-10k.bin
-# and the fused WGSL trainer's checks and speeds (seconds per measurement last):
-#   ./node fused.mjs mnist-10k.bin 3
+# and the fused WGSL trainer's checks and speeds, both layouts, 1 and 8 runs, beside wasm SIMD
+# (seconds per measurement; ~40 s in all at 2; `all` adds 32/128 runs and older variants):
+#   ./node fused.mjs mnist-10k.bin 2
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-grep -qx '/.gpucheck/' .git/info/exclude 2>/dev/null || echo '/.gpucheck/' >> .git/info/exclude
-grep -qx '/.gl/' .git/info/exclude 2>/dev/null || echo '/.gl/' >> .git/info/exclude
+# (git-path: in a worktree .git is a file; the exclude list is the main repository's.)
+ex=$(git rev-parse --git-path info/exclude)
+mkdir -p "$(dirname "$ex")"
+grep -qx '/.gpucheck/' "$ex" 2>/dev/null || echo '/.gpucheck/' >> "$ex"
+grep -qx '/.gl/' "$ex" 2>/dev/null || echo '/.gl/' >> "$ex"
 rm -rf .gpucheck && mkdir -p .gpucheck/node_modules .gl
 tmp=$(mktemp -d)
 (cd "$tmp" && npm pack webgpu@0.6.2 >/dev/null && tar xzf webgpu-0.6.2.tgz)

@@ -3,12 +3,18 @@
  * The fused WGSL trainer's checks and speeds, shared by the browser benchmark worker and the
  * Node/Dawn GPU check (scripts/gpu-check/fused.ts): six steps against the float64 reference,
  * an ensemble of three (different seeds, α, B) against the same runs one at a time, then
- * steps/s of one run and run-steps/s of ensembles (two chunks in flight).
+ * steps/s of one run and run-steps/s of ensembles (two chunks in flight). Either layout of the
+ * trainer (fusedTrainer.ts): `workgroup` (one workgroup per run) or `split` (a step over many).
  */
 import type { DataSplit } from '../engine/data/dataset';
 import { MinibatchSampler } from '../engine/data/batches';
 import { initMlp } from '../engine/nets/mlp';
-import { FusedMlpEnsemble, type FusedRunSpec } from '../engine/nets/webgpu/fusedMlp';
+import type { FusedRunSpec } from '../engine/nets/webgpu/fusedMlp';
+import {
+  createFusedTrainer,
+  type FusedLayout,
+  type FusedTrainer,
+} from '../engine/nets/webgpu/fusedTrainer';
 import { referenceSgdStep, relativeMaxError, toF64 } from '../engine/nets/webgpu/reference';
 
 export interface FusedCheck {
@@ -30,19 +36,39 @@ const spec = (seed: number, lr = 0.1, B = 50): FusedRunSpec => ({
   seed,
 });
 
-export async function checkFused(
+/** How a check or measurement builds its trainers. */
+export interface FusedVariant {
+  layout?: FusedLayout;
+  workgroupSize?: number;
+  /** The workgroup layout's pixel tiles (default on). */
+  tiled?: boolean;
+}
+
+function make(
   device: GPUDevice,
   train: DataSplit,
-  workgroupSize?: number,
-  tiled?: boolean,
-): Promise<FusedCheck> {
-  const s = spec(0);
-  const ref = toF64(s.weights);
-  const e = await FusedMlpEnsemble.create(device, train, [s], {
-    maxChunk: 3,
+  specs: readonly FusedRunSpec[],
+  v: FusedVariant,
+  maxChunk: number,
+  snapshots = false,
+): Promise<FusedTrainer> {
+  const { layout = 'workgroup', workgroupSize, tiled } = v;
+  return createFusedTrainer(layout, device, train, specs, {
+    maxChunk,
+    snapshots,
     workgroupSize,
     tiled,
   });
+}
+
+export async function checkFused(
+  device: GPUDevice,
+  train: DataSplit,
+  v: FusedVariant = {},
+): Promise<FusedCheck> {
+  const s = spec(0);
+  const ref = toF64(s.weights);
+  const e = await make(device, train, [s], v, 3);
   const sampler = new MinibatchSampler(train.count, 50, 0);
   const idx = new Uint32Array(50);
   const refLoss: number[] = [];
@@ -63,23 +89,20 @@ export async function checkFused(
 
   const specs = [spec(1, 0.1, 50), spec(2, 0.05, 25), spec(3, 0.2, 40)];
   const steps = 4;
-  const ens = await FusedMlpEnsemble.create(device, train, specs, {
-    maxChunk: steps,
-    snapshots: true,
-    workgroupSize,
-    tiled,
-  });
+  const ens = await make(device, train, specs, v, steps, true);
   const c = await ens.runChunk(steps, true);
   const ew = await ens.readWeights();
   ens.dispose();
   const hh = 50 * 50;
   let ensembleVsSingle = 0;
   for (let r = 0; r < specs.length; r++) {
-    const one = await FusedMlpEnsemble.create(
+    const one = await make(
       device,
       train,
       [{ ...specs[r], weights: initMlp(50, r + 1) }],
-      { maxChunk: steps, snapshots: true, workgroupSize, tiled },
+      v,
+      steps,
+      true,
     );
     const d = await one.runChunk(steps, true);
     const [w1] = await one.readWeights();
@@ -99,18 +122,13 @@ async function rate(
   train: DataSplit,
   R: number,
   seconds: number,
-  workgroupSize?: number,
-  tiled?: boolean,
+  v: FusedVariant,
 ) {
   const specs = Array.from({ length: R }, (_, r) => spec(r));
   // About 2,048 run-steps per submission: long enough to hide the submit and readback, short
   // enough that a software adapter finishes a chunk in seconds.
   const K = Math.max(4, Math.min(64, Math.floor(2048 / R)));
-  const e = await FusedMlpEnsemble.create(device, train, specs, {
-    maxChunk: K,
-    workgroupSize,
-    tiled,
-  });
+  const e = await make(device, train, specs, v, K);
   await e.runChunk(K);
   let steps = 0;
   const t0 = performance.now();
@@ -133,21 +151,18 @@ export async function benchFused(
   train: DataSplit,
   seconds: number,
   runs: readonly number[] = [1, 8, 32, 128],
-  workgroupSize?: number,
-  tiled?: boolean,
+  v: FusedVariant = {},
 ): Promise<FusedSpeed> {
   const ensembles: FusedSpeed['ensembles'] = [];
   for (const R of runs)
     ensembles.push({
       runs: R,
-      runStepsPerSec: R * (await rate(device, train, R, seconds, workgroupSize, tiled)),
+      runStepsPerSec: R * (await rate(device, train, R, seconds, v)),
     });
   const one = ensembles.find((e) => e.runs === 1);
   return {
     fused: {
-      stepsPerSec: one
-        ? one.runStepsPerSec
-        : await rate(device, train, 1, seconds, workgroupSize, tiled),
+      stepsPerSec: one ? one.runStepsPerSec : await rate(device, train, 1, seconds, v),
     },
     ensembles,
   };

@@ -4,6 +4,8 @@
  * bench.html?mode=webgpu: the fused WGSL trainer in a worker of this browser. Always its
  * correctness checks (src/bench/fusedBench.ts); with seconds > 0 also the speeds of one run and
  * of ensembles, beside the tfjs WebGPU step and the wasm SIMD step measured in the same worker.
+ * Both layouts: one workgroup per run (`check`, `fused`, `ensembles`) and a step split over many
+ * workgroups (`split`).
  */
 import { selectBackend } from '../engine/backend';
 import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
@@ -18,6 +20,8 @@ export interface WebGpuBenchResult extends Partial<FusedSpeed> {
   check?: FusedCheck;
   wasm?: { stepsPerSec: number };
   tfjsWebgpu?: { stepsPerSec: number };
+  /** The split layout (FusedMlpSplit): its checks, and its speeds when measured. */
+  split?: { check: FusedCheck } & Partial<FusedSpeed>;
   error?: string;
 }
 
@@ -41,8 +45,13 @@ self.onmessage = async (
       },
     });
     out.check = await checkFused(device, data.train);
+    out.split = { check: await checkFused(device, data.train, { layout: 'split' }) };
     if (seconds > 0) {
       Object.assign(out, await benchFused(device, data.train, seconds));
+      Object.assign(
+        out.split,
+        await benchFused(device, data.train, seconds, [1], { layout: 'split' }),
+      );
       await selectBackend({ forced: 'wasm', wasmPaths });
       if (SimdMlp.available(50)) {
         const [w] = await benchSteps(data.train, 'chromium-worker', ['wasm-simd'], seconds);

@@ -125,7 +125,7 @@ test(
 );
 
 test(
-  'the fused WGSL trainer matches the float64 step, and an ensemble equals its runs alone',
+  'both fused WGSL layouts match the float64 step, and an ensemble equals its runs alone',
   { timeout: TEST_TIMEOUT },
   async (t) => {
     const url = `${server.url}bench.html?mode=webgpu&seconds=0`;
@@ -145,6 +145,11 @@ test(
       assert.ok(v <= 1e-5, `${k}: ${v} relative to the float64 step`);
     // Three runs with their own seeds, α and B in one dispatch: each the same as alone.
     assert.equal(r.check.ensembleVsSingle, 0);
+    // The split layout (a step over many workgroups, two dispatches per step): the same
+    // float64 answer over the same six minibatches, and its ensemble equals its runs alone.
+    for (const [k, v] of Object.entries(r.split.check.reference))
+      assert.ok(v <= 1e-5, `split ${k}: ${v} relative to the float64 step`);
+    assert.equal(r.split.check.ensembleVsSingle, 0);
     assert.deepEqual(errors, [], errors.join('\n'));
   },
 );
