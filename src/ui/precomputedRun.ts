@@ -3,7 +3,7 @@
  * (~0.06 MB; ~0.21 MB as JSON), fetched once by whichever of the page and the embed asks first.
  */
 import url from '../data/precomputed-run.json?gzip';
-import { fetchGzipJson } from './gzipJson';
+import { fetchGzipJson } from '../state/gzipJson';
 
 let loading: Promise<unknown> | null = null;
 
