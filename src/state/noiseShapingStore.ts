@@ -51,16 +51,16 @@ export const useNoiseShaping = create<NoiseShapingState>(() => ({
   bundleError: null,
 }));
 
-let precomputedAsked = false;
+let precomputedLoad: Promise<void> | null = null;
 
 /**
- * Fetches the bundled runs once, the first time the figure or its section is shown; they are
- * shown unless the reader's own experiment has started meanwhile.
+ * Fetches the bundled runs once, the first time the figure or its section is shown, and puts
+ * them in the store unless the reader's own experiment has started meanwhile (a file that cannot
+ * be read leaves the reason in bundleError). The view suspends on the returned promise, so it
+ * first draws with the runs in, as when they were part of the script.
  */
-export function loadPrecomputedNoiseShaping(): void {
-  if (precomputedAsked) return;
-  precomputedAsked = true;
-  void fetchGzipJson(precomputedUrl, 'the precomputed noise-shaping runs').then(
+export function loadPrecomputedNoiseShaping(): Promise<void> {
+  precomputedLoad ??= fetchGzipJson(precomputedUrl, 'the precomputed noise-shaping runs').then(
     (raw) => {
       if (useNoiseShaping.getState().source === 'precomputed')
         useNoiseShaping.setState(fromBundle(raw));
@@ -72,6 +72,7 @@ export function loadPrecomputedNoiseShaping(): void {
         });
     },
   );
+  return precomputedLoad;
 }
 
 /** The page's settings: the engine's defaults with h, B, α, sampling and seed from the run panel. */
