@@ -16,8 +16,11 @@ import {
   type NoiseShapingSummary,
 } from '../engine/experiments/noiseShapingSummary';
 import type { NoiseShapingWorkerEvent } from '../protocol/messages';
-// Bundled so that the section (and its embed) shows results before the reader runs anything.
-import precomputed from '../data/noise-shaping-precomputed.json';
+// Bundled so that the section (and its embed) shows results before the reader runs anything;
+// a gzip asset fetched when the figure is first shown (loadPrecomputedNoiseShaping), so pages
+// that do not show it do not carry it.
+import precomputedUrl from '../data/noise-shaping-precomputed.json?gzip';
+import { fetchGzipJson } from './gzipJson';
 
 export { NOISE_METHODS, type NoiseMethod, type NoiseShapingRun, type NoiseShapingSummary };
 
@@ -41,8 +44,36 @@ export const useNoiseShaping = create<NoiseShapingState>(() => ({
   message: null,
   progress: null,
   source: 'precomputed',
-  ...fromBundle(precomputed),
+  config: null,
+  seeds: [],
+  runs: [],
+  backend: null,
+  bundleError: null,
 }));
+
+let precomputedLoad: Promise<void> | null = null;
+
+/**
+ * Fetches the bundled runs once, the first time the figure or its section is shown, and puts
+ * them in the store unless the reader's own experiment has started meanwhile (a file that cannot
+ * be read leaves the reason in bundleError). The view suspends on the returned promise, so it
+ * first draws with the runs in, as when they were part of the script.
+ */
+export function loadPrecomputedNoiseShaping(): Promise<void> {
+  precomputedLoad ??= fetchGzipJson(precomputedUrl, 'the precomputed noise-shaping runs').then(
+    (raw) => {
+      if (useNoiseShaping.getState().source === 'precomputed')
+        useNoiseShaping.setState(fromBundle(raw));
+    },
+    (e: unknown) => {
+      if (useNoiseShaping.getState().source === 'precomputed')
+        useNoiseShaping.setState({
+          bundleError: `The precomputed runs could not be shown: ${e instanceof Error ? e.message : String(e)}.`,
+        });
+    },
+  );
+  return precomputedLoad;
+}
 
 /** The page's settings: the engine's defaults with h, B, α, sampling and seed from the run panel. */
 export function pageNoiseShapingConfig(

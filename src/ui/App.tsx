@@ -39,10 +39,10 @@ function useAppSetup(): void {
     const entry = embed === null ? null : EMBEDDABLE.find((f) => f.id === embed);
     const showsRun = embed === null || (entry && !entry.sweep && !entry.forgetting);
     if (!useConfig.getState().autorun && showsRun) {
-      void precomputedRun().then((m) => {
+      void precomputedRun().then((raw) => {
         const s = useRun.getState();
         if (s.epochs.length || s.progress || s.source.kind === 'file') return;
-        const b = validateBundle(m.default);
+        const b = validateBundle(raw);
         showBundle(
           b,
           'precomputed',

@@ -13,6 +13,8 @@ import {
   syncForgettingFormToUrl,
   useForgetting,
 } from '../state/forgettingStore';
+import bundledUrl from '../data/forgetting-precomputed.json?gzip';
+import { fetchGzipJson } from '../state/gzipJson';
 import { expandForgettingBundle } from '../state/forgettingBundle';
 import { fmtLambda } from '../state/forgettingData';
 import {
@@ -39,16 +41,18 @@ function Fig({ id, children }: { id: string; children: ReactNode }) {
 // JSON writes the engine's NaN as null; the reference sweep has none where the text reads.
 const REFERENCE = reference as unknown as ForgettingReference;
 
-/** Loads the bundled sweep once; returns why it could not be shown, if it could not. */
+let bundled: Promise<unknown> | null = null;
+
+/** Loads the bundled sweep (a gzip asset) once; returns why it could not be shown, if it could not. */
 function useBundledForgetting(): string | null {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    import('../data/forgetting-precomputed.json')
-      .then((m) => {
+    (bundled ??= fetchGzipJson(bundledUrl, 'the bundled forgetting sweep'))
+      .then((raw) => {
         if (!live) return;
         try {
-          const b = expandForgettingBundle(m.default);
+          const b = expandForgettingBundle(raw);
           showBundledForgetting(b.runs, b.task1, b.info);
         } catch (e) {
           setError(

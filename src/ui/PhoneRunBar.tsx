@@ -7,7 +7,8 @@ import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { currentPlan } from './runActions';
 import { progressText } from './progressText';
-import { StartButton, useNarrow } from './RunPanel';
+import { useNarrow } from './RunPanel';
+import { StartButton } from './StartButton';
 import { workers } from './workers';
 
 export function PhoneRunBar() {

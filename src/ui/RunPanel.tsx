@@ -8,12 +8,13 @@ import { shareUrl, useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import type { RunConfig } from '../engine/experiments/config';
 import type { RunPlan } from '../engine/experiments/runChecks';
-import { canSave, currentPlan, openRunFile, saveRun, startRun, useRunFile } from './runActions';
+import { canSave, currentPlan, openRunFile, saveRun, useRunFile } from './runActions';
 import { ForgettingBusyNote } from './ForgettingPanel';
 import { workers } from './workers';
 import { progressText } from './progressText';
 import { RunStepper } from './RunStepper';
 import { PoolBadge } from './PoolBadge';
+import { StartButton } from './StartButton';
 import { fmtExponent, fmtExponentInterval } from '../views/format';
 
 const MAIN_FIELDS: (keyof RunConfig)[] = [
@@ -122,27 +123,6 @@ function Field({ spec }: { spec: FieldSpec }) {
         </span>
       ) : null}
     </div>
-  );
-}
-
-/**
- * Start (Run again after a run). While the workers, TensorFlow.js and the digits load for the
- * run it asked for, it says so and stays focusable (aria-disabled, not disabled), so focus and
- * the screen reader's place are not lost.
- */
-export function StartButton({ disabled }: { disabled: boolean }) {
-  const runState = useRun((s) => s.runState);
-  const loading = runState === 'loading';
-  return (
-    <button
-      type="button"
-      className="primary"
-      disabled={disabled && !loading}
-      aria-disabled={loading || undefined}
-      onClick={loading ? undefined : startRun}
-    >
-      {loading ? 'Loading…' : runState === 'done' || runState === 'error' ? 'Run again' : 'Start'}
-    </button>
   );
 }
 

@@ -16,7 +16,7 @@ import { useConfig } from '../state/configStore';
 import { makeBundle, validateBundle } from '../state/runBundle';
 import { showBundle, useRun } from '../state/runStore';
 import { useForgetting } from '../state/forgettingStore';
-import { downloadBlob } from '../views/figureExport';
+import { downloadBlob } from '../views/download';
 import { workers } from './workers';
 
 /** Messages of the save/open actions, shown in the run panel. */

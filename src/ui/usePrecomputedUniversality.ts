@@ -1,22 +1,26 @@
 /**
- * Loads the precomputed section-7 runs (a chunk of their own) into the sweeps this visit has not
+ * Loads the precomputed section-7 runs (a gzip asset of their own, fetched once) into the sweeps this visit has not
  * run yet; used by the article's section 7 and by the embeds of its figures. A file that does
  * not validate leaves the figures empty and the reason in the store (bundleError).
  */
 import { useEffect } from 'react';
+import url from '../data/universality-precomputed.json?gzip';
+import { fetchGzipJson } from '../state/gzipJson';
 import { validateUniversalityBundle } from '../state/universalityBundle';
 import {
   setUniversalityBundleError,
   showPrecomputedUniversality,
 } from '../state/universalityStore';
 
+let loading: Promise<unknown> | null = null;
+
 export function usePrecomputedUniversality(): void {
   useEffect(() => {
     let live = true;
-    import('../data/universality-precomputed.json')
-      .then((m) => {
+    (loading ??= fetchGzipJson(url, 'the precomputed section-7 runs'))
+      .then((raw) => {
         if (!live) return;
-        const v = validateUniversalityBundle(m.default);
+        const v = validateUniversalityBundle(raw);
         if ('error' in v)
           setUniversalityBundleError(`The precomputed runs could not be shown: ${v.error}.`);
         else showPrecomputedUniversality(v.bundle);

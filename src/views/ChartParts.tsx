@@ -27,7 +27,7 @@ import {
 import { useConfig } from '../state/configStore';
 import { FitHeightContext, safeId, tickCount, type Box, type Size } from './chart';
 import { logTicks } from './format';
-import { exportFigure, type CsvTable, type ExportKind } from './figureExport';
+import type { CsvTable, ExportKind } from './figureExport';
 
 export type { CsvTable } from './figureExport';
 
@@ -63,9 +63,12 @@ function ExportButtons({
     const fig = figureRef.current;
     if (!fig) return;
     setError(null);
-    exportFigure(kind, fig, id, title, csv).catch((e: unknown) =>
-      setError(`Export failed: ${e instanceof Error ? e.message : String(e)}`),
-    );
+    // The export code loads on the first export: a figure that is only looked at does not carry it.
+    import('./figureExport')
+      .then((m) => m.exportFigure(kind, fig, id, title, csv))
+      .catch((e: unknown) =>
+        setError(`Export failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
   };
   const onKeyDown = (e: ReactKeyboardEvent<HTMLDivElement>) => {
     const step =

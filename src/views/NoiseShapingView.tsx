@@ -4,10 +4,11 @@
  * over the seeds shown; the table gives each method's final test error, the median flatness
  * along its solution's sharpest directions, when it entered the exploration phase, and its noise.
  */
-import { useMemo } from 'react';
+import { use, useMemo } from 'react';
 import { line, scaleLinear } from 'd3';
 import {
   NOISE_METHODS,
+  loadPrecomputedNoiseShaping,
   methodLabel,
   noiseShapingSummary,
   useNoiseShaping,
@@ -39,6 +40,8 @@ const pm = (m: number, sd: number, f: (x: number) => string) =>
   Number.isFinite(sd) ? `${f(m)} ± ${f(sd)}` : f(m);
 
 export function NoiseShapingView() {
+  // Until the bundled runs are in, the figure waits in its Suspense (an embed measures it drawn).
+  use(loadPrecomputedNoiseShaping());
   const runs = useNoiseShaping((s) => s.runs);
   const source = useNoiseShaping((s) => s.source);
   const seeds = useNoiseShaping((s) => s.seeds);

@@ -21,8 +21,6 @@ import {
   type RefObject,
 } from 'react';
 import {
-  Delaunay,
-  interpolateViridis,
   pointer,
   scaleSequentialLog,
   select,
@@ -33,6 +31,8 @@ import {
 } from 'd3';
 import type { AnalysisResult, PowerFit } from '../engine/experiments/analysis';
 import { activeRank, useSelection } from '../state/selectionStore';
+import { nearestIndex } from './nearest';
+import { interpolateViridis } from './viridis';
 import { useRun } from '../state/runStore';
 
 export type RunId = 'sgd' | 'langevin';
@@ -385,31 +385,18 @@ export interface ScreenPoint<T> {
   datum: T;
 }
 
-/** Nearest screen point to the pointer (Delaunay), within `radius` pixels. */
+/** Nearest screen point to the pointer, within `radius` pixels. */
 export function useNearest<T>(
   points: readonly ScreenPoint<T>[],
   radius = 14,
 ): (px: number, py: number) => ScreenPoint<T> | null {
-  const delaunay = useMemo(
-    () =>
-      points.length
-        ? Delaunay.from(
-            points,
-            (p) => p.x,
-            (p) => p.y,
-          )
-        : null,
-    [points],
-  );
   return useCallback(
     (px, py) => {
-      if (!delaunay) return null;
-      const i = delaunay.find(px, py);
-      const p = points[i];
+      const p = points[nearestIndex(points, px, py)];
       if (!p) return null;
       return Math.hypot(p.x - px, p.y - py) <= radius ? p : null;
     },
-    [delaunay, points, radius],
+    [points, radius],
   );
 }
 

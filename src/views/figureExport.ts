@@ -1,8 +1,9 @@
 /**
  * Exports of a figure: a standalone SVG (the page's computed styles and colours written into
  * the elements, so it looks the same outside the page), a PNG rendered from that SVG at 2×,
- * and the figure's data as CSV. Plus the download helper the run panel uses too.
+ * and the figure's data as CSV. ChartParts loads it on the first export.
  */
+import { downloadBlob } from './download';
 
 /** A figure's data: column names (with units) and one row per point. */
 export interface CsvTable {
@@ -315,20 +316,6 @@ function csvField(v: string | number | null | undefined): string {
 /** RFC 4180 CSV: the header row, then the rows (non-finite numbers left empty). */
 export function toCsv(t: CsvTable): string {
   return [t.header, ...t.rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
-}
-
-/** Saves a blob as a file through a temporary link. */
-export function downloadBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  a.rel = 'noopener';
-  a.style.display = 'none';
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 export type ExportKind = 'svg' | 'png' | 'csv';

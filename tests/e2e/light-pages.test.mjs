@@ -5,6 +5,7 @@
 // offline). What the pages weigh is measured in `npm run bench -- --only weight`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { animationFrames, openPage, runState, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
@@ -15,6 +16,11 @@ after(() => closeSite({ server, browser }));
 const WORKER = /\.worker[-.][^/]*\.js(\?|$)/;
 const WASM = /\.wasm(\?|$)/;
 const DATA = /\/data\//;
+/** The view chunks a page requested: `assets/VarianceFlatnessView-<hash>.js` → VarianceFlatness. */
+const views = (urls) =>
+  [...new Set(urls.flatMap((u) => /\/assets\/(\w+)View-[\w-]+\.js$/.exec(u)?.[1] ?? []))].sort();
+/** Chunks only the full page, another section's embed or an export needs. */
+const NOT_FOR_A_RUN_EMBED = /\/assets\/(Page|SweepEmbedBar|ForgettingEmbedBar|figureExport)-/;
 
 /** The figure is drawn from the bundled run and the page's thread has had an idle moment. */
 async function drawnAndIdle(page, figure) {
@@ -42,6 +48,22 @@ test('an embed requests no worker, .wasm or data until Start; Start says "Loadin
   );
   assert.equal(page.workers().length, 0, 'no worker started');
   assert.equal(await page.locator('#root').getAttribute('data-run-state'), 'idle');
+  // Only its own figure's code, and none of the page's, the sweeps' or the export's.
+  assert.deepEqual(views(idle), ['VarianceFlatness'], `view chunks: ${idle.join(', ')}`);
+  assert.deepEqual(
+    idle.filter((u) => NOT_FOR_A_RUN_EMBED.test(u)),
+    [],
+    `requested: ${idle.join(', ')}`,
+  );
+  // The bundled run crossed as a gzip asset and decoded to the file's numbers.
+  assert.ok(
+    idle.some((u) => /\/assets\/precomputed-run[^/]*\.gz$/.test(u)),
+    `the compressed run: ${idle.join(', ')}`,
+  );
+  const bundle = JSON.parse(readFileSync('src/data/precomputed-run.json', 'utf8'));
+  const shown = await runState(page);
+  assert.deepEqual(shown.results, bundle.results);
+  assert.deepEqual(shown.epochs, bundle.epochs);
 
   // Every label the button shows from the click on, and whether it could be focused then.
   await page.evaluate(() => {
@@ -105,6 +127,15 @@ test('a section-6 figure embeds (?embed=forgetting-tradeoff) and loads nothing b
     idle.filter((u) => WORKER.test(u) || WASM.test(u) || DATA.test(u)),
     [],
     `requested before Start: ${idle.join(', ')}`,
+  );
+  // Its own view and bar; not the bundled run it does not show, nor the run panel or section 7.
+  assert.deepEqual(views(idle), ['Tradeoff'], `view chunks: ${idle.join(', ')}`);
+  assert.deepEqual(
+    idle.filter((u) =>
+      /\/assets\/(Page|SweepEmbedBar|RunPanel|figureExport)-|precomputed-run/.test(u),
+    ),
+    [],
+    `requested: ${idle.join(', ')}`,
   );
   assert.deepEqual(errors, [], errors.join('\n'));
   assert.deepEqual(foreign, [], 'no request leaves the origin');
