@@ -17,6 +17,7 @@ import {
 } from '../engine/backend';
 import type { RunConfig } from '../engine/experiments/config';
 import { FusedTrainer } from '../engine/experiments/fusedTrainer';
+import type { FusedLayout } from '../engine/nets/webgpu/fusedTrainer';
 import {
   fusedChoice,
   fusedStepsPerSecond,
@@ -29,6 +30,8 @@ import { TEST_HOOKS } from '../protocol/testHooks';
 /** Set once the fused trainer was chosen; the device is requested again if it was lost. */
 let chosen = false;
 let device: GPUDevice | null = null;
+/** The fused kernel's layout: the faster on a hardware adapter, one workgroup per run on a software one. */
+let layout: FusedLayout = 'workgroup';
 /** Test builds only: the device is destroyed when a fused run is about to run this step. */
 let loseAtStep: number | null = null;
 
@@ -78,9 +81,12 @@ export async function chooseTrainerBackend(opts: BackendOptions): Promise<Backen
     await selectBackend({ ...opts, forced: 'wasm' });
     chosen = true;
     device = gpu.device;
+    // A software adapter pays per workgroup (the split layout ran 0.75 steps/s against 12.5 on
+    // SwiftShader): timing both there would cost the page seconds, so it is named.
+    if (!gpu.software) layout = (await fasterLayout(gpu.device)).layout;
     return {
       name: 'webgpu',
-      reason: `forced by ?backend=webgpu: the fused WGSL trainer on ${gpu.name} (runs it does not train use wasm)`,
+      reason: `forced by ?backend=webgpu: the fused WGSL trainer (${layout} layout) on ${gpu.name} (runs it does not train use wasm)`,
       skipped: [],
       device: gpu.name,
     };
@@ -91,9 +97,9 @@ export async function chooseTrainerBackend(opts: BackendOptions): Promise<Backen
     const reason = `software adapter (${gpu.name}) is slower than wasm`;
     return { ...base, skipped: [{ name: 'webgpu', reason }, ...base.skipped] };
   }
-  let fused: number;
+  let fused: { layout: FusedLayout; stepsPerSec: number };
   try {
-    fused = await fusedStepsPerSecond(gpu.device);
+    fused = await fasterLayout(gpu.device);
   } catch (e) {
     gpu.device.destroy();
     const reason = `the fused trainer failed on ${gpu.name}: ${message(e)}`;
@@ -102,15 +108,26 @@ export async function chooseTrainerBackend(opts: BackendOptions): Promise<Backen
   const simd = simdStepsPerSecond();
   const choice = fusedChoice(base, {
     adapter: gpu.name,
-    fused,
+    layout: fused.layout,
+    fused: fused.stepsPerSec,
     cpu: simd ?? (opts.probe ? await opts.probe() : 0),
     cpuName: simd !== null ? 'wasm' : base.name,
   });
   if (choice.name === 'webgpu') {
     chosen = true;
     device = gpu.device;
+    layout = fused.layout;
   } else gpu.device.destroy();
   return choice;
+}
+
+/** Times one run in each layout of the fused kernel and keeps the faster. */
+async function fasterLayout(d: GPUDevice): Promise<{ layout: FusedLayout; stepsPerSec: number }> {
+  const workgroup = await fusedStepsPerSecond(d, 'workgroup');
+  const split = await fusedStepsPerSecond(d, 'split');
+  return split > workgroup
+    ? { layout: 'split', stepsPerSec: split }
+    : { layout: 'workgroup', stepsPerSec: workgroup };
 }
 
 /** Why the fused trainer does not take this run (null: it does), when the fused backend is on. */
@@ -157,6 +174,7 @@ export function fusedTrainerFor(
     const d = device;
     return FusedTrainer.create(d, cpu, data, config, {
       onFallback: hooks.onNote,
+      layout,
       beforeChunk: TEST_HOOKS
         ? (step) => {
             if (loseAtStep !== null && step >= loseAtStep) {

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
- * The page's single run on the fused WebGPU trainer (FusedMlpEnsemble with one run): steps are
+ * The page's single run on the fused WebGPU trainer (either layout, nets/webgpu/fusedTrainer.ts,
+ * with one run): steps are
  * computed in chunks on the GPU and handed to trainingRun one at a time, so the run's events
  * (steps, epochs, checkpoints, the window's W2 snapshots) are those of the CPU path.
  *
@@ -17,7 +18,12 @@
 import type { Dataset } from '../data/dataset';
 import type { SamplerState } from '../data/batches';
 import { cloneWeights, type MlpWeights } from '../nets/mlp';
-import { FusedGpuError, FusedMlpEnsemble } from '../nets/webgpu/fusedMlp';
+import { FusedGpuError } from '../nets/webgpu/fusedMlp';
+import {
+  createFusedTrainer,
+  type FusedLayout,
+  type FusedTrainer as FusedKernel,
+} from '../nets/webgpu/fusedTrainer';
 import type { RunConfig } from './config';
 import type { EpochRecord, RunTrainer, SgdTrainer, TrainStepResult } from './training';
 
@@ -30,6 +36,8 @@ export interface FusedTrainerOptions {
   maxChunk?: number;
   /** Called with the run's step before each chunk is queued (test builds lose the device here). */
   beforeChunk?: (step: number) => void;
+  /** The kernel layout the backend choice measured faster (default one workgroup per run). */
+  layout?: FusedLayout;
 }
 
 interface ChunkStart {
@@ -40,7 +48,7 @@ interface ChunkStart {
 }
 
 export class FusedTrainer implements RunTrainer {
-  private gpu: FusedMlpEnsemble | null;
+  private gpu: FusedKernel | null;
   /** The latest weights read back from the GPU (at the end of the last chunk). */
   private current: MlpWeights;
   private start: ChunkStart | null = null;
@@ -62,7 +70,7 @@ export class FusedTrainer implements RunTrainer {
     private readonly cpu: SgdTrainer,
     private readonly data: Dataset,
     private readonly config: RunConfig,
-    gpu: FusedMlpEnsemble,
+    gpu: FusedKernel,
     initial: MlpWeights,
     private readonly opts: FusedTrainerOptions,
   ) {
@@ -259,8 +267,9 @@ function build(
   lr: number,
   batchSize: number,
   opts: FusedTrainerOptions,
-): Promise<FusedMlpEnsemble> {
-  return FusedMlpEnsemble.create(
+): Promise<FusedKernel> {
+  return createFusedTrainer(
+    opts.layout ?? 'workgroup',
     device,
     data.train,
     [{ weights, lr, batchSize, seed: config.seed, sampling: config.sampling ?? 'epoch' }],
