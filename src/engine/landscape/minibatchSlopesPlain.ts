@@ -215,15 +215,25 @@ export class MinibatchSlopes {
         if (wantSlope) for (let c = 0; c < C; c++) dz[c] += bj * w3[w + c];
       }
       const mu = Math.floor(s / B);
-      lossSum[mu] += stableCrossEntropy(z, C, y);
-      if (!wantSlope) continue;
+      if (!wantSlope) {
+        lossSum[mu] += stableCrossEntropy(z, C, y);
+        continue;
+      }
+      // One set of exponentials for both: e_c = exp(z_c − max z).
       let zmax = -Infinity;
       for (let c = 0; c < C; c++) if (z[c] > zmax) zmax = z[c];
       let norm = 0;
-      for (let c = 0; c < C; c++) norm += Math.exp(z[c] - zmax);
+      let others = 0;
       let slope = 0;
       const dzy = dz[y];
-      for (let c = 0; c < C; c++) slope += Math.exp(z[c] - zmax) * (dz[c] - dzy);
+      for (let c = 0; c < C; c++) {
+        const e = Math.exp(z[c] - zmax);
+        norm += e;
+        if (c !== y) others += e;
+        slope += e * (dz[c] - dzy);
+      }
+      // z_y the largest: CE = log1p(Σ_{c≠y} e_c), precise for CE ≪ 1 (stableCrossEntropy).
+      lossSum[mu] += z[y] >= zmax ? Math.log1p(others) : zmax - z[y] + Math.log(norm);
       slopeSum[mu] += slope / norm;
     }
   }
