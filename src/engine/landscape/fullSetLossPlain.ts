@@ -23,7 +23,7 @@
  * share the call nor on what is kept, so a search split among workers (jobs/flatness.ts) gives
  * the same numbers. Memory: H1 and A, N·h float32 each (1.6 MB at N = 8,000, h = 50), z₀, and
  * per kept direction B (N·h float32), q (N·C float64) and the intervals (2N float64): 2.4 MB at
- * N = 8,000, h = 50. H1 is held as float64 for the GEMM (3.2 MB).
+ * N = 8,000, h = 50; and the GEMM's workspace (2 MB).
  */
 import {
   measureFlatness,

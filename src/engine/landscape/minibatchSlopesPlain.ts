@@ -11,8 +11,8 @@
  *     dL^μ/dδ = mean_{n∈μ} Σ_c softmax(z_n)_c·(dz_nc − dz_n,y)
  * (this form keeps its precision when softmax_y ≈ 1), and the loss as FullSetLoss: CE =
  * softplus(logsumexp_{c≠y} z_c − z_y). Every value depends only on its own point (not on the
- * other points of the call). Memory: A, K·B·h float32 (8 MB at K = 801, B = 50, h = 50), H1 as
- * float64 for the GEMM (16 MB), plus one chunk of B.
+ * other points of the call). Memory: H1 and A, K·B·h float32 each (8 MB at K = 801, B = 50,
+ * h = 50), plus one chunk of B and the GEMM's workspace (2 MB).
  */
 import { MinibatchSampler } from '../data/batches';
 import { firstLayerH1 } from '../nets/firstLayerPlain';
@@ -101,11 +101,7 @@ export class MinibatchSlopes {
     this.sampleIndices = idx;
     this.labels = checkedLabels(inp.labels, C, 'MinibatchSlopes', idx);
     this.w3 = Float64Array.from(inp.w3);
-    this.products = new HiddenProducts(
-      firstLayerH1(inp.images, inp.w1, P, h, idx),
-      h,
-      this.chunk * B,
-    );
+    this.products = new HiddenProducts(firstLayerH1(inp.images, inp.w1, P, h, idx), h);
   }
 
   /** K slopes dL^μ/dδ at each δ along `direction` (used as given, not normalised). */
@@ -243,11 +239,7 @@ export class MinibatchSlopes {
     if (this.a && this.centre && sameValues(this.centre, centre)) return this.a;
     const rows = this.minibatches * this.batchSize;
     const a = new Float32Array(rows * this.hidden);
-    const step = this.products.maxRows;
-    for (let r0 = 0; r0 < rows; r0 += step) {
-      const n = Math.min(step, rows - r0);
-      this.products.times(centre, a.subarray(r0 * this.hidden, (r0 + n) * this.hidden), r0, n);
-    }
+    this.products.times(centre, a);
     this.a = a;
     this.centre = Float64Array.from(centre);
     return a;

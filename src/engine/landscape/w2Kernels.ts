@@ -13,45 +13,48 @@ import { Workspace, type KernelChoice } from '../pca/kernels';
 /**
  * Products H1·V (V h × h) for rows of a fixed H1, by the PCA engine's blocked GEMM
  * (pca/kernels.ts: WebAssembly SIMD where available, else register-tiled JS): ~5× a plain loop
- * that skips H1's zeros, measured. H1 is held as float64 in the GEMM's workspace; `maxRows`
- * rows of output at a time.
+ * that skips H1's zeros, measured. H1 stays float32 (the caller's array); `chunkRows` rows at a
+ * time are copied into the GEMM's float64 workspace, so the extra memory is that chunk.
  */
 export class HiddenProducts {
   readonly rows: number;
   readonly hidden: number;
-  readonly maxRows: number;
+  private readonly h1: Float32Array;
+  private readonly chunk: number;
   private readonly ws: Workspace;
-  private readonly h1: Float64Array;
+  private readonly x: Float64Array;
   private readonly vt: Float64Array;
   private readonly c: Float64Array;
 
-  constructor(h1: Float32Array, hidden: number, maxRows?: number, kernels: KernelChoice = 'auto') {
+  constructor(h1: Float32Array, hidden: number, chunkRows = 2048, kernels: KernelChoice = 'auto') {
     const h = hidden;
-    const rows = Math.floor(h1.length / h);
-    const m = Math.max(1, Math.min(rows, maxRows ?? rows));
-    this.rows = rows;
+    this.rows = Math.floor(h1.length / h);
     this.hidden = h;
-    this.maxRows = m;
-    this.ws = new Workspace(rows * h + h * h + m * h, kernels);
-    this.h1 = this.ws.alloc(rows * h);
-    this.h1.set(h1.subarray(0, rows * h));
+    this.h1 = h1;
+    this.chunk = Math.max(1, Math.min(this.rows, chunkRows));
+    this.ws = new Workspace(2 * this.chunk * h + h * h, kernels);
+    this.x = this.ws.alloc(this.chunk * h);
     this.vt = this.ws.alloc(h * h);
-    this.c = this.ws.alloc(m * h);
+    this.c = this.ws.alloc(this.chunk * h);
   }
 
-  /** out[r·h + j] = Σ_i H1[(r0 + r)·h + i] · V[i·h + j] for r < n (n ≤ maxRows). */
-  times(v: ArrayLike<number>, out: Float32Array, r0 = 0, n = this.maxRows): void {
+  /** out[r·h + j] = Σ_i H1[(r0 + r)·h + i] · V[i·h + j] for r < n. */
+  times(v: ArrayLike<number>, out: Float32Array, r0 = 0, n = this.rows - r0): void {
     const h = this.hidden;
-    if (n > this.maxRows || r0 < 0 || r0 + n > this.rows)
-      throw new Error(
-        `HiddenProducts: rows ${r0}…${r0 + n} outside 0…${this.rows} (≤ ${this.maxRows})`,
-      );
+    if (r0 < 0 || n < 0 || r0 + n > this.rows)
+      throw new Error(`HiddenProducts: rows ${r0}…${r0 + n} outside 0…${this.rows}`);
     // The GEMM takes Bᵀ by rows: Vᵀ[j, i] = V[i, j].
     for (let i = 0; i < h; i++) for (let j = 0; j < h; j++) this.vt[j * h + i] = v[i * h + j];
-    const c = this.c;
-    c.fill(0, 0, n * h);
-    this.ws.gemmNT(n, h, h, 1, this.h1, r0 * h, h, this.vt, 0, h, c, 0, h);
-    for (let k = 0; k < n * h; k++) out[k] = c[k];
+    const { x, c } = this;
+    for (let s = 0; s < n; s += this.chunk) {
+      const m = Math.min(this.chunk, n - s);
+      const from = (r0 + s) * h;
+      for (let k = 0; k < m * h; k++) x[k] = this.h1[from + k];
+      c.fill(0, 0, m * h);
+      this.ws.gemmNT(m, h, h, 1, x, 0, h, this.vt, 0, h, c, 0, h);
+      const o = s * h;
+      for (let k = 0; k < m * h; k++) out[o + k] = c[k];
+    }
   }
 }
 
