@@ -39,7 +39,7 @@ function now(): number {
 }
 
 /** A random net and data whose labels are the net's own predictions with a scaled-up W3. */
-function syntheticProblem(N: number, h: number, seed: number) {
+export function syntheticProblem(N: number, h: number, seed: number) {
   const P = 784;
   const rng = new Rng(seed);
   const images = new Uint8Array(N * P);
@@ -63,7 +63,7 @@ function syntheticProblem(N: number, h: number, seed: number) {
 }
 
 /** W3 scaled (bisection on a log scale, on 2,000 samples) so that the mean loss is ≈ target. */
-async function scaleW3ToLoss(
+export async function scaleW3ToLoss(
   p: ReturnType<typeof syntheticProblem>,
   target: number,
 ): Promise<Float32Array> {

@@ -1,7 +1,7 @@
 // `npm run bench`: the Node benchmarks (scripts/bench.ts), then the same questions in headless
 // Chromium — training steps/s per backend in a worker (bench.html), and time-to-figure of the
 // preset on the built site, split by phase. Pass --preset quick for a short run. Every flag is
-// passed on to scripts/bench.ts: --skip-steps, --skip-eigen, --skip-landscape, --skip-theory,
+// passed on to scripts/bench.ts: --skip-steps, --skip-eigen, --skip-landscape, --skip-analysis, --skip-theory,
 // --skip-figure, --skip-forgetting (also skips Chromium's forgetting sweep) and --skip-sweeps
 // (the universality sweeps, in Node and in Chromium) leave that section out. Figures with a
 // speed goal (scripts/bench-goals.mjs) print it beside them, with ✔ or ✘, and again at the end.

@@ -5,7 +5,8 @@
  * bench-results/node.json.
  *
  *   npx tsx scripts/bench.ts [--preset paper|quick] [--seconds 2] [--skip-steps] [--skip-eigen]
- *     [--skip-landscape] [--skip-theory] [--skip-figure] [--skip-forgetting] [--skip-sweeps]
+ *     [--skip-landscape] [--skip-analysis] [--skip-theory] [--skip-figure] [--skip-forgetting]
+ *     [--skip-sweeps]
  *
  * Each --skip-NAME leaves that section out (--skip-steps also the snapshot-ingest table).
  */
@@ -16,6 +17,7 @@ import { loadEmbeddedDataset } from '../src/engine/data/embedded';
 import { SnapshotWindow } from '../src/engine/pca/snapshotWindow';
 import { benchPlain, benchSteps, type StepBenchRow } from '../src/bench/trainingBench';
 import { parseArgs, reproduce } from '../src/cli/reproduce';
+import { benchAnalysisKernels } from './bench-analysis';
 import { benchEigen } from './bench-eigen';
 import { checkGoal, goalText, printGoals, type GoalResult } from './bench-goals.mjs';
 import { benchForgetting } from './bench-forgetting';
@@ -128,6 +130,18 @@ if (!skip('landscape')) {
     land.map((r) => [r.name, r.value, r.unit]),
   );
   report.landscape = land;
+}
+
+// 4a. The analysis worker's own kernels against the tfjs-wasm ones they replaced (issue 21).
+if (!skip('analysis')) {
+  await selectBackend({ forced: 'wasm', wasmPaths });
+  const rows = await benchAnalysisKernels();
+  table(
+    "Analysis worker's own kernels against tfjs-wasm (CPU seconds, same run)",
+    ['measure', 'value', 'unit', 'note'],
+    rows.map((r) => [r.name, r.value, r.unit, r.note ?? '']),
+  );
+  report.analysisKernels = rows;
 }
 
 // 4b. Theory (Figs. 3, 5): velocity statistics and an active-temperature profile. Both run in

@@ -2,9 +2,10 @@
 /**
  * The analysis worker: receives W2 snapshots from the trainer over a MessageChannel, holds the
  * PCA window, and at the window's end runs the variance–flatness analysis
- * (src/engine/experiments/analysis.ts). Only summaries go to the UI thread.
+ * (src/engine/experiments/analysis.ts). Only summaries go to the UI thread. Its kernels are the
+ * project's own (plain TypeScript and generated WebAssembly): it loads no tensor library, and
+ * tests/e2e/analysis-worker-chunk.test.mjs keeps it so.
  */
-import { selectBackend } from '../engine/backend';
 import type { DataSplit } from '../engine/data/dataset';
 import { WindowAnalysis } from '../engine/experiments/analysis';
 import { MAX_WINDOW_SNAPSHOTS } from '../engine/experiments/memoryPolicy';
@@ -15,7 +16,6 @@ import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from '../protocol/messages';
 import { appendCheckpoint } from '../protocol/checkpoints';
 import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
-import { wasmFetcher } from './wasmOnce';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -37,7 +37,6 @@ let config: RunConfig | null = null;
 const open = new Map<RunId, OpenWindow>();
 const done = new Map<RunId, WindowAnalysis>();
 let abort = new AbortController();
-let ready: Promise<unknown> = Promise.resolve();
 
 function post(e: AnalysisEvent): void {
   self.postMessage(e);
@@ -124,7 +123,6 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
       if (!w || !train || !config) return;
       if (w.window.count < 3)
         throw new Error(`the ${msg.run} window holds only ${w.window.count} snapshots`);
-      await ready;
       const signal = abort.signal;
       const every = w.every;
       const run = msg.run;
@@ -182,18 +180,8 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand | CrashCommand>) => {
   const cmd = ev.data;
   switch (cmd.type) {
     case 'init':
-      // A forced GPU backend applies to training; the analysis picks its own (a real GPU if
-      // there is one, else wasm) unless the CPU backends were forced.
-      ready = selectBackend({
-        forced:
-          cmd.forcedBackend === 'wasm' || cmd.forcedBackend === 'cpu'
-            ? cmd.forcedBackend
-            : undefined,
-        wasmPaths: cmd.wasmPaths,
-        wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
-      })
-        .then((b) => post({ type: 'ready', backend: b.name }))
-        .catch(fail);
+      // Nothing to start (no tensor backend): the forced backend and wasm paths are the trainer's.
+      post({ type: 'ready', backend: 'own kernels' });
       cmd.port.onmessage = (e: MessageEvent<AnalysisFeed>) => {
         const msg = e.data;
         feedQueue = feedQueue.then(() => onFeed(msg)).catch(fail);

@@ -172,7 +172,7 @@ export interface AnalysisResult {
 
 // ───────────────────────────── implementation ─────────────────────────────
 import type { DataSplit } from '../data/dataset';
-import { FullSetLoss } from '../landscape/fullSetLoss';
+import { PlainFullSetLoss, measureFlatnessPlain } from '../landscape/fullSetLossPlain';
 import {
   lossProfile,
   measureFlatness,
@@ -397,7 +397,7 @@ export class WindowAnalysis {
   readonly run: RunId;
   readonly pca: PcaResult;
   readonly result: AnalysisResult;
-  private readonly loss: FullSetLoss;
+  private readonly loss: PlainFullSetLoss;
   private readonly centre: Float64Array;
   private readonly factor: number;
   private readonly snapshotSteps: number[];
@@ -409,7 +409,7 @@ export class WindowAnalysis {
   private constructor(
     run: RunId,
     pca: PcaResult,
-    loss: FullSetLoss,
+    loss: PlainFullSetLoss,
     centre: Float64Array,
     factor: number,
     result: AnalysisResult,
@@ -472,7 +472,7 @@ export class WindowAnalysis {
     progress('flatness', 0, null);
 
     const centre = config.profileCentre === 'mean' ? pca.mean : Float64Array.from(window.last());
-    const loss = new FullSetLoss({
+    const loss = new PlainFullSetLoss({
       images: train.images,
       labels: train.labels,
       w1: weights.W1,
@@ -501,7 +501,7 @@ export class WindowAnalysis {
             options: { factor, relTol: 1e-3, initialStep, maxDistance: FLATNESS_MAX_DISTANCE },
           }),
         }
-      : await measureFlatness(evalFn, flatnessModes, {
+      : await measureFlatnessPlain(loss, centre, flatnessModes, {
           factor,
           relTol: 1e-3,
           initialStep,

@@ -5,8 +5,8 @@
  * and the shares merge in rank order — the numbers of the one search over all modes.
  */
 import type { DataSplit } from '../data/dataset';
-import { FullSetLoss } from '../landscape/fullSetLoss';
-import { measureFlatness, type FlatnessMode, type ModeFlatnessResult } from '../landscape/flatness';
+import type { FlatnessMode, ModeFlatnessResult } from '../landscape/flatness';
+import { PlainFullSetLoss, measureFlatnessPlain } from '../landscape/fullSetLossPlain';
 
 /** What a worker needs to measure some modes of one analysis (the data it holds itself). */
 export interface FlatnessShare {
@@ -30,7 +30,8 @@ export async function measureShare(
   share: FlatnessShare,
   train: Pick<DataSplit, 'images' | 'labels'>,
 ): Promise<ModeFlatnessResult[]> {
-  const loss = new FullSetLoss({
+  // The analysis worker's own loss (no tensor library), so a share's numbers are its.
+  const loss = new PlainFullSetLoss({
     images: train.images,
     labels: train.labels,
     w1: share.w1,
@@ -39,11 +40,7 @@ export async function measureShare(
     count: share.count,
   });
   try {
-    const report = await measureFlatness(
-      (points) => loss.evaluate(share.centre, points),
-      share.modes,
-      share.options,
-    );
+    const report = await measureFlatnessPlain(loss, share.centre, share.modes, share.options);
     return report.modes;
   } finally {
     loss.dispose();

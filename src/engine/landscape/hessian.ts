@@ -12,12 +12,11 @@
  * (`quadratic`). Everything is float64 in plain loops over samples; a zero activation of H1
  * (about half of them) is skipped, which is where most of the speed comes from.
  *
- * H1 comes from `firstLayerActivations` (nets/firstLayer.ts), the same fixed first layer the
- * full-set loss and the flatness search use. Memory: H1 as float64, N·h doubles (3.2 MB at
+ * H1 comes from `firstLayerH1` (nets/firstLayerPlain.ts, plain TypeScript), the same fixed first
+ * layer the full-set loss and the flatness search use. Memory: H1 as float64, N·h doubles (3.2 MB at
  * N = 8,000, h = 50), plus the masks and probabilities of the current centre.
  */
-import * as tf from '@tensorflow/tfjs';
-import { firstLayerActivations } from '../nets/firstLayer';
+import { firstLayerH1 } from '../nets/firstLayerPlain';
 
 export interface W2HessianInputs {
   /** N × inputSize pixel bytes (0–255), row-major. */
@@ -100,7 +99,7 @@ export class W2Hessian implements SymmetricOperator {
     this.forward();
   }
 
-  /** Builds H1 with the network's first layer (tfjs, any backend), then reads it back. */
+  /** Builds H1 with the network's first layer, then the masks and probabilities at `w2`. */
   static async fromData(inp: W2HessianInputs, w2: ArrayLike<number>): Promise<W2Hessian> {
     const P = inp.inputSize ?? 784;
     const C = inp.classes ?? 10;
@@ -109,14 +108,8 @@ export class W2Hessian implements SymmetricOperator {
     if (!(N > 0)) throw new Error('W2Hessian: no samples');
     if (inp.w1.length !== P * inp.hidden)
       throw new Error(`W2Hessian: W1 has ${inp.w1.length} entries, expected ${P}×${inp.hidden}`);
-    const t: tf.Tensor2D = firstLayerActivations(inp.images, inp.w1, P, inp.hidden, N);
-    let h1: Float64Array;
-    try {
-      h1 = Float64Array.from(await t.data());
-    } finally {
-      t.dispose();
-    }
-    return new W2Hessian(h1, inp.labels.subarray(0, N), inp.w3, w2, inp.hidden, C);
+    const h1 = Float64Array.from(firstLayerH1(inp.images, inp.w1, P, inp.hidden, N));
+    return Promise.resolve(new W2Hessian(h1, inp.labels.subarray(0, N), inp.w3, w2, inp.hidden, C));
   }
 
   /** The same fixed first layer and W3 at another centre W2 (H1 is shared, not copied). */
