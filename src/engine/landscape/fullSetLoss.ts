@@ -27,24 +27,9 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedSum, labelTensors, stableCrossEntropy } from './crossEntropy';
 import type { ProfilePoint, EvalFn } from './flatness';
 import { firstLayerActivations } from '../nets/firstLayer';
+import type { W2ProblemInputs } from './w2Kernels';
 
-export interface FullSetLossInputs {
-  /** N × inputSize pixel bytes (0–255), row-major. */
-  images: Uint8Array;
-  /** N labels 0–9. */
-  labels: Uint8Array;
-  /** inputSize × h, row-major. */
-  w1: Float32Array;
-  /** h × classes, row-major. */
-  w3: Float32Array;
-  /** Hidden width h. */
-  hidden: number;
-  /** Use only the first `count` samples (default: all). */
-  count?: number;
-  /** Pixels per image (default 784). */
-  inputSize?: number;
-  /** Output classes (default 10). */
-  classes?: number;
+export interface FullSetLossInputs extends W2ProblemInputs {
   /** Largest intermediate tensor in bytes (default 64 MB). */
   budgetBytes?: number;
   /** Most points per tensor program (default 128). */

@@ -34,27 +34,17 @@ import {
   type ProfilePoint,
 } from './flatness';
 import { firstLayerH1 } from '../nets/firstLayerPlain';
-import { HiddenProducts, checkedLabels, sameValues, stableCrossEntropy } from './w2Kernels';
+import {
+  HiddenProducts,
+  checkedLabels,
+  sameValues,
+  stableCrossEntropy,
+  type W2ProblemInputs,
+} from './w2Kernels';
 
 type Vec = Float64Array | Float32Array;
 
-export interface PlainFullSetLossInputs {
-  /** N × inputSize pixel bytes (0–255), row-major. */
-  images: Uint8Array;
-  /** N labels 0–9. */
-  labels: Uint8Array;
-  /** inputSize × h, row-major. */
-  w1: Float32Array;
-  /** h × classes, row-major. */
-  w3: Float32Array;
-  /** Hidden width h. */
-  hidden: number;
-  /** Use only the first `count` samples (default: all). */
-  count?: number;
-  /** Pixels per image (default 784). */
-  inputSize?: number;
-  /** Output classes (default 10). */
-  classes?: number;
+export interface PlainFullSetLossInputs extends W2ProblemInputs {
   /** Bytes of per-direction products B_d kept across calls (default 64 MB). */
   budgetBytes?: number;
 }

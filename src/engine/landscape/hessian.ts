@@ -17,22 +17,9 @@
  * N = 8,000, h = 50), plus the masks and probabilities of the current centre.
  */
 import { firstLayerH1 } from '../nets/firstLayerPlain';
+import type { W2ProblemInputs } from './w2Kernels';
 
-export interface W2HessianInputs {
-  /** N × inputSize pixel bytes (0–255), row-major. */
-  images: Uint8Array;
-  /** N labels. */
-  labels: Uint8Array;
-  /** inputSize × h, row-major. */
-  w1: Float32Array;
-  /** h × classes, row-major. */
-  w3: Float32Array;
-  hidden: number;
-  /** Use only the first `count` samples (default: all). */
-  count?: number;
-  inputSize?: number;
-  classes?: number;
-}
+export type W2HessianInputs = W2ProblemInputs;
 
 /** A linear operator v ↦ Hv on vectors of length `dim` (writes into `out`). */
 export interface SymmetricOperator {

@@ -10,6 +10,26 @@
  */
 import { Workspace, type KernelChoice } from '../pca/kernels';
 
+/** The fixed parts of the network and the data a W2-only loss is evaluated on. */
+export interface W2ProblemInputs {
+  /** N × inputSize pixel bytes (0–255), row-major. */
+  images: Uint8Array;
+  /** N labels 0–9. */
+  labels: Uint8Array;
+  /** inputSize × h, row-major. */
+  w1: Float32Array;
+  /** h × classes, row-major. */
+  w3: Float32Array;
+  /** Hidden width h. */
+  hidden: number;
+  /** Use only the first `count` samples (default: all). */
+  count?: number;
+  /** Pixels per image (default 784). */
+  inputSize?: number;
+  /** Output classes (default 10). */
+  classes?: number;
+}
+
 /**
  * Products H1·V (V h × h) for rows of a fixed H1, by the PCA engine's blocked GEMM
  * (pca/kernels.ts: WebAssembly SIMD where available, else register-tiled JS): ~5× a plain loop
