@@ -15,6 +15,8 @@ import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from '../protocol/messages';
 import { appendCheckpoint } from '../protocol/checkpoints';
+import { measureShare } from '../engine/jobs/flatness';
+import { FlatnessOnPool } from './flatnessOnPool';
 import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -41,6 +43,12 @@ let abort = new AbortController();
 function post(e: AnalysisEvent): void {
   self.postMessage(e);
 }
+
+// The flatness search on the page's pool when the UI offers 2 or more job workers.
+const flatnessPool = new FlatnessOnPool(post, (share) => {
+  if (!train) throw new Error('the analysis worker has no training set');
+  return measureShare(share, train);
+});
 
 function fail(e: unknown): void {
   if (e instanceof DOMException && e.name === 'AbortError') return;
@@ -138,6 +146,18 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
           signal,
           onProgress: (phase, fraction, etaSeconds, detail) =>
             post({ type: 'progress', run, phase, fraction, etaSeconds, detail }),
+          flatnessSearch: flatnessPool.search({
+            signal,
+            onShare: (n, of) =>
+              post({
+                type: 'progress',
+                run,
+                phase: 'flatness',
+                fraction: n / of,
+                etaSeconds: null,
+                detail: `${n} of ${of} shares of the modes measured on the pool`,
+              }),
+          }),
         },
       );
       if (signal.aborted) {
@@ -194,6 +214,13 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand | CrashCommand>) => {
     case 'crash':
       // A build without test hooks ignores it.
       if (TEST_HOOKS) crashSoon();
+      return;
+    case 'flatnessPool':
+      flatnessPool.workers = cmd.workers;
+      return;
+    case 'flatnessShareResult':
+    case 'flatnessShareFailed':
+      flatnessPool.answer(cmd);
       return;
     case 'profile': {
       const a = done.get(cmd.run);

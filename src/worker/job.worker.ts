@@ -19,6 +19,7 @@ import {
   type ArchConfig,
   type ArchResult,
 } from '../engine/experiments/architectures';
+import { measureShare } from '../engine/jobs/flatness';
 import { runJob } from '../engine/jobs/run';
 import { checkJobSpec, type ArchJobSpec, type RunJobSpec } from '../engine/jobs/spec';
 import { dataShape } from '../engine/experiments/runChecks';
@@ -147,6 +148,16 @@ async function handle(cmd: PoolCommand): Promise<void> {
       const d = data;
       try {
         if (!d) throw new Error('the worker has no data set');
+        if (cmd.task.type === 'flatness') {
+          // Some modes of the analysis worker's flatness search (its loss on this data copy).
+          const share = cmd.task.share;
+          if (share.count > d.train.count)
+            throw new Error(
+              `the flatness share needs ${share.count} training examples; this worker holds ${d.train.count}`,
+            );
+          post({ type: 'flatnessDone', id: cmd.id, modes: await measureShare(share, d.train) });
+          return;
+        }
         post({ type: 'done', id: cmd.id, result: await run(cmd.id, cmd.task, d) });
       } catch (e) {
         const cancelled = current?.id === cmd.id && current.abort.signal.aborted;
