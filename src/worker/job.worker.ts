@@ -155,6 +155,9 @@ async function handle(cmd: PoolCommand): Promise<void> {
             throw new Error(
               `the flatness share needs ${share.count} training examples; this worker holds ${d.train.count}`,
             );
+          // Held as a run would be, and read the commands sent with it (a test's crash) first.
+          current = { id: cmd.id, abort: new AbortController() };
+          await checkpoint(current.abort.signal, true);
           post({ type: 'flatnessDone', id: cmd.id, modes: await measureShare(share, d.train) });
           return;
         }
