@@ -304,7 +304,8 @@ export type AnalysisEvent =
   /** A requested profile could not be drawn (e.g. a mode without an eigenvector); the run goes on. */
   | { type: 'profileError'; requestId: number; run: RunId; rank: number; message: string }
   /** One share of a flatness search for the page's pool (answered by flatnessShareResult/Failed). */
-  | { type: 'flatnessShare'; requestId: number; share: FlatnessShare }
+  /** `data`: the training split's fingerprint (a job worker holding other data refuses it). */
+  | { type: 'flatnessShare'; requestId: number; share: FlatnessShare; data: number }
   | { type: 'error'; message: string };
 
 // ───────────── UI ⇄ pool job workers (issue 13) ─────────────
@@ -324,6 +325,8 @@ export interface PoolTask {
 export interface FlatnessPoolTask {
   type: 'flatness';
   share: FlatnessShare;
+  /** The analysis worker's training split's fingerprint (splitFingerprint). */
+  data: number;
 }
 
 export type PoolCommand =

@@ -189,6 +189,7 @@ export function flatnessPoolWorkers(): number {
  */
 export async function measureShareOnPool(
   share: FlatnessShare,
+  data: number,
   setup: PoolSetup,
 ): Promise<Outcome<ModeFlatnessResult[]>> {
   let p: WorkerPool;
@@ -202,7 +203,7 @@ export async function measureShareOnPool(
   flatnessInFlight++;
   publish();
   try {
-    return await p.submitFlatness(share);
+    return await p.submitFlatness(share, data);
   } finally {
     flatnessInFlight--;
     publish();

@@ -511,7 +511,7 @@ export class WorkerClient {
   private shareOnPool(e: Extract<AnalysisEvent, { type: 'flatnessShare' }>): void {
     const analysis = this.analysis;
     const setup = poolSetup([], this.keptIdx, this.forcedBackend);
-    void measureShareOnPool(e.share, setup).then((o) => {
+    void measureShareOnPool(e.share, e.data, setup).then((o) => {
       if (!analysis || this.analysis !== analysis) return;
       if (!o.ok) {
         usePool.setState({

@@ -209,11 +209,11 @@ export class WorkerPool {
    * Measures one share of a flatness search on the next idle worker (crash handling as for a
    * run). A share holds no hold point: a paused sweep's workers take it up after the pause.
    */
-  submitFlatness(share: FlatnessShare): Promise<Outcome<ModeFlatnessResult[]>> {
+  submitFlatness(share: FlatnessShare, data: number): Promise<Outcome<ModeFlatnessResult[]>> {
     if (this.closed)
       return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
     return new Promise((resolve) => {
-      const task: FlatnessPoolTask = { type: 'flatness', share };
+      const task: FlatnessPoolTask = { type: 'flatness', share, data };
       // The job worker answers a flatness task with 'flatnessDone' only.
       this.queue.push({ task, attempts: 0, resolve: resolve as Job['resolve'] });
       this.dispatch();

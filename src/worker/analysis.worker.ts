@@ -16,6 +16,7 @@ import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from '../protocol/messages';
 import { appendCheckpoint } from '../protocol/checkpoints';
 import { measureShare } from '../engine/jobs/flatness';
+import { splitFingerprint } from '../engine/data/fingerprint';
 import { FlatnessOnPool } from './flatnessOnPool';
 import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
 
@@ -34,6 +35,8 @@ interface OpenWindow {
 }
 
 let train: DataSplit | null = null;
+/** The training split's fingerprint, computed when the pool first needs it. */
+let trainFingerprint: number | null = null;
 let checkpoints: (WeightCheckpoint & { epoch: number })[] = [];
 let config: RunConfig | null = null;
 const open = new Map<RunId, OpenWindow>();
@@ -68,6 +71,7 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
   switch (msg.type) {
     case 'dataset':
       train = { images: msg.images, labels: msg.labels, count: msg.count };
+      trainFingerprint = null;
       return;
     case 'config':
       config = msg.config;
@@ -148,6 +152,9 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
             post({ type: 'progress', run, phase, fraction, etaSeconds, detail }),
           flatnessSearch: flatnessPool.search({
             signal,
+            get data() {
+              return (trainFingerprint ??= splitFingerprint(train!));
+            },
             onShare: (n, of) =>
               post({
                 type: 'progress',

@@ -28,6 +28,8 @@ interface Pending {
 
 export interface PoolSearchOptions {
   signal: AbortSignal;
+  /** The training split's fingerprint (splitFingerprint), which the job workers check. */
+  data: number;
   /** Shares measured so far (on the pool or here) out of all of them. */
   onShare?: (done: number, total: number) => void;
 }
@@ -59,7 +61,7 @@ export class FlatnessOnPool {
       const tick = () => opts.onShare?.(++done, shares.length);
       const settled = await Promise.allSettled(
         shares.map((s) =>
-          this.request(s, opts.signal).then((r) => {
+          this.request(s, opts.data, opts.signal).then((r) => {
             tick();
             return r;
           }),
@@ -89,7 +91,11 @@ export class FlatnessOnPool {
     else p.reject(new Error(cmd.message));
   }
 
-  private request(share: FlatnessShare, signal: AbortSignal): Promise<ModeFlatnessResult[]> {
+  private request(
+    share: FlatnessShare,
+    data: number,
+    signal: AbortSignal,
+  ): Promise<ModeFlatnessResult[]> {
     const requestId = this.nextId++;
     return new Promise<ModeFlatnessResult[]>((resolve, reject) => {
       const onAbort = () => {
@@ -108,7 +114,7 @@ export class FlatnessOnPool {
           reject(e);
         },
       });
-      this.post({ type: 'flatnessShare', requestId, share });
+      this.post({ type: 'flatnessShare', requestId, share, data });
     });
   }
 }

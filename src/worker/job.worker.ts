@@ -20,6 +20,7 @@ import {
   type ArchResult,
 } from '../engine/experiments/architectures';
 import { measureShare } from '../engine/jobs/flatness';
+import { splitFingerprint } from '../engine/data/fingerprint';
 import { runJob } from '../engine/jobs/run';
 import { checkJobSpec, type ArchJobSpec, type RunJobSpec } from '../engine/jobs/spec';
 import { dataShape } from '../engine/experiments/runChecks';
@@ -40,6 +41,8 @@ declare const self: DedicatedWorkerGlobalScope;
 const YIELD_MS = 25;
 
 let data: Dataset | null = null;
+/** Its training split's fingerprint, computed for the first flatness share. */
+let trainFingerprint: number | null = null;
 /** The job in progress: its id and how to abort it. */
 let current: { id: number; abort: AbortController } | null = null;
 let held = false;
@@ -151,10 +154,9 @@ async function handle(cmd: PoolCommand): Promise<void> {
         if (cmd.task.type === 'flatness') {
           // Some modes of the analysis worker's flatness search (its loss on this data copy).
           const share = cmd.task.share;
-          if (share.count > d.train.count)
-            throw new Error(
-              `the flatness share needs ${share.count} training examples; this worker holds ${d.train.count}`,
-            );
+          // Another data set (the reader loaded files since) would give other numbers.
+          if (cmd.task.data !== (trainFingerprint ??= splitFingerprint(d.train)))
+            throw new Error('this job worker holds another training set than the analysis');
           // Held as a run would be, and read the commands sent with it (a test's crash) first.
           current = { id: cmd.id, abort: new AbortController() };
           await checkpoint(current.abort.signal, true);

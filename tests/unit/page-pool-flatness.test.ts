@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import type { Dataset } from '../../src/engine/data/dataset';
 import { Rng } from '../../src/engine/data/rng';
+import { splitFingerprint } from '../../src/engine/data/fingerprint';
 import { measureShare, type FlatnessShare } from '../../src/engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../../src/engine/landscape/flatness';
 import { initMlp } from '../../src/engine/nets/mlp';
@@ -49,6 +50,10 @@ class FakeJobWorker implements PoolWorkerLike {
     if (cmd.type !== 'job' || cmd.task.type !== 'flatness') return;
     const { id } = cmd;
     const share = cmd.task.share;
+    if (cmd.task.data !== splitFingerprint(this.data.train)) {
+      this.emit({ type: 'failed', id, message: 'another training set', cancelled: false });
+      return;
+    }
     if (share.modes.some((md) => md.rank === this.crashRank)) {
       this.log.crashes++;
       setTimeout(() =>
@@ -71,11 +76,16 @@ class FakeJobWorker implements PoolWorkerLike {
  * The page's round trip: the analysis worker's shares go to the UI, which runs each on the
  * pool and answers (as workerClient.shareOnPool does); failures are collected as notices.
  */
-function pagePath(data: Dataset, workers: number, crashRank: number | null) {
+function pagePath(
+  data: Dataset,
+  workers: number,
+  crashRank: number | null,
+  poolData: Dataset = data,
+) {
   const log = { shares: 0, crashes: 0 };
   const pool = new WorkerPool({
     size: workers,
-    spawn: () => new FakeJobWorker(data, log, crashRank),
+    spawn: () => new FakeJobWorker(poolData, log, crashRank),
     init: { type: 'init', data: { kind: 'embedded', url: 'fake' }, wasmPaths: {} },
   });
   const notices: string[] = [];
@@ -84,7 +94,7 @@ function pagePath(data: Dataset, workers: number, crashRank: number | null) {
     (e: Extract<AnalysisEvent, { type: 'flatnessShare' }>) => {
       const sent = structuredClone(e);
       posted.push(sent.share.modes.length);
-      void pool.submitFlatness(sent.share).then((o) => {
+      void pool.submitFlatness(sent.share, sent.data).then((o) => {
         if (!o.ok) notices.push(o.error);
         const answer: AnalysisCommand = o.ok
           ? { type: 'flatnessShareResult', requestId: sent.requestId, modes: o.result }
@@ -105,6 +115,7 @@ function pagePath(data: Dataset, workers: number, crashRank: number | null) {
 
 describe.skipIf(!hasData)('the flatness search on the page pool', () => {
   let data: Dataset;
+  const opts = () => ({ signal: new AbortController().signal, data: splitFingerprint(data.train) });
   let share: FlatnessShare;
   let one: ModeFlatnessResult[];
   beforeAll(async () => {
@@ -137,7 +148,7 @@ describe.skipIf(!hasData)('the flatness search on the page pool', () => {
 
   it('split over 2 job workers gives the in-worker numbers exactly', async () => {
     const page = pagePath(data, 2, null);
-    const search = page.analysis.search({ signal: new AbortController().signal });
+    const search = page.analysis.search(opts());
     expect(search).toBeDefined();
     const pooled = await search!(share);
     page.pool.dispose();
@@ -150,7 +161,7 @@ describe.skipIf(!hasData)('the flatness search on the page pool', () => {
 
   it('a share whose worker crashes twice is measured in the analysis worker: same numbers', async () => {
     const page = pagePath(data, 2, 3);
-    const pooled = await page.analysis.search({ signal: new AbortController().signal })!(share);
+    const pooled = await page.analysis.search(opts())!(share);
     page.pool.dispose();
     expect(page.log.crashes).toBe(2);
     expect(page.pool.stats.requeued).toBe(1);
@@ -158,9 +169,25 @@ describe.skipIf(!hasData)('the flatness search on the page pool', () => {
     expect(pooled).toEqual(one);
   });
 
+  it('job workers holding another training set refuse the shares: measured here, same numbers', async () => {
+    const other: Dataset = {
+      ...data,
+      train: {
+        ...data.train,
+        labels: data.train.labels.map((l, i) => (i === 0 ? (l + 1) % 10 : l)),
+      },
+    };
+    const page = pagePath(data, 2, null, other);
+    const pooled = await page.analysis.search(opts())!(share);
+    page.pool.dispose();
+    expect(page.log.shares).toBe(0);
+    expect(page.notices).toEqual(['another training set', 'another training set']);
+    expect(pooled).toEqual(one);
+  });
+
   it('with one job worker the search stays in the analysis worker', () => {
     const page = pagePath(data, 1, null);
-    expect(page.analysis.search({ signal: new AbortController().signal })).toBeUndefined();
+    expect(page.analysis.search(opts())).toBeUndefined();
     page.pool.dispose();
   });
 });
