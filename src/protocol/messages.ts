@@ -13,6 +13,8 @@ import type {
 } from '../engine/experiments/analysis';
 import type { CurvatureSummary } from '../engine/experiments/curvatureRun';
 import type { MlpWeights } from '../engine/nets/mlp';
+import type { FlatnessShare } from '../engine/jobs/flatness';
+import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunSummary } from '../engine/experiments/sweeps';
 import type {
   NoiseShapingConfig,
@@ -272,7 +274,12 @@ export type AnalysisCommand =
     }
   | { type: 'profile'; run: RunId; rank: number; requestId: number }
   /** Drops the run's windows and analyses; answered by 'cancelled' with the same token. */
-  | { type: 'cancel'; token: number };
+  | { type: 'cancel'; token: number }
+  /** Job workers the page's pool offers the flatness search (below 2: the worker searches alone). */
+  | { type: 'flatnessPool'; workers: number }
+  /** A share's modes measured by a job worker, or why not (the worker then measures it itself). */
+  | { type: 'flatnessShareResult'; requestId: number; modes: ModeFlatnessResult[] }
+  | { type: 'flatnessShareFailed'; requestId: number; message: string };
 
 // ───────────── analysis → UI ─────────────
 export type AnalysisEvent =
@@ -296,6 +303,9 @@ export type AnalysisEvent =
   | { type: 'profile'; requestId: number; profile: ModeProfile }
   /** A requested profile could not be drawn (e.g. a mode without an eigenvector); the run goes on. */
   | { type: 'profileError'; requestId: number; run: RunId; rank: number; message: string }
+  /** One share of a flatness search for the page's pool (answered by flatnessShareResult/Failed). */
+  /** `data`: the training split's fingerprint (a job worker holding other data refuses it). */
+  | { type: 'flatnessShare'; requestId: number; share: FlatnessShare; data: number }
   | { type: 'error'; message: string };
 
 // ───────────── UI ⇄ pool job workers (issue 13) ─────────────
@@ -311,6 +321,14 @@ export interface PoolTask {
   total: number;
 }
 
+/** Some modes of a flatness search, measured on the worker's own copy of the training set. */
+export interface FlatnessPoolTask {
+  type: 'flatness';
+  share: FlatnessShare;
+  /** The analysis worker's training split's fingerprint (splitFingerprint). */
+  data: number;
+}
+
 export type PoolCommand =
   | {
       type: 'init';
@@ -319,7 +337,7 @@ export type PoolCommand =
       wasmPaths: Record<string, string>;
       forcedBackend?: BackendName;
     }
-  | { type: 'job'; id: number; task: PoolTask }
+  | { type: 'job'; id: number; task: PoolTask | FlatnessPoolTask }
   /** Aborts job `id` (answered by its 'failed' with cancelled set, or by its result). */
   | { type: 'cancel'; id: number }
   /** Hold the job at its next training step (answered by 'held'), and go on. */
@@ -334,4 +352,5 @@ export type PoolEvent =
   /** Holding (at a training step, or idle) after a 'hold'. */
   | { type: 'held' }
   | { type: 'done'; id: number; result: UniversalityResult }
+  | { type: 'flatnessDone'; id: number; modes: ModeFlatnessResult[] }
   | { type: 'failed'; id: number; message: string; cancelled: boolean };

@@ -13,6 +13,8 @@
 import { create } from 'zustand';
 import type { BackendName } from '../engine/backend';
 import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
+import type { FlatnessShare } from '../engine/jobs/flatness';
+import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
 import type {
   IdxFile,
@@ -41,6 +43,8 @@ export interface PoolState {
   /** Workers that crashed and were replaced, and jobs re-queued, over this visit. */
   replaced: number;
   requeued: number;
+  /** Why the last flatness search measured some modes in the analysis worker, if it had to. */
+  flatnessNotice: string | null;
 }
 
 export const usePool = create<PoolState>(() => ({
@@ -49,6 +53,7 @@ export const usePool = create<PoolState>(() => ({
   busy: 0,
   replaced: 0,
   requeued: 0,
+  flatnessNotice: null,
 }));
 
 /** What a pool is started with: its size, and the 'init' each worker gets (data, backend). */
@@ -104,6 +109,8 @@ let pool: WorkerPool | null = null;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
 let poolKey: { size: number; dataKey: unknown } | null = null;
 let sweep: PoolSweep | null = null;
+/** Flatness shares on the pool now: an idle pool is not ended under them. */
+let flatnessInFlight = 0;
 /** Test builds: crashes armed before the pool existed. */
 let pendingCrashes = 0;
 /** Counts of pools already disposed (the store shows the visit's totals). */
@@ -141,7 +148,7 @@ function disposeWhenIdle(): void {
   if (idleTimer !== null) clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
     idleTimer = null;
-    if (sweep === null) disposePool('the pool was idle');
+    if (sweep === null && flatnessInFlight === 0) disposePool('the pool was idle');
   }, POOL_IDLE_MS);
 }
 
@@ -164,6 +171,44 @@ function poolFor(setup: PoolSetup): WorkerPool {
   poolKey = { size, dataKey: setup.dataKey };
   usePool.setState({ reason: setup.sizing.reason });
   return pool;
+}
+
+/**
+ * Job workers the analysis worker may split its flatness search over: the pool's size with no
+ * run beside the data (a share's loss holds a few MB).
+ */
+export function flatnessPoolWorkers(): number {
+  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
+  return poolSizing(cores, useConfig.getState().workers, 0).size;
+}
+
+/**
+ * One share of the analysis worker's flatness search on the pool (issue 13): the pool a sweep
+ * started is used as it is (a share never replaces a pool a sweep runs on); otherwise one for
+ * `setup`. The outcome is the share's modes, or why the pool could not measure them.
+ */
+export async function measureShareOnPool(
+  share: FlatnessShare,
+  data: number,
+  setup: PoolSetup,
+): Promise<Outcome<ModeFlatnessResult[]>> {
+  let p: WorkerPool;
+  if (pool && !pool.disposed && poolKey?.dataKey === setup.dataKey) {
+    if (idleTimer !== null) clearTimeout(idleTimer);
+    idleTimer = null;
+    p = pool;
+  } else {
+    p = poolFor(setup);
+  }
+  flatnessInFlight++;
+  publish();
+  try {
+    return await p.submitFlatness(share, data);
+  } finally {
+    flatnessInFlight--;
+    publish();
+    if (sweep === null && flatnessInFlight === 0) disposeWhenIdle();
+  }
 }
 
 /** One sweep's runs on the pool, reported as the trainer's sweep loop reported them. */

@@ -53,10 +53,13 @@ import { ResumeTracker } from '../protocol/checkpoints';
 import { absolute, wasmPaths as wasmUrls } from './wasmPaths';
 import {
   cancelPoolSweep,
+  flatnessPoolWorkers,
+  measureShareOnPool,
   pausePoolSweep,
   poolSetup,
   resumePoolSweep,
   startPoolSweep,
+  usePool,
 } from './poolSweeps';
 import { TEST_HOOKS, type CrashCommand, type LoseGpuCommand } from '../protocol/testHooks';
 import type {
@@ -308,6 +311,7 @@ export class WorkerClient {
     this.runLive = true;
     this.awaitingTraining = cold;
     useRun.setState(clearedRun(cold ? 'loading' : 'training'));
+    this.offerPool();
     this.sendTrainer({ type: 'start', config });
   }
 
@@ -331,6 +335,7 @@ export class WorkerClient {
       runState: 'loading',
       source: { kind: 'live' },
     });
+    this.offerPool();
     this.sendTrainer({ type: 'start', config, resume: point });
   }
 
@@ -496,6 +501,34 @@ export class WorkerClient {
 
   get config(): RunConfig | null {
     return this.lastConfig;
+  }
+
+  /**
+   * A share of the analysis worker's flatness search, measured on the page's pool and answered
+   * to that worker (a replaced worker's answer is dropped); a share the pool could not measure
+   * is measured by the analysis worker itself, and the run panel says why.
+   */
+  private shareOnPool(e: Extract<AnalysisEvent, { type: 'flatnessShare' }>): void {
+    const analysis = this.analysis;
+    const setup = poolSetup([], this.keptIdx, this.forcedBackend);
+    void measureShareOnPool(e.share, e.data, setup).then((o) => {
+      if (!analysis || this.analysis !== analysis) return;
+      if (!o.ok) {
+        usePool.setState({
+          flatnessNotice: `the pool could not measure some flatness modes (${o.error}); the analysis worker measured them (the same numbers)`,
+        });
+      }
+      const answer: AnalysisCommand = o.ok
+        ? { type: 'flatnessShareResult', requestId: e.requestId, modes: o.result }
+        : { type: 'flatnessShareFailed', requestId: e.requestId, message: o.error };
+      analysis.postMessage(answer);
+    });
+  }
+
+  /** Tells the analysis worker how many job workers its flatness search may use. */
+  private offerPool(): void {
+    usePool.setState({ flatnessNotice: null });
+    this.sendAnalysis({ type: 'flatnessPool', workers: flatnessPoolWorkers() });
   }
 
   private sendTrainer(cmd: TrainerCommand, transfer: Transferable[] = []): void {
@@ -671,6 +704,9 @@ export class WorkerClient {
         useRun.setState({
           profiles: { ...s.profiles, [profileKey(e.profile.run, e.profile.rank)]: e.profile },
         });
+        return;
+      case 'flatnessShare':
+        this.shareOnPool(e);
         return;
       case 'profileError':
         useRun.setState({

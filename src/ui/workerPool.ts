@@ -9,7 +9,15 @@
  * The pool knows workers only as `PoolWorkerLike` (what a browser Worker offers), so the unit
  * tests drive it with in-process fakes.
  */
-import type { PoolCommand, PoolEvent, PoolTask, UniversalityProgress } from '../protocol/messages';
+import type { FlatnessShare } from '../engine/jobs/flatness';
+import type { ModeFlatnessResult } from '../engine/landscape/flatness';
+import type {
+  FlatnessPoolTask,
+  PoolCommand,
+  PoolEvent,
+  PoolTask,
+  UniversalityProgress,
+} from '../protocol/messages';
 import type { UniversalityResult } from '../protocol/messages';
 
 /** What the pool needs of a worker: a browser Worker, or a test's fake. */
@@ -21,8 +29,8 @@ export interface PoolWorkerLike {
 }
 
 /** One job's outcome: its result, or why not (its own error, its worker crashed twice, cancel). */
-export type Outcome =
-  { ok: true; result: UniversalityResult } | { ok: false; error: string; cancelled: boolean };
+export type Outcome<T = UniversalityResult> =
+  { ok: true; result: T } | { ok: false; error: string; cancelled: boolean };
 
 export interface PoolOptions {
   size: number;
@@ -42,10 +50,11 @@ export interface PoolStats {
 }
 
 interface Job {
-  task: PoolTask;
+  task: PoolTask | FlatnessPoolTask;
   attempts: number;
   onProgress?: (p: UniversalityProgress) => void;
-  resolve: (o: Outcome) => void;
+  /** A sweep run's outcome, or a flatness share's (the task's type says which). */
+  resolve: (o: Outcome<UniversalityResult | ModeFlatnessResult[]>) => void;
 }
 
 interface Slot {
@@ -117,14 +126,15 @@ export class WorkerPool {
         this.checkHeld();
         return;
       case 'done':
+      case 'flatnessDone':
       case 'failed': {
         const job = slot.job;
         if (!job || e.id !== slot.jobId) return;
         slot.job = null;
         job.resolve(
-          e.type === 'done'
-            ? { ok: true, result: e.result }
-            : { ok: false, error: e.message, cancelled: e.cancelled },
+          e.type === 'failed'
+            ? { ok: false, error: e.message, cancelled: e.cancelled }
+            : { ok: true, result: e.type === 'done' ? e.result : e.modes },
         );
         break;
       }
@@ -190,7 +200,22 @@ export class WorkerPool {
     if (this.closed)
       return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
     return new Promise((resolve) => {
-      this.queue.push({ task, attempts: 0, onProgress, resolve });
+      this.queue.push({ task, attempts: 0, onProgress, resolve: resolve as Job['resolve'] });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Measures one share of a flatness search on the next idle worker (crash handling as for a
+   * run). A share holds no hold point: a paused sweep's workers take it up after the pause.
+   */
+  submitFlatness(share: FlatnessShare, data: number): Promise<Outcome<ModeFlatnessResult[]>> {
+    if (this.closed)
+      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
+    return new Promise((resolve) => {
+      const task: FlatnessPoolTask = { type: 'flatness', share, data };
+      // The job worker answers a flatness task with 'flatnessDone' only.
+      this.queue.push({ task, attempts: 0, resolve: resolve as Job['resolve'] });
       this.dispatch();
     });
   }

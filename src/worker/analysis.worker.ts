@@ -15,6 +15,9 @@ import { SnapshotWindow } from '../engine/pca/snapshotWindow';
 import type { WeightCheckpoint } from '../engine/landscape/activeTemperature';
 import type { AnalysisCommand, AnalysisEvent, AnalysisFeed } from '../protocol/messages';
 import { appendCheckpoint } from '../protocol/checkpoints';
+import { measureShare } from '../engine/jobs/flatness';
+import { splitFingerprint } from '../engine/data/fingerprint';
+import { FlatnessOnPool } from './flatnessOnPool';
 import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -32,6 +35,8 @@ interface OpenWindow {
 }
 
 let train: DataSplit | null = null;
+/** The training split's fingerprint, computed when the pool first needs it. */
+let trainFingerprint: number | null = null;
 let checkpoints: (WeightCheckpoint & { epoch: number })[] = [];
 let config: RunConfig | null = null;
 const open = new Map<RunId, OpenWindow>();
@@ -41,6 +46,12 @@ let abort = new AbortController();
 function post(e: AnalysisEvent): void {
   self.postMessage(e);
 }
+
+// The flatness search on the page's pool when the UI offers 2 or more job workers.
+const flatnessPool = new FlatnessOnPool(post, (share) => {
+  if (!train) throw new Error('the analysis worker has no training set');
+  return measureShare(share, train);
+});
 
 function fail(e: unknown): void {
   if (e instanceof DOMException && e.name === 'AbortError') return;
@@ -60,6 +71,7 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
   switch (msg.type) {
     case 'dataset':
       train = { images: msg.images, labels: msg.labels, count: msg.count };
+      trainFingerprint = null;
       return;
     case 'config':
       config = msg.config;
@@ -138,6 +150,21 @@ async function onFeed(msg: AnalysisFeed): Promise<void> {
           signal,
           onProgress: (phase, fraction, etaSeconds, detail) =>
             post({ type: 'progress', run, phase, fraction, etaSeconds, detail }),
+          flatnessSearch: flatnessPool.search({
+            signal,
+            get data() {
+              return (trainFingerprint ??= splitFingerprint(train!));
+            },
+            onShare: (n, of) =>
+              post({
+                type: 'progress',
+                run,
+                phase: 'flatness',
+                fraction: n / of,
+                etaSeconds: null,
+                detail: `${n} of ${of} shares of the modes measured on the pool`,
+              }),
+          }),
         },
       );
       if (signal.aborted) {
@@ -194,6 +221,13 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand | CrashCommand>) => {
     case 'crash':
       // A build without test hooks ignores it.
       if (TEST_HOOKS) crashSoon();
+      return;
+    case 'flatnessPool':
+      flatnessPool.workers = cmd.workers;
+      return;
+    case 'flatnessShareResult':
+    case 'flatnessShareFailed':
+      flatnessPool.answer(cmd);
       return;
     case 'profile': {
       const a = done.get(cmd.run);

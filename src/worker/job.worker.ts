@@ -19,6 +19,8 @@ import {
   type ArchConfig,
   type ArchResult,
 } from '../engine/experiments/architectures';
+import { measureShare } from '../engine/jobs/flatness';
+import { splitFingerprint } from '../engine/data/fingerprint';
 import { runJob } from '../engine/jobs/run';
 import { checkJobSpec, type ArchJobSpec, type RunJobSpec } from '../engine/jobs/spec';
 import { dataShape } from '../engine/experiments/runChecks';
@@ -39,6 +41,8 @@ declare const self: DedicatedWorkerGlobalScope;
 const YIELD_MS = 25;
 
 let data: Dataset | null = null;
+/** Its training split's fingerprint, computed for the first flatness share. */
+let trainFingerprint: number | null = null;
 /** The job in progress: its id and how to abort it. */
 let current: { id: number; abort: AbortController } | null = null;
 let held = false;
@@ -147,6 +151,18 @@ async function handle(cmd: PoolCommand): Promise<void> {
       const d = data;
       try {
         if (!d) throw new Error('the worker has no data set');
+        if (cmd.task.type === 'flatness') {
+          // Some modes of the analysis worker's flatness search (its loss on this data copy).
+          const share = cmd.task.share;
+          // Another data set (the reader loaded files since) would give other numbers.
+          if (cmd.task.data !== (trainFingerprint ??= splitFingerprint(d.train)))
+            throw new Error('this job worker holds another training set than the analysis');
+          // Held as a run would be, and read the commands sent with it (a test's crash) first.
+          current = { id: cmd.id, abort: new AbortController() };
+          await checkpoint(current.abort.signal, true);
+          post({ type: 'flatnessDone', id: cmd.id, modes: await measureShare(share, d.train) });
+          return;
+        }
         post({ type: 'done', id: cmd.id, result: await run(cmd.id, cmd.task, d) });
       } catch (e) {
         const cancelled = current?.id === cmd.id && current.abort.signal.aborted;

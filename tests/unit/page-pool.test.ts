@@ -55,7 +55,7 @@ class FakeWorker implements PoolWorkerLike {
         );
         return;
       case 'job':
-        void this.run(cmd.id, cmd.task);
+        if (cmd.task.type === 'sweepRun') void this.run(cmd.id, cmd.task);
         return;
       case 'crash':
         if (this.job) this.job.crash = true;
