@@ -178,8 +178,13 @@ function poolFor(setup: PoolSetup): WorkerPool {
  * run beside the data (a share's loss holds a few MB).
  */
 export function flatnessPoolWorkers(): number {
+  // Only where the link asks for a pool (`workers=`): each job worker loads the backend and the
+  // digits before its first share, and that start-up against a search of a few seconds has not
+  // been measured to pay off, so a plain run keeps its flatness search in the analysis worker.
+  const asked = useConfig.getState().workers;
+  if (asked === null) return 1;
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
-  return poolSizing(cores, useConfig.getState().workers, 0).size;
+  return poolSizing(cores, asked, 0).size;
 }
 
 /**

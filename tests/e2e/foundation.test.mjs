@@ -43,8 +43,9 @@ test('the built site loads from a sub-path, picks a CPU backend and trains in it
   assert.ok(last.trainError < first.trainError, 'error falls');
   assert.ok(s.minibatch.length > 3, 'minibatch losses stream');
   assert.ok(s.progress.stepsPerSecond > 0, 'steps/s reported');
-  // What runs where (DESIGN.md): TensorFlow.js, its wasm and the data live in the two workers
-  // (started on demand, src/ui/workers.ts: here by autorun); the page's thread never loads them,
+  // What runs where (DESIGN.md): TensorFlow.js, its wasm and the data live in the trainer worker,
+  // the analysis worker runs the project's own kernels (both started on demand,
+  // src/ui/workers.ts: here by autorun); the page's thread never loads them,
   // so training cannot hold up drawing. How long the page's
   // own tasks take depends on the machine's load: that figure is in `npm run bench`, with its goal.
   const main = await page.evaluate(() => ({
@@ -52,7 +53,9 @@ test('the built site loads from a sub-path, picks a CPU backend and trains in it
     fetched: performance
       .getEntriesByType('resource')
       .map((e) => e.name)
-      .filter((n) => /\.(wasm|bin|gz)$/.test(n)),
+      // The digits (.bin, .bin.gz) and wasm; the bundled results (*.json-<hash>.gz) are the
+      // page's own to draw.
+      .filter((n) => /\.(wasm|bin|bin\.gz)$/.test(n)),
   }));
   assert.equal(main.engine, false, 'no TensorFlow.js engine on the main thread');
   assert.deepEqual(main.fetched, [], 'no wasm or training data fetched by the main thread');
@@ -64,23 +67,30 @@ test('the built site loads from a sub-path, picks a CPU backend and trains in it
       fetched: performance
         .getEntriesByType('resource')
         .map((e) => e.name.split('/').pop())
-        .filter((n) => /\.(wasm|bin|gz)$/.test(n)),
+        // The digits (.bin, .bin.gz) and wasm; the bundled results (*.json-<hash>.gz) are the
+        // page's own to draw.
+        .filter((n) => /\.(wasm|bin|bin\.gz)$/.test(n)),
     }));
     workers[r.name] = r;
   }
   assert.deepEqual(Object.keys(workers).sort(), ['analysis', 'trainer'], 'two workers');
   assert.equal(workers.trainer.backend, backend, 'the trainer worker runs the backend shown');
-  assert.ok(['wasm', 'cpu'].includes(workers.analysis.backend), 'the analysis worker has one');
+  // The analysis runs the project's own kernels: no TensorFlow.js engine in its worker.
+  assert.equal(workers.analysis.backend, null, 'the analysis worker holds no TensorFlow.js');
   assert.ok(
     workers.trainer.fetched.includes('mnist-10k.bin.gz'),
     `the trainer loaded the (compressed) data: ${workers.trainer.fetched}`,
   );
   if (backend === 'wasm') {
-    // Whichever worker asks first fetches the binary; the other takes the stored copy.
     const wasm = [...workers.trainer.fetched, ...workers.analysis.fetched].filter((n) =>
       n.endsWith('.wasm'),
     );
-    assert.equal(wasm.length, 1, `the wasm loaded once, by a worker: ${wasm}`);
+    assert.deepEqual(
+      workers.analysis.fetched.filter((n) => n.endsWith('.wasm')),
+      [],
+      'the analysis worker fetches no tfjs wasm',
+    );
+    assert.equal(wasm.length, 1, `the wasm loaded once, by the trainer: ${wasm}`);
   }
   assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
   assert.deepEqual(foreign, [], 'no request leaves the origin');
