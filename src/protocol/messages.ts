@@ -266,12 +266,8 @@ export type AnalysisFeed =
 
 // ───────────── UI → analysis ─────────────
 export type AnalysisCommand =
-  | {
-      type: 'init';
-      port: MessagePort;
-      wasmPaths: Record<string, string>;
-      forcedBackend?: BackendName;
-    }
+  /** The trainer's port; the analysis runs the project's own kernels, so it needs no backend. */
+  | { type: 'init'; port: MessagePort }
   | { type: 'profile'; run: RunId; rank: number; requestId: number }
   /** Drops the run's windows and analyses; answered by 'cancelled' with the same token. */
   | { type: 'cancel'; token: number }

@@ -207,10 +207,7 @@ export class WorkerClient {
     };
     trainer.onerror = crashed('training', trainer);
     analysis.onerror = crashed('analysis', analysis);
-    this.sendAnalysis(
-      { type: 'init', port: channel.port2, wasmPaths, forcedBackend: this.forcedBackend },
-      [channel.port2],
-    );
+    this.sendAnalysis({ type: 'init', port: channel.port2 }, [channel.port2]);
     this.sendTrainer(
       {
         type: 'init',

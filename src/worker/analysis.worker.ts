@@ -207,7 +207,7 @@ self.onmessage = (ev: MessageEvent<AnalysisCommand | CrashCommand>) => {
   const cmd = ev.data;
   switch (cmd.type) {
     case 'init':
-      // Nothing to start (no tensor backend): the forced backend and wasm paths are the trainer's.
+      // Nothing to start: the analysis has no tensor backend (the wasm and backend are the trainer's).
       post({ type: 'ready', backend: 'own kernels' });
       cmd.port.onmessage = (e: MessageEvent<AnalysisFeed>) => {
         const msg = e.data;
