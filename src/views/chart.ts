@@ -32,6 +32,9 @@ import {
 import type { AnalysisResult, PowerFit } from '../engine/experiments/analysis';
 import { activeRank, useSelection } from '../state/selectionStore';
 import { nearestIndex } from './nearest';
+// The figure palette and styles every view draws with (--fm-cat-*, axes): a view loaded on its
+// own (an embed) needs them as much as one loaded with the others.
+import './views.css';
 import { interpolateViridis } from './viridis';
 import { useRun } from '../state/runStore';
 
