@@ -63,20 +63,56 @@ async function pageSweep(site, workers) {
   }
 }
 
-const QUICK = ['--warmup-epochs', '2', '--window-epochs', '2', '--modes', '12'];
+/**
+ * The page's σ²–F run with its flatness search on `workers` job workers (1: the analysis
+ * worker searches alone): seconds from the root entering `analyzing` to `done` (polled every
+ * 100 ms; the search is most of that phase), and the flatness of every mode.
+ */
+async function pageFlatness(site, workers) {
+  const { page, context, errors } = await openPage(
+    site.browser,
+    `${site.server.url}?preset=quick&h=50&warmup=3&window=3&modes=60&autorun=1&workers=${workers}`,
+    site.server.origin,
+  );
+  try {
+    await page.waitForFunction(
+      () => ['analyzing', 'done'].includes(document.getElementById('root').dataset.runState),
+      null,
+      { timeout: WAIT.run, polling: 100 },
+    );
+    const t0 = performance.now();
+    await page.waitForFunction(
+      () => document.getElementById('root').dataset.runState === 'done',
+      null,
+      { timeout: WAIT.run, polling: 100 },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const r = await page.evaluate(() => window.__flatMinima.run().results.sgd);
+    const pool = await page.evaluate(() => window.__flatMinima.pool());
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    return { seconds, workers: Math.max(1, pool.size), flatness: r.modes.map((m) => m.flatness) };
+  } finally {
+    await context.close();
+  }
+}
+
+// Sized so that each case's work (≈ 20–40 s on one core here) outweighs the threads' start-up
+// (each loads tsx, tfjs and the digits: a few seconds), which --workers 1 never pays.
 export const POOL_CASES = [
   {
+    // The page's width sweep: its widths and its quick settings (8 + 3 epochs, 30 modes).
     name: 'width-sweep',
-    args: ['--experiment', 'width-sweep', '--widths', '10,15,20,25', ...QUICK],
+    args: ['--experiment', 'width-sweep', '--widths', '10,20,30,50'],
     runs: 4,
   },
   {
+    // Four seeds (one job each) of a reduced grid: the default 5 × 99 runs take too long here.
     name: 'forgetting',
     args: [
       '--experiment',
       'forgetting',
       '--seeds',
-      '0,1',
+      '0,1,2,3',
       '--pretrain-epochs',
       '1',
       '--task1-epochs',
@@ -84,7 +120,7 @@ export const POOL_CASES = [
       '--window-epochs',
       '4',
       '--task2-steps',
-      '100',
+      '160',
       '--lambdas',
       '1,10,100',
       '--ewc-lambdas',
@@ -94,7 +130,7 @@ export const POOL_CASES = [
       '--displacement-modes',
       '30',
     ],
-    runs: 2 * (1 + 3 + 6),
+    runs: 4 * (1 + 3 + 6),
   },
   {
     name: 'flatness',
@@ -102,13 +138,13 @@ export const POOL_CASES = [
       '--experiment',
       'variance-flatness',
       '--hidden',
-      '30',
+      '50',
       '--warmup-epochs',
       '3',
       '--window-epochs',
       '3',
       '--modes',
-      '40',
+      '60',
     ],
     runs: 1,
   },
@@ -129,6 +165,7 @@ function reproduce(args, workers, out) {
 
 export async function main() {
   const cores = availableParallelism();
+  const loadAtStart = loadavg().map((x) => Number(x.toFixed(1)));
   const many = Math.max(2, cores - 1);
   mkdirSync('bench-results/pool', { recursive: true });
   const cases = [];
@@ -195,6 +232,26 @@ export async function main() {
     last.sameNumbers =
       JSON.stringify(chromium[1].numbers) === JSON.stringify(chromium[many].numbers);
     console.log(`  speed-up ${last.speedUp}, efficiency ${last.efficiency}`);
+    const flat = {};
+    for (const workers of [1, many]) {
+      const r = await pageFlatness(site, workers);
+      flat[workers] = r;
+      cases.push({
+        name: 'flatness',
+        where: 'chromium',
+        workers: r.workers,
+        seconds: Number(r.seconds.toFixed(2)),
+        runs: 1,
+      });
+      console.log(
+        `chromium flatness: ${r.workers} worker${r.workers > 1 ? 's' : ''}, analysis ${r.seconds.toFixed(1)} s`,
+      );
+    }
+    const lastFlat = cases[cases.length - 1];
+    lastFlat.speedUp = Number((flat[1].seconds / flat[many].seconds).toFixed(2));
+    lastFlat.efficiency = Number((lastFlat.speedUp / many).toFixed(2));
+    lastFlat.sameNumbers = JSON.stringify(flat[1].flatness) === JSON.stringify(flat[many].flatness);
+    console.log(`  speed-up ${lastFlat.speedUp}, same flatness: ${lastFlat.sameNumbers}`);
   } finally {
     await closeSite(site);
   }
@@ -202,8 +259,9 @@ export async function main() {
     cores,
     // Other work on the machine competes with the workers: a load above the core count
     // makes any speed-up here a lower bound.
+    loadAverageAtStart: loadAtStart,
     loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
-    note: 'node: wall-clock seconds of npm run reproduce (thread start-up included); chromium: the page pool running the width sweep (h 10, 20, 30, 50, B 100, quick runs), click to Done, pool start-up included; the forgetting sweep and the flatness search are not on the page pool yet',
+    note: 'node: wall-clock seconds of npm run reproduce (thread start-up included); chromium width-sweep: the page pool running the width sweep (h 10, 20, 30, 50, B 100, quick runs), click to Done, pool start-up included; chromium flatness: a quick σ²–F run (h 50, 60 modes), seconds from analyzing to done',
     settings: Object.fromEntries(POOL_CASES.map((c) => [c.name, c.args.join(' ')])),
     cases,
   };
