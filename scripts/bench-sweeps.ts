@@ -2,7 +2,7 @@
  * Benchmark of the universality sweeps (issue 7, src/engine/experiments/sweeps.ts): the page's
  * width sweep (h = 10, 20, 30, 50), the optimizer comparison (SGD, momentum, Adam at h = 50) and
  * a small (B, α) hyper-sweep, all at the quick settings the page and the CLI use
- * (SWEEP_DEFAULTS: 8 warm-up epochs, a 3-epoch window, 30 flatness modes). Per run: training,
+ * (SWEEP_DEFAULTS: the paper's 60 warm-up epochs and 10-epoch window, 30 flatness modes). Per run: training,
  * analysis and total seconds (RunSummary.timings), the total against the sweep's first run, and
  * ψ, D_L90 and D_s so that a change in the science shows up next to the timing.
  *
@@ -16,9 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { selectBackend } from '../src/engine/backend';
 import type { Dataset } from '../src/engine/data/dataset';
 import { loadEmbeddedDataset } from '../src/engine/data/embedded';
-import type { RunConfig } from '../src/engine/experiments/config';
+import { SWEEP_DEFAULTS, type RunConfig } from '../src/engine/experiments/config';
 import {
-  SWEEP_DEFAULTS,
   hyperSweep,
   optimizerComparison,
   widthSweep,

@@ -3,10 +3,10 @@
  * anything — the optimizer comparison, the width sweep, the (B, α) grid and four architecture
  * runs (4-layer MLP blocks W2, W3, W4 and the CNN), all at the page's default settings, planned
  * by the page's own plan builders (src/state/universalityPlans.ts) and run by the engine with
- * the wasm backend as the trainer worker runs them. To keep the file small (~90 KB) numbers are
+ * the wasm backend as the trainer worker runs them. To keep the file small (~120 KB) numbers are
  * rounded to 4 significant digits, and the full variance and flatness spectra are kept only for
  * the width sweep, the one figure that draws them (the others draw the measured modes). About
- * 3–4 minutes on a laptop CPU.
+ * 18 minutes on a loaded 2-core machine (the optimizer comparison and the CNN are most of it).
  *
  *   npx tsx scripts/build-universality-bundle.ts [--out src/data/universality-precomputed.json]
  */

@@ -17,8 +17,8 @@ import {
 } from './args';
 import { EXPERIMENTS, experimentNamed, experimentsUsage } from './experiments';
 import { MEMORY_BUDGET_BYTES, formatBytes } from '../engine/experiments/runChecks';
-import type { RunConfig } from '../engine/experiments/config';
-import { ADAM_DEFAULT_LR, MAX_SWEEP_WIDTH, SWEEP_DEFAULTS } from '../engine/experiments/sweeps';
+import { SWEEP_DEFAULTS, type RunConfig } from '../engine/experiments/config';
+import { ADAM_DEFAULT_LR, MAX_SWEEP_WIDTH } from '../engine/experiments/sweeps';
 import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
 import { ARCH_DEFAULTS, archDefaults, type ArchConfig } from '../engine/experiments/architectures';
 import { PRESETS, presetConfig } from '../state/configSchema';

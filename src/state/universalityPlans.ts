@@ -4,8 +4,9 @@
  * build the very same specs from them.
  */
 import { momentumLr, type RunConfig } from '../engine/experiments/config';
+import { SWEEP_DEFAULTS } from '../engine/experiments/config';
+import { MAX_WINDOW_SNAPSHOTS } from '../engine/experiments/memoryPolicy';
 import type { UniversalityMode, UniversalityRunSpec } from '../protocol/messages';
-import { PRESETS } from './configSchema';
 import { PAGE_ARCH, PAGE_GRID, PAGE_WIDTHS } from './universalityStore';
 
 /** Adam's learning rate on the page (α = 0.1 makes Adam diverge). */
@@ -16,16 +17,22 @@ export interface PlanItem {
   label: string;
 }
 
-/** The quick settings every sweep run uses: 8 warm-up epochs, a 3-epoch window, 30 modes. */
+/** The settings every sweep run uses (the engine's SWEEP_DEFAULTS, as the CLI's sweeps). */
 export function quickConfig(config: RunConfig): RunConfig {
-  const quick = PRESETS.find((p) => p.id === 'quick')?.config ?? {};
-  return {
-    ...config,
-    warmupEpochs: quick.warmupEpochs ?? 8,
-    windowEpochs: quick.windowEpochs ?? 3,
-    flatnessModes: quick.flatnessModes ?? 30,
-    contrast: false,
-  };
+  return { ...config, ...SWEEP_DEFAULTS, contrast: false };
+}
+
+/**
+ * A sweep run's PCA window on a training set of `trainCount` examples: its steps, and the W2
+ * snapshots it keeps (every `every`-th step once the steps pass the window's cap).
+ */
+export function sweepWindow(
+  batchSize: number,
+  trainCount: number,
+): { steps: number; snapshots: number; every: number } {
+  const steps = SWEEP_DEFAULTS.windowEpochs * Math.max(1, Math.floor(trainCount / batchSize));
+  const every = Math.ceil(steps / MAX_WINDOW_SNAPSHOTS);
+  return { steps, snapshots: Math.ceil(steps / every), every };
 }
 
 export function optimizerPlan(config: RunConfig): PlanItem[] {

@@ -7,8 +7,9 @@
  * continue; runs another sweep already made are reused (universalityStore.ts).
  */
 import { useId, useState } from 'react';
-import { momentumLr, type RunConfig } from '../engine/experiments/config';
+import { SWEEP_DEFAULTS, momentumLr, type RunConfig } from '../engine/experiments/config';
 import { useConfig } from '../state/configStore';
+import { useRun } from '../state/runStore';
 import {
   ADAM_LR,
   DEFAULT_ARCH_FORM,
@@ -16,6 +17,7 @@ import {
   archPlan,
   gridPlan,
   optimizerPlan,
+  sweepWindow,
   widthPlan,
   type ArchChoice,
   type ArchForm,
@@ -209,6 +211,21 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
   );
 }
 
+/** How many W2 snapshots a sweep run's window holds on the data set the page has loaded. */
+function WindowSnapshots({ config }: { config: RunConfig }) {
+  const trainCount = useRun((s) => s.dataset?.trainCount ?? null);
+  const epochs = SWEEP_DEFAULTS.windowEpochs;
+  if (trainCount === null) return <>{epochs} epochs of steps</>;
+  const w = sweepWindow(config.batchSize, trainCount);
+  const n = (x: number) => x.toLocaleString('en-US');
+  return (
+    <>
+      {n(w.snapshots)} at B = {config.batchSize} ({epochs} epochs of {n(trainCount)} training digits
+      {w.every > 1 ? `; every ${w.every}th of ${n(w.steps)} steps, the window's cap` : ''})
+    </>
+  );
+}
+
 export function UniversalitySection() {
   const config = useConfig((s) => s.config);
   const bundleError = useUniversality((s) => s.bundleError);
@@ -218,13 +235,16 @@ export function UniversalitySection() {
       <h2>7. Is it universal? Optimizers, widths, batch sizes and deeper networks</h2>
       <p>
         The paper finds the inverse relation for other optimizers, network sizes and architectures
-        too. Test it here: each run below is a quick warm-up (8 epochs), a 3-epoch PCA window and 30
-        flatness modes, with B = {config.batchSize}, α = {config.lr}, h = {config.hidden} and the
-        seed from the run panel unless the sweep varies them. Sweeps run in the background worker
-        and can be paused, cancelled and continued; a run that another sweep already made at the
-        same settings is reused, not trained again. Starting one stops a training run in progress:
-        one experiment runs at a time. Until you run a sweep, its figure shows runs precomputed at
-        the default settings.
+        too. Test it here: each run below has the paper&rsquo;s {SWEEP_DEFAULTS.warmupEpochs}{' '}
+        warm-up epochs and {SWEEP_DEFAULTS.windowEpochs}-epoch PCA window, and measures{' '}
+        {SWEEP_DEFAULTS.flatnessModes} flatness modes (the paper preset&rsquo;s 50 would make each
+        run&rsquo;s longest phase longer still), with B = {config.batchSize}, α = {config.lr}, h ={' '}
+        {config.hidden} and the seed from the run panel unless the sweep varies them. Sweeps run on
+        a pool of background workers (the badge in the run panel says how many) and can be paused,
+        cancelled and continued; a run that another sweep already made at the same settings is
+        reused, not trained again. Starting one stops a training run in progress: one experiment
+        runs at a time. Until you run a sweep, its figure shows runs precomputed at the default
+        settings.
       </p>
       {bundleError ? (
         <p className="notice" role="status">
@@ -255,8 +275,9 @@ export function UniversalitySection() {
         does not give its threshold, and how it scales with width decides the answer: pick it with
         the control above the D_s figure. At the paper&rsquo;s settings (command line, h = 20 to
         200) D_L90 went from 28 to 33 while the weights grew tenfold, and a fixed F<sub>c</sub> = 1
-        counted 27 to 32 sharp directions at every width. A 3-epoch window resolves at most a few
-        hundred directions, which bounds both here.
+        counted 27 to 32 sharp directions at every width. Here each window holds one snapshot per
+        step, <WindowSnapshots config={config} />, and its PCA resolves at most that many
+        directions.
       </p>
       <SweepControls
         mode="widths"

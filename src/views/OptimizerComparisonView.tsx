@@ -1,6 +1,6 @@
 /**
  * Section 7a: the σ²–F relation of SGD, SGD with momentum and Adam, overlaid. Each run is one
- * quick warm-up and window (the optimizer comparison of the universality section); its measured
+ * warm-up and window (the optimizer comparison of the universality section); its measured
  * modes are points, its ψ fit a line, and the legend gives ψ with its 95% interval.
  */
 import { useMemo } from 'react';
@@ -39,7 +39,7 @@ export function OptimizerComparisonView() {
       title="Variance against flatness for three optimizers"
       caption={
         <>
-          Each optimizer trains the same network from the same initialisation for a quick warm-up
+          Each optimizer trains the same network from the same initialisation for the same warm-up
           and window; points are its measured PCA modes (σ²<sub>i</sub>, F<sub>i</sub>), the line
           its fit σ² ∝ F<sup>−ψ</sup>. A positive ψ for all three is the inverse relation holding
           beyond plain SGD.

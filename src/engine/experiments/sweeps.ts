@@ -44,12 +44,6 @@ import { runJob } from '../jobs/run';
 import type { ArchJobSpec, RunJobSpec } from '../jobs/spec';
 
 export const MAX_SWEEP_WIDTH = 200;
-/** Warm-up, window and flatness modes of a sweep run unless set (the 'quick' preset's). */
-export const SWEEP_DEFAULTS: Pick<RunConfig, 'warmupEpochs' | 'windowEpochs' | 'flatnessModes'> = {
-  warmupEpochs: 8,
-  windowEpochs: 3,
-  flatnessModes: 30,
-};
 /** The learning rate Adam runs at when none was chosen: α = 0.1 makes Adam diverge. */
 export const ADAM_DEFAULT_LR = 0.001;
 
