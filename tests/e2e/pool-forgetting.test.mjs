@@ -1,7 +1,9 @@
 // Section 6's forgetting sweep on the page's pool of job workers (issue 13), in real Chromium:
 // the smallest sweep the link allows (2 seeds × 3 runs of 40 task-2 steps) gives the same
 // numbers on one job worker as on two with the first seed's worker crashing (replaced, its seed
-// re-run): every run, task-1 mode table, mean over seeds and the chosen settings.
+// re-run): every run, task-1 mode table, mean over seeds and the chosen settings. The two
+// workers are chosen with the run panel's Workers setting (keyboard), which writes workers=2
+// into the address and sizes the next sweep's pool.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_TIMEOUT, WAIT, openPage, openSite, closeSite } from './harness.mjs';
@@ -27,16 +29,33 @@ function withoutTimes(v) {
   );
 }
 
-/** Runs the sweep on `workers` job workers; returns its numbers and the pool's counts. */
-async function sweep(workers, crashes = 0) {
+/**
+ * Runs the sweep on `workers` job workers (set in the link, or with `select` chosen in the run
+ * panel); returns its numbers and the pool's counts.
+ */
+async function sweep(workers, { crashes = 0, select = false } = {}) {
   const { page, context, errors, foreign } = await openPage(
     browser,
-    `${server.url}?${TINY}&workers=${workers}`,
+    `${server.url}?${TINY}${select ? '' : `&workers=${workers}`}`,
     server.origin,
   );
   await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
     timeout: WAIT.load,
   });
+  if (select) {
+    const size = page.getByLabel('Workers');
+    assert.equal(await size.inputValue(), 'auto');
+    // By keyboard: focus the select and step down its options to the number.
+    await size.focus();
+    for (let i = 0; i < workers; i++) await page.keyboard.press('ArrowDown');
+    assert.equal(await size.inputValue(), String(workers));
+    await page.waitForFunction(
+      (n) => new URLSearchParams(location.search).get('workers') === String(n),
+      workers,
+      { timeout: WAIT.ui },
+    );
+    assert.match(await page.getByTestId('pool-size').getAttribute('title'), /next sweep/);
+  }
   if (crashes) await page.evaluate((n) => window.__flatMinima.crashPoolJobs(n), crashes);
   await page.getByTestId('forgetting-start').click();
   await page.waitForFunction(
@@ -76,7 +95,7 @@ test(
       ['0 none', '0 ewc', '0 ldc', '1 none', '1 ewc', '1 ldc'],
       'runs in the serial order',
     );
-    const two = await sweep(2, 1);
+    const two = await sweep(2, { crashes: 1, select: true });
     assert.equal(two.pool.size, 2);
     assert.equal(two.pool.replaced, 1);
     assert.equal(two.pool.requeued, 1);
