@@ -30,6 +30,9 @@ type PhaseEvent = Extract<ForgettingWorkerEvent, { type: 'forgettingPhase' }>;
 
 let current: PoolForgetting | null = null;
 
+/** What the sweep needs of the pool (a WorkerPool; the unit tests give a fake). */
+export type ForgettingPool = Pick<WorkerPool, 'submitForgetting' | 'cancelAll'>;
+
 /**
  * The pool for a forgetting sweep: sized as for section 7 (cores or `workers=`, the memory
  * budget, counting each worker at a run of the sweep's network), and no larger than its seeds.
@@ -60,7 +63,7 @@ export function forgettingPoolSetup(
   };
 }
 
-class PoolForgetting {
+export class PoolForgetting {
   private cancelReason: string | null = null;
   private readonly t0 = performance.now();
   private readonly n: number;
@@ -84,9 +87,18 @@ class PoolForgetting {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private progress: ForgettingProgress | null = null;
 
+  /**
+   * `emit`: where the store's events go (dropped once another sweep started); `onEnd`: called
+   * once every seed's job has ended; `publish`: a job started or ended (the pool's counts).
+   */
   constructor(
-    private readonly pool: WorkerPool,
+    private readonly pool: ForgettingPool,
     private readonly config: ForgettingConfig,
+    private readonly out: {
+      emit: (e: ForgettingWorkerEvent) => void;
+      onEnd: () => void;
+      publish: () => void;
+    },
   ) {
     this.n = config.seeds.length;
     this.fraction = config.seeds.map(() => 0);
@@ -96,10 +108,9 @@ class PoolForgetting {
   }
 
   private emit(e: ForgettingWorkerEvent): void {
-    if (current !== this) return;
     // After a cancel only the final state goes out: the runs still answering are dropped.
     if (this.cancelReason !== null && e.type !== 'forgettingState') return;
-    applyForgettingEvent(e);
+    this.out.emit(e);
   }
 
   async run(): Promise<void> {
@@ -145,14 +156,13 @@ class PoolForgetting {
       this.emit({ type: 'forgettingDone', result });
       this.emit({ type: 'forgettingState', state: 'done' });
     }
-    if (current === this) current = null;
-    returnPool();
+    this.out.onEnd();
   }
 
   /** A seed's job ended: another seed (the earliest in flight) speaks for the sweep. */
   private ended(si: number, o: Outcome<ForgettingJobResult>): Outcome<ForgettingJobResult> {
     this.inFlight.delete(si);
-    publishPool();
+    this.out.publish();
     if (o.ok) this.fraction[si] = 1;
     else if (!o.cancelled && this.cancelReason === null) {
       // One failing seed stops the sweep, as one failing run stopped the serial loop.
@@ -165,7 +175,7 @@ class PoolForgetting {
   private onEvents(si: number, events: ForgettingJobEvent[]): void {
     if (!this.inFlight.has(si)) {
       this.inFlight.add(si);
-      publishPool();
+      this.out.publish();
       // A job that starts (again, after its worker crashed) streams from its beginning.
       this.live[si] = null;
       this.speak();
@@ -296,7 +306,16 @@ class PoolForgetting {
 /** Starts a forgetting sweep on the pool (a sweep running there is cancelled first). */
 export function startPoolForgetting(config: ForgettingConfig, setup: PoolSetup): void {
   current?.cancel('Stopped: a new sweep was started.');
-  const s = new PoolForgetting(borrowPool(setup), config);
+  const s: PoolForgetting = new PoolForgetting(borrowPool(setup), config, {
+    emit: (e) => {
+      if (current === s) applyForgettingEvent(e);
+    },
+    onEnd: () => {
+      if (current === s) current = null;
+      returnPool();
+    },
+    publish: publishPool,
+  });
   current = s;
   void s.run();
 }
