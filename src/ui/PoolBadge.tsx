@@ -34,7 +34,7 @@ export function PoolBadge() {
       className="badge"
       data-testid="pool-badge"
       data-workers={size}
-      title={`Sections 6's and 7's sweeps run on ${size} job worker${size === 1 ? '' : 's'}: ${reason}. Choose with Workers here or workers=1…16 in the link.`}
+      title={`The sweeps of sections 6 and 7 run on ${size} job worker${size === 1 ? '' : 's'}: ${reason}. Choose with Workers here or workers=1…16 in the link.`}
     >
       sweeps: <strong>{size}</strong> worker{size === 1 ? '' : 's'}
       {pool.size ? ` in use${pool.busy ? `, ${pool.busy} running` : ''}` : ''}
