@@ -53,7 +53,7 @@ export function PoolSizeSelect({ runBytes, inUse }: { runBytes: number; inUse: n
       </select>{' '}
       <span id={`${id}-note`} className="pool-size-note">
         {pending
-          ? `${chosen.size} from the next sweep`
+          ? `up to ${chosen.size} from the next sweep`
           : `applies to the next sweep${chosen.size < (requested ?? 0) ? `; capped at ${chosen.size} by memory` : ''}`}
       </span>
     </span>
