@@ -7,14 +7,13 @@
 import type { Dataset } from '../engine/data/dataset';
 import type { SweepRunner } from '../engine/experiments/sweeps';
 import type { FlatnessSearch } from '../engine/jobs/flatness';
-import { forgettingJobs } from '../engine/jobs/run';
+import { forgettingJobs, type ForgettingJobResult } from '../engine/jobs/run';
+import { forgettingFromJobs } from '../engine/jobs/forgettingMerge';
 import {
   forgettingSetup,
-  forgettingSummary,
+  setupCounts,
   type ForgettingConfig,
   type ForgettingResult,
-  type RunResult,
-  type Task1Report,
 } from '../engine/forgetting';
 import { WorkerPool, defaultWorkers, poolSweepRunner, type FailedJob, type Outcome } from './pool';
 import type { JobResult } from '../engine/jobs/run';
@@ -113,28 +112,13 @@ export async function forgettingOnRunner(
     }
   }
   const failed: FailedJob[] = [];
-  const reports = new Map<number, Task1Report>();
-  const runs: RunResult[] = [];
-  const timings = { pretrain: 0, task1: 0, analysis: 0, task2: 0, total: 0, runs: 0 };
+  const done: ForgettingJobResult[] = [];
   outcomes.forEach((o, i) => {
-    if (!o.ok || o.result.kind !== 'forgetting') {
-      failed.push({ spec: specs[i], error: o.ok ? 'not a forgetting result' : o.error });
-      return;
-    }
-    const r = o.result;
-    if (!reports.has(r.seed)) reports.set(r.seed, r.report);
-    runs.push(...r.runs);
-    for (const k of ['pretrain', 'task1', 'analysis', 'task2'] as const) timings[k] += r.seconds[k];
+    if (o.ok && o.result.kind === 'forgetting') done.push(o.result);
+    else failed.push({ spec: specs[i], error: o.ok ? 'not a forgetting result' : o.error });
   });
-  timings.total = (performance.now() - t0) / 1000;
-  const setup = forgettingSetup(config, data);
-  const seeds = config.seeds.filter((s) => reports.has(s));
-  const result = forgettingSummary(
-    config,
-    setup,
-    seeds.map((s) => reports.get(s)!),
-    runs,
-    timings,
-  );
+  // The counts from the data here: a sweep whose every job failed still reports them.
+  const counts = setupCounts(forgettingSetup(config, data));
+  const result = forgettingFromJobs(config, done, (performance.now() - t0) / 1000, counts);
   return { result, failed };
 }

@@ -14,6 +14,7 @@ import type {
 import type { CurvatureSummary } from '../engine/experiments/curvatureRun';
 import type { MlpWeights } from '../engine/nets/mlp';
 import type { FlatnessShare } from '../engine/jobs/flatness';
+import type { ForgettingJobEvent, ForgettingJobResult } from '../engine/jobs/run';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunSummary } from '../engine/experiments/sweeps';
 import type {
@@ -93,12 +94,6 @@ export type TrainerCommand =
   /** Stops and forgets the run; answered by 'resetDone' with the same token. */
   | { type: 'reset'; token: number }
   | { type: 'set'; lr?: number; batchSize?: number }
-  /**
-   * The catastrophic-forgetting sweep (section 6) on the loaded data set. One experiment at a
-   * time: this stops a training run, and `start` stops a sweep.
-   */
-  | { type: 'forgettingStart'; config: ForgettingConfig }
-  | { type: 'forgettingCancel' }
   /** A few training images of each digit group (answered by 'forgettingSamples'). */
   | { type: 'forgettingSamples'; groups: number[][]; perGroup: number }
   /** Noise shaping (SI §S9): the four methods for each seed. One experiment at a time. */
@@ -197,13 +192,15 @@ export type UniversalityWorkerEvent =
   /** A run that failed on its own (e.g. it diverged); the sweep goes on with the next. */
   | { type: 'universalityRunFailed'; index: number; message: string };
 
-// ───────────── trainer → UI: the forgetting sweep ─────────────
+// ───────────── pool → UI: the forgetting sweep (src/ui/poolForgetting.ts) ─────────────
 export interface ForgettingProgress {
   phase: ForgettingPhase;
   seed: number;
   /** Fraction of the whole sweep done, 0–1 (weighted by the engine's cost estimate). */
   fraction: number;
   etaSeconds: number | null;
+  /** Seeds in flight at once on the page's pool (the phase above is the earliest one's). */
+  running?: number;
 }
 
 /** Sample images of one digit group: `count` images of 28×28 bytes back to back. */
@@ -325,6 +322,16 @@ export interface FlatnessPoolTask {
   data: number;
 }
 
+/**
+ * One seed of section 6's forgetting sweep: its pretraining, task 1 and its analysis, and every
+ * task-2 run of its plan (the engine's 'forgetting' job).
+ */
+export interface ForgettingPoolTask {
+  type: 'forgetting';
+  config: ForgettingConfig;
+  seed: number;
+}
+
 export type PoolCommand =
   | {
       type: 'init';
@@ -333,7 +340,7 @@ export type PoolCommand =
       wasmPaths: Record<string, string>;
       forcedBackend?: BackendName;
     }
-  | { type: 'job'; id: number; task: PoolTask | FlatnessPoolTask }
+  | { type: 'job'; id: number; task: PoolTask | FlatnessPoolTask | ForgettingPoolTask }
   /** Aborts job `id` (answered by its 'failed' with cancelled set, or by its result). */
   | { type: 'cancel'; id: number }
   /** Hold the job at its next training step (answered by 'held'), and go on. */
@@ -349,4 +356,7 @@ export type PoolEvent =
   | { type: 'held' }
   | { type: 'done'; id: number; result: UniversalityResult }
   | { type: 'flatnessDone'; id: number; modes: ModeFlatnessResult[] }
+  /** A forgetting job's streamed events, batched (at most ~10 messages a second). */
+  | { type: 'forgettingEvents'; id: number; events: ForgettingJobEvent[] }
+  | { type: 'forgettingDone'; id: number; result: ForgettingJobResult }
   | { type: 'failed'; id: number; message: string; cancelled: boolean };

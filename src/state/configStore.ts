@@ -31,6 +31,8 @@ export interface ConfigState extends ParsedUrl {
   set: <K extends keyof RunConfig>(key: K, value: RunConfig[K]) => void;
   setData: (data: DataChoice) => void;
   setTheme: (theme: ThemeChoice) => void;
+  /** The page's pool size (`workers=`), or null: the cores minus one. */
+  setWorkers: (workers: number | null) => void;
   /** Takes the preset and settings of an opened run file. */
   load: (preset: string, config: RunConfig) => void;
   dismissNotices: () => void;
@@ -67,6 +69,7 @@ export const useConfig = create<ConfigState>((set) => ({
     }
     set({ theme });
   },
+  setWorkers: (workers) => set({ workers }),
   load: (preset, config) => set({ preset, config }),
   dismissNotices: () => set({ notices: [] }),
 }));
@@ -132,7 +135,8 @@ export function syncConfigToUrl(): () => void {
       s.config !== prev.config ||
       s.data !== prev.data ||
       s.theme !== prev.theme ||
-      s.hide !== prev.hide
+      s.hide !== prev.hide ||
+      s.workers !== prev.workers
     ) {
       writeUrl(s);
     }

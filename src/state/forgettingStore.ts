@@ -3,7 +3,8 @@
  * digits, the number of seeds and the URL overrides), its state and progress, and everything it
  * reports — the task-1 mode tables, the curve of the run in progress, the finished runs, the
  * means over seeds, the summary — plus the sample digits and what the figures show (scoring,
- * chosen λ). The worker client routes the trainer's 'forgetting…' events here.
+ * chosen λ). The sweep runs on the page's pool (src/ui/poolForgetting.ts), which reports it
+ * here as 'forgetting…' events; the sample digits come from the trainer worker.
  *
  * URL keys, read on load: `ft1`, `ft2` task digits ("0,1"); `fseeds` number of seeds (1–10,
  * seeds 0…n−1); `flambdas` LDC λ grid; `fewc` EWC λ grid; `fnc` N_c list; `fsteps` task-2 steps
@@ -512,7 +513,7 @@ function sameKey(a: RunKey, b: RunKey): boolean {
   return a.method === b.method && a.lambda === b.lambda && a.nc === b.nc && a.seed === b.seed;
 }
 
-/** Applies one trainer event of the forgetting sweep to the store. */
+/** Applies one event of the forgetting sweep to the store. */
 export function applyForgettingEvent(e: ForgettingWorkerEvent): void {
   const s = useForgetting.getState();
   // Until the new sweep reports 'running', whatever arrives belongs to the previous one (its
@@ -572,7 +573,11 @@ export function applyForgettingEvent(e: ForgettingWorkerEvent): void {
       return;
     }
     case 'forgettingDone':
+      // The merged result's runs and task-1 tables are in the serial sweep's order (seed by
+      // seed); the pool's seeds reported theirs as they finished.
       useForgetting.setState({
+        runs: e.result.runs,
+        task1: e.result.task1,
         summary: e.result.summary,
         timings: e.result.timings,
         sweep: e.result.sweep,

@@ -1,6 +1,7 @@
 /**
  * Section 6's own controls (the catastrophic-forgetting sweep): the two tasks' digits, the
- * number of seeds, Start sweep / Cancel, and the progress bar with phase and ETA; and the
+ * number of seeds, Start sweep / Cancel, and the progress bar with phase and ETA (the sweep runs
+ * on the page's pool, one seed per job worker: src/ui/poolForgetting.ts); and the
  * closing note with the numbers of the finished sweep. A link (`fautorun=1`, or the
  * "forgetting" preset with `autorun=1`) starts a sweep on its own only when it is no larger
  * than the default one; a larger one waits for a click, and the panel says why.
@@ -158,7 +159,7 @@ export function ForgettingPanel() {
     status === 'starting'
       ? 'Starting…'
       : status === 'running' || status === 'cancelling'
-        ? `${status === 'cancelling' ? 'Cancelling · ' : ''}${phase ? `seed ${phase.seedIndex + 1} of ${running?.seeds.length ?? '?'} · ${PHASE_LABEL[phase.phase] ?? phase.phase}` : 'running'} · ${runsDone} of ${total} runs · ${Math.round(100 * (progress?.fraction ?? 0))}% · ETA ${formatEta(progress?.etaSeconds)}`
+        ? `${status === 'cancelling' ? 'Cancelling · ' : ''}${phase ? `seed ${phase.seedIndex + 1} of ${running?.seeds.length ?? '?'} · ${PHASE_LABEL[phase.phase] ?? phase.phase}` : 'running'}${(progress?.running ?? 0) > 1 ? ` (${progress?.running} seeds at once)` : ''} · ${runsDone} of ${total} runs · ${Math.round(100 * (progress?.fraction ?? 0))}% · ETA ${formatEta(progress?.etaSeconds)}`
         : status === 'done'
           ? `Done · ${runsDone} runs in ${seconds !== null ? seconds.toFixed(1) : '?'} s`
           : status === 'cancelled' || status === 'error'
@@ -327,6 +328,7 @@ function planText(
   return (
     `${n} seed${n === 1 ? '' : 's'} × ${perSeed} runs (no constraint, EWC at ${ewc} λ, LDC at ${cfg.lambdas.length} λ × ${cfg.ncList.length} N_c) of ${cfg.task2Steps} task-2 steps, on ${dataset ? `${dataset.source === 'idx' ? 'your MNIST files' : 'the embedded digits'} (${dataset.trainCount.toLocaleString('en')} training images)` : 'the loaded digits'}. ` +
     `Each method's setting is chosen on validation data — ${Math.round(100 * cfg.validationFraction)}% of each task digit's training images, held out from all training — and its test error reported; budgets: LDC ${ldc} settings, EWC ${ewc}, no constraint 1${ldc === ewc ? ' (equal)' : ` (unequal: the method with more settings has more chances)`}. ` +
+    `The seeds run side by side on the page's pool of job workers, one seed to a worker (the run panel's Workers setting). ` +
     `The page runs ${DEFAULT_FORGETTING_SEEDS} seeds by default for speed (the headless reproduce command runs ${CLI_FORGETTING_SEEDS.length}); a sweep here has at most ${MAX_SWEEP_RUNS.toLocaleString('en')} runs and ${MAX_SWEEP_STEPS.toLocaleString('en')} task-2 steps, and a link starts one on its own only up to the default's ${DEFAULT_SWEEP_RUNS} runs.`
   );
 }

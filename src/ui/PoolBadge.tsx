@@ -1,24 +1,27 @@
 /**
- * The run panel's word on the sweep pool (issue 13): how many job workers section 7's sweeps
- * run on, and why that many (cores, the link's `workers=`, the memory budget); while a sweep
- * runs, how many runs are in flight; and, when the pool could not measure some of a flatness
- * search's modes, that the analysis worker measured them.
+ * The run panel's word on the sweep pool (issue 13): how many job workers the sweeps (sections
+ * 6 and 7) run on and why that many (cores, the link's `workers=`, the memory budget), with the
+ * Workers setting (PoolSizeSelect); while a sweep runs, how many runs are in flight; and, when
+ * the pool could not measure some of a flatness search's modes, that the analysis worker
+ * measured them.
  */
 import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { currentPlan } from './runActions';
 import { poolSizing } from './poolSize';
 import { usePool } from './poolSweeps';
+import { PoolSizeSelect } from './PoolSizeSelect';
 
 export function PoolBadge() {
   const pool = usePool();
   const config = useConfig((s) => s.config);
   const requested = useConfig((s) => s.workers);
   const dataset = useRun((s) => s.dataset);
+  const runBytes = currentPlan(config, dataset).memory.total;
   const planned = poolSizing(
     typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined,
     requested,
-    currentPlan(config, dataset).memory.total,
+    runBytes,
   );
   const size = pool.size || planned.size;
   const reason = pool.size ? (pool.reason ?? planned.reason) : planned.reason;
@@ -31,14 +34,15 @@ export function PoolBadge() {
       className="badge"
       data-testid="pool-badge"
       data-workers={size}
-      title={`Section 7's sweeps run on ${size} job worker${size === 1 ? '' : 's'}: ${reason}. Set workers=1…16 in the link to choose.`}
+      title={`The sweeps of sections 6 and 7 run on ${size} job worker${size === 1 ? '' : 's'}: ${reason}. Choose with Workers here or workers=1…16 in the link.`}
     >
       sweeps: <strong>{size}</strong> worker{size === 1 ? '' : 's'}
       {pool.size ? ` in use${pool.busy ? `, ${pool.busy} running` : ''}` : ''}
       {replaced}
       {pool.flatnessNotice ? (
         <span data-testid="pool-flatness-notice">; {pool.flatnessNotice}</span>
-      ) : null}
+      ) : null}{' '}
+      · <PoolSizeSelect runBytes={runBytes} inUse={pool.size} />
     </span>
   );
 }

@@ -111,6 +111,8 @@ let poolKey: { size: number; dataKey: unknown } | null = null;
 let sweep: PoolSweep | null = null;
 /** Flatness shares on the pool now: an idle pool is not ended under them. */
 let flatnessInFlight = 0;
+/** Other sweeps on the pool now (section 6's forgetting sweep, poolForgetting.ts). */
+let borrowed = 0;
 /** Test builds: crashes armed before the pool existed. */
 let pendingCrashes = 0;
 /** Counts of pools already disposed (the store shows the visit's totals). */
@@ -144,11 +146,15 @@ function disposePool(why: string): void {
   publish();
 }
 
+function unused(): boolean {
+  return sweep === null && flatnessInFlight === 0 && borrowed === 0;
+}
+
 function disposeWhenIdle(): void {
   if (idleTimer !== null) clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
     idleTimer = null;
-    if (sweep === null && flatnessInFlight === 0) disposePool('the pool was idle');
+    if (unused()) disposePool('the pool was idle');
   }, POOL_IDLE_MS);
 }
 
@@ -212,8 +218,30 @@ export async function measureShareOnPool(
   } finally {
     flatnessInFlight--;
     publish();
-    if (sweep === null && flatnessInFlight === 0) disposeWhenIdle();
+    if (unused()) disposeWhenIdle();
   }
+}
+
+/**
+ * The pool for another sweep (section 6's forgetting sweep): the one running if it has the
+ * setup's size and data, else a new one. Kept until `returnPool`.
+ */
+export function borrowPool(setup: PoolSetup): WorkerPool {
+  const p = poolFor(setup);
+  borrowed++;
+  publish();
+  return p;
+}
+
+export function returnPool(): void {
+  borrowed = Math.max(0, borrowed - 1);
+  publish();
+  if (unused()) disposeWhenIdle();
+}
+
+/** Publishes the pool's counts (runs in flight) after a borrower's job started or ended. */
+export function publishPool(): void {
+  publish();
 }
 
 /** One sweep's runs on the pool, reported as the trainer's sweep loop reported them. */
@@ -258,7 +286,7 @@ class PoolSweep {
     else this.emit({ type: 'universalityState', state: 'done' });
     if (sweep === this) {
       sweep = null;
-      disposeWhenIdle();
+      if (unused()) disposeWhenIdle();
     }
     publish();
   }

@@ -61,6 +61,7 @@ import {
   startPoolSweep,
   usePool,
 } from './poolSweeps';
+import { cancelPoolForgetting, forgettingPoolSetup, startPoolForgetting } from './poolForgetting';
 import { TEST_HOOKS, type CrashCommand, type LoseGpuCommand } from '../protocol/testHooks';
 import type {
   AnalysisCommand,
@@ -73,6 +74,9 @@ import type {
   UniversalityMode,
   UniversalityRunSpec,
 } from '../protocol/messages';
+
+/** Training images of each task the digits figure shows (TaskDigitsView's SAMPLES_PER_TASK). */
+const FORGETTING_SAMPLES = 8;
 
 /** The run store with the last run's curves, results and progress cleared (a new run, a reset). */
 function clearedRun(runState: 'training' | 'loading' | 'idle'): Partial<RunStoreState> {
@@ -130,6 +134,8 @@ export class WorkerClient {
   private dataLoaded = false;
   /** Workers were started before (a later start is a restart, shown as 'loading'). */
   private startedBefore = false;
+  /** The data set the forgetting sweep runs on (the IDX files kept then, or null: embedded). */
+  private forgettingData: IdxFile[] | null = null;
   /** The reader's IDX files: loaded into every restarted worker until they choose other data. */
   private keptIdx: IdxFile[] | null = null;
   /**
@@ -247,7 +253,6 @@ export class WorkerClient {
    * checkpoint before the PCA window.
    */
   private halt(what: string): void {
-    stopForgetting('error', `${what}; the sweep was stopped. Start it again to go on.`);
     stopNoiseShaping('error', `${what}; the runs were stopped. Start them again.`);
     this.kill();
     const s = useRun.getState();
@@ -277,7 +282,6 @@ export class WorkerClient {
 
   /** Ends both workers (leaving the page, or before new ones start). */
   terminate(): void {
-    stopForgetting('cancelled', 'Stopped: the workers were restarted.');
     stopNoiseShaping('cancelled', 'Stopped: the workers were restarted.');
     this.kill();
   }
@@ -295,11 +299,10 @@ export class WorkerClient {
     this.ensureWorkers();
     // Pieces still loading: Start says so until the trainer begins (its queue holds the run).
     const cold = !this.dataLoaded;
-    // One experiment at a time: the trainer worker stops a forgetting sweep before this run.
-    stopForgetting(
-      'cancelled',
-      'Stopped: a training run was started (one experiment runs at a time).',
-    );
+    // One experiment at a time: the forgetting sweep on the pool stops before this run.
+    const why = 'Stopped: a training run was started (one experiment runs at a time).';
+    stopForgetting('cancelled', why);
+    cancelPoolForgetting(why);
     cancelPoolSweep('Stopped: a training run was started (one experiment runs at a time).');
     this.lastConfig = config;
     this.live = {};
@@ -378,8 +381,9 @@ export class WorkerClient {
     this.sendTrainer({ type: 'useEmbedded' });
   }
   /**
-   * Starts the forgetting sweep (section 6) in the trainer worker. A training run in progress
-   * is stopped and cleared first (one experiment at a time); finished results stay.
+   * Starts the forgetting sweep (section 6) on the page's pool of job workers, one seed per job
+   * (poolForgetting.ts), on the data set loaded here. A training run in progress is stopped and
+   * cleared first (one experiment at a time); finished results stay.
    */
   startForgetting(config: ForgettingConfig): void {
     if (forgettingBusy(useForgetting.getState())) return;
@@ -391,13 +395,17 @@ export class WorkerClient {
       notice = 'The training run in progress was stopped: one experiment runs at a time.';
     }
     cancelPoolSweep('Stopped: the forgetting sweep was started (one experiment runs at a time).');
+    if (noiseShapingBusy(useNoiseShaping.getState())) this.cancelNoiseShaping();
     beginForgetting(config, notice);
-    this.sendTrainer({ type: 'forgettingStart', config });
+    // The task digits figure shows the sweep's digits (the trainer holds the same data).
+    this.requestTaskSamples([config.task1, config.task2], FORGETTING_SAMPLES);
+    this.forgettingData = this.keptIdx;
+    startPoolForgetting(config, forgettingPoolSetup(config, this.keptIdx, this.forcedBackend));
   }
   cancelForgetting(): void {
     if (!forgettingBusy(useForgetting.getState())) return;
     useForgetting.setState({ status: 'cancelling' });
-    this.sendTrainer({ type: 'forgettingCancel' });
+    cancelPoolForgetting('Cancelled.');
   }
   /**
    * Section 7: a universality sweep on the page's pool of job workers (poolSweeps.ts: the
@@ -442,6 +450,10 @@ export class WorkerClient {
     if (noiseShapingBusy(useNoiseShaping.getState())) return;
     this.ensureWorkers();
     cancelPoolSweep('Stopped: the noise-shaping runs were started (one experiment at a time).');
+    if (forgettingBusy(useForgetting.getState()))
+      cancelPoolForgetting(
+        'Stopped: the noise-shaping runs were started (one experiment at a time).',
+      );
     beginNoiseShaping(config, seeds);
     this.sendTrainer({ type: 'noiseShapingStart', config, seeds });
   }
@@ -572,6 +584,12 @@ export class WorkerClient {
           if (r?.reload) this.reloadingIdx = false;
           if (r && !r.superseded) this.keptIdx = r.files;
         }
+        // The forgetting sweep's workers hold the data it started on: other data stops it.
+        if (
+          forgettingBusy(useForgetting.getState()) &&
+          (e.info.source === 'idx' ? this.keptIdx : null) !== this.forgettingData
+        )
+          cancelPoolForgetting('Stopped: another data set was loaded.');
         this.showDataset(e.info);
         return;
       case 'datasetError':

@@ -10,9 +10,11 @@
  * tests drive it with in-process fakes.
  */
 import type { FlatnessShare } from '../engine/jobs/flatness';
+import type { ForgettingJobEvent, ForgettingJobResult } from '../engine/jobs/run';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type {
   FlatnessPoolTask,
+  ForgettingPoolTask,
   PoolCommand,
   PoolEvent,
   PoolTask,
@@ -50,11 +52,13 @@ export interface PoolStats {
 }
 
 interface Job {
-  task: PoolTask | FlatnessPoolTask;
+  task: PoolTask | FlatnessPoolTask | ForgettingPoolTask;
   attempts: number;
   onProgress?: (p: UniversalityProgress) => void;
-  /** A sweep run's outcome, or a flatness share's (the task's type says which). */
-  resolve: (o: Outcome<UniversalityResult | ModeFlatnessResult[]>) => void;
+  /** A forgetting job's streamed events (a re-queued job streams from its start again). */
+  onForgettingEvents?: (events: ForgettingJobEvent[]) => void;
+  /** A sweep run's outcome, a flatness share's or a forgetting seed's (the task says which). */
+  resolve: (o: Outcome<UniversalityResult | ModeFlatnessResult[] | ForgettingJobResult>) => void;
 }
 
 interface Slot {
@@ -121,12 +125,16 @@ export class WorkerPool {
       case 'progress':
         if (slot.job && e.id === slot.jobId) slot.job.onProgress?.(e.progress);
         return;
+      case 'forgettingEvents':
+        if (slot.job && e.id === slot.jobId) slot.job.onForgettingEvents?.(e.events);
+        return;
       case 'held':
         slot.held = true;
         this.checkHeld();
         return;
       case 'done':
       case 'flatnessDone':
+      case 'forgettingDone':
       case 'failed': {
         const job = slot.job;
         if (!job || e.id !== slot.jobId) return;
@@ -134,7 +142,7 @@ export class WorkerPool {
         job.resolve(
           e.type === 'failed'
             ? { ok: false, error: e.message, cancelled: e.cancelled }
-            : { ok: true, result: e.type === 'done' ? e.result : e.modes },
+            : { ok: true, result: e.type === 'flatnessDone' ? e.modes : e.result },
         );
         break;
       }
@@ -216,6 +224,27 @@ export class WorkerPool {
       const task: FlatnessPoolTask = { type: 'flatness', share, data };
       // The job worker answers a flatness task with 'flatnessDone' only.
       this.queue.push({ task, attempts: 0, resolve: resolve as Job['resolve'] });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Runs one seed of a forgetting sweep on the next idle worker (crash handling as for a run);
+   * `onEvents` gets its streamed events.
+   */
+  submitForgetting(
+    task: ForgettingPoolTask,
+    onEvents: (events: ForgettingJobEvent[]) => void,
+  ): Promise<Outcome<ForgettingJobResult>> {
+    if (this.closed)
+      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
+    return new Promise((resolve) => {
+      this.queue.push({
+        task,
+        attempts: 0,
+        onForgettingEvents: onEvents,
+        resolve: resolve as Job['resolve'],
+      });
       this.dispatch();
     });
   }

@@ -116,7 +116,9 @@ export function ForgettingCurvesView() {
       Test error on task 1 (ε₁, solid) and task 2 (ε₂, dashed) while W2 learns task 2, scored over
       the {SCORING_LABEL[scoring]}; mean over {seedsText(nSeeds)}, shaded: the range. After{' '}
       {fmtInt(maxStep)} steps ε₁ = {endText('eps1')}; ε₂ = {endText('eps2')}.
-      {status === 'running' ? ' The sweep is still running: the curves fill in seed by seed.' : ''}
+      {status === 'running'
+        ? ' The sweep is still running: the curves fill in as each seed’s runs finish.'
+        : ''}
       {bundled && unbundled.length
         ? ` The bundled sweep has no curves for ${unbundled.map((s) => settingLabel(s)).join(' and ')}: run the sweep to see them.`
         : ''}

@@ -5,6 +5,9 @@
  * engine's job function `runJob` — the function the CLI's worker threads and the serial sweeps
  * call — so a run's numbers do not depend on which worker, or how many, made it.
  *
+ * A section-6 forgetting seed arrives as its config and seed, and streams the engine's events
+ * while it runs (src/ui/poolForgetting.ts shows them).
+ *
  * A section-7 run arrives as the page plans it (UniversalityRunSpec) and leaves as the page
  * shows it (UniversalityResult): an architecture run keeps its whole result for the overlay,
  * and one that did not train counts as failed, as in the trainer's former sweep loop.
@@ -21,11 +24,23 @@ import {
 } from '../engine/experiments/architectures';
 import { measureShare } from '../engine/jobs/flatness';
 import { splitFingerprint } from '../engine/data/fingerprint';
-import { runJob } from '../engine/jobs/run';
-import { checkJobSpec, type ArchJobSpec, type RunJobSpec } from '../engine/jobs/spec';
+import {
+  JobCache,
+  runJob,
+  type ForgettingJobEvent,
+  type ForgettingJobResult,
+} from '../engine/jobs/run';
+import {
+  checkJobSpec,
+  type ArchJobSpec,
+  type ForgettingJobSpec,
+  type RunJobSpec,
+} from '../engine/jobs/spec';
+import { runPlan } from '../engine/forgetting/experiment';
 import { dataShape } from '../engine/experiments/runChecks';
 import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
 import type {
+  ForgettingPoolTask,
   PoolCommand,
   PoolData,
   PoolEvent,
@@ -39,6 +54,8 @@ import { wasmFetcher } from './wasmOnce';
 declare const self: DedicatedWorkerGlobalScope;
 
 const YIELD_MS = 25;
+/** A forgetting job's streamed events go out at most once per this many milliseconds. */
+const BATCH_MS = 100;
 
 let data: Dataset | null = null;
 /** Its training split's fingerprint, computed for the first flatness share. */
@@ -50,6 +67,8 @@ let wake: (() => void) | null = null;
 let lastYield = performance.now();
 /** Test builds only: the job in progress ends in an uncaught error at its next step. */
 let crashArmed = false;
+/** The last forgetting seed's pretraining, task 1 and analysis (runJob's cache). */
+const jobCache = new JobCache();
 
 function post(e: PoolEvent): void {
   self.postMessage(e);
@@ -131,6 +150,49 @@ async function run(id: number, task: PoolTask, d: Dataset): Promise<Universality
   return { kind: 'arch', config: spec.config, result };
 }
 
+/**
+ * One seed of the forgetting sweep: the engine's job over the seed's whole plan, its events
+ * (phases, task-1 modes, curve points, runs, progress) streamed in batches as the trainer's
+ * former sweep loop sent them; phase changes and the mode table go out at once.
+ */
+async function forgetting(
+  id: number,
+  task: ForgettingPoolTask,
+  d: Dataset,
+): Promise<ForgettingJobResult> {
+  const abort = new AbortController();
+  current = { id, abort };
+  const signal = abort.signal;
+  await checkpoint(signal, true);
+  const spec: ForgettingJobSpec = {
+    kind: 'forgetting',
+    config: task.config,
+    seed: task.seed,
+    runs: runPlan(task.config, task.seed),
+  };
+  checkJobSpec(spec, dataShape(d));
+  let batch: ForgettingJobEvent[] = [];
+  let last = performance.now();
+  const flush = () => {
+    if (batch.length) post({ type: 'forgettingEvents', id, events: batch });
+    batch = [];
+    last = performance.now();
+  };
+  const r = await runJob(spec, d, {
+    signal,
+    cache: jobCache,
+    yieldEvery: () => checkpoint(signal),
+    onForgettingEvent: (e) => {
+      batch.push(e);
+      if (e.type === 'phase' || e.type === 'task1Modes' || performance.now() - last >= BATCH_MS)
+        flush();
+    },
+  });
+  flush();
+  if (r.kind !== 'forgetting') throw new Error('a forgetting job returned another result');
+  return r;
+}
+
 async function handle(cmd: PoolCommand): Promise<void> {
   switch (cmd.type) {
     case 'init':
@@ -161,6 +223,11 @@ async function handle(cmd: PoolCommand): Promise<void> {
           current = { id: cmd.id, abort: new AbortController() };
           await checkpoint(current.abort.signal, true);
           post({ type: 'flatnessDone', id: cmd.id, modes: await measureShare(share, d.train) });
+          return;
+        }
+        if (cmd.task.type === 'forgetting') {
+          const result = await forgetting(cmd.id, cmd.task, d);
+          post({ type: 'forgettingDone', id: cmd.id, result });
           return;
         }
         post({ type: 'done', id: cmd.id, result: await run(cmd.id, cmd.task, d) });

@@ -16,7 +16,7 @@ import {
   type TrainingEvent,
 } from '../engine/experiments/training';
 import { cloneWeights, initMlp } from '../engine/nets/mlp';
-import { ForgettingLoop, taskSamples } from './forgettingLoop';
+import { taskSamples } from './taskSamples';
 import { NoiseShapingLoop } from './noiseShapingLoop';
 import type {
   AnalysisFeed,
@@ -47,9 +47,6 @@ let dataset: Dataset | null = null;
 let embedded: Dataset | null = null;
 let analysis: MessagePort | null = null;
 let run: RunLoop | null = null;
-/** The forgetting sweep (section 6); never at the same time as `run`. */
-let forgetting: ForgettingLoop | null = null;
-
 /** Noise shaping (SI §S9); never at the same time as another experiment. */
 let noiseShaping: NoiseShapingLoop | null = null;
 
@@ -59,14 +56,6 @@ async function stopNoiseShaping(reason: string): Promise<void> {
   noiseShaping = null;
   n.cancel(reason);
   await n.finished;
-}
-
-async function stopForgetting(reason: string): Promise<void> {
-  const f = forgetting;
-  if (!f) return;
-  forgetting = null;
-  f.cancel(reason);
-  await f.finished;
 }
 
 function post(e: TrainerEvent): void {
@@ -408,7 +397,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
           })),
         );
         const d = await loadIdxDataset(files);
-        await stopForgetting('Stopped: another data set was loaded.');
         await run?.stop();
         run = null;
         adoptDataset(d);
@@ -421,7 +409,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     }
     case 'useEmbedded':
       if (embedded) {
-        await stopForgetting('Stopped: the embedded digits were loaded again.');
         await run?.stop();
         run = null;
         adoptDataset(embedded);
@@ -429,7 +416,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
       return;
     case 'start': {
       if (!dataset) throw new Error('no data set is loaded yet');
-      await stopForgetting('Stopped: a training run was started (one experiment runs at a time).');
       await stopNoiseShaping(
         'Stopped: a training run was started (one experiment runs at a time).',
       );
@@ -454,32 +440,9 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     case 'set':
       run?.set({ lr: cmd.lr, batchSize: cmd.batchSize });
       return;
-    case 'forgettingStart': {
-      if (!dataset) throw new Error('no data set is loaded yet');
-      await stopForgetting('Stopped: a new sweep was started.');
-      await stopNoiseShaping(
-        'Stopped: the forgetting sweep was started (one experiment at a time).',
-      );
-      // A run still training is stopped; a finished one keeps its analysis (profiles).
-      if (run?.active) {
-        await run.stop();
-        run = null;
-        feed({ type: 'reset' });
-        post({ type: 'state', state: 'idle' });
-      }
-      const f = new ForgettingLoop(cmd.config, dataset, post);
-      forgetting = f;
-      void f.finished.then(() => {
-        if (forgetting === f) forgetting = null;
-      });
-      return;
-    }
     case 'noiseShapingStart': {
       if (!dataset) throw new Error('no data set is loaded yet');
       await stopNoiseShaping('Stopped: the runs were started again.');
-      await stopForgetting(
-        'Stopped: the noise-shaping runs were started (one experiment at a time).',
-      );
       if (run?.active) {
         await run.stop();
         run = null;
@@ -495,9 +458,6 @@ async function handle(cmd: TrainerCommand): Promise<void> {
     }
     case 'noiseShapingCancel':
       await stopNoiseShaping('Cancelled.');
-      return;
-    case 'forgettingCancel':
-      await stopForgetting('Cancelled.');
       return;
     case 'forgettingSamples':
       if (dataset)

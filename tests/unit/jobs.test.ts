@@ -11,9 +11,10 @@ import {
   DEFAULT_FORGETTING_CONFIG,
   forgettingRun,
   forgettingSetup,
-  forgettingSummary,
+  setupCounts,
   type ForgettingConfig,
   type ForgettingResult,
+  type RunKey,
 } from '../../src/engine/forgetting';
 import {
   JobSpecError,
@@ -23,7 +24,13 @@ import {
   jobKey,
   type JobSpec,
 } from '../../src/engine/jobs/spec';
-import { JobCache, forgettingJobs, runJob } from '../../src/engine/jobs/run';
+import {
+  JobCache,
+  forgettingJobs,
+  runJob,
+  type ForgettingJobEvent,
+} from '../../src/engine/jobs/run';
+import { forgettingFromJobs } from '../../src/engine/jobs/forgettingMerge';
 import { useBackend } from './tfBackend';
 
 const dataPath = 'public/data/mnist-10k.bin';
@@ -134,35 +141,63 @@ describe.skipIf(!hasData)('the forgetting sweep as jobs', () => {
       displacementModes: 10,
     };
     let serial: ForgettingResult | null = null;
-    for await (const e of forgettingRun(config, data, { streamCurves: false }))
+    const serialStream: unknown[] = [];
+    for await (const e of forgettingRun(config, data)) {
       if (e.type === 'done') serial = e.result;
+      else if (e.type !== 'progress' && e.type !== 'sweepPoint') serialStream.push(e);
+    }
     const jobs = forgettingJobs(config, 2);
     expect(jobs.map((j) => j.runs.length)).toEqual([2, 2]);
     // The first job on its own runner, the second on a runner that already holds the seed.
     const cache = new JobCache();
+    const streamed: ForgettingJobEvent[] = [];
+    let turns = 0;
     const results = [
-      await runJob(checkJobSpec(jobs[0]), data),
+      await runJob(checkJobSpec(jobs[0]), data, {
+        onForgettingEvent: (e) => streamed.push(e),
+        yieldEvery: async () => void turns++,
+      }),
       await runJob(jobs[0], data, { cache }),
       await runJob(jobs[1], data, { cache }),
     ];
     const [fresh, , second] = results;
     if (fresh.kind !== 'forgetting' || second.kind !== 'forgetting') throw new Error('kind');
     expect(second.seconds.pretrain).toBe(0);
-    const setup = forgettingSetup(config, data);
-    const merged = forgettingSummary(
-      config,
-      setup,
-      [fresh.report],
-      [...fresh.runs, ...second.runs],
-      {
-        pretrain: 0,
-        task1: 0,
-        analysis: 0,
-        task2: 0,
-        total: 0,
-        runs: 0,
-      },
-    );
+    // The one merge every runner uses (the CLI's threads and queue, the page's pool).
+    const merged = forgettingFromJobs(config, [fresh, second], 0);
     expect(withoutTimes(merged)).toEqual(withoutTimes(serial));
+    // A job streams the serial sweep's events for its runs (the page's pool shows them live),
+    // and its progress reaches its whole work.
+    const fractions = streamed.flatMap((e) => (e.type === 'progress' ? [e.fraction] : []));
+    expect(fractions[fractions.length - 1]).toBeCloseTo(1, 12);
+    expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1])).toBe(true);
+    // A turn of the event loop after every engine event (a worker's cancel gets through);
+    // the task-1 modes and the task-2 phase are sent between two of them.
+    expect(turns).toBe(streamed.length - 2);
+    const firstJob = new Set(jobs[0].runs.map((k) => `${k.method}|${k.lambda}|${k.nc}`));
+    const ofFirstJob = (e: unknown) => {
+      const x = e as { type: string; key?: RunKey; run?: RunKey };
+      const k = x.key ?? x.run;
+      return !k || firstJob.has(`${k.method}|${k.lambda}|${k.nc}`);
+    };
+    // The sweep's closing 'summary' phase is the merger's, not a job's.
+    const serialOfJob = serialStream
+      .filter((e) => ofFirstJob(e) && (e as { phase?: string }).phase !== 'summary')
+      .map((e) => {
+        const x = e as { type: string; message?: string };
+        // The serial sweep's task-2 phase counts the seed's runs, a job its own.
+        return x.type === 'phase' && /task-2 runs/.test(x.message ?? '')
+          ? { ...x, message: '' }
+          : x;
+      });
+    const jobStream = streamed
+      .filter((e) => e.type !== 'progress')
+      .map((e) =>
+        e.type === 'phase' && e.phase === 'task2' ? { ...e, message: '' } : (e as unknown),
+      );
+    expect(withoutTimes(jobStream)).toEqual(withoutTimes(serialOfJob));
+    expect(withoutTimes(fresh.counts)).toEqual(
+      withoutTimes(setupCounts(forgettingSetup(config, data))),
+    );
   });
 });

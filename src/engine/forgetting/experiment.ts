@@ -37,14 +37,8 @@ import { checkForgettingConfig, type ForgettingConfig } from './config';
 import { fisherDiagonal, fisherStats } from './fisher';
 import { EwcPenalty, LdcPenalty, NoPenalty, type Method, type Penalty } from './penalties';
 import { TaskScorer, type TaskErrors } from './scoring';
-import {
-  aggregate,
-  mean,
-  summarize,
-  sweepKey,
-  type ForgettingSummary,
-  type SweepPoint,
-} from './selection';
+import { aggregate, mean, sweepKey, type ForgettingSummary, type SweepPoint } from './selection';
+import { forgettingSummary, setupCounts } from './summary';
 import { holdOutValidation, type HeldOutTask, type Task } from './tasks';
 import { W2Trainer, reinitW2, type FrozenLayers } from './w2Trainer';
 
@@ -238,7 +232,7 @@ export function forgettingSetup(config: ForgettingConfig, data: Dataset): Forget
  * What the phases yield besides the public events: work done, in the progress weights of
  * forgettingRun (the job runner ignores both).
  */
-type PhaseEvent = ForgettingEvent | { type: 'units'; phase: ForgettingPhase; units: number };
+export type PhaseEvent = ForgettingEvent | { type: 'units'; phase: ForgettingPhase; units: number };
 
 /** Seconds spent per phase of one seed. */
 type PhaseSeconds = Pick<ForgettingTimings, 'pretrain' | 'task1' | 'analysis' | 'task2'>;
@@ -443,7 +437,7 @@ export async function* task2Phase(
       };
       out.push(run);
       yield { type: 'run', run };
-      yield { type: 'units', phase: 'task2', units: config.task2Steps * 1.3 };
+      yield { type: 'units', phase: 'task2', units: seedUnits(config, setup).perRun };
     }
     return out;
   } finally {
@@ -451,43 +445,6 @@ export async function* task2Phase(
     scorer.dispose();
     valScorer.dispose();
   }
-}
-
-/** Phase 5: the sweep's points, the chosen settings and the paired differences. */
-export function forgettingSummary(
-  config: ForgettingConfig,
-  setup: ForgettingSetup,
-  reports: Task1Report[],
-  runs: RunResult[],
-  timings: ForgettingTimings,
-): ForgettingResult {
-  const bySweep = new Map<string, RunResult[]>();
-  for (const r of runs) {
-    const k = sweepKey(r);
-    const list = bySweep.get(k) ?? [];
-    list.push(r);
-    bySweep.set(k, list);
-  }
-  const sweep = [...bySweep.values()].map(aggregate);
-  return {
-    config,
-    tasks: [setup.task1, setup.task2].map((t) => ({
-      classes: t.classes,
-      train: t.train.count,
-      validation: t.validation.count,
-      test: t.test.count,
-    })),
-    validation: {
-      fraction: config.validationFraction,
-      seed: config.validationSeed,
-      heldOut: setup.heldOut,
-    },
-    task1: reports,
-    runs,
-    sweep,
-    summary: summarize(sweep, runs),
-    timings: { ...timings, runs: runs.length },
-  };
 }
 
 function pretrainSteps(config: ForgettingConfig, setup: ForgettingSetup): number {
@@ -501,6 +458,24 @@ function pretrainSteps(config: ForgettingConfig, setup: ForgettingSetup): number
 
 function analysisUnits(config: ForgettingConfig, setup: ForgettingSetup): number {
   return 70 * (config.flatnessSource === 'estimated' ? 5 : setup.modeCount);
+}
+
+/**
+ * A seed's work in progress units (roughly seconds on wasm; a pretraining step ≈ 5 W2 steps):
+ * its context (pretraining, task 1 and its analysis) and each task-2 run. What the serial sweep
+ * and a job report their progress fraction in.
+ */
+export function seedUnits(
+  config: ForgettingConfig,
+  setup: ForgettingSetup,
+): { context: number; perRun: number } {
+  const task1Steps =
+    (config.task1Epochs + config.windowEpochs) *
+    Math.floor(setup.task1.train.count / config.batchSize);
+  return {
+    context: 5 * pretrainSteps(config, setup) + task1Steps + analysisUnits(config, setup),
+    perRun: config.task2Steps * 1.3,
+  };
 }
 
 /** Runs the whole sweep. Cancelling the signal throws its reason from the generator. */
@@ -525,15 +500,8 @@ export async function* forgettingRun(
   const bySweep = new Map<string, RunResult[]>();
   const reports: Task1Report[] = [];
   const plan = config.seeds.map((s) => runPlan(config, s));
-  // Progress weights, roughly in seconds on wasm: a pretraining step ≈ 5 W2 steps.
-  const task1Steps =
-    (config.task1Epochs + config.windowEpochs) *
-    Math.floor(setup.task1.train.count / config.batchSize);
-  const perSeedUnits =
-    5 * pretrainSteps(config, setup) +
-    task1Steps +
-    analysisUnits(config, setup) +
-    plan[0].length * config.task2Steps * 1.3;
+  const units = seedUnits(config, setup);
+  const perSeedUnits = units.context + plan[0].length * units.perRun;
   const totalUnits = perSeedUnits * config.seeds.length;
   let doneUnits = 0;
   /** Passes the public events on; work done becomes a progress event. */
@@ -594,7 +562,7 @@ export async function* forgettingRun(
     message: 'summary',
   };
   timings.total = (performance.now() - t0) / 1000;
-  const result = forgettingSummary(config, setup, reports, runs, timings);
+  const result = forgettingSummary(config, setupCounts(setup), reports, runs, timings);
   yield { type: 'done', result };
   return result;
 }

@@ -7,3 +7,4 @@ export * from './scoring';
 export * from './selection';
 export * from './tasks';
 export * from './w2Trainer';
+export * from './summary';

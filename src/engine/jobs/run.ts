@@ -13,13 +13,17 @@ import {
   forgettingSetup,
   runPlan,
   seedContextPhase,
+  seedUnits,
   task2Phase,
+  type ForgettingEvent,
   type ForgettingSetup,
+  type PhaseEvent,
   type RunResult,
   type SeedContext,
   type Task1Report,
 } from '../forgetting/experiment';
 import type { ForgettingConfig } from '../forgetting/config';
+import { setupCounts, type SetupCounts } from '../forgetting/summary';
 import { canonicalJson, type ForgettingJobSpec, type JobSpec } from './spec';
 
 export interface ForgettingJobResult {
@@ -27,6 +31,8 @@ export interface ForgettingJobResult {
   seed: number;
   report: Task1Report;
   runs: RunResult[];
+  /** The tasks' example counts and the held-out draw (the same in every job of a sweep). */
+  counts: SetupCounts;
   /** Seconds of the seed's phases this job spent (0 where its context came from the cache). */
   seconds: { pretrain: number; task1: number; analysis: number; task2: number };
 }
@@ -69,7 +75,16 @@ export interface JobOptions extends SweepOptions {
   /** Index of the job in its sweep and the sweep's size, for progress. */
   index?: number;
   jobs?: number;
+  /**
+   * A forgetting job's events as the serial sweep streams them: phases, the task-1 modes, every
+   * curve point and finished run, and 'progress' with `fraction` the job's own share done (its
+   * ETA left to the caller, which knows the other jobs).
+   */
+  onForgettingEvent?: (e: ForgettingJobEvent) => void;
 }
+
+/** What a forgetting job streams (the serial sweep's events but its running means and end). */
+export type ForgettingJobEvent = Exclude<ForgettingEvent, { type: 'sweepPoint' | 'done' }>;
 
 async function forgettingJob(
   spec: ForgettingJobSpec,
@@ -80,27 +95,64 @@ async function forgettingJob(
   const { config, seed } = spec;
   const setup = cache.forgettingSetup(config, data);
   const seconds = { pretrain: 0, task1: 0, analysis: 0, task2: 0 };
+  const emit = opts.onForgettingEvent;
+  const seedIndex = config.seeds.indexOf(seed);
   let ctx = cache.get(config, seed);
+  const units = seedUnits(config, setup);
+  const total = (ctx ? 0 : units.context) + spec.runs.length * units.perRun;
+  let done = 0;
+  /** Passes an event on (work done as the job's fraction) and gives the event loop a turn. */
+  const relay = async (e: PhaseEvent) => {
+    if (emit) {
+      if (e.type !== 'units') {
+        if (e.type !== 'sweepPoint' && e.type !== 'done') emit(e);
+      } else {
+        done += e.units;
+        emit({
+          type: 'progress',
+          phase: e.phase,
+          seed,
+          fraction: Math.min(1, done / total),
+          etaSeconds: null,
+        });
+      }
+    }
+    await opts.yieldEvery?.();
+  };
   if (!ctx) {
-    const gen = seedContextPhase(
-      config,
-      setup,
-      seed,
-      config.seeds.indexOf(seed),
-      seconds,
-      opts.signal,
-    );
+    const gen = seedContextPhase(config, setup, seed, seedIndex, seconds, opts.signal);
     let step = await gen.next();
-    while (!step.done) step = await gen.next();
+    while (!step.done) {
+      await relay(step.value);
+      step = await gen.next();
+    }
     ctx = step.value;
     cache.set(config, seed, ctx);
   }
+  emit?.({ type: 'task1Modes', report: ctx.report });
+  emit?.({
+    type: 'phase',
+    phase: 'task2',
+    seed,
+    seedIndex,
+    message: `seed ${seed}: ${spec.runs.length} task-2 runs of ${config.task2Steps} steps on digits ${setup.task2.classes.join(',')}`,
+  });
   const t0 = performance.now();
-  const gen = task2Phase(config, setup, ctx, spec.runs, false, opts.signal);
+  const gen = task2Phase(config, setup, ctx, spec.runs, Boolean(emit), opts.signal);
   let step = await gen.next();
-  while (!step.done) step = await gen.next();
+  while (!step.done) {
+    await relay(step.value);
+    step = await gen.next();
+  }
   seconds.task2 = (performance.now() - t0) / 1000;
-  return { kind: 'forgetting', seed, report: ctx.report, runs: step.value, seconds };
+  return {
+    kind: 'forgetting',
+    seed,
+    report: ctx.report,
+    runs: step.value,
+    counts: setupCounts(setup),
+    seconds,
+  };
 }
 
 /** Runs one job. The spec must have passed checkJobSpec (runners check before calling). */
