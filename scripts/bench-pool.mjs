@@ -96,6 +96,46 @@ async function pageFlatness(site, workers) {
   }
 }
 
+/**
+ * The page's forgetting sweep (section 6) on `workers` job workers: 4 seeds (one job each) of a
+ * small grid, click to the end, the pool's start-up included; and its numbers, for equality.
+ */
+const PAGE_FORGETTING =
+  'ft1=0,1&ft2=2,3&fseeds=4&flambdas=1,10,100&fewc=1e4,1e5,1e6&fnc=10,30&fpre=1&fepochs=3&fwindow=4&fsteps=160';
+
+async function pageForgetting(site, workers) {
+  const { page, context, errors } = await openPage(
+    site.browser,
+    `${site.server.url}?${PAGE_FORGETTING}&workers=${workers}`,
+    site.server.origin,
+  );
+  try {
+    await page.waitForFunction(() => window.__flatMinima.run().dataset !== null, null, {
+      timeout: WAIT.load,
+    });
+    const t0 = performance.now();
+    await page.getByTestId('forgetting-start').click();
+    await page.waitForFunction(
+      () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.forgetting().status),
+      null,
+      { timeout: WAIT.run, polling: 100 },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const s = await page.evaluate(() => window.__flatMinima.forgetting());
+    const pool = await page.evaluate(() => window.__flatMinima.pool());
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    if (s.status !== 'done') throw new Error(`forgetting sweep ${s.status}: ${s.message}`);
+    return {
+      seconds,
+      workers: pool.size,
+      runs: s.runs.length,
+      numbers: s.runs.map((r) => [r.eps1, r.eps2]),
+    };
+  } finally {
+    await context.close();
+  }
+}
+
 // Sized so that each case's work (≈ 20–40 s on one core here) outweighs the threads' start-up
 // (each loads tsx, tfjs and the digits: a few seconds), which --workers 1 never pays.
 export const POOL_CASES = [
@@ -232,6 +272,27 @@ export async function main() {
     last.sameNumbers =
       JSON.stringify(chromium[1].numbers) === JSON.stringify(chromium[many].numbers);
     console.log(`  speed-up ${last.speedUp}, efficiency ${last.efficiency}`);
+    const forget = {};
+    for (const workers of [1, many]) {
+      const r = await pageForgetting(site, workers);
+      forget[workers] = r;
+      cases.push({
+        name: 'forgetting',
+        where: 'chromium',
+        workers: r.workers,
+        seconds: Number(r.seconds.toFixed(2)),
+        runs: r.runs,
+      });
+      console.log(
+        `chromium forgetting: ${r.workers} worker${r.workers > 1 ? 's' : ''} ${r.seconds.toFixed(1)} s, ${r.runs} runs`,
+      );
+    }
+    const lastForget = cases[cases.length - 1];
+    lastForget.speedUp = Number((forget[1].seconds / forget[many].seconds).toFixed(2));
+    lastForget.efficiency = Number((lastForget.speedUp / many).toFixed(2));
+    lastForget.sameNumbers =
+      JSON.stringify(forget[1].numbers) === JSON.stringify(forget[many].numbers);
+    console.log(`  speed-up ${lastForget.speedUp}, same numbers: ${lastForget.sameNumbers}`);
     const flat = {};
     for (const workers of [1, many]) {
       const r = await pageFlatness(site, workers);
@@ -261,7 +322,7 @@ export async function main() {
     // makes any speed-up here a lower bound.
     loadAverageAtStart: loadAtStart,
     loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
-    note: 'node: wall-clock seconds of npm run reproduce (thread start-up included); chromium width-sweep: the page pool running the width sweep (h 10, 20, 30, 50, B 100, quick runs), click to Done, pool start-up included; chromium flatness: a quick σ²–F run (h 50, 60 modes), seconds from analyzing to done',
+    note: 'node: wall-clock seconds of npm run reproduce (thread start-up included); chromium width-sweep: the page pool running the width sweep (h 10, 20, 30, 50, B 100, quick runs), click to Done, pool start-up included; chromium forgetting: 4 seeds (40 runs) of a small grid, click to done; chromium flatness: a quick σ²–F run (h 50, 60 modes), seconds from analyzing to done',
     settings: Object.fromEntries(POOL_CASES.map((c) => [c.name, c.args.join(' ')])),
     cases,
   };

@@ -200,7 +200,7 @@ try {
   report.timeToFigure = { preset, marks };
   await browser2.close();
 
-  // One full default forgetting sweep (section 6) in the trainer worker, end to end.
+  // One full default forgetting sweep (section 6) on the page pool of job workers, end to end.
   if (!args.includes('--skip-forgetting')) {
     const browser3 = await launch();
     const { page: p3 } = await openPage(browser3, `${server.url}?fautorun=1`, server.origin);
