@@ -11,12 +11,8 @@ import type { DataSplit } from '../../src/engine/data/dataset';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
 import { summariseRun, trainWindow, type RunSummary } from '../../src/engine/experiments/sweeps';
-import {
-  analyseWindow,
-  ensembleProblem,
-  runEnsembleJob,
-  type EnsembleWindow,
-} from '../../src/engine/jobs/ensemble';
+import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
+import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
 import type { MlpWeights } from '../../src/engine/nets/mlp';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
 import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';

@@ -16,6 +16,7 @@ import type { MlpWeights } from '../nets/mlp';
 import { FusedGpuError, type FusedRunSpec } from '../nets/webgpu/fusedRuntime';
 import type { FusedTrainer as FusedKernel } from '../nets/webgpu/fusedTrainer';
 import type { RunConfig } from '../experiments/config';
+import { ensembleProblem } from '../experiments/ensemblePlan';
 import { FusedEnsemble } from '../experiments/fusedEnsemble';
 import { FusedTrainer } from '../experiments/fusedTrainer';
 import {
@@ -49,21 +50,6 @@ export interface EnsembleJobOptions {
   onRunFailed: (member: number, message: string) => void;
   /** Steps per chunk (default 64). */
   maxChunk?: number;
-}
-
-/** Why these runs cannot share one ensemble (null: they can). */
-export function ensembleProblem(configs: readonly RunConfig[]): string | null {
-  if (configs.length === 0) return 'an ensemble needs at least one run';
-  const h = configs[0].hidden;
-  for (const c of configs) {
-    if (c.hidden !== h)
-      return `every run of an ensemble needs the same width (h ${h} and ${c.hidden})`;
-    if ((c.optimizer ?? 'sgd') !== 'sgd')
-      return `the fused kernel trains plain SGD, not ${c.optimizer}`;
-    if ((c.stepImpl ?? 'auto') !== 'auto') return `a run's step is set to ${c.stepImpl}`;
-    if (c.contrast) return 'sweep runs have no Langevin contrast';
-  }
-  return null;
 }
 
 /**
