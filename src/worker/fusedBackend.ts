@@ -35,7 +35,12 @@ let layout: FusedLayout = 'workgroup';
 /** Test builds only: the device is destroyed when a fused run is about to run this step. */
 let loseAtStep: number | null = null;
 
-async function openDevice(): Promise<{ device: GPUDevice; name: string; software: boolean }> {
+/** A WebGPU device with the limits the fused kernel uses (also the job workers' ensembles). */
+export async function openDevice(): Promise<{
+  device: GPUDevice;
+  name: string;
+  software: boolean;
+}> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) throw new Error('navigator.gpu is absent (no WebGPU in this browser)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
