@@ -337,6 +337,11 @@ export interface EnsemblePoolTask {
   /** The runs, with their plan indices. */
   runs: { index: number; config: RunConfig }[];
   total: number;
+  /**
+   * Test builds only (testHooks.ts): the worker destroys its WebGPU device before the first
+   * chunk that starts at or past this step; other builds ignore it.
+   */
+  loseGpuAt?: number;
 }
 
 /** A run's analysis (PCA, flatness, fits) from the window an ensemble trained. */

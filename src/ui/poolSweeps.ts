@@ -142,6 +142,8 @@ let poolKey: { size: number; dataKey: unknown } | null = null;
 let sweep: PoolSweep | null = null;
 /** Flatness shares on the pool now: an idle pool is not ended under them. */
 let flatnessInFlight = 0;
+/** Test builds: the next ensemble's worker loses its WebGPU device at this step. */
+let ensembleGpuLossAt: number | null = null;
 /** Test builds: crashes armed before the pool existed. */
 let pendingCrashes = 0;
 /** Counts of pools already disposed (the store shows the visit's totals). */
@@ -284,8 +286,15 @@ class PoolSweep {
   private async ensemble(g: EnsembleGroup): Promise<void> {
     const handed = new Set<number>();
     const after: Promise<void>[] = [];
+    const lossAt = TEST_HOOKS ? ensembleGpuLossAt : null;
+    ensembleGpuLossAt = null;
     const o = await this.pool.submitEnsemble(
-      { type: 'ensemble', runs: g.members, total: this.total },
+      {
+        type: 'ensemble',
+        runs: g.members,
+        total: this.total,
+        ...(lossAt !== null && { loseGpuAt: lossAt }),
+      },
       (e) => {
         // A job re-queued after a crash sends its runs again.
         if (handed.has(e.index)) return;
@@ -310,7 +319,7 @@ class PoolSweep {
     const left = g.members.filter((m) => !handed.has(m.index));
     if (!o.ok && !o.cancelled && left.length > 0) {
       usePool.setState({
-        gpu: `the GPU ensemble stopped (${o.error}); its ${left.length} run${left.length === 1 ? '' : 's'} not yet trained train on the CPU pool, and the ${handed.size} already trained are kept`,
+        gpu: `the GPU ensemble stopped (${o.error}); its ${left.length} run${left.length === 1 ? '' : 's'} not yet trained ${left.length === 1 ? 'trains' : 'train'} on the CPU pool from the start (the same seeds, so the same runs), and the ${handed.size} already trained ${handed.size === 1 ? 'is' : 'are'} kept`,
       });
       for (const m of left) after.push(this.cpuRun(m.index, { kind: 'mlp', config: m.config }));
     } else if (!o.ok) {
@@ -413,6 +422,11 @@ export function disposePagePool(): void {
   sweep?.cancel('Stopped: the page was left.');
   sweep = null;
   disposePool('the page was left');
+}
+
+/** Test builds only: the next ensemble's worker destroys its WebGPU device at `step`. */
+export function loseEnsembleGpuAt(step: number): void {
+  if (TEST_HOOKS) ensembleGpuLossAt = step;
 }
 
 /** Test builds only: the next `n` jobs dispatched crash their worker while they run. */

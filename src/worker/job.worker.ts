@@ -29,6 +29,7 @@ import { splitFingerprint } from '../engine/data/fingerprint';
 import { runJob } from '../engine/jobs/run';
 import { analyseWindow, runEnsembleJob } from '../engine/jobs/ensemble';
 import { createFastestFusedTrainer, createFusedTrainer } from '../engine/nets/webgpu/fusedTrainer';
+import type { FusedRunSpec } from '../engine/nets/webgpu/fusedRuntime';
 import { checkJobSpec, type ArchJobSpec, type RunJobSpec } from '../engine/jobs/spec';
 import { dataShape } from '../engine/experiments/runChecks';
 import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
@@ -172,37 +173,45 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
     checkJobSpec({ kind: 'run', config, sharpC: SHARP_THRESHOLD_C }, dataShape(d));
   const g = await gpuDevice();
   const opts = { maxChunk: 64, snapshots: true };
-  await runEnsembleJob(
-    configs,
-    d,
-    async (specs) =>
-      g.software
-        ? createFusedTrainer('workgroup', g.device, d.train, specs, opts)
-        : (await createFastestFusedTrainer(g.device, d.train, specs, opts)).trainer,
-    {
-      signal,
-      yieldEvery: () => checkpoint(signal),
-      onProgress: (m, p) =>
-        post({
-          type: 'progress',
-          id,
-          progress: {
-            run: task.runs[m].index,
-            runs: task.total,
-            phase: p.phase,
-            epoch: p.epoch,
-            epochs: configs[m].warmupEpochs + configs[m].windowEpochs,
-          },
-        }),
-      onWindow: (m, window) =>
-        self.postMessage(
-          { type: 'ensembleWindow', id, index: task.runs[m].index, window } satisfies PoolEvent,
-          [window.snapshots.buffer],
-        ),
-      onRunFailed: (m, message) =>
-        post({ type: 'ensembleRunFailed', id, index: task.runs[m].index, message }),
-    },
-  );
+  const build = async (specs: FusedRunSpec[]) => {
+    const kernel = g.software
+      ? await createFusedTrainer('workgroup', g.device, d.train, specs, opts)
+      : (await createFastestFusedTrainer(g.device, d.train, specs, opts)).trainer;
+    const lossAt = task.loseGpuAt;
+    if (TEST_HOOKS && lossAt !== undefined) {
+      let step = 0;
+      const runChunk = kernel.runChunk.bind(kernel);
+      kernel.runChunk = (steps, snapshots) => {
+        if (step >= lossAt) g.device.destroy();
+        step += steps;
+        return runChunk(steps, snapshots);
+      };
+    }
+    return kernel;
+  };
+  await runEnsembleJob(configs, d, build, {
+    signal,
+    yieldEvery: () => checkpoint(signal),
+    onProgress: (m, p) =>
+      post({
+        type: 'progress',
+        id,
+        progress: {
+          run: task.runs[m].index,
+          runs: task.total,
+          phase: p.phase,
+          epoch: p.epoch,
+          epochs: configs[m].warmupEpochs + configs[m].windowEpochs,
+        },
+      }),
+    onWindow: (m, window) =>
+      self.postMessage(
+        { type: 'ensembleWindow', id, index: task.runs[m].index, window } satisfies PoolEvent,
+        [window.snapshots.buffer],
+      ),
+    onRunFailed: (m, message) =>
+      post({ type: 'ensembleRunFailed', id, index: task.runs[m].index, message }),
+  });
   post({ type: 'ensembleDone', id });
 }
 

@@ -156,11 +156,20 @@ test(
 );
 
 /**
- * Three tiny runs of section 7's (B, α) grid (h = 10, B = 100, one warm-up and one window epoch
- * of 80 steps, five modes) on `backend`, started through the test hook; resolves with the sweep
- * and the pool's word on the GPU once the sweep ends.
+ * Tiny runs of section 7's (B, α) grid (h = 10, one warm-up and one window epoch, five modes;
+ * by default three at B = 100, 80 steps an epoch) on `backend`, started through the test hook,
+ * the GPU ensemble losing its device at step `loseGpuAt` if given; resolves with the sweep and
+ * the pool's word on the GPU once the sweep ends.
  */
-async function tinyGrid(backend) {
+async function tinyGrid(
+  backend,
+  runs = [
+    [100, 0.05],
+    [100, 0.1],
+    [100, 0.2],
+  ],
+  loseGpuAt = null,
+) {
   const { page, context, errors } = await openPage(
     browser,
     `${server.url}?backend=${backend}`,
@@ -179,28 +188,32 @@ async function tinyGrid(backend) {
     await context.close();
     return { error: s.error };
   }
-  const started = await page.evaluate(() => {
-    if (typeof window.__flatMinima.startSweep !== 'function') return false;
-    const c = window.__flatMinima.config();
-    const items = [0.05, 0.1, 0.2].map((lr) => ({
-      spec: {
-        kind: 'mlp',
-        config: {
-          ...c,
-          hidden: 10,
-          batchSize: 100,
-          lr,
-          warmupEpochs: 1,
-          windowEpochs: 1,
-          flatnessModes: 5,
-          contrast: false,
+  const started = await page.evaluate(
+    ([runs, loseGpuAt]) => {
+      if (typeof window.__flatMinima.startSweep !== 'function') return false;
+      if (loseGpuAt !== null) window.__flatMinima.loseEnsembleGpuAt(loseGpuAt);
+      const c = window.__flatMinima.config();
+      const items = runs.map(([batchSize, lr]) => ({
+        spec: {
+          kind: 'mlp',
+          config: {
+            ...c,
+            hidden: 10,
+            batchSize,
+            lr,
+            warmupEpochs: 1,
+            windowEpochs: 1,
+            flatnessModes: 5,
+            contrast: false,
+          },
         },
-      },
-      label: `B 100, α ${lr}`,
-    }));
-    window.__flatMinima.startSweep('hyper', items);
-    return true;
-  });
+        label: `B ${batchSize}, α ${lr}`,
+      }));
+      window.__flatMinima.startSweep('hyper', items);
+      return true;
+    },
+    [runs, loseGpuAt],
+  );
   if (!started) throw new Error('this build has no test hooks: build it with VITE_TEST_HOOKS=1');
   await page.waitForFunction(
     () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.universality().hyper.status),
@@ -253,6 +266,44 @@ test(
         `run ${i}: ψ ${ga.psi.exponent} vs ${ca.psi.exponent}`,
       );
     }
+    assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
+  },
+);
+
+test(
+  'forced WebGPU: the GPU ensemble losing its device sends its runs not yet trained to the pool',
+  { timeout: TEST_TIMEOUT },
+  async (t) => {
+    // B = 200 ends its window at step 80 and is handed out; the B = 100 runs are in theirs
+    // (steps 80–160) when the device goes, at the chunk from step 144.
+    const gpu = await tinyGrid(
+      'webgpu',
+      [
+        [200, 0.1],
+        [100, 0.1],
+        [100, 0.2],
+      ],
+      100,
+    );
+    if (gpu.error && NO_ADAPTER.test(gpu.error)) {
+      t.skip(`this Chromium offers no WebGPU adapter: ${gpu.error}`);
+      return;
+    }
+    assert.equal(gpu.error, undefined, gpu.error);
+    assert.equal(gpu.sweep.status, 'done', gpu.sweep.message ?? '');
+    assert.match(
+      gpu.pool.gpu,
+      /^the GPU ensemble stopped \(the WebGPU device was lost .*\); its 2 runs not yet trained train on the CPU pool from the start \(the same seeds, so the same runs\), and the 1 already trained is kept$/,
+    );
+    // Every run has its result: the one the GPU made and the two the pool made again.
+    assert.deepEqual(
+      gpu.sweep.plan.map((p) => [p.failed, p.result?.summary.snapshots]),
+      [
+        [null, 40],
+        [null, 80],
+        [null, 80],
+      ],
+    );
     assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
   },
 );

@@ -35,7 +35,7 @@ export const FUSED_IMPL = 'webgpu-fused';
 
 export interface FusedTrainerOptions {
   /** Told when the run leaves the GPU for the CPU trainer, why, and what trains now. */
-  onFallback: (message: string, impl: string) => void;
+  onFallback: (message: string, impl: string, why: string) => void;
   /** Most steps per chunk (default 64). */
   maxChunk?: number;
   /** Called with the run's step before each chunk is queued (test builds lose the device here). */
@@ -138,6 +138,7 @@ export class FusedTrainer implements RunTrainer {
       opts.onFallback(
         `the fused WebGPU trainer could not start (${e.message}); this run trains on ${cpu.impl}`,
         cpu.impl,
+        e.message,
       );
       return cpu;
     }
@@ -244,6 +245,7 @@ export class FusedTrainer implements RunTrainer {
     this.opts.onFallback(
       `WebGPU failed at step ${from.toLocaleString('en')} (${why}); the run continues on ${this.cpu.impl} from there with the weights read back from the GPU, and every step before it is kept`,
       this.cpu.impl,
+      why,
     );
   }
 

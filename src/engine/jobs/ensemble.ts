@@ -85,8 +85,8 @@ export async function runEnsembleJob(
           (cpu) =>
             FusedTrainer.onLane(cpu, config, ensemble.lane(m), {
               maxChunk: opts.maxChunk,
-              onFallback: (note) => {
-                gpuFault ??= note;
+              onFallback: (_note, _impl, why) => {
+                gpuFault ??= why;
                 stop.abort();
               },
             }),
