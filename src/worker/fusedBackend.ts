@@ -7,7 +7,8 @@
  * (fusedProbe.ts) and the faster one trains; a software adapter (SwiftShader, llvmpipe) is never
  * chosen. `?backend=webgpu` forces the fused trainer, on any adapter (the tests run it so). Either
  * way tfjs itself runs on wasm: what the fused kernel does not train (momentum, Adam, the deeper
- * networks, sections 6–7) trains there, and the badge says so.
+ * networks, section 6) trains there, and the badge says so. Section 7's plain-SGD sweep runs
+ * train as fused ensembles in a job worker on a device of its own (poolSweeps.ts).
  */
 import {
   describeAdapter,

@@ -168,9 +168,21 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
   current = { id, abort };
   const signal = abort.signal;
   await checkpoint(signal, true);
-  const configs = task.runs.map((r) => r.config);
-  for (const config of configs)
-    checkJobSpec({ kind: 'run', config, sharpC: SHARP_THRESHOLD_C }, dataShape(d));
+  // A run that cannot be run fails alone, with the message its own job would have given.
+  const runs = task.runs.filter(({ index, config }) => {
+    try {
+      checkJobSpec({ kind: 'run', config, sharpC: SHARP_THRESHOLD_C }, dataShape(d));
+      return true;
+    } catch (e) {
+      post({ type: 'ensembleRunFailed', id, index, message: errorMessage(e) });
+      return false;
+    }
+  });
+  if (runs.length === 0) {
+    post({ type: 'ensembleDone', id });
+    return;
+  }
+  const configs = runs.map((r) => r.config);
   const g = await gpuDevice();
   const opts = { maxChunk: 64, snapshots: true };
   const build = async (specs: FusedRunSpec[]) => {
@@ -197,7 +209,7 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
         type: 'progress',
         id,
         progress: {
-          run: task.runs[m].index,
+          run: runs[m].index,
           runs: task.total,
           phase: p.phase,
           epoch: p.epoch,
@@ -206,11 +218,11 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
       }),
     onWindow: (m, window) =>
       self.postMessage(
-        { type: 'ensembleWindow', id, index: task.runs[m].index, window } satisfies PoolEvent,
+        { type: 'ensembleWindow', id, index: runs[m].index, window } satisfies PoolEvent,
         [window.snapshots.buffer],
       ),
     onRunFailed: (m, message) =>
-      post({ type: 'ensembleRunFailed', id, index: task.runs[m].index, message }),
+      post({ type: 'ensembleRunFailed', id, index: runs[m].index, message }),
   });
   post({ type: 'ensembleDone', id });
 }
@@ -247,6 +259,10 @@ async function analyse(id: number, task: AnalysePoolTask, d: Dataset): Promise<U
     task.total,
   );
   return { kind: 'mlp', summary };
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 async function handle(cmd: PoolCommand): Promise<void> {
