@@ -9,7 +9,9 @@ import { universalitySnapshot } from './state/universalityStore';
 import { CONFIG_FIELDS } from './state/configSchema';
 import { FIGURE_IDS } from './ui/figures';
 import { TEST_HOOKS } from './protocol/testHooks';
-import { crashPoolJobs, usePool } from './ui/poolSweeps';
+import { crashPoolJobs, loseEnsembleGpuAt, usePool } from './ui/poolSweeps';
+import type { UniversalityMode } from './protocol/messages';
+import type { PlanItem } from './state/universalityPlans';
 import './ui/styles.css';
 
 declare global {
@@ -32,6 +34,10 @@ declare global {
       pool: () => unknown;
       /** Test builds only: a run on the fused WebGPU trainer loses its device at this step. */
       loseGpuAt?: (step: number) => void;
+      /** Test builds only: the next GPU ensemble of a sweep loses its device at this step. */
+      loseEnsembleGpuAt?: (step: number) => void;
+      /** Test builds only: a section-7 sweep of these runs (e.g. tiny ones) on the pool. */
+      startSweep?: (mode: UniversalityMode, items: PlanItem[]) => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
       forgetting: () => unknown;
       /** The universality sweeps of section 7: per sweep its status, progress and finished runs. */
@@ -53,6 +59,9 @@ window.__flatMinima = {
     crashAnalysis: () => workers.crash('analysis'),
     crashPoolJobs: (n?: number) => crashPoolJobs(n),
     loseGpuAt: (step: number) => workers.loseGpuAt(step),
+    loseEnsembleGpuAt: (step: number) => loseEnsembleGpuAt(step),
+    startSweep: (mode: UniversalityMode, items: PlanItem[]) =>
+      workers.startUniversality(mode, items),
   }),
   pool: () => JSON.parse(JSON.stringify(usePool.getState())),
   forgetting: () => forgettingSnapshot(),

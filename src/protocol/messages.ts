@@ -15,6 +15,7 @@ import type { CurvatureSummary } from '../engine/experiments/curvatureRun';
 import type { MlpWeights } from '../engine/nets/mlp';
 import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ForgettingJobEvent, ForgettingJobResult } from '../engine/jobs/run';
+import type { EnsembleWindow } from '../engine/jobs/ensemble';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunSummary } from '../engine/experiments/sweeps';
 import type {
@@ -332,6 +333,33 @@ export interface ForgettingPoolTask {
   seed: number;
 }
 
+/**
+ * A sweep's same-width plain-SGD runs trained together on the fused WebGPU ensemble (issue 14):
+ * each run's window comes back as 'ensembleWindow' for its analysis ('analyse'), or the run as
+ * 'ensembleRunFailed'; the job ends with 'ensembleDone', or 'failed' (a GPU fault: the runs
+ * not handed out are trained on the CPU pool).
+ */
+export interface EnsemblePoolTask {
+  type: 'ensemble';
+  /** The runs, with their plan indices. */
+  runs: { index: number; config: RunConfig }[];
+  total: number;
+  /**
+   * Test builds only (testHooks.ts): the worker destroys its WebGPU device before the first
+   * chunk that starts at or past this step; other builds ignore it.
+   */
+  loseGpuAt?: number;
+}
+
+/** A run's analysis (PCA, flatness, fits) from the window an ensemble trained. */
+export interface AnalysePoolTask {
+  type: 'analyse';
+  index: number;
+  total: number;
+  config: RunConfig;
+  window: EnsembleWindow;
+}
+
 export type PoolCommand =
   | {
       type: 'init';
@@ -340,12 +368,21 @@ export type PoolCommand =
       wasmPaths: Record<string, string>;
       forcedBackend?: BackendName;
     }
-  | { type: 'job'; id: number; task: PoolTask | FlatnessPoolTask | ForgettingPoolTask }
+  | {
+      type: 'job';
+      id: number;
+      task: PoolTask | FlatnessPoolTask | ForgettingPoolTask | EnsemblePoolTask | AnalysePoolTask;
+    }
   /** Aborts job `id` (answered by its 'failed' with cancelled set, or by its result). */
   | { type: 'cancel'; id: number }
   /** Hold the job at its next training step (answered by 'held'), and go on. */
   | { type: 'hold' }
   | { type: 'release' };
+
+/** One run of an ensemble job: its window for the analysis, or why it failed. */
+export type EnsembleMemberEvent =
+  | { type: 'ensembleWindow'; id: number; index: number; window: EnsembleWindow }
+  | { type: 'ensembleRunFailed'; id: number; index: number; message: string };
 
 export type PoolEvent =
   | { type: 'ready'; backend: string; dataset: string }
@@ -359,4 +396,6 @@ export type PoolEvent =
   /** A forgetting job's streamed events, batched (at most ~10 messages a second). */
   | { type: 'forgettingEvents'; id: number; events: ForgettingJobEvent[] }
   | { type: 'forgettingDone'; id: number; result: ForgettingJobResult }
+  | EnsembleMemberEvent
+  | { type: 'ensembleDone'; id: number }
   | { type: 'failed'; id: number; message: string; cancelled: boolean };

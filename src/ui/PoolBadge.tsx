@@ -1,9 +1,10 @@
 /**
  * The run panel's word on the sweep pool (issue 13): how many job workers the sweeps (sections
  * 6 and 7) run on and why that many (cores, the link's `workers=`, the memory budget), with the
- * Workers setting (PoolSizeSelect); while a sweep runs, how many runs are in flight; and, when
- * the pool could not measure some of a flatness search's modes, that the analysis worker
- * measured them.
+ * Workers setting (PoolSizeSelect); while a sweep runs, how many runs are in flight; when the
+ * pool could not measure some of a flatness search's modes, that the analysis worker measured
+ * them; and, where the page trains on WebGPU, what of the last sweep trains on the GPU ensemble
+ * and why.
  */
 import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
@@ -39,6 +40,7 @@ export function PoolBadge() {
       sweeps: <strong>{size}</strong> worker{size === 1 ? '' : 's'}
       {pool.size ? ` in use${pool.busy ? `, ${pool.busy} running` : ''}` : ''}
       {replaced}
+      {pool.gpu ? <span data-testid="pool-gpu">; {pool.gpu}</span> : null}
       {pool.flatnessNotice ? (
         <span data-testid="pool-flatness-notice">; {pool.flatnessNotice}</span>
       ) : null}{' '}

@@ -50,7 +50,7 @@ export function forgettingPoolSetup(
     batchSize: config.batchSize,
     lr: config.lr,
   };
-  const setup = poolSetup([{ spec: { kind: 'mlp', config: proxy } }], idx, forcedBackend);
+  const setup = poolSetup([{ index: 0, spec: { kind: 'mlp', config: proxy } }], idx, forcedBackend);
   const seeds = config.seeds.length;
   if (setup.sizing.size <= seeds) return setup;
   return {

@@ -6,6 +6,13 @@
  * worker at its next training step (a run's analysis finishes first); cancel drops the runs not
  * started and aborts the others; continue and the reuse of runs are the store's, as before.
  *
+ * Where the page's trainer chose the fused WebGPU backend (a hardware adapter that won the probe,
+ * or `?backend=webgpu`), a sweep's runs of one width and plain SGD train together as fused
+ * ensembles on the GPU (planEnsembles: one per width, capped by their windows' memory), each
+ * one job on one pool worker; as each run's window ends its analysis is a job of its own on the
+ * pool, so results arrive as the same events. A GPU fault sends the ensemble's runs not yet
+ * handed out to the pool as ordinary runs (the ones handed out are kept), and the badge says so.
+ *
  * The pool is started with the first sweep and kept for the next ones while they follow within
  * POOL_IDLE_MS (its workers hold a data copy and a backend each); a sweep that needs a
  * different size or data set starts a new one.
@@ -16,6 +23,11 @@ import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
+import {
+  planEnsembles,
+  type EnsembleGroup,
+  type EnsemblePlan,
+} from '../engine/experiments/ensemblePlan';
 import type {
   IdxFile,
   PoolCommand,
@@ -45,6 +57,11 @@ export interface PoolState {
   requeued: number;
   /** Why the last flatness search measured some modes in the analysis worker, if it had to. */
   flatnessNotice: string | null;
+  /**
+   * Where the page trains on WebGPU: what of the last sweep trains on the GPU ensemble and what
+   * on the CPU pool, and why (or that the GPU failed and its runs went to the pool).
+   */
+  gpu: string | null;
 }
 
 export const usePool = create<PoolState>(() => ({
@@ -54,6 +71,7 @@ export const usePool = create<PoolState>(() => ({
   replaced: 0,
   requeued: 0,
   flatnessNotice: null,
+  gpu: null,
 }));
 
 /** What a pool is started with: its size, and the 'init' each worker gets (data, backend). */
@@ -62,6 +80,8 @@ export interface PoolSetup {
   init: Extract<PoolCommand, { type: 'init' }>;
   /** Identifies the data set: a pool with another key is replaced. */
   dataKey: unknown;
+  /** The runs' fused ensembles, where the page trains on WebGPU (null: every run on the pool). */
+  ensembles: EnsemblePlan | null;
 }
 
 /**
@@ -70,7 +90,7 @@ export interface PoolSetup {
  * run's memory (the run check's estimate on that data set).
  */
 export function poolSetup(
-  runs: readonly { spec: UniversalityRunSpec }[],
+  runs: readonly { index: number; spec: UniversalityRunSpec }[],
   idx: IdxFile[] | null,
   forcedBackend?: BackendName,
 ): PoolSetup {
@@ -86,7 +106,18 @@ export function poolSetup(
     runBytes = Math.max(runBytes, planRun(config, shape).memory.total);
   }
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
+  // The trainer's backend is 'webgpu' only where the fused trainer was chosen (fusedBackend.ts).
+  const gpu = useRun.getState().backend?.name === 'webgpu';
   return {
+    ensembles: gpu
+      ? planEnsembles(
+          runs.map((r) => ({
+            index: r.index,
+            config: r.spec.kind === 'mlp' ? r.spec.config : null,
+          })),
+          shape,
+        )
+      : null,
     sizing: poolSizing(cores, useConfig.getState().workers, runBytes),
     init: {
       type: 'init',
@@ -113,6 +144,8 @@ let sweep: PoolSweep | null = null;
 let flatnessInFlight = 0;
 /** Other sweeps on the pool now (section 6's forgetting sweep, poolForgetting.ts). */
 let borrowed = 0;
+/** Test builds: the next ensemble's worker loses its WebGPU device at this step. */
+let ensembleGpuLossAt: number | null = null;
 /** Test builds: crashes armed before the pool existed. */
 let pendingCrashes = 0;
 /** Counts of pools already disposed (the store shows the visit's totals). */
@@ -254,7 +287,74 @@ class PoolSweep {
     private readonly pool: WorkerPool,
     private readonly runs: { index: number; spec: UniversalityRunSpec }[],
     private readonly total: number,
+    private readonly ensembles: EnsemblePlan | null,
   ) {}
+
+  /** The error that closed the pool under the sweep, if one did. */
+  private closed: string | null = null;
+
+  private settle(index: number, o: Outcome): void {
+    this.inFlight.delete(index);
+    publish();
+    if (o.ok) this.emit({ type: 'universalityRun', index, result: o.result });
+    else if (!o.cancelled) this.emit({ type: 'universalityRunFailed', index, message: o.error });
+    else if (this.cancelReason === null) this.closed = o.error;
+  }
+
+  private cpuRun(index: number, spec: UniversalityRunSpec): Promise<void> {
+    return this.pool
+      .submit({ type: 'sweepRun', spec, index, total: this.total }, (p) => this.progress(index, p))
+      .then((o) => this.settle(index, o));
+  }
+
+  /**
+   * One ensemble's runs: trained together on one worker's GPU, each window's analysis a job of
+   * its own; on a GPU fault, the runs not handed out go to the pool as ordinary runs.
+   */
+  private async ensemble(g: EnsembleGroup): Promise<void> {
+    const handed = new Set<number>();
+    const after: Promise<void>[] = [];
+    const lossAt = TEST_HOOKS ? ensembleGpuLossAt : null;
+    ensembleGpuLossAt = null;
+    const o = await this.pool.submitEnsemble(
+      {
+        type: 'ensemble',
+        runs: g.members,
+        total: this.total,
+        ...(lossAt !== null && { loseGpuAt: lossAt }),
+      },
+      (e) => {
+        // A job re-queued after a crash sends its runs again.
+        if (handed.has(e.index)) return;
+        handed.add(e.index);
+        if (e.type === 'ensembleRunFailed') {
+          this.settle(e.index, { ok: false, error: e.message, cancelled: false });
+          return;
+        }
+        const config = g.members.find((m) => m.index === e.index)?.config;
+        if (!config) return;
+        after.push(
+          this.pool
+            .submit(
+              { type: 'analyse', index: e.index, total: this.total, config, window: e.window },
+              (p) => this.progress(e.index, p),
+            )
+            .then((a) => this.settle(e.index, a)),
+        );
+      },
+      (p) => this.progress(p.run, p),
+    );
+    const left = g.members.filter((m) => !handed.has(m.index));
+    if (!o.ok && !o.cancelled && left.length > 0) {
+      usePool.setState({
+        gpu: `the GPU ensemble stopped (${o.error}); its ${left.length} run${left.length === 1 ? '' : 's'} not yet trained ${left.length === 1 ? 'trains' : 'train'} on the CPU pool from the start (the same seeds, so the same runs), and the ${handed.size} already trained ${handed.size === 1 ? 'is' : 'are'} kept`,
+      });
+      for (const m of left) after.push(this.cpuRun(m.index, { kind: 'mlp', config: m.config }));
+    } else if (!o.ok) {
+      for (const m of left) this.settle(m.index, o);
+    }
+    await Promise.all(after);
+  }
 
   private emit(e: UniversalityWorkerEvent): void {
     if (sweep === this) applyUniversalityEvent(e);
@@ -262,23 +362,17 @@ class PoolSweep {
 
   async run(): Promise<void> {
     this.emit({ type: 'universalityState', state: 'running' });
-    let closed: string | null = null;
-    await Promise.all(
-      this.runs.map(({ index, spec }) =>
-        this.pool
-          .submit({ type: 'sweepRun', spec, index, total: this.total }, (p) =>
-            this.progress(index, p),
-          )
-          .then((o: Outcome) => {
-            this.inFlight.delete(index);
-            publish();
-            if (o.ok) this.emit({ type: 'universalityRun', index, result: o.result });
-            else if (!o.cancelled)
-              this.emit({ type: 'universalityRunFailed', index, message: o.error });
-            else if (this.cancelReason === null) closed = o.error;
-          }),
-      ),
-    );
+    const plan = this.ensembles;
+    usePool.setState({ gpu: plan?.note || null });
+    if (!plan) await Promise.all(this.runs.map(({ index, spec }) => this.cpuRun(index, spec)));
+    else {
+      const spec = new Map(this.runs.map((r) => [r.index, r.spec]));
+      await Promise.all([
+        ...plan.groups.map((g) => this.ensemble(g)),
+        ...plan.cpu.map((index) => this.cpuRun(index, spec.get(index)!)),
+      ]);
+    }
+    const closed = this.closed;
     if (this.cancelReason !== null)
       this.emit({ type: 'universalityState', state: 'cancelled', message: this.cancelReason });
     else if (closed !== null)
@@ -328,7 +422,7 @@ export function startPoolSweep(
   setup: PoolSetup,
 ): void {
   sweep?.cancel('Stopped: another sweep was started.');
-  const s = new PoolSweep(poolFor(setup), runs, total);
+  const s = new PoolSweep(poolFor(setup), runs, total, setup.ensembles);
   sweep = s;
   publish();
   void s.run();
@@ -356,6 +450,11 @@ export function disposePagePool(): void {
   sweep?.cancel('Stopped: the page was left.');
   sweep = null;
   disposePool('the page was left');
+}
+
+/** Test builds only: the next ensemble's worker destroys its WebGPU device at `step`. */
+export function loseEnsembleGpuAt(step: number): void {
+  if (TEST_HOOKS) ensembleGpuLossAt = step;
 }
 
 /** Test builds only: the next `n` jobs dispatched crash their worker while they run. */

@@ -13,6 +13,9 @@ import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ForgettingJobEvent, ForgettingJobResult } from '../engine/jobs/run';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type {
+  AnalysePoolTask,
+  EnsembleMemberEvent,
+  EnsemblePoolTask,
   FlatnessPoolTask,
   ForgettingPoolTask,
   PoolCommand,
@@ -52,13 +55,20 @@ export interface PoolStats {
 }
 
 interface Job {
-  task: PoolTask | FlatnessPoolTask | ForgettingPoolTask;
+  task: PoolTask | FlatnessPoolTask | ForgettingPoolTask | EnsemblePoolTask | AnalysePoolTask;
   attempts: number;
   onProgress?: (p: UniversalityProgress) => void;
   /** A forgetting job's streamed events (a re-queued job streams from its start again). */
   onForgettingEvents?: (events: ForgettingJobEvent[]) => void;
-  /** A sweep run's outcome, a flatness share's or a forgetting seed's (the task says which). */
-  resolve: (o: Outcome<UniversalityResult | ModeFlatnessResult[] | ForgettingJobResult>) => void;
+  /** An ensemble job's runs, as each hands out its window or fails. */
+  onMember?: (e: EnsembleMemberEvent) => void;
+  /**
+   * A sweep run's outcome, a flatness share's, a forgetting seed's or an ensemble's (the task's
+   * type says which).
+   */
+  resolve: (
+    o: Outcome<UniversalityResult | ModeFlatnessResult[] | ForgettingJobResult | null>,
+  ) => void;
 }
 
 interface Slot {
@@ -132,9 +142,14 @@ export class WorkerPool {
         slot.held = true;
         this.checkHeld();
         return;
+      case 'ensembleWindow':
+      case 'ensembleRunFailed':
+        if (slot.job && e.id === slot.jobId) slot.job.onMember?.(e);
+        return;
       case 'done':
       case 'flatnessDone':
       case 'forgettingDone':
+      case 'ensembleDone':
       case 'failed': {
         const job = slot.job;
         if (!job || e.id !== slot.jobId) return;
@@ -142,7 +157,11 @@ export class WorkerPool {
         job.resolve(
           e.type === 'failed'
             ? { ok: false, error: e.message, cancelled: e.cancelled }
-            : { ok: true, result: e.type === 'flatnessDone' ? e.modes : e.result },
+            : {
+                ok: true,
+                result:
+                  e.type === 'flatnessDone' ? e.modes : e.type === 'ensembleDone' ? null : e.result,
+              },
         );
         break;
       }
@@ -203,12 +222,38 @@ export class WorkerPool {
     }
   }
 
-  /** Runs one job on the next idle worker. */
-  submit(task: PoolTask, onProgress?: (p: UniversalityProgress) => void): Promise<Outcome> {
+  /** Runs one job on the next idle worker (a sweep run, or a run's analysis). */
+  submit(
+    task: PoolTask | AnalysePoolTask,
+    onProgress?: (p: UniversalityProgress) => void,
+  ): Promise<Outcome> {
     if (this.closed)
       return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
     return new Promise((resolve) => {
       this.queue.push({ task, attempts: 0, onProgress, resolve: resolve as Job['resolve'] });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Trains an ensemble's runs on the next idle worker; `onMember` hears each run's window or
+   * failure as it comes (a job re-queued after a crash may send a run's window again).
+   */
+  submitEnsemble(
+    task: EnsemblePoolTask,
+    onMember: (e: EnsembleMemberEvent) => void,
+    onProgress?: (p: UniversalityProgress) => void,
+  ): Promise<Outcome<null>> {
+    if (this.closed)
+      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
+    return new Promise((resolve) => {
+      this.queue.push({
+        task,
+        attempts: 0,
+        onProgress,
+        onMember,
+        resolve: resolve as Job['resolve'],
+      });
       this.dispatch();
     });
   }

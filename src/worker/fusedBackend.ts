@@ -7,7 +7,8 @@
  * (fusedProbe.ts) and the faster one trains; a software adapter (SwiftShader, llvmpipe) is never
  * chosen. `?backend=webgpu` forces the fused trainer, on any adapter (the tests run it so). Either
  * way tfjs itself runs on wasm: what the fused kernel does not train (momentum, Adam, the deeper
- * networks, sections 6–7) trains there, and the badge says so.
+ * networks, section 6) trains there, and the badge says so. Section 7's plain-SGD sweep runs
+ * train as fused ensembles in a job worker on a device of its own (poolSweeps.ts).
  */
 import {
   describeAdapter,
@@ -35,7 +36,12 @@ let layout: FusedLayout = 'workgroup';
 /** Test builds only: the device is destroyed when a fused run is about to run this step. */
 let loseAtStep: number | null = null;
 
-async function openDevice(): Promise<{ device: GPUDevice; name: string; software: boolean }> {
+/** A WebGPU device with the limits the fused kernel uses (also the job workers' ensembles). */
+export async function openDevice(): Promise<{
+  device: GPUDevice;
+  name: string;
+  software: boolean;
+}> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) throw new Error('navigator.gpu is absent (no WebGPU in this browser)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

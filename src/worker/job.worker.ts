@@ -11,6 +11,11 @@
  * A section-7 run arrives as the page plans it (UniversalityRunSpec) and leaves as the page
  * shows it (UniversalityResult): an architecture run keeps its whole result for the overlay,
  * and one that did not train counts as failed, as in the trainer's former sweep loop.
+ *
+ * Where the page trains on WebGPU, a worker may instead get an ensemble of a sweep's runs
+ * (jobs/ensemble.ts): it opens its own WebGPU device (tfjs here stays on wasm), trains the runs
+ * together on the fused kernel and posts each run's window as it ends; another job ('analyse')
+ * turns such a window into the run's result on whichever worker is idle.
  */
 import { selectBackend } from '../engine/backend';
 import type { Dataset } from '../engine/data/dataset';
@@ -30,6 +35,9 @@ import {
   type ForgettingJobEvent,
   type ForgettingJobResult,
 } from '../engine/jobs/run';
+import { analyseWindow, runEnsembleJob } from '../engine/jobs/ensemble';
+import { createFastestFusedTrainer, createFusedTrainer } from '../engine/nets/webgpu/fusedTrainer';
+import type { FusedRunSpec } from '../engine/nets/webgpu/fusedRuntime';
 import {
   checkJobSpec,
   type ArchJobSpec,
@@ -40,6 +48,8 @@ import { runPlan } from '../engine/forgetting/experiment';
 import { dataShape } from '../engine/experiments/runChecks';
 import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
 import type {
+  AnalysePoolTask,
+  EnsemblePoolTask,
   ForgettingPoolTask,
   PoolCommand,
   PoolData,
@@ -50,6 +60,7 @@ import type {
 import { TEST_HOOKS, crashSoon, type CrashCommand } from '../protocol/testHooks';
 import { yieldToEventLoop } from './yieldToEventLoop';
 import { wasmFetcher } from './wasmOnce';
+import { openDevice } from './fusedBackend';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -63,7 +74,12 @@ let trainFingerprint: number | null = null;
 /** The job in progress: its id and how to abort it. */
 let current: { id: number; abort: AbortController } | null = null;
 let held = false;
-let wake: (() => void) | null = null;
+/** Wakes what waits at a hold (an ensemble job has a waiter per run). */
+const waiting = new Set<() => void>();
+const wake = (): void => {
+  for (const w of waiting) w();
+  waiting.clear();
+};
 let lastYield = performance.now();
 /** Test builds only: the job in progress ends in an uncaught error at its next step. */
 let crashArmed = false;
@@ -105,8 +121,7 @@ async function checkpoint(signal: AbortSignal, force = false): Promise<void> {
   }
   if (!held) return;
   post({ type: 'held' });
-  while (held && !signal.aborted) await new Promise<void>((r) => (wake = r));
-  wake = null;
+  while (held && !signal.aborted) await new Promise<void>((r) => waiting.add(r));
   signal.throwIfAborted();
 }
 
@@ -193,6 +208,125 @@ async function forgetting(
   return r;
 }
 
+/** The ensembles' WebGPU device (this worker's own; tfjs here stays on wasm). */
+let gpu: { device: GPUDevice; software: boolean; lost: boolean } | null = null;
+
+async function gpuDevice(): Promise<{ device: GPUDevice; software: boolean }> {
+  if (gpu && !gpu.lost) return gpu;
+  const g = await openDevice();
+  const held = { device: g.device, software: g.software, lost: false };
+  void g.device.lost.then(() => (held.lost = true));
+  gpu = held;
+  return held;
+}
+
+/**
+ * An ensemble job: the runs train together on the fused kernel (in the faster layout on a
+ * hardware adapter; one workgroup per run on a software one, where timing both costs seconds),
+ * each run's window posted (its snapshots transferred) as it ends.
+ */
+async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise<void> {
+  const abort = new AbortController();
+  current = { id, abort };
+  const signal = abort.signal;
+  await checkpoint(signal, true);
+  // A run that cannot be run fails alone, with the message its own job would have given.
+  const runs = task.runs.filter(({ index, config }) => {
+    try {
+      checkJobSpec({ kind: 'run', config, sharpC: SHARP_THRESHOLD_C }, dataShape(d));
+      return true;
+    } catch (e) {
+      post({ type: 'ensembleRunFailed', id, index, message: errorMessage(e) });
+      return false;
+    }
+  });
+  if (runs.length === 0) {
+    post({ type: 'ensembleDone', id });
+    return;
+  }
+  const configs = runs.map((r) => r.config);
+  const g = await gpuDevice();
+  const opts = { maxChunk: 64, snapshots: true };
+  const build = async (specs: FusedRunSpec[]) => {
+    const kernel = g.software
+      ? await createFusedTrainer('workgroup', g.device, d.train, specs, opts)
+      : (await createFastestFusedTrainer(g.device, d.train, specs, opts)).trainer;
+    const lossAt = task.loseGpuAt;
+    if (TEST_HOOKS && lossAt !== undefined) {
+      let step = 0;
+      const runChunk = kernel.runChunk.bind(kernel);
+      kernel.runChunk = (steps, snapshots) => {
+        if (step >= lossAt) g.device.destroy();
+        step += steps;
+        return runChunk(steps, snapshots);
+      };
+    }
+    return kernel;
+  };
+  await runEnsembleJob(configs, d, build, {
+    signal,
+    yieldEvery: () => checkpoint(signal),
+    onProgress: (m, p) =>
+      post({
+        type: 'progress',
+        id,
+        progress: {
+          run: runs[m].index,
+          runs: task.total,
+          phase: p.phase,
+          epoch: p.epoch,
+          epochs: configs[m].warmupEpochs + configs[m].windowEpochs,
+        },
+      }),
+    onWindow: (m, window) =>
+      self.postMessage(
+        { type: 'ensembleWindow', id, index: runs[m].index, window } satisfies PoolEvent,
+        [window.snapshots.buffer],
+      ),
+    onRunFailed: (m, message) =>
+      post({ type: 'ensembleRunFailed', id, index: runs[m].index, message }),
+  });
+  post({ type: 'ensembleDone', id });
+}
+
+/** A run's analysis from the window an ensemble trained: its summary as a run job gives it. */
+async function analyse(id: number, task: AnalysePoolTask, d: Dataset): Promise<UniversalityResult> {
+  const abort = new AbortController();
+  current = { id, abort };
+  const signal = abort.signal;
+  await checkpoint(signal, true);
+  checkJobSpec({ kind: 'run', config: task.config, sharpC: SHARP_THRESHOLD_C }, dataShape(d));
+  const { warmupEpochs, windowEpochs } = task.config;
+  const summary = await analyseWindow(
+    task.config,
+    d,
+    task.window,
+    {
+      signal,
+      sharpC: SHARP_THRESHOLD_C,
+      onProgress: (p) =>
+        post({
+          type: 'progress',
+          id,
+          progress: {
+            run: task.index,
+            runs: task.total,
+            phase: p.phase,
+            epoch: p.epoch,
+            epochs: warmupEpochs + windowEpochs,
+          },
+        }),
+    },
+    task.index,
+    task.total,
+  );
+  return { kind: 'mlp', summary };
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 async function handle(cmd: PoolCommand): Promise<void> {
   switch (cmd.type) {
     case 'init':
@@ -230,7 +364,16 @@ async function handle(cmd: PoolCommand): Promise<void> {
           post({ type: 'forgettingDone', id: cmd.id, result });
           return;
         }
-        post({ type: 'done', id: cmd.id, result: await run(cmd.id, cmd.task, d) });
+        if (cmd.task.type === 'ensemble') await ensemble(cmd.id, cmd.task, d);
+        else
+          post({
+            type: 'done',
+            id: cmd.id,
+            result:
+              cmd.task.type === 'analyse'
+                ? await analyse(cmd.id, cmd.task, d)
+                : await run(cmd.id, cmd.task, d),
+          });
       } catch (e) {
         const cancelled = current?.id === cmd.id && current.abort.signal.aborted;
         post({
@@ -264,7 +407,7 @@ self.onmessage = (ev: MessageEvent<PoolCommand | CrashCommand>) => {
     case 'cancel':
       if (current?.id === cmd.id) {
         current.abort.abort();
-        wake?.();
+        wake();
       }
       return;
     case 'hold':
@@ -273,7 +416,7 @@ self.onmessage = (ev: MessageEvent<PoolCommand | CrashCommand>) => {
       return;
     case 'release':
       held = false;
-      wake?.();
+      wake();
       return;
     default:
       queue = queue.then(() => handle(cmd));

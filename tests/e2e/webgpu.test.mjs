@@ -3,7 +3,8 @@
 // through the hand-over to the analysis to `done`, its first epoch matching the wasm run's losses
 // to float32 tolerance; a device lost mid-run must hand the run to wasm, which finishes it. Speed
 // is not judged on a software adapter (SwiftShader steps ~30 times a second here: two epochs of
-// 160 steps and five modes keep each run short).
+// 160 steps and five modes keep each run short). A tiny section-7 grid forced to WebGPU trains
+// as one fused ensemble in a job worker and must give the wasm sweep's results.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openPage, runState, serveDist, WAIT, TEST_TIMEOUT } from './harness.mjs';
@@ -151,5 +152,159 @@ test(
       assert.ok(v <= 1e-5, `split ${k}: ${v} relative to the float64 step`);
     assert.equal(r.split.check.ensembleVsSingle, 0);
     assert.deepEqual(errors, [], errors.join('\n'));
+  },
+);
+
+/**
+ * Tiny runs of section 7's (B, α) grid (h = 10, one warm-up and one window epoch, five modes;
+ * by default three at B = 200, 40 steps an epoch) on `backend`, started through the test hook,
+ * the GPU ensemble losing its device at step `loseGpuAt` if given; resolves with the sweep and
+ * the pool's word on the GPU once the sweep ends.
+ */
+async function tinyGrid(
+  backend,
+  runs = [
+    [200, 0.05],
+    [200, 0.1],
+    [200, 0.2],
+  ],
+  loseGpuAt = null,
+) {
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?backend=${backend}`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => {
+      const r = window.__flatMinima.run();
+      return r.error || (r.dataset !== null && r.backend !== null);
+    },
+    null,
+    { timeout: WAIT.load },
+  );
+  const s = await runState(page);
+  if (s.error) {
+    await context.close();
+    return { error: s.error };
+  }
+  const started = await page.evaluate(
+    ([runs, loseGpuAt]) => {
+      if (typeof window.__flatMinima.startSweep !== 'function') return false;
+      if (loseGpuAt !== null) window.__flatMinima.loseEnsembleGpuAt(loseGpuAt);
+      const c = window.__flatMinima.config();
+      const items = runs.map(([batchSize, lr]) => ({
+        spec: {
+          kind: 'mlp',
+          config: {
+            ...c,
+            hidden: 10,
+            batchSize,
+            lr,
+            warmupEpochs: 1,
+            windowEpochs: 1,
+            flatnessModes: 5,
+            contrast: false,
+          },
+        },
+        label: `B ${batchSize}, α ${lr}`,
+      }));
+      window.__flatMinima.startSweep('hyper', items);
+      return true;
+    },
+    [runs, loseGpuAt],
+  );
+  if (!started) throw new Error('this build has no test hooks: build it with VITE_TEST_HOOKS=1');
+  await page.waitForFunction(
+    () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.universality().hyper.status),
+    null,
+    { timeout: WAIT.run },
+  );
+  const sweep = await page.evaluate(() => window.__flatMinima.universality().hyper);
+  const pool = await page.evaluate(() => window.__flatMinima.pool());
+  await context.close();
+  return { sweep, pool, errors };
+}
+
+test(
+  'forced WebGPU: a tiny (B, α) grid trains as one fused ensemble and matches the wasm sweep',
+  { timeout: TEST_TIMEOUT },
+  async (t) => {
+    const gpu = await tinyGrid('webgpu');
+    if (gpu.error && NO_ADAPTER.test(gpu.error)) {
+      t.skip(`this Chromium offers no WebGPU adapter: ${gpu.error}`);
+      return;
+    }
+    assert.equal(gpu.error, undefined, gpu.error);
+    assert.equal(gpu.sweep.status, 'done', gpu.sweep.message ?? '');
+    assert.match(gpu.pool.gpu, /^3 runs train as one fused ensemble on the GPU$/);
+    const cpu = await tinyGrid('wasm');
+    assert.equal(cpu.sweep.status, 'done', cpu.sweep.message ?? '');
+    // Where the page trains on wasm nothing changes: no ensemble.
+    assert.equal(cpu.pool.gpu, null);
+    for (let i = 0; i < 3; i++) {
+      const a = gpu.sweep.plan[i];
+      const b = cpu.sweep.plan[i];
+      assert.equal(a.failed, null, a.failed ?? '');
+      const ga = a.result.summary;
+      const ca = b.result.summary;
+      t.diagnostic(
+        `run ${i}: ψ ${ga.psi.exponent} (GPU ensemble) vs ${ca.psi.exponent} (wasm); train error ${ga.finalTrainError} vs ${ca.finalTrainError}; training ${ga.timings.train.toFixed(1)} s vs ${ca.timings.train.toFixed(1)} s`,
+      );
+      // Every window step came back from the GPU: 40 snapshots of W2.
+      assert.equal(ga.snapshots, 40);
+      assert.equal(ga.snapshots, ca.snapshots);
+      assert.equal(ga.lr, ca.lr);
+      // Float32 on the GPU in other summation orders than wasm's: 80 SGD steps apart by rounding
+      // only (at B = 100, 160 steps, ψ agreed to 5e-5 relative on SwiftShader, train errors
+      // exactly).
+      assert.ok(
+        Math.abs(ga.finalTrainError - ca.finalTrainError) <= 0.002,
+        `run ${i}: train error ${ga.finalTrainError} vs ${ca.finalTrainError}`,
+      );
+      assert.ok(
+        Math.abs(ga.psi.exponent - ca.psi.exponent) <= 1e-3 * Math.abs(ca.psi.exponent),
+        `run ${i}: ψ ${ga.psi.exponent} vs ${ca.psi.exponent}`,
+      );
+    }
+    assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
+  },
+);
+
+test(
+  'forced WebGPU: the GPU ensemble losing its device sends its runs not yet trained to the pool',
+  { timeout: TEST_TIMEOUT },
+  async (t) => {
+    // B = 200 ends its window at step 80 and is handed out; the B = 100 runs are in theirs
+    // (steps 80–160) when the device goes, at the chunk from step 144.
+    const gpu = await tinyGrid(
+      'webgpu',
+      [
+        [200, 0.1],
+        [100, 0.1],
+        [100, 0.2],
+      ],
+      100,
+    );
+    if (gpu.error && NO_ADAPTER.test(gpu.error)) {
+      t.skip(`this Chromium offers no WebGPU adapter: ${gpu.error}`);
+      return;
+    }
+    assert.equal(gpu.error, undefined, gpu.error);
+    assert.equal(gpu.sweep.status, 'done', gpu.sweep.message ?? '');
+    assert.match(
+      gpu.pool.gpu,
+      /^the GPU ensemble stopped \(the WebGPU device was lost .*\); its 2 runs not yet trained train on the CPU pool from the start \(the same seeds, so the same runs\), and the 1 already trained is kept$/,
+    );
+    // Every run has its result: the one the GPU made and the two the pool made again.
+    assert.deepEqual(
+      gpu.sweep.plan.map((p) => [p.failed, p.result?.summary.snapshots]),
+      [
+        [null, 40],
+        [null, 80],
+        [null, 80],
+      ],
+    );
+    assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
   },
 );

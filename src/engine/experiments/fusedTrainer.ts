@@ -14,9 +14,12 @@
  * - Faults: a lost device or a GPU error (FusedGpuError) discards the chunk in flight (none of
  *   its steps were handed out), puts the weights read back last and the sampler of that moment
  *   into the CPU trainer, and the run continues there; `onFallback` says so.
+ * - Lanes: the trainer sees its kernel as one run's lane (FusedLane): its own one-run kernel
+ *   here, or one run of an ensemble stepped with others (fusedEnsemble.ts), which may run fewer
+ *   steps than asked (the chunk says how many).
  */
 import type { Dataset } from '../data/dataset';
-import type { SamplerState } from '../data/batches';
+import type { MinibatchSampler, SamplerState } from '../data/batches';
 import { cloneWeights, type MlpWeights } from '../nets/mlp';
 import { FusedGpuError } from '../nets/webgpu/fusedMlp';
 import {
@@ -24,6 +27,7 @@ import {
   type FusedLayout,
   type FusedTrainer as FusedKernel,
 } from '../nets/webgpu/fusedTrainer';
+import type { FusedChunk } from '../nets/webgpu/fusedRuntime';
 import type { RunConfig } from './config';
 import type { EpochRecord, RunTrainer, SgdTrainer, TrainStepResult } from './training';
 
@@ -31,7 +35,7 @@ export const FUSED_IMPL = 'webgpu-fused';
 
 export interface FusedTrainerOptions {
   /** Told when the run leaves the GPU for the CPU trainer, why, and what trains now. */
-  onFallback: (message: string, impl: string) => void;
+  onFallback: (message: string, impl: string, why: string) => void;
   /** Most steps per chunk (default 64). */
   maxChunk?: number;
   /** Called with the run's step before each chunk is queued (test builds lose the device here). */
@@ -39,6 +43,30 @@ export interface FusedTrainerOptions {
   /** The kernel layout the backend choice measured faster (default one workgroup per run). */
   layout?: FusedLayout;
 }
+
+/** One run's view of a fused kernel. */
+export interface FusedLane {
+  readonly maxChunk: number;
+  /** This run's α from the next chunk queued. */
+  setLr(lr: number): void;
+  /**
+   * Runs up to `steps` steps of this run (an ensemble may run fewer: `chunk.steps`) drawing its
+   * batches from the run's sampler; resolves with this run's losses, errors and W2 (if asked)
+   * and its weights after them. A GPU fault rejects with a FusedGpuError.
+   */
+  run(steps: number, wantSnapshots: boolean): Promise<{ chunk: FusedChunk; weights: MlpWeights }>;
+  dispose(): void;
+}
+
+/**
+ * A lane for a run starting from `weights` at α = `lr` whose batches come from `sampler` (the
+ * CPU trainer's, so a seed means the same batches; its batch size is the kernel's B).
+ */
+export type FusedLaneFactory = (
+  weights: MlpWeights,
+  lr: number,
+  sampler: MinibatchSampler,
+) => Promise<FusedLane>;
 
 interface ChunkStart {
   step: number;
@@ -48,7 +76,7 @@ interface ChunkStart {
 }
 
 export class FusedTrainer implements RunTrainer {
-  private gpu: FusedKernel | null;
+  private gpu: FusedLane | null;
   /** The latest weights read back from the GPU (at the end of the last chunk). */
   private current: MlpWeights;
   private start: ChunkStart | null = null;
@@ -66,11 +94,10 @@ export class FusedTrainer implements RunTrainer {
   private readonly maxChunk: number;
 
   private constructor(
-    private readonly device: GPUDevice,
     private readonly cpu: SgdTrainer,
-    private readonly data: Dataset,
     private readonly config: RunConfig,
-    gpu: FusedKernel,
+    private readonly lane: FusedLaneFactory,
+    gpu: FusedLane,
     initial: MlpWeights,
     private readonly opts: FusedTrainerOptions,
   ) {
@@ -85,23 +112,33 @@ export class FusedTrainer implements RunTrainer {
    * The fused trainer for this run, or `cpu` itself (after `onFallback`) when the kernel cannot
    * be set up on this device.
    */
-  static async create(
+  static create(
     device: GPUDevice,
     cpu: SgdTrainer,
     data: Dataset,
     config: RunConfig,
     opts: FusedTrainerOptions,
   ): Promise<RunTrainer> {
+    return FusedTrainer.onLane(cpu, config, singleRunLane(device, data, config, opts), opts);
+  }
+
+  /** The same on lanes from `lane` (one run of an ensemble, fusedEnsemble.ts). */
+  static async onLane(
+    cpu: SgdTrainer,
+    config: RunConfig,
+    lane: FusedLaneFactory,
+    opts: FusedTrainerOptions,
+  ): Promise<RunTrainer> {
     const initial = await cpu.getWeights();
     try {
-      const gpu = await build(device, data, config, initial, cpu.lr, cpu.sampler.batchSize, opts);
-      gpu.samplers[0] = cpu.sampler;
-      return new FusedTrainer(device, cpu, data, config, gpu, initial, opts);
+      const gpu = await lane(initial, cpu.lr, cpu.sampler);
+      return new FusedTrainer(cpu, config, lane, gpu, initial, opts);
     } catch (e) {
       if (!(e instanceof FusedGpuError)) throw e;
       opts.onFallback(
         `the fused WebGPU trainer could not start (${e.message}); this run trains on ${cpu.impl}`,
         cpu.impl,
+        e.message,
       );
       return cpu;
     }
@@ -175,34 +212,18 @@ export class FusedTrainer implements RunTrainer {
       this.epochNow = sampler.epoch;
       if (newB) {
         this.disposeGpu();
-        const gpu = await build(
-          this.device,
-          this.data,
-          this.config,
-          this.current,
-          this.cpu.lr,
-          sampler.batchSize,
-          this.opts,
-        );
-        gpu.samplers[0] = sampler;
-        this.gpu = gpu;
+        this.gpu = await this.lane(this.current, this.cpu.lr, sampler);
         this.gpuLr = this.cpu.lr;
       }
       this.opts.beforeChunk?.(this.cpu.step);
       const gpu = this.gpu!;
       if (this.cpu.lr !== this.gpuLr) {
-        gpu.setLr(0, this.cpu.lr);
+        gpu.setLr(this.cpu.lr);
         this.gpuLr = this.cpu.lr;
       }
       const steps = Math.min(this.maxChunk, sampler.stepsLeftInEpoch);
-      // Both are queued before either is awaited: one wait per chunk.
-      const [chunk, weights] = await Promise.all([
-        gpu.runChunk(steps, inWindow),
-        gpu.readWeights(),
-      ]);
-      // An uncaptured error during the chunk leaves its results in doubt.
-      if (gpu.error) throw new FusedGpuError(gpu.error);
-      this.current = weights[0];
+      const { chunk, weights } = await gpu.run(steps, inWindow);
+      this.current = weights;
       this.chunk = chunk;
       this.at = 0;
       this.endsEpoch = sampler.epoch !== this.start.epoch;
@@ -224,6 +245,7 @@ export class FusedTrainer implements RunTrainer {
     this.opts.onFallback(
       `WebGPU failed at step ${from.toLocaleString('en')} (${why}); the run continues on ${this.cpu.impl} from there with the weights read back from the GPU, and every step before it is kept`,
       this.cpu.impl,
+      why,
     );
   }
 
@@ -259,22 +281,63 @@ export class FusedTrainer implements RunTrainer {
   }
 }
 
-function build(
+/** Lanes of the run's own one-run kernel (a new B builds a new one). */
+function singleRunLane(
   device: GPUDevice,
   data: Dataset,
   config: RunConfig,
-  weights: MlpWeights,
-  lr: number,
-  batchSize: number,
   opts: FusedTrainerOptions,
-): Promise<FusedKernel> {
-  return createFusedTrainer(
-    opts.layout ?? 'workgroup',
-    device,
-    data.train,
-    [{ weights, lr, batchSize, seed: config.seed, sampling: config.sampling ?? 'epoch' }],
-    { maxChunk: opts.maxChunk ?? 64, snapshots: true },
-  );
+): FusedLaneFactory {
+  return async (weights, lr, sampler) => {
+    const gpu = await createFusedTrainer(
+      opts.layout ?? 'workgroup',
+      device,
+      data.train,
+      [
+        {
+          weights,
+          lr,
+          batchSize: sampler.batchSize,
+          seed: config.seed,
+          sampling: config.sampling ?? 'epoch',
+        },
+      ],
+      { maxChunk: opts.maxChunk ?? 64, snapshots: true },
+    );
+    gpu.samplers[0] = sampler;
+    return oneRunLane(gpu);
+  };
+}
+
+/** A one-run kernel as its run's lane. */
+function oneRunLane(gpu: FusedKernel): FusedLane {
+  return {
+    maxChunk: gpu.maxChunk,
+    setLr: (lr) => gpu.setLr(0, lr),
+    async run(steps, wantSnapshots) {
+      // Both are queued before either is awaited: one wait per chunk.
+      const [chunk, weights] = await Promise.all([
+        gpu.runChunk(steps, wantSnapshots),
+        gpu.readWeights(),
+      ]);
+      // An uncaptured error during the chunk leaves its results in doubt.
+      if (gpu.error) throw new FusedGpuError(gpu.error);
+      return { chunk, weights: weights[0] };
+    },
+    dispose: () => gpu.dispose(),
+  };
+}
+
+/** Run `r`'s part of a chunk of `runs` runs (views, not copies). */
+export function runOf(c: FusedChunk, r: number, hidden: number): FusedChunk {
+  const n = c.steps;
+  const dim = hidden * hidden;
+  return {
+    steps: n,
+    loss: c.loss.subarray(r * n, (r + 1) * n),
+    errors: c.errors.subarray(r * n, (r + 1) * n),
+    w2: c.w2?.subarray(r * n * dim, (r + 1) * n * dim),
+  };
 }
 
 function allFinite(a: Float32Array): boolean {

@@ -16,7 +16,7 @@
  * block is capped at maxBlockDim weights by a seeded subset, and every window step is kept.
  */
 import type { Dataset } from '../data/dataset';
-import { initMlp, INPUT_SIZE, CLASSES } from '../nets/mlp';
+import { initMlp, INPUT_SIZE, CLASSES, type MlpWeights } from '../nets/mlp';
 import { SnapshotWindow } from '../pca/snapshotWindow';
 import {
   effectiveDimensions,
@@ -39,7 +39,7 @@ import {
   type ArchResult,
 } from './architectures';
 import { momentumLr, type OptimizerKind, type RunConfig } from './config';
-import { trainingRun, type EpochRecord } from './training';
+import { trainingRun, type EpochRecord, type TrainingOptions } from './training';
 import { runJob } from '../jobs/run';
 import type { ArchJobSpec, RunJobSpec } from '../jobs/spec';
 
@@ -120,14 +120,33 @@ export interface SweepOptions {
 export type SweepJobSpec = RunJobSpec | ArchJobSpec;
 export type SweepRunner = (specs: readonly SweepJobSpec[]) => Promise<RunSummary[]>;
 
-/** One warm-up, one window, the variance–flatness analysis and the effective dimensions. */
-export async function summariseRun(
+/** What a run's training leaves for its analysis: the PCA window and where it stands. */
+export interface TrainedWindow {
+  win: SnapshotWindow;
+  /** Step of the first snapshot, and the spacing of the kept steps. */
+  first: number;
+  stride: number;
+  /** The weights at the window's end. */
+  weights: MlpWeights;
+  /** The last epoch's full-set record. */
+  last: EpochRecord | null;
+  /** Seconds the training took. */
+  trainSeconds: number;
+}
+
+/**
+ * One warm-up and one window of `config` (no Langevin contrast), W2 kept through the window.
+ * `trainer`: another trainer around the CPU one (trainingRun's option), e.g. a run of a fused
+ * WebGPU ensemble.
+ */
+export async function trainWindow(
   config: RunConfig,
   data: Dataset,
   opts: SweepOptions = {},
   index = 0,
   runs = 1,
-): Promise<RunSummary> {
+  trainer?: TrainingOptions['trainer'],
+): Promise<TrainedWindow> {
   const cfg: RunConfig = { ...config, contrast: false };
   const t0 = performance.now();
   const dim = cfg.hidden * cfg.hidden;
@@ -136,10 +155,11 @@ export async function summariseRun(
   let first: number | null = null;
   let last: EpochRecord | null = null;
   let phase: SweepProgress['phase'] = 'warmup';
-  let analysis: AnalysisResult | null = null;
-  let tTrain = 0;
   let steps = 0;
-  for await (const e of trainingRun(cfg, data, { initial: initMlp(cfg.hidden, cfg.seed) })) {
+  for await (const e of trainingRun(cfg, data, {
+    initial: initMlp(cfg.hidden, cfg.seed),
+    trainer,
+  })) {
     opts.signal?.throwIfAborted();
     if (e.type === 'epoch') {
       last = e.record;
@@ -154,34 +174,59 @@ export async function summariseRun(
       if (first === null) first = e.step;
       win.add(e.w2);
     } else if (e.type === 'windowEnd' && e.run === 'sgd' && win) {
-      tTrain = (performance.now() - t0) / 1000;
-      phase = 'analysis';
-      opts.onProgress?.({ run: index, runs, phase, epoch: last?.epoch ?? 0 });
-      const a = await WindowAnalysis.analyze(
-        'sgd',
-        win,
-        e.weights,
-        data.train,
-        cfg,
-        first ?? 0,
-        stride,
-        {
-          signal: opts.signal,
-        },
-      );
-      analysis = a.result;
-      a.dispose();
-      break;
+      const trainSeconds = (performance.now() - t0) / 1000;
+      return { win, first: first ?? 0, stride, weights: e.weights, last, trainSeconds };
     } else if (e.type === 'diverged') {
       throw new Error(e.message);
     }
   }
-  if (!analysis) throw new Error('the run produced no analysis');
+  throw new Error('the run produced no analysis');
+}
+
+/** One warm-up, one window, the variance–flatness analysis and the effective dimensions. */
+export async function summariseRun(
+  config: RunConfig,
+  data: Dataset,
+  opts: SweepOptions = {},
+  index = 0,
+  runs = 1,
+): Promise<RunSummary> {
+  const trained = await trainWindow(config, data, opts, index, runs);
+  return summariseWindow(config, data, trained, opts, index, runs);
+}
+
+/** A trained window's analysis (PCA, flatness, fits) reduced to the run's summary. */
+export async function summariseWindow(
+  config: RunConfig,
+  data: Dataset,
+  trained: TrainedWindow,
+  opts: SweepOptions = {},
+  index = 0,
+  runs = 1,
+): Promise<RunSummary> {
+  const cfg: RunConfig = { ...config, contrast: false };
+  const t0 = performance.now();
+  const { win, first, stride, last, trainSeconds: tTrain } = trained;
+  opts.onProgress?.({ run: index, runs, phase: 'analysis', epoch: last?.epoch ?? 0 });
+  const a = await WindowAnalysis.analyze(
+    'sgd',
+    win,
+    trained.weights,
+    data.train,
+    cfg,
+    first,
+    stride,
+    {
+      signal: opts.signal,
+    },
+  );
+  const analysis: AnalysisResult = a.result;
+  a.dispose();
   const r = analysis;
   const modes = r.modes.map((m) => ({ rank: m.rank, variance: m.variance, flatness: m.flatness }));
   const norm = r.meanNorm ?? NaN;
   const dims = effectiveDimensions(r.variance, modes, norm, r.dim, opts.sharpC);
-  const total = (performance.now() - t0) / 1000;
+  const total = tTrain + (performance.now() - t0) / 1000;
   const summary: RunSummary = {
     hidden: cfg.hidden,
     batchSize: cfg.batchSize,

@@ -1,0 +1,197 @@
+// A sweep's runs trained together as one fused ensemble (FusedEnsemble through runEnsembleJob)
+// against the same runs trained alone on the CPU, with the GPU kernel replaced by a CPU
+// stand-in that steps R copies of the same SIMD kernel, each on the batches of its own run's
+// sampler: any difference in the windows or summaries is the ensemble's bookkeeping (chunks cut
+// to the shortest epoch, members leaving, per-run B and α). The WGSL kernel itself is checked
+// against a float64 step in tests/e2e/webgpu.test.mjs.
+import { existsSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MinibatchSampler } from '../../src/engine/data/batches';
+import type { DataSplit } from '../../src/engine/data/dataset';
+import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
+import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
+import { summariseRun, trainWindow, type RunSummary } from '../../src/engine/experiments/sweeps';
+import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
+import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
+import type { MlpWeights } from '../../src/engine/nets/mlp';
+import { SimdMlp } from '../../src/engine/nets/simdMlp';
+import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';
+import type { FusedTrainer as FusedKernel } from '../../src/engine/nets/webgpu/fusedTrainer';
+import { useBackend } from './tfBackend';
+
+/** R runs on the CPU in the kernel's shape: run-major chunks, each run its own sampler and α. */
+class CpuEnsemble implements FusedKernel {
+  readonly samplers: MinibatchSampler[];
+  readonly runs: number;
+  readonly hidden: number;
+  readonly maxChunk = 64;
+  error: string | null = null;
+  chunks = 0;
+  private readonly nets: SimdMlp[];
+  private readonly lr: number[];
+  constructor(
+    private readonly train: DataSplit,
+    specs: FusedRunSpec[],
+    private readonly failAtChunk: number | null,
+  ) {
+    this.runs = specs.length;
+    this.hidden = specs[0].weights.hidden;
+    this.nets = specs.map((s) => new SimdMlp(s.weights));
+    this.lr = specs.map((s) => s.lr);
+    this.samplers = specs.map(
+      (s) => new MinibatchSampler(train.count, s.batchSize, s.seed, s.sampling),
+    );
+  }
+  /** The chunk queued last: reads wait for it, as the GPU's queue runs them in order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  runChunk(steps: number, wantSnapshots = false) {
+    const p = this.queue.then(() => this.chunk(steps, wantSnapshots));
+    this.queue = p.catch(() => {});
+    return p;
+  }
+  private async chunk(steps: number, wantSnapshots: boolean) {
+    if (++this.chunks === this.failAtChunk) {
+      this.error = 'the WebGPU device was lost (stand-in)';
+      throw new FusedGpuError(this.error);
+    }
+    const R = this.runs;
+    const h2 = this.hidden ** 2;
+    // Float64 where the GPU gives float32: the comparison is of the bookkeeping, exactly.
+    const loss = new Float64Array(R * steps);
+    const errors = new Float64Array(R * steps);
+    const w2 = wantSnapshots ? new Float32Array(R * steps * h2) : undefined;
+    for (let r = 0; r < R; r++) {
+      const idx = new Uint32Array(this.samplers[r].batchSize);
+      for (let s = 0; s < steps; s++) {
+        const B = this.samplers[r].nextInto(idx);
+        const o = await this.nets[r].stepIndices(this.train, idx, B, this.lr[r]);
+        loss[r * steps + s] = o.loss;
+        errors[r * steps + s] = o.errors;
+        w2?.set(o.w2!, (r * steps + s) * h2);
+      }
+    }
+    return { steps, loss, errors, w2 } as never;
+  }
+  setLr(run: number, lr: number) {
+    this.lr[run] = lr;
+  }
+  async readWeights(): Promise<MlpWeights[]> {
+    await this.queue;
+    return Promise.all(this.nets.map((n) => n.getWeights()));
+  }
+  dispose() {
+    for (const n of this.nets) n.dispose();
+  }
+}
+
+const dataPath = 'public/data/mnist-10k.bin';
+// 8,000 training digits: 80 steps an epoch at B = 100, 160 at B = 50. Two warm-up epochs and a
+// one-epoch window; the runs' windows end at different steps (240 and 480).
+const base: RunConfig = {
+  ...DEFAULT_CONFIG,
+  hidden: 12,
+  warmupEpochs: 2,
+  windowEpochs: 1,
+  flatnessModes: 8,
+};
+const configs: RunConfig[] = [
+  { ...base, batchSize: 100, lr: 0.1, seed: 3 },
+  { ...base, batchSize: 50, lr: 0.05, seed: 4 },
+  { ...base, batchSize: 100, lr: 0.2, seed: 5 },
+];
+
+function same(w: EnsembleWindow, alone: Awaited<ReturnType<typeof trainWindow>>): void {
+  expect(w.count).toBe(alone.win.count);
+  expect(w.first).toBe(alone.first);
+  expect(w.stride).toBe(alone.stride);
+  for (let t = 0; t < w.count; t++) {
+    const a = alone.win.snapshot(t);
+    const b = w.snapshots.subarray(t * a.length, (t + 1) * a.length);
+    // Bit for bit: the same kernel on the same batches from the same weights.
+    expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toEqual(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+    );
+  }
+  expect(Array.from(w.weights.W2)).toEqual(Array.from(alone.weights.W2));
+  expect(w.last?.epoch).toBe(alone.last?.epoch);
+  expect(w.last?.step).toBe(alone.last?.step);
+  expect(w.last?.trainError).toBe(alone.last?.trainError);
+  expect(w.last?.testError).toBe(alone.last?.testError);
+}
+
+const withoutTimings = (s: RunSummary) => ({ ...s, timings: null });
+
+describe.skipIf(!existsSync(dataPath))(
+  'a fused ensemble of runs (GPU replaced by a CPU stand-in)',
+  () => {
+    const data = existsSync(dataPath) ? loadEmbeddedDataset(readFileSync(dataPath)) : null;
+    beforeAll(async () => {
+      await useBackend('wasm');
+    });
+
+    async function ensemble(cs: RunConfig[], failAtChunk: number | null = null) {
+      const windows = new Map<number, EnsembleWindow>();
+      const failed = new Map<number, string>();
+      const kernels: CpuEnsemble[] = [];
+      const job = runEnsembleJob(
+        cs,
+        data!,
+        async (specs) => {
+          const k = new CpuEnsemble(data!.train, specs, failAtChunk);
+          kernels.push(k);
+          return k;
+        },
+        {
+          onWindow: (m, w) => windows.set(m, w),
+          onRunFailed: (m, message) => failed.set(m, message),
+        },
+      );
+      return { job, windows, failed, kernels };
+    }
+
+    it('R runs with their own B, α and seed give the windows and summaries of the runs alone', async () => {
+      const { job, windows, failed, kernels } = await ensemble(configs);
+      await job;
+      expect(failed.size).toBe(0);
+      // One kernel for all three runs.
+      expect(kernels).toHaveLength(1);
+      expect(kernels[0].runs).toBe(3);
+      for (let m = 0; m < configs.length; m++) {
+        const alone = await trainWindow(configs[m], data!);
+        same(windows.get(m)!, alone);
+      }
+      // The analysis of the handed-out window is the summary of the run trained alone.
+      for (const m of [0, 1]) {
+        const fromWindow = await analyseWindow(configs[m], data!, windows.get(m)!);
+        const aloneSummary = await summariseRun(configs[m], data!);
+        expect(withoutTimings(fromWindow)).toEqual(withoutTimings(aloneSummary));
+      }
+    });
+
+    it('a lost device stops the job with its reason; windows handed out before stay', async () => {
+      // Runs 0 and 2 end at step 240 (chunk 4 or so); run 1 at 480: the loss comes in between.
+      const { job, windows, failed, kernels } = await ensemble(configs, 7);
+      await expect(job).rejects.toThrow(/WebGPU device was lost \(stand-in\)/);
+      expect(kernels[0].chunks).toBe(7);
+      expect([...windows.keys()].sort()).toEqual([0, 2]);
+      expect(failed.size).toBe(0);
+      same(windows.get(0)!, await trainWindow(configs[0], data!));
+    });
+
+    it('a run that diverges fails alone; the others go on to their windows', async () => {
+      const cs = [configs[0], { ...configs[2], lr: 1e4 }];
+      const { job, windows, failed } = await ensemble(cs);
+      await job;
+      expect([...windows.keys()]).toEqual([0]);
+      expect([...failed.keys()]).toEqual([1]);
+      expect(failed.get(1)).toMatch(/diverge|not finite|loss/i);
+      same(windows.get(0)!, await trainWindow(configs[0], data!));
+    });
+
+    it('refuses runs that cannot share one kernel, saying why', () => {
+      expect(ensembleProblem([base, { ...base, hidden: 20 }])).toMatch(/same width/);
+      expect(ensembleProblem([{ ...base, optimizer: 'adam' }])).toMatch(/plain SGD, not adam/);
+      expect(ensembleProblem(configs)).toBe(null);
+    });
+  },
+);
