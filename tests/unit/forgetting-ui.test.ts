@@ -21,7 +21,7 @@ import {
   settingStats,
   stat,
 } from '../../src/state/forgettingData';
-import { taskSamples } from '../../src/worker/forgettingLoop';
+import { taskSamples } from '../../src/worker/taskSamples';
 import type { DatasetInfo } from '../../src/protocol/messages';
 
 function run(p: Partial<RunResult> & Pick<RunResult, 'method' | 'lambda' | 'seed'>): RunResult {
