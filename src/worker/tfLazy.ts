@@ -18,10 +18,16 @@ let side: Promise<TfSide> | null = null;
 
 /** The tfjs side of the worker, its backend started (the one `chooseBackend` deferred). */
 export function tfSide(): Promise<TfSide> {
-  side ??= import('./tfSide').then(async (m) => {
-    if (deferred) await m.selectBackend(deferred);
-    return m;
-  });
+  side ??= import('./tfSide')
+    .then(async (m) => {
+      if (deferred) await m.selectBackend(deferred);
+      return m;
+    })
+    .catch((e: unknown) => {
+      // A failed fetch or backend start is not kept: the next command that needs tfjs retries.
+      side = null;
+      throw e;
+    });
   return side;
 }
 
