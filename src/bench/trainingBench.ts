@@ -9,7 +9,7 @@ import { MinibatchSampler } from '../engine/data/batches';
 import { fillBatch } from '../engine/experiments/training';
 import { initMlp, PlainMlp } from '../engine/nets/mlp';
 import { allocBatch } from '../engine/nets/tfMlp';
-import { createNet, type TrainStepImpl } from '../engine/experiments/training';
+import type { TrainStepImpl } from '../engine/experiments/training';
 import { SimdMlp } from '../engine/nets/simdMlp';
 
 export interface StepBenchRow {
@@ -28,6 +28,8 @@ export async function benchSteps(
   B = 50,
 ): Promise<StepBenchRow[]> {
   const rows: StepBenchRow[] = [];
+  // As training.ts does: a static import here would pin trainingTf to this chunk (a build warning).
+  const { createNet } = await import('../engine/experiments/trainingTf');
   const sampler = new MinibatchSampler(train.count, B, 0);
   const batch = allocBatch(B, 784);
   const idx = new Uint32Array(B);

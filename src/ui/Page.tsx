@@ -3,6 +3,9 @@
  * figure, and the run panel that produces the data. Loaded only when the page is not an embed
  * (App.tsx), so an embedded figure does not carry the article.
  */
+// First, so the sections' own styles (forgetting-panel.css, universality.css) come after it, as they
+// did when these rules were in styles.css.
+import './page.css';
 import { useEffect, useState } from 'react';
 import { THEME_CHOICES, type ThemeChoice } from '../state/configSchema';
 import { useConfig } from '../state/configStore';

@@ -247,6 +247,15 @@ export class WorkerClient {
   }
 
   /**
+   * The full page's idle prefetch: starts the workers only if they never ran. A pair an error
+   * stopped waits for the reader's next command: an idle moment that comes late (the run got
+   * there first) must not restart them and drop the crash's resume point.
+   */
+  prefetch(): void {
+    if (!this.startedBefore) this.spawn();
+  }
+
+  /**
    * Any failure of either worker ends the run there. Both workers are terminated (one that
    * threw is in an unknown state, and the other would go on with a run that can no longer
    * finish); everything measured stays in the run store; the run can resume from its last

@@ -30,7 +30,7 @@ export function prefetchWhenIdle(drawn: Promise<unknown>): () => void {
   let cancelled = false;
   const undo: (() => void)[] = [];
   const go = () => {
-    if (!cancelled) workers.ensureWorkers();
+    if (!cancelled) workers.prefetch();
   };
   const whenIdle = () => {
     if (cancelled) return;

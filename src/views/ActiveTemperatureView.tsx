@@ -33,6 +33,7 @@ import {
   sub,
   useTheory,
 } from './theoryParts';
+import './profiles.css';
 
 const M: Margin = { top: 14, right: 16, bottom: 46, left: 62 };
 const GAP = 12;

@@ -28,6 +28,7 @@ import {
   type SettingStats,
 } from '../state/forgettingData';
 import { seedsText, useForgettingStats } from './forgettingParts';
+import './curves.css';
 
 export function ConstraintCountView() {
   const choose = useForgetting((s) => s.choose);

@@ -20,6 +20,7 @@ import {
   type ScreenPoint,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, Halo, PlotBackground } from './ChartParts';
+import './curves.css';
 
 interface Pt {
   rank: number;

@@ -34,6 +34,7 @@ import {
   PlotBackground,
   Swatch,
 } from './ChartParts';
+import './curves.css';
 
 interface Pt {
   run: RunId;

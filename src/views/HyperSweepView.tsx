@@ -16,6 +16,7 @@ import {
   useSize,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, FigureTable, Swatch } from './ChartParts';
+import './curves.css';
 
 const SERIES = [
   {

@@ -28,6 +28,7 @@ import {
   type RunId,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, PlotBackground, Swatch } from './ChartParts';
+import './profiles.css';
 
 const RUN: RunId = 'sgd';
 

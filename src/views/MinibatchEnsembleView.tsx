@@ -20,6 +20,8 @@ import {
 } from './chart';
 import { Axis, ChartSvg, FigureShell, PlotBackground, Swatch } from './ChartParts';
 import { TheoryEmpty, interpAt, modeColor, sub, useTheory } from './theoryParts';
+import './profiles.css';
+import './curves.css';
 
 export function MinibatchEnsembleView() {
   const theory = useTheory('sgd');

@@ -24,6 +24,7 @@ import {
   type Setting,
 } from '../state/forgettingData';
 import { useForgettingStats } from './forgettingParts';
+import './curves.css';
 
 const SHAPE: Record<Method, (x: number, y: number) => string> = {
   none: (x, y) => `M${x - 3.5},${y - 3.5}h7v7h-7Z`,

@@ -33,6 +33,7 @@ import {
   Swatch,
 } from './ChartParts';
 import { TheoryEmpty, useTheory } from './theoryParts';
+import './curves.css';
 
 interface Pt {
   run: 'sgd';

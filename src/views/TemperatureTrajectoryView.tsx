@@ -41,6 +41,7 @@ import {
   sub,
   useTheory,
 } from './theoryParts';
+import './trajectory.css';
 
 const LEFT_MARGIN: Margin = { top: 24, right: 14, bottom: 46, left: 62 };
 const RIGHT_MARGIN: Margin = { top: 24, right: 14, bottom: 46, left: 62 };

@@ -42,6 +42,7 @@ import {
   type SettingStats,
 } from '../state/forgettingData';
 import { ScoringToggle, seedsText, useForgettingStats } from './forgettingParts';
+import './curves.css';
 
 export function TradeoffView() {
   const choose = useForgetting((s) => s.choose);

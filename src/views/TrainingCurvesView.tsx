@@ -19,6 +19,7 @@ import {
   type Margin,
 } from './chart';
 import { Axis, EmptyState, FigureShell, Swatch } from './ChartParts';
+import './curves.css';
 
 const M: Margin = { top: 24, right: 16, bottom: 46, left: 62 };
 const GAP = 14;

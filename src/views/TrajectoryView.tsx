@@ -40,6 +40,7 @@ import {
   Halo,
   PlotBackground,
 } from './ChartParts';
+import './trajectory.css';
 
 const PANEL_MARGIN: Margin = { top: 34, right: 14, bottom: 46, left: 62 };
 

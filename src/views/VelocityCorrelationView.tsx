@@ -31,6 +31,7 @@ import {
   sub,
   useTheory,
 } from './theoryParts';
+import './profiles.css';
 
 interface Curve {
   rank: number;

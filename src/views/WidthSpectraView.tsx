@@ -9,6 +9,7 @@ import { sharpAt, useUniversality } from '../state/universalityStore';
 import { SHARP_SCALE_LABEL } from './SharpThresholdControl';
 import { CATEGORY_COLORS, fmtInt, isPos, logExtent, plotBox, useSize } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, Swatch } from './ChartParts';
+import './profiles.css';
 
 type Spectrum = 'flatness' | 'variance';
 

@@ -10,12 +10,8 @@
  * networks, section 6) trains there, and the badge says so. Section 7's plain-SGD sweep runs
  * train as fused ensembles in a job worker on a device of its own (poolSweeps.ts).
  */
-import {
-  describeAdapter,
-  selectBackend,
-  type BackendChoice,
-  type BackendOptions,
-} from '../engine/backend';
+import { describeAdapter, type BackendChoice, type BackendOptions } from '../engine/backendInfo';
+import { chooseBackend } from './tfLazy';
 import type { RunConfig } from '../engine/experiments/config';
 import { FusedTrainer } from '../engine/experiments/fusedTrainer';
 import type { FusedLayout } from '../engine/nets/webgpu/fusedTrainer';
@@ -67,12 +63,13 @@ function message(e: unknown): string {
 }
 
 /**
- * The trainer's backend: tfjs's (selectBackend) plus, for WebGPU, the fused trainer. Unforced,
+ * The trainer's backend: tfjs's (selectBackend, through tfLazy.ts: tfjs loads only when that
+ * choice needs it) plus, for WebGPU, the fused trainer. Unforced,
  * webgpu means the fused trainer measured faster than wasm; tfjs's own WebGPU step is not tried
  * (8–10× slower than wasm for this network, README).
  */
 export async function chooseTrainerBackend(opts: BackendOptions): Promise<BackendChoice> {
-  if (opts.forced && opts.forced !== 'webgpu') return selectBackend(opts);
+  if (opts.forced && opts.forced !== 'webgpu') return chooseBackend(opts);
   let gpu;
   try {
     gpu = await openDevice();
@@ -80,11 +77,11 @@ export async function chooseTrainerBackend(opts: BackendOptions): Promise<Backen
     if (opts.forced)
       throw new Error(`No TensorFlow.js backend could start: webgpu: ${message(e)}`, { cause: e });
     const skip = { name: 'webgpu' as const, reason: message(e) };
-    const base = await selectBackend({ ...opts, exclude: ['webgpu'] });
+    const base = await chooseBackend({ ...opts, exclude: ['webgpu'] });
     return { ...base, skipped: [skip, ...base.skipped] };
   }
   if (opts.forced) {
-    await selectBackend({ ...opts, forced: 'wasm' });
+    await chooseBackend({ ...opts, forced: 'wasm' });
     chosen = true;
     device = gpu.device;
     // A software adapter pays per workgroup (the split layout ran 0.75 steps/s against 12.5 on
@@ -97,7 +94,7 @@ export async function chooseTrainerBackend(opts: BackendOptions): Promise<Backen
       device: gpu.name,
     };
   }
-  const base = await selectBackend({ ...opts, exclude: ['webgpu'] });
+  const base = await chooseBackend({ ...opts, exclude: ['webgpu'] });
   if (gpu.software) {
     gpu.device.destroy();
     const reason = `software adapter (${gpu.name}) is slower than wasm`;

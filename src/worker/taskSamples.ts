@@ -1,6 +1,6 @@
 /**
- * The task digits figure's pictures (section 6): a few training images of each digit group,
- * drawn by the trainer worker from the data set it holds.
+ * The digits a forgetting task shows (section 6's task panel), picked from the training split
+ * without TensorFlow.js: the page asks for them before any sweep runs.
  */
 import type { Dataset } from '../engine/data/dataset';
 import { checkDigitGroup } from '../engine/forgetting/tasks';

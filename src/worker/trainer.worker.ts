@@ -1,23 +1,20 @@
 /// <reference lib="webworker" />
 /**
- * The trainer worker: owns the TensorFlow.js backend and the data, drives the training
- * experiment (src/engine/experiments/training.ts) and streams W2 snapshots to the analysis
- * worker over a MessageChannel. The UI thread gets only decimated curves and progress.
+ * The trainer worker: owns the backend and the data, drives the training experiment
+ * (src/engine/experiments/training.ts) and streams W2 snapshots to the analysis worker over a
+ * MessageChannel. The UI thread gets only decimated curves and progress. TensorFlow.js loads
+ * only when something here needs it (tfLazy.ts): the default run trains on the WebAssembly SIMD
+ * kernel or the fused WebGPU trainer without it.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../engine/data/dataset';
 import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { IdxError, loadIdxDataset } from '../engine/data/idx';
 import type { RunConfig } from '../engine/experiments/config';
-import {
-  probeStepsPerSecond,
-  trainingRun,
-  type LiveControls,
-  type TrainingEvent,
-} from '../engine/experiments/training';
+import { trainingRun, type LiveControls, type TrainingEvent } from '../engine/experiments/training';
 import { cloneWeights, initMlp } from '../engine/nets/mlp';
+import type { NoiseShapingLoop } from './noiseShapingLoop';
 import { taskSamples } from './taskSamples';
-import { NoiseShapingLoop } from './noiseShapingLoop';
+import { WORKER_NETS, tfSide } from './tfLazy';
 import type {
   AnalysisFeed,
   DatasetInfo,
@@ -137,6 +134,7 @@ class RunLoop {
         trainErrors: resume.trainErrors,
       },
       controls: () => this.controls,
+      nets: WORKER_NETS,
       onNet: (impl) => {
         this.impl = impl;
         post({ type: 'net', impl, note: this.note });
@@ -378,7 +376,7 @@ async function handle(cmd: TrainerCommand): Promise<void> {
         forced: cmd.forcedBackend,
         wasmPaths: cmd.wasmPaths,
         wasmFetch: wasmFetcher(Object.values(cmd.wasmPaths)),
-        probe: () => probeStepsPerSecond(),
+        probe: async () => (await tfSide()).probeStepsPerSecond(),
       });
       post({ type: 'ready', backend });
       const res = await fetch(cmd.dataUrl);
@@ -449,7 +447,8 @@ async function handle(cmd: TrainerCommand): Promise<void> {
         feed({ type: 'reset' });
         post({ type: 'state', state: 'idle' });
       }
-      const n = new NoiseShapingLoop(cmd.config, cmd.seeds, dataset, post);
+      const { NoiseShapingLoop: Loop } = await tfSide();
+      const n = new Loop(cmd.config, cmd.seeds, dataset, post);
       noiseShaping = n;
       void n.finished.then(() => {
         if (noiseShaping === n) noiseShaping = null;
@@ -492,6 +491,3 @@ self.onmessage = (ev: MessageEvent<TrainerCommand | CrashCommand | LoseGpuComman
   }
   queue = queue.then(() => handle(cmd)).catch(reportError);
 };
-
-// Touch tf so the bundler keeps the core in this worker's chunk and tensors can be counted.
-void tf.version;

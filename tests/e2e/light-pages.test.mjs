@@ -5,7 +5,8 @@
 // offline). What the pages weigh is measured in `npm run bench -- --only weight`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { animationFrames, openPage, runState, WAIT, openSite, closeSite } from './harness.mjs';
 
 let server;
@@ -16,6 +17,14 @@ after(() => closeSite({ server, browser }));
 const WORKER = /\.worker[-.][^/]*\.js(\?|$)/;
 const WASM = /\.wasm(\?|$)/;
 const DATA = /\/data\//;
+const ASSETS = join(process.env.E2E_DIST || 'dist', 'assets');
+/** A kernel name tfjs registers (analysis-worker-chunk.test.mjs): in every chunk holding tfjs. */
+const TFJS = /FusedMatMul/;
+/** The script chunks among `urls` whose code holds tfjs. */
+const tfjsChunks = (urls) =>
+  urls
+    .map((u) => /\/assets\/([^/?]+\.js)(\?|$)/.exec(u)?.[1])
+    .filter((f) => f && TFJS.test(readFileSync(join(ASSETS, f), 'utf8')));
 /** The view chunks a page requested: `assets/VarianceFlatnessView-<hash>.js` → VarianceFlatness. */
 const views = (urls) =>
   [...new Set(urls.flatMap((u) => /\/assets\/(\w+)View-[\w-]+\.js$/.exec(u)?.[1] ?? []))].sort();
@@ -100,10 +109,14 @@ test('an embed requests no worker, .wasm or data until Start; Start says "Loadin
     all.some((u) => /\/data\/mnist-10k\.bin\.gz$/.test(u)),
     `the compressed digits: ${all}`,
   );
-  // Both workers start tfjs's wasm backend; the binary crosses the network once (wasmOnce.ts).
-  const wasm = all.filter((u) => WASM.test(u));
-  assert.ok(wasm.length >= 1, 'the wasm backend loaded');
-  assert.equal(new Set(wasm).size, wasm.length, `one fetch per .wasm file: ${wasm.join(', ')}`);
+  // The run trains on the WebAssembly SIMD kernel, which the trainer builds itself: no tfjs,
+  // so none of tfjs's .wasm binaries either (worker/tfLazy.ts).
+  assert.deepEqual(
+    all.filter((u) => WASM.test(u)),
+    [],
+    `.wasm files fetched: ${all.join(', ')}`,
+  );
+  assert.deepEqual(tfjsChunks(all), [], 'chunks with tfjs were fetched');
   assert.deepEqual(errors, [], errors.join('\n'));
   assert.deepEqual(foreign, [], 'no request leaves the origin');
   await context.close();
@@ -142,7 +155,7 @@ test('a section-6 figure embeds (?embed=forgetting-tradeoff) and loads nothing b
   await context.close();
 });
 
-test('the full page loads the workers by itself once idle, so Start trains at once', async () => {
+test('the full page loads the workers by itself once idle, so Start trains at once, without tfjs', async () => {
   const from = server.requests.length;
   const { page, context, errors, foreign } = await openPage(
     browser,
@@ -182,6 +195,20 @@ test('the full page loads the workers by itself once idle, so Start trains at on
   const states = await page.evaluate(() => window.__runStates);
   assert.equal(states[0], 'training', `states after Start: ${states.join(' → ')}`);
   assert.ok(!states.includes('loading'), `states after Start: ${states.join(' → ')}`);
+  // The quick run trains on the WebAssembly SIMD kernel and finishes without TensorFlow.js: the
+  // trainer loads it only for a tfjs step (worker/tfLazy.ts). The build still has it.
+  await page.waitForFunction(() => window.__flatMinima.run().runState === 'done', null, {
+    timeout: WAIT.run,
+    polling: 500,
+  });
+  assert.equal((await runState(page)).stepImpl, 'wasm-simd');
+  assert.deepEqual(tfjsChunks(server.requests.slice(from)), [], 'chunks with tfjs were fetched');
+  assert.ok(
+    readdirSync(ASSETS).some(
+      (f) => f.endsWith('.js') && TFJS.test(readFileSync(join(ASSETS, f), 'utf8')),
+    ),
+    'no chunk of the build holds tfjs: update TFJS',
+  );
   assert.deepEqual(errors, [], errors.join('\n'));
   assert.deepEqual(foreign, [], 'no request leaves the origin');
   await context.close();

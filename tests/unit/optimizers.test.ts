@@ -11,7 +11,7 @@ import {
   type StepImpl,
   type UploadBatch,
 } from '../../src/engine/nets/tfMlp';
-import { createNet } from '../../src/engine/experiments/training';
+import { createNet } from '../../src/engine/experiments/trainingTf';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
 import { optimizerSteps64, updateError } from './mlpReference';
 import { useBackend } from './tfBackend';

@@ -50,7 +50,8 @@ import { W2Hessian } from '../landscape/hessian';
 import { lanczos } from '../landscape/lanczos';
 import { symmetricEigen } from '../pca/eigen';
 import { DEFAULT_CONFIG, type RunConfig } from './config';
-import { SgdTrainer, createNet } from './training';
+import { SgdTrainer } from './training';
+import { createNet } from './trainingTf';
 import {
   NOISE_METHODS,
   median,

@@ -3,23 +3,24 @@
  * then the PCA window (a W2 snapshot after every step), then optionally the Langevin contrast
  * started from the SGD solution. The worker, the CLI and the tests all consume this same
  * generator; pausing is simply not pulling the next event.
+ *
+ * No TensorFlow.js here: the networks come from `TrainingOptions.nets`, by default the tfjs ones
+ * of trainingTf.ts (imported when a run starts). The trainer worker passes its own, which build
+ * the WebAssembly SIMD step without loading tfjs and load it only for a tfjs step.
  */
 import type { Dataset, DataSplit } from '../data/dataset';
 import { MinibatchSampler } from '../data/batches';
 import { PIXEL_LUT } from '../data/batches';
-import * as tf from '@tensorflow/tfjs';
-import { CLASSES, INPUT_SIZE, initMlp, type MlpWeights } from '../nets/mlp';
+import { CLASSES, type MlpWeights } from '../nets/mlp';
 import {
-  SGD,
-  TfMlp,
   allocBatch,
   optimizerSettings,
   type OptimizerSettings,
   type StepImpl,
   type UploadBatch,
-} from '../nets/tfMlp';
+} from '../nets/netTypes';
+import type { TfMlp } from '../nets/tfMlp';
 import { SimdMlp } from '../nets/simdMlp';
-import { LangevinW2 } from '../nets/langevin';
 import { ExplorationDetector } from '../landscape/phase';
 import type { RunConfig } from './config';
 import {
@@ -106,31 +107,35 @@ const EVAL_CHUNK = 1000;
 export type TrainStepImpl = StepImpl | 'wasm-simd';
 export type TrainNet = TfMlp | SimdMlp;
 
+/** Langevin dynamics on W2 (nets/langevin.ts): one step, the weights, the tensors' release. */
+export interface LangevinDynamics {
+  step(readW2: boolean): Promise<{ loss: number; w2?: Float32Array }>;
+  getWeights(): Promise<MlpWeights>;
+  dispose(): void;
+}
+
 /**
- * The fastest correct step for this backend. On the CPU backends tfjs's per-op overhead caps
- * the step at ~1,500 steps/s, so the hand-written WebAssembly SIMD kernel (SimdMlp, ~3× that)
- * trains instead when it compiles here; GPU backends run the tfjs step. The SIMD kernel is
- * SGD-only: with momentum or Adam the tfjs step trains whatever the choice ('auto' and
- * 'wasm-simd' alike fall back to this backend's preferred TfMlp implementation).
+ * Where a run's networks come from: the step (createNet's choice: `choice` 'auto' takes the
+ * WebAssembly SIMD step on the CPU backends) and the Langevin contrast's dynamics.
  */
-export function createNet(
-  weights: MlpWeights,
-  choice: 'auto' | 'tfjs' | TrainStepImpl = 'auto',
-  optimizer: OptimizerSettings = SGD,
-): TrainNet {
-  if (optimizer.kind !== 'sgd') {
-    const impl =
-      choice === 'auto' || choice === 'tfjs' || choice === 'wasm-simd' ? undefined : choice;
-    return new TfMlp(weights, impl, optimizer);
-  }
-  if (choice === 'wasm-simd') return new SimdMlp(weights);
-  if (choice === 'auto') {
-    const backend = tf.getBackend();
-    if ((backend === 'wasm' || backend === 'cpu') && SimdMlp.available(weights.hidden))
-      return new SimdMlp(weights);
-    return new TfMlp(weights);
-  }
-  return new TfMlp(weights, choice === 'tfjs' ? undefined : choice);
+export interface RunNets {
+  net(
+    weights: MlpWeights,
+    choice: 'auto' | 'tfjs' | TrainStepImpl,
+    optimizer: OptimizerSettings,
+  ): Promise<TrainNet>;
+  langevin(
+    start: MlpWeights,
+    train: DataSplit,
+    temperature: number,
+    lr: number,
+    seed: number,
+  ): Promise<LangevinDynamics>;
+}
+
+/** The tfjs networks on tfjs's active backend (trainingTf.ts), loaded when first asked for. */
+async function tfRunNets(): Promise<RunNets> {
+  return (await import('./trainingTf')).TF_RUN_NETS;
 }
 
 /** The optimizer settings of a run (older configs without the fields train with SGD). */
@@ -145,6 +150,8 @@ export function configOptimizer(
  * digits take 31 MB; full MNIST (220 MB) is evaluated in chunks instead.
  */
 const RESIDENT_EVAL_BYTES = 64 * 1024 * 1024;
+/** A split's inputs on the tfjs backend (TfMlp.uploadInputs). */
+type Resident = ReturnType<TfMlp['uploadInputs']>;
 const CHECKPOINT_EVERY = 100;
 
 /** One SGD step's result (null from trainStep when the loss or W2 was not finite). */
@@ -188,7 +195,7 @@ export class SgdTrainer implements RunTrainer {
   private readonly evalScratch: UploadBatch;
   private idx: Uint32Array;
   private checkpoint: { step: number; weights: MlpWeights } | null = null;
-  private resident: { train: tf.Tensor2D; test: tf.Tensor2D } | null = null;
+  private resident: { train: Resident; test: Resident } | null = null;
 
   constructor(net: TrainNet, data: Dataset, config: RunConfig) {
     this.net = net;
@@ -205,15 +212,10 @@ export class SgdTrainer implements RunTrainer {
     this.evalScratch = allocBatch(EVAL_CHUNK, net.inputSize);
     const P = net.inputSize;
     if (
-      net instanceof TfMlp &&
+      !(net instanceof SimdMlp) &&
       (data.train.count + data.test.count) * P * 4 <= RESIDENT_EVAL_BYTES
     ) {
-      const upload = (split: DataSplit) => {
-        const x = new Float32Array(split.count * P);
-        for (let i = 0; i < x.length; i++) x[i] = PIXEL_LUT[split.images[i]];
-        return tf.tensor2d(x, [split.count, P]);
-      };
-      this.resident = { train: upload(data.train), test: upload(data.test) };
+      this.resident = { train: net.uploadInputs(data.train), test: net.uploadInputs(data.test) };
     }
   }
 
@@ -287,7 +289,7 @@ export class SgdTrainer implements RunTrainer {
       fillRange(split, start, count, out);
     const r = this.resident;
     const net = this.net;
-    const evaluate = async (split: DataSplit, resident: tf.Tensor2D | undefined) =>
+    const evaluate = async (split: DataSplit, resident: Resident | undefined) =>
       net instanceof SimdMlp
         ? net.evaluateSplit(split)
         : resident
@@ -337,6 +339,8 @@ export interface TrainingOptions {
    * at the epoch the PCA window starts (a window's snapshots cannot be resumed half-way).
    */
   resume?: { epoch: number; step: number; trainErrors: readonly number[] };
+  /** The run's networks; absent: the tfjs ones on tfjs's active backend (trainingTf.ts). */
+  nets?: RunNets;
 }
 
 /**
@@ -353,7 +357,12 @@ export async function* trainingRun(
   const shape = dataShape(data);
   const plan = planRun(config, shape);
   if (plan.problems.length) throw new RunSettingsError(plan.problems);
-  const net = createNet(opts.initial, opts.stepImpl ?? config.stepImpl, configOptimizer(config));
+  const nets = opts.nets ?? (await tfRunNets());
+  const net = await nets.net(
+    opts.initial,
+    opts.stepImpl ?? config.stepImpl ?? 'auto',
+    configOptimizer(config),
+  );
   let trainer: RunTrainer | null = null;
   try {
     const cpu = new SgdTrainer(net, data, config);
@@ -475,7 +484,7 @@ export async function* trainingRun(
       } else if (record.epoch - windowStartEpoch >= config.windowEpochs) {
         const weights = await trainer.getWeights();
         yield { type: 'windowEnd', run: 'sgd', step: trainer.step, weights };
-        if (config.contrast) yield* langevinRun(config, data, weights, trainer.step);
+        if (config.contrast) yield* langevinRun(config, data, weights, trainer.step, nets);
         yield { type: 'done', step: trainer.step };
         return;
       }
@@ -492,8 +501,9 @@ async function* langevinRun(
   data: Dataset,
   start: MlpWeights,
   step0: number,
+  nets: RunNets,
 ): AsyncGenerator<TrainingEvent, void, void> {
-  const lv = new LangevinW2(
+  const lv = await nets.langevin(
     start,
     data.train,
     config.temperature,
@@ -536,32 +546,5 @@ async function* langevinRun(
     yield { type: 'windowEnd', run: 'langevin', step, weights: await lv.getWeights() };
   } finally {
     lv.dispose();
-  }
-}
-
-/**
- * Steps per second of the paper's network (B = 50) with the step this backend would use, from
- * a short run on random sparse inputs: the workload-specific measure used to choose a backend.
- */
-export async function probeStepsPerSecond(steps = 30, hidden = 50, B = 50): Promise<number> {
-  const net = createNet(initMlp(hidden, 1));
-  const batch = allocBatch(B, INPUT_SIZE);
-  batch.size = B;
-  for (let i = 0; i < B * INPUT_SIZE; i++) {
-    const v = (i * 2654435761) % 997 < 200 ? ((i * 40503) % 255) / 255 : 0;
-    batch.x[i] = v;
-    batch.xT[(i % INPUT_SIZE) * B + Math.floor(i / INPUT_SIZE)] = v;
-  }
-  for (let b = 0; b < B; b++) {
-    batch.labels[b] = b % CLASSES;
-    batch.oneHot[b * CLASSES + (b % CLASSES)] = 1;
-  }
-  try {
-    for (let i = 0; i < 5; i++) await net.step(batch, 0.01);
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await net.step(batch, 0.01);
-    return steps / ((performance.now() - t0) / 1000);
-  } finally {
-    net.dispose();
   }
 }

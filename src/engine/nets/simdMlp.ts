@@ -32,7 +32,7 @@
  */
 import { CLASSES, chunkedStats, type BatchStats, type MlpWeights } from './mlp';
 import type { DataSplit } from '../data/dataset';
-import type { StepResult, UploadBatch } from './tfMlp';
+import type { StepResult, UploadBatch } from './netTypes';
 import { DEFAULT_BLOCK, stepModule, type StepExports } from './simdStep/codegen';
 import { PAGE, ZW, stepLayout, stepShape, type Layout, type StepShape } from './simdStep/layout';
 

@@ -16,6 +16,8 @@
  * is zeroed by setWeights (a restored checkpoint or new task restarts the optimizer).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { DataSplit } from '../data/dataset';
+import { PIXEL_LUT } from '../data/batches';
 import {
   CLASSES,
   chunkedStats,
@@ -23,28 +25,26 @@ import {
   type BatchStats,
   type MlpWeights,
 } from './mlp';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, type OptimizerKind } from '../experiments/config';
+import {
+  SGD,
+  preferredStepImpl,
+  type OptimizerSettings,
+  type StepImpl,
+  type StepResult,
+  type UploadBatch,
+} from './netTypes';
 
-export interface OptimizerSettings {
-  kind: OptimizerKind;
-  /** μ of 'momentum'. */
-  momentum: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
-export const SGD: OptimizerSettings = {
-  kind: 'sgd',
-  momentum: 0.9,
-  beta1: ADAM_BETA1,
-  beta2: ADAM_BETA2,
-  epsilon: ADAM_EPSILON,
-};
-
-export function optimizerSettings(kind: OptimizerKind, momentum = 0.9): OptimizerSettings {
-  return { ...SGD, kind, momentum };
-}
+// They moved to netTypes.ts (no tfjs there); the tfjs step's callers still find them here.
+export {
+  SGD,
+  allocBatch,
+  optimizerSettings,
+  preferredStepImpl,
+  type OptimizerSettings,
+  type StepImpl,
+  type StepResult,
+  type UploadBatch,
+} from './netTypes';
 
 /**
  * One optimizer update of the variables W from their mean-loss gradients (call inside tf.tidy),
@@ -96,37 +96,6 @@ export function applyOptimizerUpdate(
     w.assign(tf.sub(w, tf.mul(tf.div(m, denom), stepSize)));
   });
   return step;
-}
-
-export type StepImpl = 'explicit-transpose' | 'transpose-flags' | 'autodiff';
-
-/** The step implementation that measured fastest on each backend. */
-export function preferredStepImpl(backend: string): StepImpl {
-  return backend === 'wasm' || backend === 'cpu' ? 'explicit-transpose' : 'transpose-flags';
-}
-
-/** A minibatch laid out for upload: x (B×in), its transpose (in×B), one-hot labels (B×10). */
-export interface UploadBatch {
-  size: number;
-  x: Float32Array;
-  xT: Float32Array;
-  labels: Int32Array;
-  oneHot: Float32Array;
-}
-
-export function allocBatch(capacity: number, inputSize: number): UploadBatch {
-  return {
-    size: 0,
-    x: new Float32Array(capacity * inputSize),
-    xT: new Float32Array(capacity * inputSize),
-    labels: new Int32Array(capacity),
-    oneHot: new Float32Array(capacity * CLASSES),
-  };
-}
-
-export interface StepResult extends BatchStats {
-  /** W2 after the step, a fresh array the caller owns (may be transferred). */
-  w2: Float32Array;
 }
 
 /** Reads a tensor into a fresh array the caller owns, whatever the backend. */
@@ -269,6 +238,17 @@ export class TfMlp {
     const H1 = tf.relu(tf.matMul(X, this.W1));
     const H2 = tf.relu(tf.matMul(H1, this.W2));
     return tf.matMul(H2, this.W3);
+  }
+
+  /**
+   * A split's inputs (pixels/255) uploaded to the backend once, for evaluateResident at every
+   * epoch; the caller disposes the tensor.
+   */
+  uploadInputs(split: DataSplit): tf.Tensor2D {
+    const P = this.inputSize;
+    const x = new Float32Array(split.count * P);
+    for (let i = 0; i < x.length; i++) x[i] = PIXEL_LUT[split.images[i]];
+    return tf.tensor2d(x, [split.count, P]);
   }
 
   /** Loss and error count of inputs already resident on the backend, in one forward pass. */
