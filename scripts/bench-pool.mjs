@@ -90,7 +90,12 @@ async function pageFlatness(site, workers) {
     const r = await page.evaluate(() => window.__flatMinima.run().results.sgd);
     const pool = await page.evaluate(() => window.__flatMinima.pool());
     if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-    return { seconds, workers: Math.max(1, pool.size), flatness: r.modes.map((m) => m.flatness) };
+    return {
+      seconds,
+      workers: Math.max(1, pool.size),
+      runs: 1,
+      numbers: r.modes.map((m) => m.flatness),
+    };
   } finally {
     await context.close();
   }
@@ -246,73 +251,41 @@ export async function main() {
     spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
   spawnSync('bash', ['scripts/ensure-chromium.sh'], { stdio: 'inherit' });
   const site = await openSite();
-  try {
-    const chromium = {};
+  /**
+   * One Chromium case on 1 and on `many` workers: its rows (the extra fields `row` picks from a
+   * result), the speed-up, and whether both sizes gave the same numbers.
+   */
+  const pageCase = async (name, measure, row = () => ({})) => {
+    const by = {};
     for (const workers of [1, many]) {
-      const r = await pageSweep(site, workers);
-      chromium[workers] = r;
+      const r = await measure(site, workers);
+      by[workers] = r;
       cases.push({
-        name: 'width-sweep',
+        name,
         where: 'chromium',
         workers: r.workers,
         seconds: Number(r.seconds.toFixed(2)),
         runs: r.runs,
-        failed: r.failed,
-        frameGapMs: r.frameGapMs,
+        ...row(r),
       });
       console.log(
-        `chromium width-sweep: ${r.workers} worker${r.workers > 1 ? 's' : ''} ${r.seconds.toFixed(1)} s, ${r.runs} runs, longest frame gap ${r.frameGapMs} ms`,
+        `chromium ${name}: ${r.workers} worker${r.workers > 1 ? 's' : ''} ${r.seconds.toFixed(1)} s, ${r.runs} run${r.runs === 1 ? '' : 's'}`,
       );
     }
     const last = cases[cases.length - 1];
-    const speedUp = chromium[1].seconds / chromium[many].seconds;
-    last.speedUp = Number(speedUp.toFixed(2));
-    last.efficiency = Number((speedUp / many).toFixed(2));
-    // The pool must not change a number: the same ψ whichever size ran the sweep.
-    last.sameNumbers =
-      JSON.stringify(chromium[1].numbers) === JSON.stringify(chromium[many].numbers);
-    console.log(`  speed-up ${last.speedUp}, efficiency ${last.efficiency}`);
-    const forget = {};
-    for (const workers of [1, many]) {
-      const r = await pageForgetting(site, workers);
-      forget[workers] = r;
-      cases.push({
-        name: 'forgetting',
-        where: 'chromium',
-        workers: r.workers,
-        seconds: Number(r.seconds.toFixed(2)),
-        runs: r.runs,
-      });
-      console.log(
-        `chromium forgetting: ${r.workers} worker${r.workers > 1 ? 's' : ''} ${r.seconds.toFixed(1)} s, ${r.runs} runs`,
-      );
-    }
-    const lastForget = cases[cases.length - 1];
-    lastForget.speedUp = Number((forget[1].seconds / forget[many].seconds).toFixed(2));
-    lastForget.efficiency = Number((lastForget.speedUp / many).toFixed(2));
-    lastForget.sameNumbers =
-      JSON.stringify(forget[1].numbers) === JSON.stringify(forget[many].numbers);
-    console.log(`  speed-up ${lastForget.speedUp}, same numbers: ${lastForget.sameNumbers}`);
-    const flat = {};
-    for (const workers of [1, many]) {
-      const r = await pageFlatness(site, workers);
-      flat[workers] = r;
-      cases.push({
-        name: 'flatness',
-        where: 'chromium',
-        workers: r.workers,
-        seconds: Number(r.seconds.toFixed(2)),
-        runs: 1,
-      });
-      console.log(
-        `chromium flatness: ${r.workers} worker${r.workers > 1 ? 's' : ''}, analysis ${r.seconds.toFixed(1)} s`,
-      );
-    }
-    const lastFlat = cases[cases.length - 1];
-    lastFlat.speedUp = Number((flat[1].seconds / flat[many].seconds).toFixed(2));
-    lastFlat.efficiency = Number((lastFlat.speedUp / many).toFixed(2));
-    lastFlat.sameNumbers = JSON.stringify(flat[1].flatness) === JSON.stringify(flat[many].flatness);
-    console.log(`  speed-up ${lastFlat.speedUp}, same flatness: ${lastFlat.sameNumbers}`);
+    last.speedUp = Number((by[1].seconds / by[many].seconds).toFixed(2));
+    last.efficiency = Number((last.speedUp / many).toFixed(2));
+    // The pool must not change a number, whichever size ran the case.
+    last.sameNumbers = JSON.stringify(by[1].numbers) === JSON.stringify(by[many].numbers);
+    console.log(`  speed-up ${last.speedUp}, same numbers: ${last.sameNumbers}`);
+  };
+  try {
+    await pageCase('width-sweep', pageSweep, (r) => ({
+      failed: r.failed,
+      frameGapMs: r.frameGapMs,
+    }));
+    await pageCase('forgetting', pageForgetting);
+    await pageCase('flatness', pageFlatness);
   } finally {
     await closeSite(site);
   }

@@ -222,17 +222,22 @@ export class WorkerPool {
     }
   }
 
+  /** Queues a job for the next idle worker; its outcome settles the promise. */
+  private enqueue<T>(job: Omit<Job, 'attempts' | 'resolve'>): Promise<Outcome<T>> {
+    if (this.closed)
+      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
+    return new Promise((resolve) => {
+      this.queue.push({ ...job, attempts: 0, resolve: resolve as Job['resolve'] });
+      this.dispatch();
+    });
+  }
+
   /** Runs one job on the next idle worker (a sweep run, or a run's analysis). */
   submit(
     task: PoolTask | AnalysePoolTask,
     onProgress?: (p: UniversalityProgress) => void,
   ): Promise<Outcome> {
-    if (this.closed)
-      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
-    return new Promise((resolve) => {
-      this.queue.push({ task, attempts: 0, onProgress, resolve: resolve as Job['resolve'] });
-      this.dispatch();
-    });
+    return this.enqueue({ task, onProgress });
   }
 
   /**
@@ -244,18 +249,7 @@ export class WorkerPool {
     onMember: (e: EnsembleMemberEvent) => void,
     onProgress?: (p: UniversalityProgress) => void,
   ): Promise<Outcome<null>> {
-    if (this.closed)
-      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
-    return new Promise((resolve) => {
-      this.queue.push({
-        task,
-        attempts: 0,
-        onProgress,
-        onMember,
-        resolve: resolve as Job['resolve'],
-      });
-      this.dispatch();
-    });
+    return this.enqueue({ task, onProgress, onMember });
   }
 
   /**
@@ -263,14 +257,8 @@ export class WorkerPool {
    * run). A share holds no hold point: a paused sweep's workers take it up after the pause.
    */
   submitFlatness(share: FlatnessShare, data: number): Promise<Outcome<ModeFlatnessResult[]>> {
-    if (this.closed)
-      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
-    return new Promise((resolve) => {
-      const task: FlatnessPoolTask = { type: 'flatness', share, data };
-      // The job worker answers a flatness task with 'flatnessDone' only.
-      this.queue.push({ task, attempts: 0, resolve: resolve as Job['resolve'] });
-      this.dispatch();
-    });
+    // The job worker answers a flatness task with 'flatnessDone' only.
+    return this.enqueue({ task: { type: 'flatness', share, data } satisfies FlatnessPoolTask });
   }
 
   /**
@@ -281,17 +269,7 @@ export class WorkerPool {
     task: ForgettingPoolTask,
     onEvents: (events: ForgettingJobEvent[]) => void,
   ): Promise<Outcome<ForgettingJobResult>> {
-    if (this.closed)
-      return Promise.resolve({ ok: false, error: 'the pool is closed', cancelled: true });
-    return new Promise((resolve) => {
-      this.queue.push({
-        task,
-        attempts: 0,
-        onForgettingEvents: onEvents,
-        resolve: resolve as Job['resolve'],
-      });
-      this.dispatch();
-    });
+    return this.enqueue({ task, onForgettingEvents: onEvents });
   }
 
   /** Every task as a job, outcomes in task order. */
