@@ -124,9 +124,11 @@ export async function openPage(
   browser,
   url,
   origin,
-  { viewport = { width: 1280, height: 900 } } = {},
+  { viewport = { width: 1280, height: 900 }, initScript } = {},
 ) {
   const context = await newContext(browser, { viewport });
+  // Runs before the page's own scripts: a recorder that must not miss the first states.
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const errors = [];
   const foreign = [];

@@ -257,26 +257,35 @@ test(
     timeout: TEST_TIMEOUT,
   },
   async () => {
+    // Every progress line the panel renders, with the run state it was rendered for (the
+    // root's attribute follows the store at once; the line follows at the next render),
+    // recorded from before the page's first script: a fast machine may train the whole warm-up
+    // before any later read.
     const { page, context } = await openPage(
       browser,
       `${server.url}?preset=quick&phase=warmup&warmup=2&window=2&modes=8&autorun=1`,
       server.origin,
+      {
+        initScript: () => {
+          window.__lines = [];
+          let last = null;
+          // A line is recorded when the panel renders a new one (not when only the state
+          // attribute moves, which happens a render before the line follows).
+          const record = () => {
+            const el = document.querySelector('[data-testid="progress-text"]');
+            const root = document.getElementById('root');
+            if (!el || !root || el.textContent === last) return;
+            last = el.textContent;
+            window.__lines.push([root.dataset.runState, last]);
+          };
+          new MutationObserver(record).observe(document, {
+            subtree: true,
+            childList: true,
+            characterData: true,
+          });
+        },
+      },
     );
-    // Every progress line the panel renders, with the run state it was rendered for (the
-    // root's attribute follows the store at once; the line follows at the next render).
-    await page.getByTestId('progress-text').waitFor({ timeout: WAIT.load });
-    await page.evaluate(() => {
-      window.__lines = [];
-      const el = document.querySelector('[data-testid="progress-text"]');
-      const record = () =>
-        window.__lines.push([document.getElementById('root').dataset.runState, el.textContent]);
-      new MutationObserver(record).observe(el, {
-        subtree: true,
-        childList: true,
-        characterData: true,
-      });
-      record();
-    });
     await rootState(page, 'done', WAIT.run);
     const lines = await page.evaluate(() => window.__lines);
     const analyzing = lines.filter(([state]) => state === 'analyzing').map(([, t]) => t);
@@ -293,7 +302,7 @@ test(
     const trainingLines = lines.filter(([state]) => state === 'training').map(([, t]) => t);
     assert.ok(
       trainingLines.some((t) => /steps\/s/.test(t)),
-      'training shows its rate',
+      `training shows its rate: ${trainingLines.join(' | ')}`,
     );
     await context.close();
   },
