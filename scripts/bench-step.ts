@@ -23,7 +23,8 @@ import { loadEmbeddedDataset } from '../src/engine/data/embedded';
 import { fillBatch } from '../src/engine/experiments/training';
 import { initMlp, PlainMlp } from '../src/engine/nets/mlp';
 import { SimdMlp } from '../src/engine/nets/simdMlp';
-import { TfMlp, allocBatch, type UploadBatch } from '../src/engine/nets/tfMlp';
+import { TfMlp } from '../src/engine/nets/tfMlp';
+import { allocBatch, type UploadBatch } from '../src/engine/nets/netTypes';
 
 export interface StepRow {
   name: string;

@@ -3,7 +3,7 @@
 // Built by prepare.sh only (it fetches the npm package `webgpu`), so it is outside tsc and eslint.
 import './gpuGlobals';
 import { readFileSync } from 'node:fs';
-import type { StepImpl } from '../../src/engine/nets/tfMlp';
+import type { StepImpl } from '../../src/engine/nets/netTypes';
 // Everything else loads after the WebGPU globals exist (the webgpu backend registers itself
 // only when navigator.gpu is there at import time).
 const tf = await import('@tensorflow/tfjs');

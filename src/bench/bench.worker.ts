@@ -2,7 +2,7 @@
 /** Browser benchmark worker: training steps/s per reachable backend, and the plain loop. */
 import { selectBackend, type BackendName } from '../engine/backend';
 import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
-import { preferredStepImpl } from '../engine/nets/tfMlp';
+import { preferredStepImpl } from '../engine/nets/netTypes';
 import type { TrainStepImpl } from '../engine/experiments/training';
 import { SimdMlp } from '../engine/nets/simdMlp';
 import { benchPlain, benchSteps, type StepBenchRow } from './trainingBench';

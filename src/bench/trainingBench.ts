@@ -8,7 +8,7 @@ import type { DataSplit } from '../engine/data/dataset';
 import { MinibatchSampler } from '../engine/data/batches';
 import { fillBatch } from '../engine/experiments/training';
 import { initMlp, PlainMlp } from '../engine/nets/mlp';
-import { allocBatch } from '../engine/nets/tfMlp';
+import { allocBatch } from '../engine/nets/netTypes';
 import type { TrainStepImpl } from '../engine/experiments/training';
 import { SimdMlp } from '../engine/nets/simdMlp';
 

@@ -7,7 +7,7 @@ import { MinibatchSampler } from '../../src/engine/data/batches';
 import type { DataSplit } from '../../src/engine/data/dataset';
 import { fillBatch } from '../../src/engine/experiments/training';
 import { cloneWeights, initMlp, PlainMlp } from '../../src/engine/nets/mlp';
-import { allocBatch } from '../../src/engine/nets/tfMlp';
+import { allocBatch } from '../../src/engine/nets/netTypes';
 import { referenceSgdStep, relativeMaxError, toF64 } from '../../src/engine/nets/webgpu/reference';
 import { fusedMlpWgsl } from '../../src/engine/nets/webgpu/fusedMlpWgsl';
 import { loss64 } from './mlpReference';

@@ -1,7 +1,7 @@
 // Float64 references shared by the step tests: the mean cross-entropy of the paper's MLP, its
 // central finite-difference gradient, and optimizer steps with the update rules of tfMlp.ts.
 import type { MlpWeights } from '../../src/engine/nets/mlp';
-import type { OptimizerSettings, UploadBatch } from '../../src/engine/nets/tfMlp';
+import type { OptimizerSettings, UploadBatch } from '../../src/engine/nets/netTypes';
 
 /** Mean cross-entropy in float64 — the independent reference for finite differences. */
 export function loss64(

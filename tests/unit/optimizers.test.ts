@@ -3,14 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/data/rng';
 import { initMlp } from '../../src/engine/nets/mlp';
+import { TfMlp } from '../../src/engine/nets/tfMlp';
 import {
-  TfMlp,
   allocBatch,
   optimizerSettings,
   type OptimizerSettings,
   type StepImpl,
   type UploadBatch,
-} from '../../src/engine/nets/tfMlp';
+} from '../../src/engine/nets/netTypes';
 import { createNet } from '../../src/engine/experiments/trainingTf';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
 import { optimizerSteps64, updateError } from './mlpReference';

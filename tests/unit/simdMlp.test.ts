@@ -6,7 +6,7 @@ import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import { MinibatchSampler } from '../../src/engine/data/batches';
 import { fillBatch, fillRange } from '../../src/engine/experiments/training';
 import { cloneWeights, initMlp, PlainMlp, type MlpWeights } from '../../src/engine/nets/mlp';
-import { allocBatch, type UploadBatch } from '../../src/engine/nets/tfMlp';
+import { allocBatch, type UploadBatch } from '../../src/engine/nets/netTypes';
 import { SimdMlp, type ResidentInputs } from '../../src/engine/nets/simdMlp';
 import { fdGradient, loss64, relError } from './mlpReference';
 

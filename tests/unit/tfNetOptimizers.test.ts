@@ -6,7 +6,7 @@ import { Rng } from '../../src/engine/data/rng';
 import { cnn } from '../../src/engine/nets/cnn';
 import { deepMlp, type DeepMlpSpec } from '../../src/engine/nets/deepMlp';
 import { SgdNet, initParams, type NetDefinition } from '../../src/engine/nets/tfNet';
-import { optimizerSettings, type OptimizerSettings } from '../../src/engine/nets/tfMlp';
+import { optimizerSettings, type OptimizerSettings } from '../../src/engine/nets/netTypes';
 import { optimizerSteps64, updateError } from './mlpReference';
 import { useBackend } from './tfBackend';
 

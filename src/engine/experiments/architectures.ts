@@ -25,7 +25,7 @@ import { SnapshotWindow } from '../pca/snapshotWindow';
 import { cnn, CNN_DEFAULT } from '../nets/cnn';
 import { deepMlp } from '../nets/deepMlp';
 import { BlockLoss, SgdNet, blockSubset, initParams, type BlockNet } from '../nets/tfNet';
-import { optimizerSettings } from '../nets/tfMlp';
+import { optimizerSettings } from '../nets/netTypes';
 import {
   modeRow,
   modeVector,

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, INPUT_SIZE, initMlp, type MlpWeights } from '../nets/mlp';
-import { SGD, TfMlp, allocBatch, type OptimizerSettings } from '../nets/tfMlp';
+import { TfMlp } from '../nets/tfMlp';
+import { SGD, allocBatch, type OptimizerSettings } from '../nets/netTypes';
 import { SimdMlp } from '../nets/simdMlp';
 import { LangevinW2 } from '../nets/langevin';
 import type { RunNets, TrainNet, TrainStepImpl } from './training';

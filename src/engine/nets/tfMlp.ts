@@ -34,18 +34,6 @@ import {
   type UploadBatch,
 } from './netTypes';
 
-// They moved to netTypes.ts (no tfjs there); the tfjs step's callers still find them here.
-export {
-  SGD,
-  allocBatch,
-  optimizerSettings,
-  preferredStepImpl,
-  type OptimizerSettings,
-  type StepImpl,
-  type StepResult,
-  type UploadBatch,
-} from './netTypes';
-
 /**
  * One optimizer update of the variables W from their mean-loss gradients (call inside tf.tidy),
  * shared by TfMlp and the deeper networks' SgdNet:

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../data/rng';
 import { chunkedSum, stableCrossEntropy } from '../landscape/crossEntropy';
 import type { ProfilePoint } from '../landscape/flatness';
-import { SGD, applyOptimizerUpdate, type OptimizerSettings } from './tfMlp';
+import { applyOptimizerUpdate } from './tfMlp';
+import { SGD, type OptimizerSettings } from './netTypes';
 
 /** One parameter tensor: its name, shape and fan-in (for the initialisation). */
 export interface ParamSpec {
