@@ -215,13 +215,18 @@ function ArchitecturePanel({ config }: { config: RunConfig }) {
 function WindowSnapshots({ config }: { config: RunConfig }) {
   const trainCount = useRun((s) => s.dataset?.trainCount ?? null);
   const epochs = SWEEP_DEFAULTS.windowEpochs;
-  if (trainCount === null) return <>{epochs} epochs of steps</>;
+  if (trainCount === null) return <>one snapshot per step of its {epochs} epochs</>;
   const w = sweepWindow(config.batchSize, trainCount);
   const n = (x: number) => x.toLocaleString('en-US');
-  return (
+  const steps = `${epochs} epochs of ${n(trainCount)} training digits at B = ${config.batchSize}`;
+  return w.every === 1 ? (
     <>
-      {n(w.snapshots)} at B = {config.batchSize} ({epochs} epochs of {n(trainCount)} training digits
-      {w.every > 1 ? `; every ${w.every}th of ${n(w.steps)} steps, the window's cap` : ''})
+      one snapshot per step, {n(w.snapshots)} ({steps})
+    </>
+  ) : (
+    <>
+      {n(w.snapshots)} snapshots, one every {w.every} steps of {n(w.steps)} ({steps}; the
+      window&rsquo;s cap)
     </>
   );
 }
@@ -275,9 +280,8 @@ export function UniversalitySection() {
         does not give its threshold, and how it scales with width decides the answer: pick it with
         the control above the D_s figure. At the paper&rsquo;s settings (command line, h = 20 to
         200) D_L90 went from 28 to 33 while the weights grew tenfold, and a fixed F<sub>c</sub> = 1
-        counted 27 to 32 sharp directions at every width. Here each window holds one snapshot per
-        step, <WindowSnapshots config={config} />, and its PCA resolves at most that many
-        directions.
+        counted 27 to 32 sharp directions at every width. Here each window holds{' '}
+        <WindowSnapshots config={config} />, and its PCA resolves at most that many directions.
       </p>
       <SweepControls
         mode="widths"
