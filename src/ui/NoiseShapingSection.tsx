@@ -17,6 +17,8 @@ import {
   type NoiseShapingRun,
 } from '../state/noiseShapingStore';
 import { useSamplingRuns, SAMPLING_BUNDLE_CONFIG } from '../state/samplingComparison';
+import { fmt } from '../views/format';
+import { exponentSign } from '../views/theoryParts';
 import { Figure } from './figures';
 import { workers } from './workers';
 
@@ -136,10 +138,12 @@ function SamplingSubsection() {
           {f(e.beta1.exponent)} vs {f(r.beta1.exponent)}, β₂ = {f(e.beta2.exponent)} vs{' '}
           {f(r.beta2.exponent)}. At lag 1, mode {rank}&rsquo;s velocity correlation is {f(c1(e))}{' '}
           without and {f(c1(r))} with replacement.{' '}
-          {r.psi.exponent > 0
-            ? 'The relation stays inverse without the epoch anticorrelation'
-            : 'Without the epoch anticorrelation the relation is no longer inverse'}
-          {r.psi.exponent > 0 && e.psi.exponent > 0
+          {exponentSign(r.psi) === 'positive'
+            ? 'The relation stays inverse without the epoch anticorrelation (ψ’s interval above zero)'
+            : exponentSign(r.psi) === 'negative'
+              ? 'Without the epoch anticorrelation the relation is no longer inverse'
+              : 'With replacement ψ’s interval includes zero: this run does not resolve whether the relation stays inverse'}
+          {exponentSign(r.psi) === 'positive' && exponentSign(e.psi) === 'positive'
             ? `; the change in ψ is ${f(r.psi.exponent - e.psi.exponent)}.`
             : '.'}
         </p>
@@ -187,10 +191,7 @@ export function NoiseShapingSection() {
           averaged). One GD step costs the gradients of N/B SGD steps, so it gets their noise: total
           power (N/B)·P̄ per step, the same noise per gradient evaluation and the same injected
           variance over the run, a temperature T = (N/B)·P̄/(2αd) with d = h² weights
-          {sgd && iso
-            ? ` (here P̄ = ${sgd.noisePower.toExponential(2)}, T = ${iso.temperature.toExponential(2)})`
-            : ''}
-          .
+          {sgd && iso ? ` (here P̄ = ${fmt(sgd.noisePower)}, T = ${fmt(iso.temperature)})` : ''}.
         </li>
         <li>
           <strong>GD + flatness-detecting noise</strong>: the same total power, but along the top{' '}

@@ -300,8 +300,11 @@ function RunResultLink() {
   return (
     <p className="run-result" role="status" data-testid="run-result">
       Your run: ψ = <strong data-value={psi.exponent}>{fmtExponent(psi.exponent)}</strong> (95% CI{' '}
-      {fmtExponentInterval(psi.ci95)}).{' '}
-      <a href="#figure-variance-flatness">See it in the σ²–F figure</a>
+      {fmtExponentInterval(psi.ci95)}
+      {psi.ci95[0] <= 0 && psi.ci95[1] >= 0
+        ? ': it includes zero, so this window is too short to tell; a longer one narrows it'
+        : ''}
+      ). <a href="#figure-variance-flatness">See it in the σ²–F figure</a>
     </p>
   );
 }

@@ -298,9 +298,9 @@ export function UniversalitySection() {
         {'}'} and α ∈ {'{'}
         {PAGE_GRID.lrs.join(', ')}
         {'}'} ({PAGE_GRID.batchSizes.length * PAGE_GRID.lrs.length} runs); a run that diverges is
-        reported and the grid goes on. At the paper&rsquo;s settings ψ stayed positive everywhere
-        but rose with the noise, from 2.99 at B/α = 2,000 to 4.74 at B/α = 125: the relation is
-        inverse for every setting, and steeper the noisier SGD is.
+        reported and the grid goes on. Under the figure: the range of ψ over the runs shown, how
+        many have their 95% interval above zero, and whether ψ rises with α along each row and falls
+        with B down each column.
       </p>
       <SweepControls
         mode="hyper"
@@ -312,11 +312,11 @@ export function UniversalitySection() {
       <p>
         Does the relation hold inside a deeper network, or in a convolutional one? Pick a network
         and the weight block to analyse, and add its run to the plot (up to {MAX_ARCH_RUNS} are
-        kept). These networks train with TensorFlow.js autodiff: about 15 s a run for the 4-layer
-        MLP at h = 50 on a laptop CPU, a minute or more for the CNN. The snapshot dimension is
-        capped at {PAGE_ARCH.maxBlockDim.toLocaleString('en')} weights: the window&rsquo;s snapshots
-        are held in memory and the PCA&rsquo;s cost grows with their size, so a larger block is
-        analysed on a fixed random subset of its entries.
+        kept). These networks train with TensorFlow.js autodiff, several times slower than the
+        two-layer network&rsquo;s WebAssembly step; the table gives each run&rsquo;s time. The
+        snapshot dimension is capped at {PAGE_ARCH.maxBlockDim.toLocaleString('en')} weights: the
+        window&rsquo;s snapshots are held in memory and the PCA&rsquo;s cost grows with their size,
+        so a larger block is analysed on a fixed random subset of its entries.
       </p>
       <ArchitecturePanel config={config} />
       <Figure id="architecture-comparison" />

@@ -7,6 +7,7 @@ import { useMemo } from 'react';
 import { useUniversality } from '../state/universalityStore';
 import { fmt, fmtFixed, fmtInt, fmtInterval } from './chart';
 import { FigureTable } from './ChartParts';
+import { psiSignReadout } from './theoryParts';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export function ArchitectureComparisonView() {
@@ -30,20 +31,18 @@ export function ArchitectureComparisonView() {
           Each run trains the chosen network with the run panel&rsquo;s B, α and seed, then
           snapshots one weight block after every step of the window; points are that block&rsquo;s
           PCA modes (σ²<sub>i</sub>, F<sub>i</sub>), F measured on the full training loss with only
-          the block moved. A positive ψ in every block is the inverse relation holding beyond the
-          two-layer network.
+          the block moved. A ψ whose 95% interval lies above zero in every block is the inverse
+          relation holding beyond the two-layer network.
         </>
       }
       runs={overlay}
       empty="No architecture runs yet"
       readout={
         runs.length > 0
-          ? runs.every((r) => r.result.fits.psi.exponent > 0)
-            ? `ψ > 0 in all ${runs.length} run${runs.length === 1 ? '' : 's'}: the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}.`
-            : `ψ ≤ 0 for ${runs
-                .filter((r) => !(r.result.fits.psi.exponent > 0))
-                .map((r) => r.label)
-                .join(', ')}.`
+          ? psiSignReadout(
+              runs.map((r) => ({ label: r.label, psi: r.result.fits.psi })),
+              `the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}`,
+            )
           : 'Add a run to fill this figure.'
       }
       table={

@@ -58,16 +58,16 @@ export function EffectiveDimensionView() {
       title="Effective dimensions against network size"
       caption={
         <>
-          One quick run per hidden width h; the analysed block W2 has h² weights. D_s counts PCA
-          directions whose flatness (interpolated over rank between the measured modes) lies below
-          the threshold F<sub>c</sub> ({SHARP_SCALE_LABEL[sharp.scale]}, c = {sharp.c}); D_L counts
-          modes from mode 2 holding 90% or 95% of the variance beyond the drift mode. Flat lines as
-          the network grows are the paper&rsquo;s claim. The paper sets F<sub>c</sub> &ldquo;by the
-          norm of the solution&rdquo; without its constant: the RMS weight falls as h grows while
-          the sharp end of the flatness spectrum stays put (figure below), so with c RMS weights D_s
-          falls with h, and with a fixed F<sub>c</sub> it stays about constant (command line, paper
-          settings, h = 20…200: F<sub>c</sub> = 1 gives D_s = 27–32 at every width, 4 RMS weights
-          gives 97 → 4).
+          One run per hidden width h, the same warm-up and window for each; the analysed block W2
+          has h² weights. D_s counts PCA directions whose flatness (interpolated over rank between
+          the measured modes) lies below the threshold F<sub>c</sub> (
+          {SHARP_SCALE_LABEL[sharp.scale]}, c = {sharp.c}); D_L counts modes from mode 2 holding 90%
+          or 95% of the variance beyond the drift mode. Flat lines as the network grows are the
+          paper&rsquo;s claim. The paper sets F<sub>c</sub> &ldquo;by the norm of the
+          solution&rdquo; without its constant: the RMS weight falls as h grows while the sharp end
+          of the flatness spectrum stays put (figure below), so with c RMS weights D_s falls with h,
+          and with a fixed F<sub>c</sub> it stays about constant (command line, paper settings, h =
+          20…200: F<sub>c</sub> = 1 gives D_s = 27–32 at every width, 4 RMS weights gives 97 → 4).
         </>
       }
       controls={<SharpThresholdControl />}
@@ -86,7 +86,7 @@ export function EffectiveDimensionView() {
               r.hidden,
               fmtInt(r.params),
               fmtInt(r.dim),
-              r.snapshots,
+              fmtInt(r.snapshots),
               dsOf(r),
               (ds.get(r)?.threshold ?? NaN).toPrecision(3),
               r.dims.DL90,

@@ -16,6 +16,8 @@ import {
   useSize,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, FigureTable, Swatch } from './ChartParts';
+import { exponentSign } from './theoryParts';
+import { noiseTrend, noiseTrendText } from './hyperTrend';
 import './curves.css';
 
 const SERIES = [
@@ -66,7 +68,20 @@ export function HyperSweepView() {
   const byPsi = [...runs].sort((a, b) => a.psi.exponent - b.psi.exponent);
   const lo = byPsi[0];
   const hi = byPsi[byPsi.length - 1];
-  const negatives = runs.filter((r) => !(r.psi.exponent > 0)).length;
+  // By each run's 95% interval, not its point estimate: a ψ of 2 ± 3 is not "positive".
+  const signs = runs.map((r) => exponentSign(r.psi));
+  const count = (k: (typeof signs)[number]) => signs.filter((x) => x === k).length;
+  const signText =
+    count('positive') === runs.length
+      ? "ψ's 95% interval above zero in every run"
+      : [
+          `ψ's 95% interval above zero in ${count('positive')}`,
+          count('undecided') ? `including zero in ${count('undecided')}` : '',
+          count('negative') ? `below zero in ${count('negative')}` : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
+  const trend = noiseTrendText(noiseTrend(runs));
   const gridBs = [
     ...new Set(sweep.plan.flatMap((p) => (p.spec.kind === 'mlp' ? [p.spec.config.batchSize] : []))),
   ];
@@ -79,16 +94,16 @@ export function HyperSweepView() {
       title="ψ and γ across batch sizes and learning rates"
       caption={
         <>
-          One quick run per (B, α) of the grid, same network, data and seed. Each point is a fitted
-          exponent with its 95% interval (bars): ψ of the variance–flatness relation σ² ∝ F
-          <sup>−ψ</sup> and γ of the variance spectrum σ²<sub>i</sub> ∝ i<sup>−γ</sup>. Points at
+          One run per (B, α) of the grid, same network, data, seed, warm-up and window. Each point
+          is a fitted exponent with its 95% interval (bars): ψ of the variance–flatness relation σ²
+          ∝ F<sup>−ψ</sup> and γ of the variance spectrum σ²<sub>i</sub> ∝ i<sup>−γ</sup>. Points at
           equal B/α are drawn slightly apart. The paper reports the inverse relation (ψ &gt; 0) for
           every setting it tried.
         </>
       }
       readout={
         has
-          ? `ψ from ${fmtFixed(lo.psi.exponent)} (B ${lo.batchSize}, α ${lo.lr}) to ${fmtFixed(hi.psi.exponent)} (B ${hi.batchSize}, α ${hi.lr}) over ${runs.length} runs; ${negatives === 0 ? 'positive in every run' : `${negatives} not positive`}.` +
+          ? `ψ from ${fmtFixed(lo.psi.exponent)} (B ${lo.batchSize}, α ${lo.lr}) to ${fmtFixed(hi.psi.exponent)} (B ${hi.batchSize}, α ${hi.lr}) over ${runs.length} runs; ${signText}.${trend ? ` ${trend}.` : ''}` +
             (failed.length
               ? ` Failed: ${failed.map((p) => `${p.label} (${p.failed?.split(':')[0]})`).join(', ')}.`
               : '')

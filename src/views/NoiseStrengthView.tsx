@@ -38,7 +38,7 @@ import {
   type ScreenPoint,
 } from './chart';
 import { Axis, ChartSvg, FigureShell, Halo, PlotBackground, Swatch } from './ChartParts';
-import { TheoryEmpty, ciText } from './theoryParts';
+import { TheoryEmpty, ciText, exponentSign } from './theoryParts';
 
 type Quantity = 'D' | 'tau' | 'tauIntegral';
 
@@ -330,14 +330,18 @@ export function NoiseStrengthView() {
     ok && sgd && fD && fT && pred ? (
       <>
         Per-step velocity of each mode, vᵢ = θᵢ(t+1) − θᵢ(t): its variance Dᵢ (first panel) and the
-        correlation time τᵢ = σᵢ²/(Dᵢ·T<sub>w</sub>) (second panel, Eq. 13). Along flatter
-        directions SGD noise is weaker, D ∝ F<sup>−β₁</sup> with β₁ = {fmtFixed(fD.exponent)} (
-        {ciText(fD, 2)}, R² {fmtFixed(fD.r2)}), and {fT.r2 < 0.5 ? 'more loosely ' : ''}
-        decorrelates faster, τ ∝ F<sup>−β₂</sup> with β₂ = {fmtFixed(fT.exponent)} ({ciText(fT, 2)},
-        R² {fmtFixed(fT.r2)}). Because τ is defined from σ², D and the window, β₁ + β₂ ={' '}
-        {fmtFixed(pred.value)} equals ψ = {psi ? fmtFixed(psi.exponent) : '–'} by construction: not
-        a test, but the split — {Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'most'} of
-        ψ is the weaker noise.
+        correlation time τᵢ = σᵢ²/(Dᵢ·T<sub>w</sub>) (second panel, Eq. 13).{' '}
+        {trendText(fD, 'β₁', 'SGD noise is weaker along flatter directions', 'D ∝ F', 'D')};{' '}
+        {trendText(
+          fT,
+          'β₂',
+          'and SGD noise decorrelates faster along flatter directions',
+          'τ ∝ F',
+          'τ',
+        )}
+        . Because τ is defined from σ², D and the window, β₁ + β₂ = {fmtFixed(pred.value)} equals ψ
+        = {psi ? fmtFixed(psi.exponent) : '–'} by construction: not a test, but the split —{' '}
+        {Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'most'} of ψ is the weaker noise.
         {agreeText} {langText}
         {integral && fI && fitUsable(fI) ? (
           <>
@@ -456,5 +460,38 @@ export function NoiseStrengthView() {
         <Panel series={series} quantity={tauQ} active={active} primary={false} waiting={waiting} />
       </div>
     </FigureShell>
+  );
+}
+
+/**
+ * One exponent's sentence: the trend where its interval excludes zero, "no definite trend"
+ * where it does not, so a caption never claims what its own interval does not support.
+ */
+function trendText(fit: PowerFit, name: string, claim: string, law: string, what: string) {
+  const sign = exponentSign(fit);
+  const values = (
+    <>
+      {law}
+      <sup>−{name}</sup> with {name} = {fmtFixed(fit.exponent)} ({ciText(fit, 2)}, R²{' '}
+      {fmtFixed(fit.r2)})
+    </>
+  );
+  if (sign === 'positive')
+    return (
+      <>
+        {claim}, {values}
+      </>
+    );
+  if (sign === 'negative')
+    return (
+      <>
+        {what} rises with flatness here, {values}
+      </>
+    );
+  return (
+    <>
+      {what} shows no definite trend with flatness in this window, {values}, an interval that
+      includes zero
+    </>
   );
 }

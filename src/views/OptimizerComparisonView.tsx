@@ -8,6 +8,7 @@ import type { RunSummary } from '../engine/experiments/sweeps';
 import { useUniversality } from '../state/universalityStore';
 import { fmt, fmtFixed, fmtInterval } from './chart';
 import { FigureTable } from './ChartParts';
+import { psiSignReadout } from './theoryParts';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export const OPTIMIZER_LABEL: Record<string, string> = {
@@ -41,20 +42,19 @@ export function OptimizerComparisonView() {
         <>
           Each optimizer trains the same network from the same initialisation for the same warm-up
           and window; points are its measured PCA modes (σ²<sub>i</sub>, F<sub>i</sub>), the line
-          its fit σ² ∝ F<sup>−ψ</sup>. A positive ψ for all three is the inverse relation holding
-          beyond plain SGD.
+          its fit σ² ∝ F<sup>−ψ</sup>. A ψ whose 95% interval lies above zero for all three is the
+          inverse relation holding beyond plain SGD; an interval that includes zero leaves that
+          optimizer undecided at this window.
         </>
       }
       runs={overlay}
       empty="No optimizer runs yet"
       readout={
         runs.length > 0
-          ? runs.every((r) => r.psi.exponent > 0)
-            ? `ψ > 0 for all ${runs.length}: the inverse relation holds for each optimizer.`
-            : `ψ ≤ 0 for ${runs
-                .filter((r) => !(r.psi.exponent > 0))
-                .map(label)
-                .join(', ')}.`
+          ? psiSignReadout(
+              runs.map((r) => ({ label: label(r), psi: r.psi })),
+              'the inverse relation holds for each optimizer',
+            )
           : 'Run the comparison to fill this figure.'
       }
       table={

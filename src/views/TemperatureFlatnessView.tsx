@@ -8,6 +8,7 @@ import type { ModeTheory } from '../engine/experiments/analysis';
 import {
   HINT_POINTS,
   HINT_ZOOM,
+  fitUsable,
   fmt,
   inBox,
   isPos,
@@ -32,7 +33,8 @@ import {
   PlotBackground,
   Swatch,
 } from './ChartParts';
-import { TheoryEmpty, useTheory } from './theoryParts';
+import { TheoryEmpty, ciText, exponentSign, useTheory } from './theoryParts';
+import { fmtFixed } from './format';
 import './curves.css';
 
 interface Pt {
@@ -145,6 +147,7 @@ export function TemperatureFlatnessView() {
         : `${HINT_POINTS} ${HINT_ZOOM}`;
 
   let caption: ReactNode;
+  const fitT = theory?.fits.T0;
   if (has && theory) {
     let hot = modes[0];
     let cold = modes[0];
@@ -166,10 +169,26 @@ export function TemperatureFlatnessView() {
         standard error ({theory.K} minibatches of B = {theory.batchSize}, median error{' '}
         {Number.isFinite(medErr) ? `${fmt(medErr * 100)}%` : '–'}), against its flatness. It spans{' '}
         {fmt(hot.T0 / cold.T0)}-fold, from {fmt(hot.T0)} (mode {hot.rank}, F = {fmt(hot.flatness)})
-        down to {fmt(cold.T0)} (mode {cold.rank}, F = {fmt(cold.flatness)}); the sharpest mode (F ={' '}
-        {fmt(sharp.flatness)}) runs at T = {fmt(sharp.T0)}, the flattest (F = {fmt(flat.flatness)})
-        at T = {fmt(flat.T0)}
-        {flat.T0 < sharp.T0 ? ': flatter directions are cooler.' : '.'}
+        down to {fmt(cold.T0)} (mode {cold.rank}, F = {fmt(cold.flatness)})
+        {hot === sharp && cold === flat ? (
+          ', the sharpest and the flattest of these modes.'
+        ) : (
+          <>
+            ; the sharpest mode (F = {fmt(sharp.flatness)}) runs at T = {fmt(sharp.T0)}, the
+            flattest (F = {fmt(flat.flatness)}) at T = {fmt(flat.T0)}.
+          </>
+        )}{' '}
+        {fitT && fitUsable(fitT) ? (
+          <>
+            Over modes {fitT.ranks[0]}–{fitT.ranks[1]} (n = {fitT.n}), T ∝ F<sup>−β</sup> with β ={' '}
+            {fmtFixed(fitT.exponent)} ({ciText(fitT, 2)}, R² {fmtFixed(fitT.r2)})
+            {exponentSign(fitT) === 'positive'
+              ? ': flatter directions are cooler.'
+              : exponentSign(fitT) === 'negative'
+                ? ': here flatter directions are hotter.'
+                : ', an interval that includes zero: no definite trend over these modes.'}
+          </>
+        ) : null}
       </>
     );
   } else {

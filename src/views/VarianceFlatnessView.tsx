@@ -47,7 +47,7 @@ import {
   PlotBackground,
   Swatch,
 } from './ChartParts';
-import { ciText } from './theoryParts';
+import { ciText, exponentSign } from './theoryParts';
 
 interface Pt {
   run: RunId;
@@ -302,9 +302,28 @@ export function VarianceFlatnessView() {
     psiOk && psi ? (
       <>
         Each point is one PCA mode: how far SGD moves along it (σᵢ²) against how flat the loss is
-        along it (Fᵢ). SGD moves least along the flattest directions, σ² ∝ F<sup>−ψ</sup> with ψ ={' '}
-        {fmtFixed(psi.exponent)} ({ciText(psi)}, R² {fmtFixed(psi.r2)}) — the opposite of the
-        Einstein relation σ² ∝ F² (dotted) that dynamics in equilibrium would obey.
+        along it (Fᵢ).{' '}
+        {exponentSign(psi) === 'positive' ? (
+          <>
+            SGD moves least along the flattest directions, σ² ∝ F<sup>−ψ</sup> with ψ ={' '}
+            {fmtFixed(psi.exponent)} ({ciText(psi)}, R² {fmtFixed(psi.r2)}) — the opposite of the
+            Einstein relation σ² ∝ F² (dotted) that dynamics in equilibrium would obey.
+          </>
+        ) : exponentSign(psi) === 'negative' ? (
+          <>
+            Here SGD moves more along the flatter directions, σ² ∝ F<sup>−ψ</sup> with ψ ={' '}
+            {fmtFixed(psi.exponent)} ({ciText(psi)}, R² {fmtFixed(psi.r2)}): the direction of the
+            Einstein relation σ² ∝ F² (dotted), not the paper&rsquo;s inverse relation.
+          </>
+        ) : (
+          <>
+            The fit σ² ∝ F<sup>−ψ</sup> gives ψ = {fmtFixed(psi.exponent)} ({ciText(psi)}, R²{' '}
+            {fmtFixed(psi.r2)}), an interval that includes zero: this window alone does not settle
+            which way the variance goes with flatness. A longer window gives each mode more
+            snapshots (the Paper preset: 60 warm-up epochs, a 10-epoch window). Dotted: the Einstein
+            relation σ² ∝ F² of dynamics in equilibrium.
+          </>
+        )}
         {psi.tls && Number.isFinite(psi.tls.exponent) ? (
           <>
             {' '}

@@ -68,7 +68,9 @@ export function fmtInterval(ci: readonly [number, number], digits = 2): string {
 
 /** "lo–hi" for captions. */
 export function fmtDash(ci: readonly [number, number], digits = 1): string {
-  return `${fmtFixed(ci[0], digits)}–${fmtFixed(ci[1], digits)}`;
+  // "−0.22–7.35" reads as a subtraction: a range with a negative end says "to".
+  const sep = ci[0] < 0 || ci[1] < 0 ? ' to ' : '–';
+  return `${fmtFixed(ci[0], digits)}${sep}${fmtFixed(ci[1], digits)}`;
 }
 
 /**

@@ -150,6 +150,48 @@ export function listText(items: readonly (string | number)[]): string {
 }
 
 /**
+ * Which side of zero a fitted exponent's 95% interval lies on: a caption states a trend only
+ * where its interval excludes zero, and says "no definite trend" where it does not.
+ */
+export function exponentSign(fit: {
+  ci95: readonly number[];
+}): 'positive' | 'negative' | 'undecided' {
+  const [lo, hi] = fit.ci95;
+  if (lo > 0) return 'positive';
+  if (hi < 0) return 'negative';
+  return 'undecided';
+}
+
+/**
+ * A figure's verdict on ψ over several runs, by each run's 95% interval rather than its point
+ * estimate: "ψ's 95% interval is above zero in all 3: <holds>", or which runs it is not for.
+ */
+export function psiSignReadout(
+  runs: readonly { label: string; psi: { ci95: readonly number[] } }[],
+  holds: string,
+): string {
+  const by = { positive: [] as string[], undecided: [] as string[], negative: [] as string[] };
+  for (const r of runs) by[exponentSign(r.psi)].push(r.label);
+  if (by.positive.length === runs.length) {
+    const scope = runs.length === 1 ? '' : ` in all ${runs.length}`;
+    return `ψ's 95% interval is above zero${scope}: ${holds}.`;
+  }
+  // Labels such as "4-layer MLP h 50, W2" hold commas: list them by " · " then.
+  const names = (l: string[]) => (l.some((x) => x.includes(',')) ? l.join(' · ') : listText(l));
+  const parts: string[] = [];
+  if (by.positive.length)
+    parts.push(
+      by.positive.length > 2
+        ? `is above zero in ${by.positive.length} of ${runs.length} runs`
+        : `is above zero for ${names(by.positive)}`,
+    );
+  if (by.undecided.length)
+    parts.push(`includes zero for ${names(by.undecided)} (its sign not resolved)`);
+  if (by.negative.length) parts.push(`is below zero for ${names(by.negative)} (not inverse)`);
+  return `ψ's 95% interval ${parts.join('; ')}.`;
+}
+
+/**
  * How a fit's 95% interval was made, for captions: "95% CI 2.6–4.2, block bootstrap over ranks;
  * t interval 3.1–3.6". Fits over neighbouring ranks have correlated residuals, so the Student-t
  * interval (shown for comparison) is too narrow; results saved before the bootstrap say "t".

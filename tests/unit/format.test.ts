@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fmtExponent, logTicks, sharedLabel } from '../../src/views/format';
+import { fmtDash, fmtExponent, logTicks, sharedLabel } from '../../src/views/format';
+import { exponentSign, psiSignReadout } from '../../src/views/theoryParts';
+import type { PowerFit } from '../../src/engine/experiments/analysis';
 
 const labels = (d: [number, number], n: number) => {
   const t = logTicks(d, n);
@@ -62,5 +64,51 @@ describe('one precision per quantity', () => {
   it('shares one mantissa precision across an axis', () => {
     const f = sharedLabel([2.5e-8, 5e-8, 7.5e-8]);
     expect([2.5e-8, 5e-8, 7.5e-8].map((v) => f(v))).toEqual(['2.5×10⁻⁸', '5.0×10⁻⁸', '7.5×10⁻⁸']);
+  });
+});
+
+describe('intervals in prose', () => {
+  it('writes a range with a negative end with "to", not a dash that reads as minus', () => {
+    expect(fmtDash([2.73, 2.9], 2)).toBe('2.73–2.90');
+    expect(fmtDash([-0.22, 7.35], 2)).toBe('−0.22 to 7.35');
+    expect(fmtDash([-3, -1], 0)).toBe('−3 to −1');
+  });
+
+  it('states a trend only where the 95% interval excludes zero', () => {
+    const fit = (ci95: [number, number]) => ({ exponent: 1, ci95 }) as PowerFit;
+    expect(exponentSign(fit([3.24, 3.82]))).toBe('positive');
+    expect(exponentSign(fit([-0.22, 7.35]))).toBe('undecided');
+    expect(exponentSign(fit([0, 1]))).toBe('undecided');
+    expect(exponentSign(fit([-2, -0.5]))).toBe('negative');
+  });
+
+  it('judges ψ over several runs by their intervals, naming the runs it cannot vouch for', () => {
+    const run = (label: string, ci95: [number, number]) => ({ label, psi: { ci95 } });
+    expect(
+      psiSignReadout([run('SGD', [3.24, 3.82]), run('Momentum', [3.35, 5.7])], 'it holds'),
+    ).toBe("ψ's 95% interval is above zero in all 2: it holds.");
+    expect(psiSignReadout([run('SGD', [3.24, 3.82])], 'it holds')).toBe(
+      "ψ's 95% interval is above zero: it holds.",
+    );
+    expect(
+      psiSignReadout(
+        [run('SGD', [3.24, 3.82]), run('Momentum', [3.35, 5.7]), run('Adam', [-4.46, 11.16])],
+        'it holds',
+      ),
+    ).toBe(
+      "ψ's 95% interval is above zero for SGD and Momentum; includes zero for Adam (its sign not resolved).",
+    );
+    const block = (b: string, ci95: [number, number]) => run(`MLP h 50, ${b}`, ci95);
+    expect(
+      psiSignReadout(
+        [block('W2', [1, 9]), block('W3', [2, 7]), block('W4', [3, 5]), run('CNN', [-2, 7])],
+        'it holds',
+      ),
+    ).toBe(
+      "ψ's 95% interval is above zero in 3 of 4 runs; includes zero for CNN (its sign not resolved).",
+    );
+    expect(psiSignReadout([block('W2', [-1, 9]), block('W3', [-2, 7])], 'it holds')).toBe(
+      "ψ's 95% interval includes zero for MLP h 50, W2 · MLP h 50, W3 (its sign not resolved).",
+    );
   });
 });

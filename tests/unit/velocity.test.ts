@@ -316,9 +316,13 @@ describe('theoryFits', () => {
         D: 3 * F ** -1.3,
         tau: 0.2 * F ** -0.9,
         tauIntegral: 4 * F ** -0.4,
+        T0: 2e-5 * F ** -2.5,
       });
     }
     const f = theoryFits(pts, 2, 30);
+    // Fig. 5B's cooling along flat directions: T ∝ F^−β_T, β_T positive when flatter is cooler.
+    expect(f.T0?.exponent).toBeCloseTo(2.5, 10);
+    expect(f.T0?.n).toBe(29);
     expect(f.D.exponent).toBeCloseTo(1.3, 10);
     expect(f.tau.exponent).toBeCloseTo(0.9, 10);
     expect(f.tauIntegral.exponent).toBeCloseTo(0.4, 10);
@@ -340,6 +344,7 @@ describe('theoryFits', () => {
       pts.push({ rank: r, flatness: F, D, tau, tauIntegral: 1, variance: D * tau * Tw });
     }
     const f = theoryFits(pts, 2, 60);
+    expect(f.T0).toBeNull(); // no temperatures measured: no fit, not a NaN one
     const psi = varianceFlatnessFit(pts, 2, 60);
     expect(f.psiPredicted.value).toBeCloseTo(psi.exponent, 10);
     expect(f.D.ci95[0]).toBeLessThan(f.D.exponent);

@@ -127,6 +127,8 @@ export interface TheoryResult {
       fit: PowerFit;
       n: number;
     } | null;
+    /** T_i at the minimum ∝ F_i^(−β_T); absent in results saved before it was fitted. */
+    T0?: PowerFit | null;
   };
   temperature: ModeTemperature[];
   trajectory: TrajectoryTheory | null;
@@ -847,6 +849,7 @@ export class WindowAnalysis {
         tauIntegral: toFit(f.tauIntegral),
         psiPredicted: f.psiPredicted,
         tauAgreement: f.tauAgreement ? { ...f.tauAgreement, fit: toFit(f.tauAgreement.fit) } : null,
+        T0: f.T0 ? toFit(f.T0) : null,
       },
       temperature,
       trajectory,

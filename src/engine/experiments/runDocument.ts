@@ -172,6 +172,7 @@ export function analysisJson(r: AnalysisResult) {
             D: fitJson(th.fits.D),
             tau: fitJson(th.fits.tau),
             tauIntegral: fitJson(th.fits.tauIntegral),
+            ...(th.fits.T0 ? { temperature: fitJson(th.fits.T0) } : {}),
             psiPredicted: { ...th.fits.psiPredicted, identity: true },
           }
         : {}),

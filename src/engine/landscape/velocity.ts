@@ -303,6 +303,8 @@ export interface TheoryPoint {
   tauIntegral: number;
   /** τ from the summed velocity autocovariance; absent in results made before it existed. */
   tauAcf?: number;
+  /** Active temperature at the profile minimum (absent where it was not measured). */
+  T0?: number;
 }
 
 /** How τ_acf (velocity correlations) and τ = σ²/(D·T_w) agree over the fitted modes. */
@@ -330,6 +332,12 @@ export interface TheoryFits {
   psiPredicted: { value: number; ci95: [number, number] };
   /** The independent check of τ: its value from the velocity autocorrelation. */
   tauAgreement: TauAgreement | null;
+  /**
+   * T_i ∝ F_i^(−β_T), the active temperature at each mode's minimum against its flatness (Fig.
+   * 5B): exponent = β_T, positive where flatter directions are cooler. Null where no mode has
+   * a temperature.
+   */
+  T0: TheoryFit | null;
 }
 
 function negatedFit(f: PowerLawFit, ranks: [number, number]): TheoryFit {
@@ -415,5 +423,6 @@ export function theoryFits(
     tauIntegral,
     psiPredicted: { value, ci95: [value - half, value + half] },
     tauAgreement: tauAgreement(sel, ranks),
+    T0: sel.some((m) => m.T0 !== undefined) ? fit(sel.map((m) => m.T0 ?? NaN)) : null,
   };
 }
