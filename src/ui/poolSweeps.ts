@@ -26,6 +26,7 @@ import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunResumePoint } from '../engine/experiments/sweeps';
 import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
 import {
+  ensembleWorkerBytes,
   planEnsembles,
   type EnsembleGroup,
   type EnsemblePlan,
@@ -111,17 +112,23 @@ export function poolSetup(
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
   // The trainer's backend is 'webgpu' only where the fused trainer was chosen (fusedBackend.ts).
   const gpu = useRun.getState().backend?.name === 'webgpu';
+  const ensembles = gpu
+    ? planEnsembles(
+        runs.map((r) => ({
+          index: r.index,
+          config: r.spec.kind === 'mlp' ? r.spec.config : null,
+        })),
+        shape,
+      )
+    : null;
   return {
-    ensembles: gpu
-      ? planEnsembles(
-          runs.map((r) => ({
-            index: r.index,
-            config: r.spec.kind === 'mlp' ? r.spec.config : null,
-          })),
-          shape,
-        )
-      : null,
-    sizing: poolSizing(cores, useConfig.getState().workers, runBytes),
+    ensembles,
+    sizing: poolSizing(
+      cores,
+      useConfig.getState().workers,
+      runBytes,
+      ensembles ? ensembles.groups.map((g) => ensembleWorkerBytes(g, shape)) : [],
+    ),
     init: {
       type: 'init',
       data: idx
