@@ -18,7 +18,7 @@ import {
 } from '../../src/engine/experiments/sweeps';
 import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
 import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
-import type { MlpWeights } from '../../src/engine/nets/mlp';
+import { initMlp, type MlpWeights } from '../../src/engine/nets/mlp';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
 import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';
 import type { FusedTrainer as FusedKernel } from '../../src/engine/nets/webgpu/fusedTrainer';
@@ -229,6 +229,13 @@ describe.skipIf(!existsSync(dataPath))(
         expect(resumed.finalTrainError).toBe(alone.finalTrainError);
         expect(withoutTimings(resumed)).toEqual(withoutTimings(alone));
       }
+    });
+
+    it('a checkpoint of another width is refused, saying why', async () => {
+      const point = { epoch: 1, step: 80, weights: initMlp(20, 3), trainErrors: [0.5] };
+      await expect(summariseRun(configs[0], data!, { resume: point })).rejects.toThrow(
+        'the checkpoint to continue from has h = 20, the run h = 12',
+      );
     });
 
     it('a run that diverges fails alone; the others go on to their windows', async () => {

@@ -178,6 +178,13 @@ export async function trainWindow(
   let phase: SweepProgress['phase'] = 'warmup';
   let steps = 0;
   const resume = opts.resume;
+  if (resume && resume.weights.hidden !== cfg.hidden)
+    throw new Error(
+      `the checkpoint to continue from has h = ${resume.weights.hidden}, the run h = ${cfg.hidden}`,
+    );
+  // Momentum's and Adam's running averages are not in a checkpoint: such a run continued from
+  // one would not be the same run, so it offers none (it starts again instead).
+  const resumable = (cfg.optimizer ?? 'sgd') === 'sgd';
   // Training errors of epochs 1, 2, …: a resume point replays them into the detector.
   const trainErrors: number[] = resume ? [...resume.trainErrors] : [];
   for await (const e of trainingRun(cfg, data, {
@@ -197,7 +204,7 @@ export async function trainWindow(
     } else if (e.type === 'checkpoint') {
       // The checkpoint of the epoch the window starts at comes before its windowStart; later
       // ones lie inside the window, which cannot be continued half-way.
-      if (opts.onResumePoint && phase === 'warmup' && e.epoch >= 1)
+      if (opts.onResumePoint && resumable && phase === 'warmup' && e.epoch >= 1)
         opts.onResumePoint({
           epoch: e.epoch,
           step: e.step,
