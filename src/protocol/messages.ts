@@ -17,7 +17,7 @@ import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ForgettingJobEvent, ForgettingJobResult } from '../engine/jobs/run';
 import type { EnsembleWindow } from '../engine/jobs/ensemble';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
-import type { RunSummary } from '../engine/experiments/sweeps';
+import type { RunResumePoint, RunSummary } from '../engine/experiments/sweeps';
 import type {
   NoiseShapingConfig,
   NoiseShapingRun,
@@ -313,6 +313,8 @@ export interface PoolTask {
   /** Its index in the sweep's plan and the plan's length (progress). */
   index: number;
   total: number;
+  /** Continue from this checkpoint (a run of a GPU ensemble that stopped); an MLP run only. */
+  resume?: RunResumePoint;
 }
 
 /** Some modes of a flatness search, measured on the worker's own copy of the training set. */
@@ -379,8 +381,12 @@ export type PoolCommand =
   | { type: 'hold' }
   | { type: 'release' };
 
-/** One run of an ensemble job: its window for the analysis, or why it failed. */
+/**
+ * One run of an ensemble job: its window for the analysis, or why it failed; and as it trains,
+ * each checkpoint it could continue from on the CPU pool should the GPU fail.
+ */
 export type EnsembleMemberEvent =
+  | { type: 'ensembleResumePoint'; id: number; index: number; point: RunResumePoint }
   | { type: 'ensembleWindow'; id: number; index: number; window: EnsembleWindow }
   | { type: 'ensembleRunFailed'; id: number; index: number; message: string };
 

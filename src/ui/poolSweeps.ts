@@ -11,7 +11,8 @@
  * ensembles on the GPU (planEnsembles: one per width, capped by their windows' memory), each
  * one job on one pool worker; as each run's window ends its analysis is a job of its own on the
  * pool, so results arrive as the same events. A GPU fault sends the ensemble's runs not yet
- * handed out to the pool as ordinary runs (the ones handed out are kept), and the badge says so.
+ * handed out to the pool as ordinary runs, each from its last checkpoint (the ones handed out
+ * are kept), and the badge says so.
  *
  * The pool is started with the first sweep and kept for the next ones while they follow within
  * POOL_IDLE_MS (its workers hold a data copy and a backend each); a sweep that needs a
@@ -22,8 +23,10 @@ import type { BackendName } from '../engine/backend';
 import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
+import type { RunResumePoint } from '../engine/experiments/sweeps';
 import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
 import {
+  ensembleWorkerBytes,
   planEnsembles,
   type EnsembleGroup,
   type EnsemblePlan,
@@ -42,6 +45,7 @@ import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { WorkerPool, type Outcome } from './workerPool';
 import { poolSizing, type PoolSizing } from './poolSize';
+import { ensembleFaultNote } from './ensembleFault';
 import { absolute, wasmPaths } from './wasmPaths';
 
 /** What the run panel says about the pool. */
@@ -108,17 +112,23 @@ export function poolSetup(
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
   // The trainer's backend is 'webgpu' only where the fused trainer was chosen (fusedBackend.ts).
   const gpu = useRun.getState().backend?.name === 'webgpu';
+  const ensembles = gpu
+    ? planEnsembles(
+        runs.map((r) => ({
+          index: r.index,
+          config: r.spec.kind === 'mlp' ? r.spec.config : null,
+        })),
+        shape,
+      )
+    : null;
   return {
-    ensembles: gpu
-      ? planEnsembles(
-          runs.map((r) => ({
-            index: r.index,
-            config: r.spec.kind === 'mlp' ? r.spec.config : null,
-          })),
-          shape,
-        )
-      : null,
-    sizing: poolSizing(cores, useConfig.getState().workers, runBytes),
+    ensembles,
+    sizing: poolSizing(
+      cores,
+      useConfig.getState().workers,
+      runBytes,
+      ensembles ? ensembles.groups.map((g) => ensembleWorkerBytes(g, shape)) : [],
+    ),
     init: {
       type: 'init',
       data: idx
@@ -301,18 +311,24 @@ class PoolSweep {
     else if (this.cancelReason === null) this.closed = o.error;
   }
 
-  private cpuRun(index: number, spec: UniversalityRunSpec): Promise<void> {
+  private cpuRun(index: number, spec: UniversalityRunSpec, resume?: RunResumePoint): Promise<void> {
     return this.pool
-      .submit({ type: 'sweepRun', spec, index, total: this.total }, (p) => this.progress(index, p))
+      .submit(
+        { type: 'sweepRun', spec, index, total: this.total, ...(resume && { resume }) },
+        (p) => this.progress(index, p),
+      )
       .then((o) => this.settle(index, o));
   }
 
   /**
    * One ensemble's runs: trained together on one worker's GPU, each window's analysis a job of
-   * its own; on a GPU fault, the runs not handed out go to the pool as ordinary runs.
+   * its own; on a GPU fault, the runs not handed out go to the pool as ordinary runs, each
+   * continuing from the last checkpoint the ensemble reported for it.
    */
   private async ensemble(g: EnsembleGroup): Promise<void> {
     const handed = new Set<number>();
+    // One checkpoint per run still training (its weights: a few hundred KB at most).
+    const resumeFrom = new Map<number, RunResumePoint>();
     const after: Promise<void>[] = [];
     const lossAt = TEST_HOOKS ? ensembleGpuLossAt : null;
     ensembleGpuLossAt = null;
@@ -324,9 +340,17 @@ class PoolSweep {
         ...(lossAt !== null && { loseGpuAt: lossAt }),
       },
       (e) => {
+        if (e.type === 'ensembleResumePoint') {
+          // A job re-queued after a crash starts its runs again: the furthest point stands.
+          const had = resumeFrom.get(e.index);
+          if (!handed.has(e.index) && (!had || had.epoch < e.point.epoch))
+            resumeFrom.set(e.index, e.point);
+          return;
+        }
         // A job re-queued after a crash sends its runs again.
         if (handed.has(e.index)) return;
         handed.add(e.index);
+        resumeFrom.delete(e.index);
         if (e.type === 'ensembleRunFailed') {
           this.settle(e.index, { ok: false, error: e.message, cancelled: false });
           return;
@@ -347,9 +371,19 @@ class PoolSweep {
     const left = g.members.filter((m) => !handed.has(m.index));
     if (!o.ok && !o.cancelled && left.length > 0) {
       usePool.setState({
-        gpu: `the GPU ensemble stopped (${o.error}); its ${left.length} run${left.length === 1 ? '' : 's'} not yet trained ${left.length === 1 ? 'trains' : 'train'} on the CPU pool from the start (the same seeds, so the same runs), and the ${handed.size} already trained ${handed.size === 1 ? 'is' : 'are'} kept`,
+        gpu: ensembleFaultNote(
+          o.error,
+          left.map((m) => ({
+            checkpointEpoch: resumeFrom.get(m.index)?.epoch ?? null,
+            epochs: m.config.warmupEpochs + m.config.windowEpochs,
+          })),
+          handed.size,
+        ),
       });
-      for (const m of left) after.push(this.cpuRun(m.index, { kind: 'mlp', config: m.config }));
+      for (const m of left)
+        after.push(
+          this.cpuRun(m.index, { kind: 'mlp', config: m.config }, resumeFrom.get(m.index)),
+        );
     } else if (!o.ok) {
       for (const m of left) this.settle(m.index, o);
     }

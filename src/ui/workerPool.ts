@@ -142,6 +142,7 @@ export class WorkerPool {
         slot.held = true;
         this.checkHeld();
         return;
+      case 'ensembleResumePoint':
       case 'ensembleWindow':
       case 'ensembleRunFailed':
         if (slot.job && e.id === slot.jobId) slot.job.onMember?.(e);

@@ -144,6 +144,7 @@ async function run(id: number, task: PoolTask, d: Dataset): Promise<Universality
   let arch: ArchResult | null = null;
   const r = await runJob(spec, d, {
     signal,
+    resume: task.resume,
     index: task.index,
     jobs: task.total,
     yieldEvery: () => checkpoint(signal),
@@ -285,6 +286,9 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
       ),
     onRunFailed: (m, message) =>
       post({ type: 'ensembleRunFailed', id, index: runs[m].index, message }),
+    // Copied, not transferred: the trainer may still hold the weights.
+    onResumePoint: (m, point) =>
+      post({ type: 'ensembleResumePoint', id, index: runs[m].index, point }),
   });
   post({ type: 'ensembleDone', id });
 }

@@ -272,11 +272,12 @@ test(
 );
 
 test(
-  'forced WebGPU: the GPU ensemble losing its device sends its runs not yet trained to the pool',
+  'forced WebGPU: the GPU ensemble losing its device continues its runs not yet trained on the pool',
   { timeout: TEST_TIMEOUT },
   async (t) => {
     // B = 200 ends its window at step 80 and is handed out; the B = 100 runs are in theirs
-    // (steps 80–160) when the device goes, at the chunk from step 144.
+    // (steps 80–160) when the device goes, at the chunk from step 144: they continue on the
+    // pool from their window's start, the checkpoint after epoch 1 (not from step 0).
     const gpu = await tinyGrid(
       'webgpu',
       [
@@ -294,9 +295,10 @@ test(
     assert.equal(gpu.sweep.status, 'done', gpu.sweep.message ?? '');
     assert.match(
       gpu.pool.gpu,
-      /^the GPU ensemble stopped \(the WebGPU device was lost .*\); its 2 runs not yet trained train on the CPU pool from the start \(the same seeds, so the same runs\), and the 1 already trained is kept$/,
+      /^the GPU ensemble stopped \(the WebGPU device was lost .*\); of its 2 runs not yet trained, 2 continue on the CPU pool from their last checkpoints \(epoch 1 of 2\); the 1 already trained is kept$/,
     );
-    // Every run has its result: the one the GPU made and the two the pool made again.
+    // Every run has its result: the one the GPU made and the two the pool continued (their
+    // whole windows: 80 snapshots).
     assert.deepEqual(
       gpu.sweep.plan.map((p) => [p.failed, p.result?.summary.snapshots]),
       [

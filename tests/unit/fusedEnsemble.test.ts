@@ -10,10 +10,15 @@ import { MinibatchSampler } from '../../src/engine/data/batches';
 import type { DataSplit } from '../../src/engine/data/dataset';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
-import { summariseRun, trainWindow, type RunSummary } from '../../src/engine/experiments/sweeps';
+import {
+  summariseRun,
+  trainWindow,
+  type RunResumePoint,
+  type RunSummary,
+} from '../../src/engine/experiments/sweeps';
 import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
 import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
-import type { MlpWeights } from '../../src/engine/nets/mlp';
+import { initMlp, type MlpWeights } from '../../src/engine/nets/mlp';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
 import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';
 import type { FusedTrainer as FusedKernel } from '../../src/engine/nets/webgpu/fusedTrainer';
@@ -33,6 +38,8 @@ class CpuEnsemble implements FusedKernel {
     private readonly train: DataSplit,
     specs: FusedRunSpec[],
     private readonly failAtChunk: number | null,
+    /** Fails the first chunk that starts at or past this step instead (the runs still in). */
+    private readonly failAtStep: number | null = null,
   ) {
     this.runs = specs.length;
     this.hidden = specs[0].weights.hidden;
@@ -49,8 +56,11 @@ class CpuEnsemble implements FusedKernel {
     this.queue = p.catch(() => {});
     return p;
   }
+  private stepped = 0;
   private async chunk(steps: number, wantSnapshots: boolean) {
-    if (++this.chunks === this.failAtChunk) {
+    const at = this.stepped;
+    this.stepped += steps;
+    if (++this.chunks === this.failAtChunk || (this.failAtStep !== null && at >= this.failAtStep)) {
       this.error = 'the WebGPU device was lost (stand-in)';
       throw new FusedGpuError(this.error);
     }
@@ -129,24 +139,30 @@ describe.skipIf(!existsSync(dataPath))(
       await useBackend('wasm');
     });
 
-    async function ensemble(cs: RunConfig[], failAtChunk: number | null = null) {
+    async function ensemble(
+      cs: RunConfig[],
+      failAtChunk: number | null = null,
+      failAtStep: number | null = null,
+    ) {
       const windows = new Map<number, EnsembleWindow>();
       const failed = new Map<number, string>();
+      const resumePoints = new Map<number, RunResumePoint>();
       const kernels: CpuEnsemble[] = [];
       const job = runEnsembleJob(
         cs,
         data!,
         async (specs) => {
-          const k = new CpuEnsemble(data!.train, specs, failAtChunk);
+          const k = new CpuEnsemble(data!.train, specs, failAtChunk, failAtStep);
           kernels.push(k);
           return k;
         },
         {
           onWindow: (m, w) => windows.set(m, w),
           onRunFailed: (m, message) => failed.set(m, message),
+          onResumePoint: (m, p) => resumePoints.set(m, p),
         },
       );
-      return { job, windows, failed, kernels };
+      return { job, windows, failed, resumePoints, kernels };
     }
 
     it('R runs with their own B, α and seed give the windows and summaries of the runs alone', async () => {
@@ -176,6 +192,50 @@ describe.skipIf(!existsSync(dataPath))(
       expect([...windows.keys()].sort()).toEqual([0, 2]);
       expect(failed.size).toBe(0);
       same(windows.get(0)!, await trainWindow(configs[0], data!));
+    });
+
+    it('after a lost device, a run continued on the CPU from its last checkpoint gives the summary of the run trained alone', async () => {
+      // 80-step epochs at B = 100, 160 at B = 50. Run 0's window ends at step 240; run 1's warm-up
+      // ends at 480 (epoch 3), run 2's window is steps 320–400 (warm-up of 4 epochs). The device
+      // is lost at the chunk from step 384: run 1 is in its warm-up (last checkpoint: epoch 2),
+      // run 2 inside its window (which cannot resume half-way: its start, epoch 4).
+      const cs: RunConfig[] = [
+        configs[0],
+        { ...configs[1], warmupEpochs: 3 },
+        { ...configs[2], warmupEpochs: 4 },
+      ];
+      const { job, windows, resumePoints } = await ensemble(cs, null, 360);
+      await expect(job).rejects.toThrow(/WebGPU device was lost \(stand-in\)/);
+      expect([...windows.keys()]).toEqual([0]);
+      const points = [1, 2].map((m) => resumePoints.get(m)!);
+      expect(points.map((p) => [p.epoch, p.step, p.trainErrors.length])).toEqual([
+        [2, 320, 2],
+        [4, 320, 4],
+      ]);
+      for (const m of [1, 2]) {
+        const point = resumePoints.get(m)!;
+        const trained: number[] = [];
+        const resumed = await summariseRun(cs[m], data!, {
+          resume: point,
+          onProgress: (p) => {
+            if (p.phase !== 'analysis') trained.push(p.epoch);
+          },
+        });
+        // It continued: its first epoch is the one after the checkpoint.
+        expect(trained[0]).toBe(point.epoch + 1);
+        const alone = await summariseRun(cs[m], data!);
+        // ψ, the window (its spacing, snapshots, variances), the training errors: bit for bit.
+        expect(resumed.psi.exponent).toBe(alone.psi.exponent);
+        expect(resumed.finalTrainError).toBe(alone.finalTrainError);
+        expect(withoutTimings(resumed)).toEqual(withoutTimings(alone));
+      }
+    });
+
+    it('a checkpoint of another width is refused, saying why', async () => {
+      const point = { epoch: 1, step: 80, weights: initMlp(20, 3), trainErrors: [0.5] };
+      await expect(summariseRun(configs[0], data!, { resume: point })).rejects.toThrow(
+        'the checkpoint to continue from has h = 20, the run h = 12',
+      );
     });
 
     it('a run that diverges fails alone; the others go on to their windows', async () => {

@@ -41,6 +41,9 @@ class FakeWorker implements PoolWorkerLike {
       const [first, ...rest] = task.runs;
       this.emit({ type: 'ensembleWindow', id, index: first.index, window: window(first.index) });
       if (this.gpuFails) {
+        const { weights } = window(1);
+        const point = { epoch: 3, step: 120, weights, trainErrors: [0.3, 0.2, 0.1] };
+        this.emit({ type: 'ensembleResumePoint', id, index: rest[0].index, point });
         this.emit({ type: 'failed', id, message: 'the WebGPU device was lost', cancelled: false });
         return;
       }
@@ -93,12 +96,21 @@ describe('WorkerPool: ensemble jobs', () => {
     pool.dispose();
   });
 
-  it('a failed ensemble is not a cancel, and the runs it handed out came first', async () => {
+  it('a failed ensemble is not a cancel; its runs and their checkpoints came first', async () => {
     const pool = new WorkerPool({ size: 1, spawn: () => new FakeWorker(true), init });
     const seen: EnsembleMemberEvent[] = [];
     const o = await pool.submitEnsemble({ type: 'ensemble', runs, total: 5 }, (e) => seen.push(e));
     expect(o).toEqual({ ok: false, error: 'the WebGPU device was lost', cancelled: false });
-    expect(seen.map((e) => e.index)).toEqual([2]);
+    expect(seen.map((e) => `${e.type} ${e.index}`)).toEqual([
+      'ensembleWindow 2',
+      'ensembleResumePoint 3',
+    ]);
+    const point = seen[1].type === 'ensembleResumePoint' ? seen[1].point : null;
+    expect(point && [point.epoch, point.step, point.trainErrors]).toEqual([
+      3,
+      120,
+      [0.3, 0.2, 0.1],
+    ]);
     pool.dispose();
   });
 });

@@ -43,6 +43,15 @@ export function ensembleWindowBytes(config: RunConfig, data: DataShape): number 
   return 2 * 4 * m * config.hidden * config.hidden;
 }
 
+/**
+ * Bytes the worker of ensemble `group` holds while it trains: its copy of the data (images and
+ * labels, a byte each) and every run's window (the page's pool counts it: poolSize.ts).
+ */
+export function ensembleWorkerBytes(group: EnsembleGroup, data: DataShape): number {
+  const dataBytes = (data.trainCount + data.testCount) * (data.inputSize + 1);
+  return group.members.reduce((a, m) => a + ensembleWindowBytes(m.config, data), dataBytes);
+}
+
 export interface EnsembleGroup {
   hidden: number;
   members: { index: number; config: RunConfig }[];

@@ -135,6 +135,27 @@ export interface TrainedWindow {
 }
 
 /**
+ * Where one run can be continued from (trainingRun's `resume` with its `initial` weights): an
+ * epoch-end checkpoint in the warm-up or at the epoch its window starts, with the full-set
+ * training errors of epochs 1..epoch. A run continued from one gives the numbers of the run
+ * trained through (the sampler seeks to the epoch; the detector replays the errors).
+ */
+export interface RunResumePoint {
+  epoch: number;
+  step: number;
+  weights: MlpWeights;
+  trainErrors: number[];
+}
+
+/** A single run's options: a sweep's, and where it continues from and who hears its checkpoints. */
+export interface RunOptions extends SweepOptions {
+  /** Continue from this checkpoint (a run of a GPU ensemble that stopped, handed to a CPU). */
+  resume?: RunResumePoint;
+  /** Told each checkpoint the run could continue from, as it passes (none inside the window). */
+  onResumePoint?: (p: RunResumePoint) => void;
+}
+
+/**
  * One warm-up and one window of `config` (no Langevin contrast), W2 kept through the window.
  * `trainer`: another trainer around the CPU one (trainingRun's option), e.g. a run of a fused
  * WebGPU ensemble.
@@ -142,7 +163,7 @@ export interface TrainedWindow {
 export async function trainWindow(
   config: RunConfig,
   data: Dataset,
-  opts: SweepOptions = {},
+  opts: RunOptions = {},
   index = 0,
   runs = 1,
   trainer?: TrainingOptions['trainer'],
@@ -156,14 +177,40 @@ export async function trainWindow(
   let last: EpochRecord | null = null;
   let phase: SweepProgress['phase'] = 'warmup';
   let steps = 0;
+  const resume = opts.resume;
+  if (resume && resume.weights.hidden !== cfg.hidden)
+    throw new Error(
+      `the checkpoint to continue from has h = ${resume.weights.hidden}, the run h = ${cfg.hidden}`,
+    );
+  // Momentum's and Adam's running averages are not in a checkpoint: such a run continued from
+  // one would not be the same run, so it offers none (it starts again instead).
+  const resumable = (cfg.optimizer ?? 'sgd') === 'sgd';
+  // Training errors of epochs 1, 2, …: a resume point replays them into the detector.
+  const trainErrors: number[] = resume ? [...resume.trainErrors] : [];
   for await (const e of trainingRun(cfg, data, {
-    initial: initMlp(cfg.hidden, cfg.seed),
+    initial: resume ? resume.weights : initMlp(cfg.hidden, cfg.seed),
     trainer,
+    resume: resume && {
+      epoch: resume.epoch,
+      step: resume.step,
+      trainErrors: resume.trainErrors,
+    },
   })) {
     opts.signal?.throwIfAborted();
     if (e.type === 'epoch') {
       last = e.record;
+      if (e.record.epoch >= 1) trainErrors[e.record.epoch - 1] = e.record.trainError;
       opts.onProgress?.({ run: index, runs, phase, epoch: e.record.epoch });
+    } else if (e.type === 'checkpoint') {
+      // The checkpoint of the epoch the window starts at comes before its windowStart; later
+      // ones lie inside the window, which cannot be continued half-way.
+      if (opts.onResumePoint && resumable && phase === 'warmup' && e.epoch >= 1)
+        opts.onResumePoint({
+          epoch: e.epoch,
+          step: e.step,
+          weights: e.weights,
+          trainErrors: trainErrors.slice(0, e.epoch),
+        });
     } else if (e.type === 'windowStart') {
       phase = 'window';
       stride = e.every;
@@ -187,7 +234,7 @@ export async function trainWindow(
 export async function summariseRun(
   config: RunConfig,
   data: Dataset,
-  opts: SweepOptions = {},
+  opts: RunOptions = {},
   index = 0,
   runs = 1,
 ): Promise<RunSummary> {

@@ -9,7 +9,8 @@
  *
  * Faults: a GPU fault (a lost device, an uncaptured error, a kernel that cannot be built) stops
  * the whole job with a FusedGpuError whose message says why; windows already handed out stay
- * valid, and the caller trains the other runs elsewhere. A run that diverges fails alone.
+ * valid, and the caller continues the other runs elsewhere, each from the last checkpoint it
+ * was told of (`onResumePoint`). A run that diverges fails alone.
  */
 import type { Dataset } from '../data/dataset';
 import type { MlpWeights } from '../nets/mlp';
@@ -22,6 +23,7 @@ import { FusedTrainer } from '../experiments/fusedTrainer';
 import {
   summariseWindow,
   trainWindow,
+  type RunResumePoint,
   type RunSummary,
   type SweepOptions,
   type SweepProgress,
@@ -48,6 +50,11 @@ export interface EnsembleJobOptions {
   onProgress?: (member: number, p: SweepProgress) => void;
   onWindow: (member: number, w: EnsembleWindow) => void;
   onRunFailed: (member: number, message: string) => void;
+  /**
+   * Each checkpoint run `member` could continue from elsewhere (its warm-up's, and its window's
+   * start): after a GPU fault, the caller resumes the run from the last one it heard.
+   */
+  onResumePoint?: (member: number, p: RunResumePoint) => void;
   /** Steps per chunk (default 64). */
   maxChunk?: number;
 }
@@ -79,7 +86,11 @@ export async function runEnsembleJob(
         const trained = await trainWindow(
           config,
           data,
-          { ...sweep, onProgress: (p) => opts.onProgress?.(m, p) },
+          {
+            ...sweep,
+            onProgress: (p) => opts.onProgress?.(m, p),
+            onResumePoint: opts.onResumePoint && ((p) => opts.onResumePoint?.(m, p)),
+          },
           m,
           configs.length,
           (cpu) =>

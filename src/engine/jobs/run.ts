@@ -6,8 +6,8 @@ import type { Dataset } from '../data/dataset';
 import {
   summariseArchRun,
   summariseRun,
+  type RunOptions,
   type RunSummary,
-  type SweepOptions,
 } from '../experiments/sweeps';
 import {
   forgettingSetup,
@@ -69,7 +69,8 @@ export class JobCache {
   }
 }
 
-export interface JobOptions extends SweepOptions {
+/** `resume` and `onResumePoint` (RunOptions) apply to a 'run' job only. */
+export interface JobOptions extends RunOptions {
   /** Kept between jobs of one runner (forgetting seeds). */
   cache?: JobCache;
   /** Index of the job in its sweep and the sweep's size, for progress. */
@@ -163,6 +164,8 @@ export async function runJob(
 ): Promise<JobResult> {
   const index = opts.index ?? 0;
   const jobs = opts.jobs ?? 1;
+  if (opts.resume && spec.kind !== 'run')
+    throw new Error(`a ${spec.kind} job cannot continue from a run's checkpoint`);
   if (spec.kind === 'run') {
     const summary = await summariseRun(
       spec.config,
