@@ -151,6 +151,17 @@ test(
     for (const [k, v] of Object.entries(r.split.check.reference))
       assert.ok(v <= 1e-5, `split ${k}: ${v} relative to the float64 step`);
     assert.equal(r.split.check.ensembleVsSingle, 0);
+    // Momentum and Adam in both layouts: two runs (own B, α, μ) for two steps, their weights
+    // and optimizer state read back into a new kernel for two more, against float64.
+    for (const [layout, check] of [
+      ['workgroup', r.check],
+      ['split', r.split.check],
+    ])
+      for (const [kind, c] of Object.entries(check.optimizers)) {
+        for (const k of ['lossRel', 'weightsRel', 'stateRel'])
+          assert.ok(c[k] <= 1e-5, `${layout} ${kind} ${k}: ${c[k]} relative to the float64 step`);
+        assert.ok(c.stepCountOk, `${layout} ${kind}: the step count read back`);
+      }
     assert.deepEqual(errors, [], errors.join('\n'));
   },
 );
