@@ -14,22 +14,27 @@ import { summariseRun, trainWindow, type RunSummary } from '../../src/engine/exp
 import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
 import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
 import type { MlpWeights } from '../../src/engine/nets/mlp';
-import { SGD } from '../../src/engine/nets/netTypes';
+import { allocBatch, SGD, type OptimizerState } from '../../src/engine/nets/netTypes';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
+import { TfMlp } from '../../src/engine/nets/tfMlp';
+import { fillBatch } from '../../src/engine/experiments/training';
 import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';
 import type { FusedTrainer as FusedKernel } from '../../src/engine/nets/webgpu/fusedTrainer';
 import { useBackend } from './tfBackend';
 
-/** R runs on the CPU in the kernel's shape: run-major chunks, each run its own sampler and α. */
+/**
+ * R runs on the CPU in the kernel's shape: run-major chunks, each run its own sampler and α;
+ * SGD on the SIMD kernel, momentum and Adam on TfMlp (the CPU path's nets for each).
+ */
 class CpuEnsemble implements FusedKernel {
   readonly samplers: MinibatchSampler[];
   readonly runs: number;
   readonly hidden: number;
   readonly maxChunk = 64;
-  readonly optimizer = SGD;
+  readonly optimizer;
   error: string | null = null;
   chunks = 0;
-  private readonly nets: SimdMlp[];
+  private readonly nets: (SimdMlp | TfMlp)[];
   private readonly lr: number[];
   constructor(
     private readonly train: DataSplit,
@@ -38,7 +43,12 @@ class CpuEnsemble implements FusedKernel {
   ) {
     this.runs = specs.length;
     this.hidden = specs[0].weights.hidden;
-    this.nets = specs.map((s) => new SimdMlp(s.weights));
+    this.optimizer = specs[0].optimizer ?? SGD;
+    this.nets = specs.map((s) =>
+      this.optimizer.kind === 'sgd'
+        ? new SimdMlp(s.weights)
+        : new TfMlp(s.weights, 'explicit-transpose', s.optimizer),
+    );
     this.lr = specs.map((s) => s.lr);
     this.samplers = specs.map(
       (s) => new MinibatchSampler(train.count, s.batchSize, s.seed, s.sampling),
@@ -66,7 +76,14 @@ class CpuEnsemble implements FusedKernel {
       const idx = new Uint32Array(this.samplers[r].batchSize);
       for (let s = 0; s < steps; s++) {
         const B = this.samplers[r].nextInto(idx);
-        const o = await this.nets[r].stepIndices(this.train, idx, B, this.lr[r]);
+        const net = this.nets[r];
+        let o;
+        if (net instanceof SimdMlp) o = await net.stepIndices(this.train, idx, B, this.lr[r]);
+        else {
+          const batch = allocBatch(B, 784);
+          fillBatch(this.train, idx, B, batch);
+          o = await net.step(batch, this.lr[r]);
+        }
         loss[r * steps + s] = o.loss;
         errors[r * steps + s] = o.errors;
         w2?.set(o.w2!, (r * steps + s) * h2);
@@ -81,8 +98,10 @@ class CpuEnsemble implements FusedKernel {
     await this.queue;
     return Promise.all(this.nets.map((n) => n.getWeights()));
   }
-  async readOptimizerState(): Promise<null> {
-    return null;
+  async readOptimizerState(): Promise<OptimizerState[] | null> {
+    await this.queue;
+    if (this.optimizer.kind === 'sgd') return null;
+    return Promise.all(this.nets.map(async (n) => (await (n as TfMlp).getOptimizerState())!));
   }
   dispose() {
     for (const n of this.nets) n.dispose();
@@ -171,6 +190,19 @@ describe.skipIf(!existsSync(dataPath))(
         const aloneSummary = await summariseRun(configs[m], data!);
         expect(withoutTimings(fromWindow)).toEqual(withoutTimings(aloneSummary));
       }
+    });
+
+    it('momentum runs with their own μ, B and α share one kernel and give the runs alone', async () => {
+      const cs: RunConfig[] = [
+        { ...configs[0], optimizer: 'momentum', momentum: 0.9, lr: 0.01 },
+        { ...configs[1], optimizer: 'momentum', momentum: 0.5, lr: 0.05 },
+      ];
+      const { job, windows, failed, kernels } = await ensemble(cs);
+      await job;
+      expect(failed.size).toBe(0);
+      expect(kernels).toHaveLength(1);
+      expect(kernels[0].optimizer.kind).toBe('momentum');
+      for (let m = 0; m < cs.length; m++) same(windows.get(m)!, await trainWindow(cs[m], data!));
     });
 
     it('a lost device stops the job with its reason; windows handed out before stay', async () => {
