@@ -8,20 +8,41 @@
  */
 import type { DataSplit } from '../engine/data/dataset';
 import { MinibatchSampler } from '../engine/data/batches';
-import { initMlp } from '../engine/nets/mlp';
+import { initMlp, type MlpWeights } from '../engine/nets/mlp';
+import { optimizerSettings, type OptimizerSettings } from '../engine/nets/netTypes';
 import type { FusedRunSpec } from '../engine/nets/webgpu/fusedMlp';
 import {
   createFusedTrainer,
   type FusedLayout,
   type FusedTrainer,
 } from '../engine/nets/webgpu/fusedTrainer';
-import { referenceSgdStep, relativeMaxError, toF64 } from '../engine/nets/webgpu/reference';
+import {
+  referenceSgdStep,
+  referenceStep,
+  relativeMaxError,
+  toF64,
+  zeroOptimizerState,
+  type WeightsF64,
+} from '../engine/nets/webgpu/reference';
 
 export interface FusedCheck {
   /** Largest relative deviation from the float64 reference over six steps (losses, W1–W3). */
   reference: { lossRel: number; W1Rel: number; W2Rel: number; W3Rel: number };
   /** Largest deviation of an ensemble member from the same run alone (losses, W1, W2 series). */
   ensembleVsSingle: number;
+  /**
+   * Momentum and Adam: two runs (own B, α, μ, seed) for two steps, their weights and state read
+   * back and handed to a new kernel (as a rebuilt or fallen-back run's are) for two more, against
+   * the float64 steps: largest relative deviations, and whether Adam's step count came back.
+   */
+  optimizers: Record<'momentum' | 'adam', OptimizerCheck>;
+}
+
+export interface OptimizerCheck {
+  lossRel: number;
+  weightsRel: number;
+  stateRel: number;
+  stepCountOk: boolean;
 }
 
 export interface FusedSpeed {
@@ -114,7 +135,87 @@ export async function checkFused(
       relativeMaxError(c.w2!.subarray(r * steps * hh, (r + 1) * steps * hh), d.w2!),
     );
   }
-  return { reference, ensembleVsSingle };
+  return {
+    reference,
+    ensembleVsSingle,
+    optimizers: {
+      momentum: await checkOptimizer(device, train, v, 'momentum'),
+      adam: await checkOptimizer(device, train, v, 'adam'),
+    },
+  };
+}
+
+const flat = (w: MlpWeights | WeightsF64): number[] => [...w.W1, ...w.W2, ...w.W3];
+
+async function checkOptimizer(
+  device: GPUDevice,
+  train: DataSplit,
+  v: FusedVariant,
+  kind: 'momentum' | 'adam',
+): Promise<OptimizerCheck> {
+  const runs: { o: OptimizerSettings; lr: number; B: number; seed: number }[] =
+    kind === 'momentum'
+      ? [
+          { o: optimizerSettings(kind, 0.9), lr: 0.05, B: 20, seed: 1 },
+          { o: optimizerSettings(kind, 0.5), lr: 0.1, B: 12, seed: 2 },
+        ]
+      : [
+          { o: optimizerSettings(kind), lr: 0.001, B: 20, seed: 1 },
+          { o: optimizerSettings(kind), lr: 0.003, B: 12, seed: 2 },
+        ];
+  const specs: FusedRunSpec[] = runs.map((r) => ({
+    weights: initMlp(50, r.seed),
+    lr: r.lr,
+    batchSize: r.B,
+    seed: r.seed,
+    optimizer: r.o,
+  }));
+  // The float64 runs, four steps each on their own samplers.
+  const refLoss: number[][] = [];
+  const ref = runs.map((r, i) => {
+    const w = toF64(specs[i].weights);
+    const st = zeroOptimizerState(r.o, w);
+    const sampler = new MinibatchSampler(train.count, r.B, r.seed);
+    const idx = new Uint32Array(r.B);
+    refLoss.push([]);
+    for (let s = 0; s < 4; s++) {
+      sampler.nextInto(idx);
+      refLoss[i].push(referenceStep(w, train, idx, r.B, r.lr, r.o, st).loss);
+    }
+    return { w, st };
+  });
+  const first = await make(device, train, specs, v, 2);
+  const a = await first.runChunk(2);
+  const w = await first.readWeights();
+  const st = await first.readOptimizerState();
+  const samplers = first.samplers;
+  first.dispose();
+  const second = await make(
+    device,
+    train,
+    specs.map((s, i) => ({ ...s, weights: w[i], state: st![i] })),
+    v,
+    2,
+  );
+  samplers.forEach((s, i) => (second.samplers[i] = s));
+  const b = await second.runChunk(2);
+  const w2 = await second.readWeights();
+  const st2 = (await second.readOptimizerState())!;
+  second.dispose();
+  let lossRel = 0;
+  let weightsRel = 0;
+  let stateRel = 0;
+  let stepCountOk = true;
+  ref.forEach((r, i) => {
+    const loss = [...a.loss.subarray(2 * i, 2 * i + 2), ...b.loss.subarray(2 * i, 2 * i + 2)];
+    lossRel = Math.max(lossRel, relativeMaxError(loss, refLoss[i]));
+    weightsRel = Math.max(weightsRel, relativeMaxError(flat(w2[i]), flat(r.w)));
+    st2[i].moments.forEach((m, c) => {
+      stateRel = Math.max(stateRel, relativeMaxError(flat(m), flat(r.st.moments[c])));
+    });
+    stepCountOk &&= st2[i].t === r.st.t && st2[i].moments.length === r.st.moments.length;
+  });
+  return { lossRel, weightsRel, stateRel, stepCountOk };
 }
 
 async function rate(

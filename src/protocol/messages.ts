@@ -336,7 +336,7 @@ export interface ForgettingPoolTask {
 }
 
 /**
- * A sweep's same-width plain-SGD runs trained together on the fused WebGPU ensemble (issue 14):
+ * A sweep's runs of one width and optimizer trained together on the fused WebGPU ensemble (issue 14):
  * each run's window comes back as 'ensembleWindow' for its analysis ('analyse'), or the run as
  * 'ensembleRunFailed'; the job ends with 'ensembleDone', or 'failed' (a GPU fault: the runs
  * not handed out are trained on the CPU pool).

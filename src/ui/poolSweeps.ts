@@ -7,8 +7,9 @@
  * started and aborts the others; continue and the reuse of runs are the store's, as before.
  *
  * Where the page's trainer chose the fused WebGPU backend (a hardware adapter that won the probe,
- * or `?backend=webgpu`), a sweep's runs of one width and plain SGD train together as fused
- * ensembles on the GPU (planEnsembles: one per width, capped by their windows' memory), each
+ * or `?backend=webgpu`), a sweep's runs of one width and optimizer train together as fused
+ * ensembles on the GPU (planEnsembles: one per width and optimizer, capped by their windows'
+ * memory), each
  * one job on one pool worker; as each run's window ends its analysis is a job of its own on the
  * pool, so results arrive as the same events. A GPU fault sends the ensemble's runs not yet
  * handed out to the pool as ordinary runs, each from its last checkpoint (the ones handed out

@@ -6,9 +6,10 @@
  * Choice: unforced, a hardware adapter's fused step is timed against the WebAssembly SIMD step
  * (fusedProbe.ts) and the faster one trains; a software adapter (SwiftShader, llvmpipe) is never
  * chosen. `?backend=webgpu` forces the fused trainer, on any adapter (the tests run it so). Either
- * way tfjs itself runs on wasm: what the fused kernel does not train (momentum, Adam, the deeper
- * networks, section 6) trains there, and the badge says so. Section 7's plain-SGD sweep runs
- * train as fused ensembles in a job worker on a device of its own (poolSweeps.ts).
+ * way tfjs itself runs on wasm: what the fused kernel does not train (the deeper networks,
+ * section 6) trains there, and the badge says so. The fused kernel trains SGD, momentum and
+ * Adam. Section 7's sweep runs train as fused ensembles (one per width and optimizer) in a job
+ * worker on a device of its own (poolSweeps.ts).
  */
 import { describeAdapter, type BackendChoice, type BackendOptions } from '../engine/backendInfo';
 import { chooseBackend } from './tfLazy';
@@ -135,8 +136,6 @@ async function fasterLayout(d: GPUDevice): Promise<{ layout: FusedLayout; stepsP
 
 /** Why the fused trainer does not take this run (null: it does), when the fused backend is on. */
 function notFused(config: RunConfig): string | null {
-  if ((config.optimizer ?? 'sgd') !== 'sgd')
-    return `the fused WebGPU kernel trains plain SGD; ${config.optimizer} trains on wasm`;
   if ((config.stepImpl ?? 'auto') !== 'auto')
     return `the step is set to ${config.stepImpl} (stepImpl), so the fused WebGPU kernel is not used`;
   return null;

@@ -151,13 +151,25 @@ test(
     for (const [k, v] of Object.entries(r.split.check.reference))
       assert.ok(v <= 1e-5, `split ${k}: ${v} relative to the float64 step`);
     assert.equal(r.split.check.ensembleVsSingle, 0);
+    // Momentum and Adam in both layouts: two runs (own B, α, μ) for two steps, their weights
+    // and optimizer state read back into a new kernel for two more, against float64.
+    for (const [layout, check] of [
+      ['workgroup', r.check],
+      ['split', r.split.check],
+    ])
+      for (const [kind, c] of Object.entries(check.optimizers)) {
+        for (const k of ['lossRel', 'weightsRel', 'stateRel'])
+          assert.ok(c[k] <= 1e-5, `${layout} ${kind} ${k}: ${c[k]} relative to the float64 step`);
+        assert.ok(c.stepCountOk, `${layout} ${kind}: the step count read back`);
+      }
     assert.deepEqual(errors, [], errors.join('\n'));
   },
 );
 
 /**
  * Tiny runs of section 7's (B, α) grid (h = 10, one warm-up and one window epoch, five modes;
- * by default three at B = 200, 40 steps an epoch) on `backend`, started through the test hook,
+ * by default three at B = 200, 40 steps an epoch; [B, α, optimizer] for another optimizer than
+ * SGD) on `backend`, started through the test hook,
  * the GPU ensemble losing its device at step `loseGpuAt` if given; resolves with the sweep and
  * the pool's word on the GPU once the sweep ends.
  */
@@ -193,7 +205,7 @@ async function tinyGrid(
       if (typeof window.__flatMinima.startSweep !== 'function') return false;
       if (loseGpuAt !== null) window.__flatMinima.loseEnsembleGpuAt(loseGpuAt);
       const c = window.__flatMinima.config();
-      const items = runs.map(([batchSize, lr]) => ({
+      const items = runs.map(([batchSize, lr, optimizer = 'sgd']) => ({
         spec: {
           kind: 'mlp',
           config: {
@@ -201,6 +213,8 @@ async function tinyGrid(
             hidden: 10,
             batchSize,
             lr,
+            optimizer,
+            momentum: 0.9,
             warmupEpochs: 1,
             windowEpochs: 1,
             flatnessModes: 5,
@@ -227,22 +241,32 @@ async function tinyGrid(
 }
 
 test(
-  'forced WebGPU: a tiny (B, α) grid trains as one fused ensemble and matches the wasm sweep',
+  'forced WebGPU: a tiny (B, α) grid and a momentum run train as fused ensembles (one per optimizer) and match the wasm sweep',
   { timeout: TEST_TIMEOUT },
   async (t) => {
-    const gpu = await tinyGrid('webgpu');
+    // Three SGD runs share one kernel; a momentum run gets a kernel of its own.
+    const runs = [
+      [200, 0.05],
+      [200, 0.1],
+      [200, 0.2],
+      [200, 0.01, 'momentum'],
+    ];
+    const gpu = await tinyGrid('webgpu', runs);
     if (gpu.error && NO_ADAPTER.test(gpu.error)) {
       t.skip(`this Chromium offers no WebGPU adapter: ${gpu.error}`);
       return;
     }
     assert.equal(gpu.error, undefined, gpu.error);
     assert.equal(gpu.sweep.status, 'done', gpu.sweep.message ?? '');
-    assert.match(gpu.pool.gpu, /^3 runs train as one fused ensemble on the GPU$/);
-    const cpu = await tinyGrid('wasm');
+    assert.equal(
+      gpu.pool.gpu,
+      '4 runs train as 2 fused ensembles on the GPU (one kernel per optimizer: sgd, momentum)',
+    );
+    const cpu = await tinyGrid('wasm', runs);
     assert.equal(cpu.sweep.status, 'done', cpu.sweep.message ?? '');
     // Where the page trains on wasm nothing changes: no ensemble.
     assert.equal(cpu.pool.gpu, null);
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < runs.length; i++) {
       const a = gpu.sweep.plan[i];
       const b = cpu.sweep.plan[i];
       assert.equal(a.failed, null, a.failed ?? '');

@@ -41,12 +41,39 @@ describe('planEnsembles', () => {
     );
   });
 
-  it('momentum and Adam stay on the CPU pool, and the note says why', () => {
+  it('SGD, momentum and Adam each get a kernel of their own', () => {
     const plan = planEnsembles(runs(optimizerPlan(DEFAULT_CONFIG)), EMBEDDED_DATA_SHAPE);
-    expect(plan.groups.map((g) => g.members.map((m) => m.index))).toEqual([[0]]);
-    expect(plan.cpu).toEqual([1, 2]);
-    expect(plan.note).toMatch(
-      /1 run trains as one fused ensemble on the GPU; 2 on the CPU pool .*not momentum, adam/,
+    expect(plan.groups.map((g) => [g.optimizer, g.members.map((m) => m.index)])).toEqual([
+      ['sgd', [0]],
+      ['momentum', [1]],
+      ['adam', [2]],
+    ]);
+    expect(plan.cpu).toEqual([]);
+    expect(plan.note).toBe(
+      '3 runs train as 3 fused ensembles on the GPU (one kernel per optimizer: sgd, momentum, adam)',
+    );
+  });
+
+  it('runs of one width and optimizer share a kernel; width and optimizer both split them', () => {
+    const c = DEFAULT_CONFIG;
+    const plan = planEnsembles(
+      [
+        { index: 0, config: { ...c, optimizer: 'momentum', momentum: 0.9 } },
+        { index: 1, config: { ...c, optimizer: 'sgd' } },
+        { index: 2, config: { ...c, optimizer: 'momentum', momentum: 0.5, lr: 0.01 } },
+        { index: 3, config: { ...c, hidden: 20, optimizer: 'momentum' } },
+        { index: 4, config: null },
+      ],
+      EMBEDDED_DATA_SHAPE,
+    );
+    expect(plan.groups.map((g) => [g.hidden, g.optimizer, g.members.map((m) => m.index)])).toEqual([
+      [50, 'momentum', [0, 2]],
+      [50, 'sgd', [1]],
+      [20, 'momentum', [3]],
+    ]);
+    expect(plan.cpu).toEqual([4]);
+    expect(plan.note).toBe(
+      '4 runs train as 3 fused ensembles on the GPU (one kernel per width and optimizer: h 50 momentum, h 50 sgd, h 20 momentum); 1 on the CPU pool (the fused kernel trains the 784-h-h-10 network; not a deeper network)',
     );
   });
 

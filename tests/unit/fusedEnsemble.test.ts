@@ -19,20 +19,27 @@ import {
 import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
 import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
 import { initMlp, type MlpWeights } from '../../src/engine/nets/mlp';
+import { allocBatch, SGD, type OptimizerState } from '../../src/engine/nets/netTypes';
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
+import { TfMlp } from '../../src/engine/nets/tfMlp';
+import { fillBatch } from '../../src/engine/experiments/training';
 import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';
 import type { FusedTrainer as FusedKernel } from '../../src/engine/nets/webgpu/fusedTrainer';
 import { useBackend } from './tfBackend';
 
-/** R runs on the CPU in the kernel's shape: run-major chunks, each run its own sampler and α. */
+/**
+ * R runs on the CPU in the kernel's shape: run-major chunks, each run its own sampler and α;
+ * SGD on the SIMD kernel, momentum and Adam on TfMlp (the CPU path's nets for each).
+ */
 class CpuEnsemble implements FusedKernel {
   readonly samplers: MinibatchSampler[];
   readonly runs: number;
   readonly hidden: number;
   readonly maxChunk = 64;
+  readonly optimizer;
   error: string | null = null;
   chunks = 0;
-  private readonly nets: SimdMlp[];
+  private readonly nets: (SimdMlp | TfMlp)[];
   private readonly lr: number[];
   constructor(
     private readonly train: DataSplit,
@@ -43,7 +50,12 @@ class CpuEnsemble implements FusedKernel {
   ) {
     this.runs = specs.length;
     this.hidden = specs[0].weights.hidden;
-    this.nets = specs.map((s) => new SimdMlp(s.weights));
+    this.optimizer = specs[0].optimizer ?? SGD;
+    this.nets = specs.map((s) =>
+      this.optimizer.kind === 'sgd'
+        ? new SimdMlp(s.weights)
+        : new TfMlp(s.weights, 'explicit-transpose', s.optimizer),
+    );
     this.lr = specs.map((s) => s.lr);
     this.samplers = specs.map(
       (s) => new MinibatchSampler(train.count, s.batchSize, s.seed, s.sampling),
@@ -74,7 +86,14 @@ class CpuEnsemble implements FusedKernel {
       const idx = new Uint32Array(this.samplers[r].batchSize);
       for (let s = 0; s < steps; s++) {
         const B = this.samplers[r].nextInto(idx);
-        const o = await this.nets[r].stepIndices(this.train, idx, B, this.lr[r]);
+        const net = this.nets[r];
+        let o;
+        if (net instanceof SimdMlp) o = await net.stepIndices(this.train, idx, B, this.lr[r]);
+        else {
+          const batch = allocBatch(B, 784);
+          fillBatch(this.train, idx, B, batch);
+          o = await net.step(batch, this.lr[r]);
+        }
         loss[r * steps + s] = o.loss;
         errors[r * steps + s] = o.errors;
         w2?.set(o.w2!, (r * steps + s) * h2);
@@ -88,6 +107,11 @@ class CpuEnsemble implements FusedKernel {
   async readWeights(): Promise<MlpWeights[]> {
     await this.queue;
     return Promise.all(this.nets.map((n) => n.getWeights()));
+  }
+  async readOptimizerState(): Promise<OptimizerState[] | null> {
+    await this.queue;
+    if (this.optimizer.kind === 'sgd') return null;
+    return Promise.all(this.nets.map(async (n) => (await (n as TfMlp).getOptimizerState())!));
   }
   dispose() {
     for (const n of this.nets) n.dispose();
@@ -184,6 +208,19 @@ describe.skipIf(!existsSync(dataPath))(
       }
     });
 
+    it('momentum runs with their own μ, B and α share one kernel and give the runs alone', async () => {
+      const cs: RunConfig[] = [
+        { ...configs[0], optimizer: 'momentum', momentum: 0.9, lr: 0.01 },
+        { ...configs[1], optimizer: 'momentum', momentum: 0.5, lr: 0.05 },
+      ];
+      const { job, windows, failed, kernels } = await ensemble(cs);
+      await job;
+      expect(failed.size).toBe(0);
+      expect(kernels).toHaveLength(1);
+      expect(kernels[0].optimizer.kind).toBe('momentum');
+      for (let m = 0; m < cs.length; m++) same(windows.get(m)!, await trainWindow(cs[m], data!));
+    });
+
     it('a lost device stops the job with its reason; windows handed out before stay', async () => {
       // Runs 0 and 2 end at step 240 (chunk 4 or so); run 1 at 480: the loss comes in between.
       const { job, windows, failed, kernels } = await ensemble(configs, 7);
@@ -250,7 +287,16 @@ describe.skipIf(!existsSync(dataPath))(
 
     it('refuses runs that cannot share one kernel, saying why', () => {
       expect(ensembleProblem([base, { ...base, hidden: 20 }])).toMatch(/same width/);
-      expect(ensembleProblem([{ ...base, optimizer: 'adam' }])).toMatch(/plain SGD, not adam/);
+      expect(ensembleProblem([base, { ...base, optimizer: 'adam' }])).toMatch(
+        /same optimizer \(sgd and adam\)/,
+      );
+      // One optimizer a kernel, whichever it is; μ may differ between runs.
+      expect(
+        ensembleProblem([
+          { ...base, optimizer: 'momentum', momentum: 0.9 },
+          { ...base, optimizer: 'momentum', momentum: 0.5 },
+        ]),
+      ).toBe(null);
       expect(ensembleProblem(configs)).toBe(null);
     });
   },

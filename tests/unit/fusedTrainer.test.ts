@@ -31,6 +31,8 @@ vi.mock('../../src/engine/nets/webgpu/fusedMlp', async () => {
   class FusedMlpEnsemble {
     readonly samplers: InstanceType<typeof MinibatchSampler>[] = [];
     readonly maxChunk: number;
+    /** SGD only: momentum and Adam are fusedOptimizerFallback.test.ts's. */
+    readonly optimizer = { kind: 'sgd' };
     private readonly net: InstanceType<typeof SimdMlp>;
     private lr: number;
     private constructor(

@@ -1,5 +1,5 @@
 /**
- * Several runs of one network shape stepped together as one fused WebGPU ensemble (issue 14):
+ * Several runs of one network shape and optimizer stepped together as one fused WebGPU ensemble (issue 14):
  * each run is trained by its own FusedTrainer (fusedTrainer.ts, so its events are those of the
  * CPU path, chunk by chunk) on a lane of one shared kernel of R runs, each with its own B, α,
  * seed and sampler.
@@ -20,12 +20,20 @@ import { MinibatchSampler } from '../data/batches';
 import type { MlpWeights } from '../nets/mlp';
 import { FusedGpuError, type FusedRunSpec } from '../nets/webgpu/fusedRuntime';
 import type { FusedTrainer as FusedKernel } from '../nets/webgpu/fusedTrainer';
-import { runOf, type FusedLane, type FusedLaneFactory } from './fusedTrainer';
+import {
+  readState,
+  runOf,
+  type FusedLane,
+  type FusedLaneFactory,
+  type LaneChunk,
+  type LaneOptimizer,
+} from './fusedTrainer';
 
 interface Joined {
   weights: MlpWeights;
   lr: number;
   sampler: MinibatchSampler;
+  optimizer: LaneOptimizer;
   resolve: (lane: FusedLane) => void;
   reject: (e: unknown) => void;
 }
@@ -33,7 +41,7 @@ interface Joined {
 interface Asked {
   steps: number;
   snapshots: boolean;
-  resolve: (r: { chunk: Parameters<typeof runOf>[0]; weights: MlpWeights }) => void;
+  resolve: (r: LaneChunk) => void;
   reject: (e: unknown) => void;
 }
 
@@ -63,7 +71,7 @@ export class FusedEnsemble {
 
   /** Member `m`'s lane factory (for FusedTrainer.onLane). */
   lane(m: number): FusedLaneFactory {
-    return (weights, lr, sampler) =>
+    return (weights, lr, sampler, optimizer) =>
       new Promise<FusedLane>((resolve, reject) => {
         if (this.joined.has(m) || this.kernel || this.building) {
           reject(
@@ -77,7 +85,7 @@ export class FusedEnsemble {
           reject(this.failure);
           return;
         }
-        this.joined.set(m, { weights, lr, sampler, resolve, reject });
+        this.joined.set(m, { weights, lr, sampler, optimizer, resolve, reject });
         void this.maybeBuild();
       });
   }
@@ -120,6 +128,8 @@ export class FusedEnsemble {
           batchSize: j.sampler.batchSize,
           seed: this.seeds[m],
           sampling: j.sampler.sampling,
+          optimizer: j.optimizer.settings,
+          state: j.optimizer.state,
         };
       });
       const kernel = await this.build(specs);
@@ -172,12 +182,16 @@ export class FusedEnsemble {
     const snapshots = [...asked.values()].some((a) => a.snapshots);
     this.stepping = true;
     this.chunks++;
-    void Promise.all([kernel.runChunk(steps, snapshots), kernel.readWeights()])
-      .then(([chunk, weights]) => {
+    void Promise.all([kernel.runChunk(steps, snapshots), kernel.readWeights(), readState(kernel)])
+      .then(([chunk, weights, state]) => {
         if (kernel.error) throw new FusedGpuError(kernel.error);
         for (const [m, a] of asked) {
           const k = this.slot.get(m)!;
-          a.resolve({ chunk: runOf(chunk, k, kernel.hidden), weights: weights[k] });
+          a.resolve({
+            chunk: runOf(chunk, k, kernel.hidden),
+            weights: weights[k],
+            state: state?.[k] ?? null,
+          });
         }
       })
       .catch((e: unknown) => {

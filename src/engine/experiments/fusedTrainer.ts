@@ -12,8 +12,11 @@
  * - Live α applies from the next chunk, a live B from the next chunk too (the kernel is built
  *   for one B: a new one rebuilds it).
  * - Faults: a lost device or a GPU error (FusedGpuError) discards the chunk in flight (none of
- *   its steps were handed out), puts the weights read back last and the sampler of that moment
- *   into the CPU trainer, and the run continues there; `onFallback` says so.
+ *   its steps were handed out), puts the weights read back last (with momentum or Adam, the
+ *   optimizer's state read back with them) and the sampler of that moment into the CPU trainer,
+ *   and the run continues there; `onFallback` says so.
+ * - Optimizers: the kernel trains the run's own (SGD, momentum or Adam, configOptimizer); a
+ *   rebuilt kernel (a live B) continues from the state read back last.
  * - Lanes: the trainer sees its kernel as one run's lane (FusedLane): its own one-run kernel
  *   here, or one run of an ensemble stepped with others (fusedEnsemble.ts), which may run fewer
  *   steps than asked (the chunk says how many).
@@ -28,8 +31,15 @@ import {
   type FusedTrainer as FusedKernel,
 } from '../nets/webgpu/fusedTrainer';
 import type { FusedChunk } from '../nets/webgpu/fusedRuntime';
+import type { OptimizerSettings, OptimizerState } from '../nets/netTypes';
 import type { RunConfig } from './config';
-import type { EpochRecord, RunTrainer, SgdTrainer, TrainStepResult } from './training';
+import {
+  configOptimizer,
+  type EpochRecord,
+  type RunTrainer,
+  type SgdTrainer,
+  type TrainStepResult,
+} from './training';
 
 export const FUSED_IMPL = 'webgpu-fused';
 
@@ -52,20 +62,35 @@ export interface FusedLane {
   /**
    * Runs up to `steps` steps of this run (an ensemble may run fewer: `chunk.steps`) drawing its
    * batches from the run's sampler; resolves with this run's losses, errors and W2 (if asked)
-   * and its weights after them. A GPU fault rejects with a FusedGpuError.
+   * and its weights and optimizer state (null for SGD) after them. A GPU fault rejects with a
+   * FusedGpuError.
    */
-  run(steps: number, wantSnapshots: boolean): Promise<{ chunk: FusedChunk; weights: MlpWeights }>;
+  run(steps: number, wantSnapshots: boolean): Promise<LaneChunk>;
   dispose(): void;
+}
+
+export interface LaneChunk {
+  chunk: FusedChunk;
+  weights: MlpWeights;
+  state?: OptimizerState | null;
+}
+
+/** The run's optimizer and the state it continues from (null: a fresh start). */
+export interface LaneOptimizer {
+  settings: OptimizerSettings;
+  state: OptimizerState | null;
 }
 
 /**
  * A lane for a run starting from `weights` at α = `lr` whose batches come from `sampler` (the
- * CPU trainer's, so a seed means the same batches; its batch size is the kernel's B).
+ * CPU trainer's, so a seed means the same batches; its batch size is the kernel's B), trained
+ * by `optimizer`.
  */
 export type FusedLaneFactory = (
   weights: MlpWeights,
   lr: number,
   sampler: MinibatchSampler,
+  optimizer: LaneOptimizer,
 ) => Promise<FusedLane>;
 
 interface ChunkStart {
@@ -79,6 +104,9 @@ export class FusedTrainer implements RunTrainer {
   private gpu: FusedLane | null;
   /** The latest weights read back from the GPU (at the end of the last chunk). */
   private current: MlpWeights;
+  /** The optimizer's state read back with them (null: SGD, or no chunk yet: zero). */
+  private currentState: OptimizerState | null = null;
+  private readonly optimizer: OptimizerSettings;
   private start: ChunkStart | null = null;
   private chunk: {
     loss: Float32Array;
@@ -103,6 +131,7 @@ export class FusedTrainer implements RunTrainer {
   ) {
     this.gpu = gpu;
     this.current = initial;
+    this.optimizer = configOptimizer(config);
     this.gpuLr = cpu.lr;
     this.epochNow = cpu.epoch;
     this.maxChunk = gpu.maxChunk;
@@ -131,7 +160,10 @@ export class FusedTrainer implements RunTrainer {
   ): Promise<RunTrainer> {
     const initial = await cpu.getWeights();
     try {
-      const gpu = await lane(initial, cpu.lr, cpu.sampler);
+      const gpu = await lane(initial, cpu.lr, cpu.sampler, {
+        settings: configOptimizer(config),
+        state: null,
+      });
       return new FusedTrainer(cpu, config, lane, gpu, initial, opts);
     } catch (e) {
       if (!(e instanceof FusedGpuError)) throw e;
@@ -212,7 +244,10 @@ export class FusedTrainer implements RunTrainer {
       this.epochNow = sampler.epoch;
       if (newB) {
         this.disposeGpu();
-        this.gpu = await this.lane(this.current, this.cpu.lr, sampler);
+        this.gpu = await this.lane(this.current, this.cpu.lr, sampler, {
+          settings: this.optimizer,
+          state: this.currentState,
+        });
         this.gpuLr = this.cpu.lr;
       }
       this.opts.beforeChunk?.(this.cpu.step);
@@ -222,8 +257,9 @@ export class FusedTrainer implements RunTrainer {
         this.gpuLr = this.cpu.lr;
       }
       const steps = Math.min(this.maxChunk, sampler.stepsLeftInEpoch);
-      const { chunk, weights } = await gpu.run(steps, inWindow);
+      const { chunk, weights, state } = await gpu.run(steps, inWindow);
       this.current = weights;
+      this.currentState = state ?? null;
       this.chunk = chunk;
       this.at = 0;
       this.endsEpoch = sampler.epoch !== this.start.epoch;
@@ -240,10 +276,19 @@ export class FusedTrainer implements RunTrainer {
     if (this.start) this.cpu.sampler.restoreState(this.start.sampler);
     this.cpu.step = from;
     this.cpu.net.setWeights(this.current);
+    const net = this.cpu.net;
+    const state = this.currentState;
+    if (state && 'setOptimizerState' in net) net.setOptimizerState(state);
+    const carried =
+      this.optimizer.kind === 'momentum'
+        ? ' (and momentum’s velocities)'
+        : this.optimizer.kind === 'adam'
+          ? ' (and Adam’s moments and step count)'
+          : '';
     this.disposeGpu();
     this.chunk = null;
     this.opts.onFallback(
-      `WebGPU failed at step ${from.toLocaleString('en')} (${why}); the run continues on ${this.cpu.impl} from there with the weights read back from the GPU, and every step before it is kept`,
+      `WebGPU failed at step ${from.toLocaleString('en')} (${why}); the run continues on ${this.cpu.impl} from there with the weights${carried} read back from the GPU, and every step before it is kept`,
       this.cpu.impl,
       why,
     );
@@ -288,7 +333,7 @@ function singleRunLane(
   config: RunConfig,
   opts: FusedTrainerOptions,
 ): FusedLaneFactory {
-  return async (weights, lr, sampler) => {
+  return async (weights, lr, sampler, optimizer) => {
     const gpu = await createFusedTrainer(
       opts.layout ?? 'workgroup',
       device,
@@ -300,6 +345,8 @@ function singleRunLane(
           batchSize: sampler.batchSize,
           seed: config.seed,
           sampling: config.sampling ?? 'epoch',
+          optimizer: optimizer.settings,
+          state: optimizer.state,
         },
       ],
       { maxChunk: opts.maxChunk ?? 64, snapshots: true },
@@ -315,17 +362,23 @@ function oneRunLane(gpu: FusedKernel): FusedLane {
     maxChunk: gpu.maxChunk,
     setLr: (lr) => gpu.setLr(0, lr),
     async run(steps, wantSnapshots) {
-      // Both are queued before either is awaited: one wait per chunk.
-      const [chunk, weights] = await Promise.all([
+      // All are queued before any is awaited: one wait per chunk.
+      const [chunk, weights, state] = await Promise.all([
         gpu.runChunk(steps, wantSnapshots),
         gpu.readWeights(),
+        readState(gpu),
       ]);
       // An uncaptured error during the chunk leaves its results in doubt.
       if (gpu.error) throw new FusedGpuError(gpu.error);
-      return { chunk, weights: weights[0] };
+      return { chunk, weights: weights[0], state: state?.[0] ?? null };
     },
     dispose: () => gpu.dispose(),
   };
+}
+
+/** The kernel's optimizer state after its queued chunks; none read back for SGD. */
+export function readState(gpu: FusedKernel): Promise<OptimizerState[] | null> {
+  return gpu.optimizer.kind === 'sgd' ? Promise.resolve(null) : gpu.readOptimizerState();
 }
 
 /** Run `r`'s part of a chunk of `runs` runs (views, not copies). */

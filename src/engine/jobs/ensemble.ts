@@ -60,7 +60,7 @@ export interface EnsembleJobOptions {
 }
 
 /**
- * Trains `configs` (one shape, plain SGD: ensembleProblem) as one ensemble on the kernel
+ * Trains `configs` (one shape and optimizer: ensembleProblem) as one ensemble on the kernel
  * `build` makes; resolves once every run has handed out its window or failed.
  */
 export async function runEnsembleJob(

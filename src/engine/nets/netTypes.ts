@@ -4,7 +4,7 @@
  * and the WebAssembly SIMD step (simdMlp.ts) both use them, so a run on the SIMD step loads no
  * TensorFlow.js (the trainer worker imports it only when a tfjs step is needed).
  */
-import { CLASSES, type BatchStats } from './mlp';
+import { CLASSES, type BatchStats, type MlpWeights } from './mlp';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, type OptimizerKind } from '../experiments/config';
 
 export interface OptimizerSettings {
@@ -57,4 +57,15 @@ export function allocBatch(capacity: number, inputSize: number): UploadBatch {
 export interface StepResult extends BatchStats {
   /** W2 after the step, a fresh array the caller owns (may be transferred). */
   w2: Float32Array;
+}
+
+/**
+ * The optimizer's state between steps, so a run can move between step implementations (the
+ * fused WebGPU trainer falling back to tfjs) without restarting it: momentum's velocities v, or
+ * Adam's first moments m then second moments s, each in the weights' layout, and Adam's step
+ * count t (bias correction). SGD has none.
+ */
+export interface OptimizerState {
+  moments: MlpWeights[];
+  t: number;
 }

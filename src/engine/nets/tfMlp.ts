@@ -29,6 +29,7 @@ import {
   SGD,
   preferredStepImpl,
   type OptimizerSettings,
+  type OptimizerState,
   type StepImpl,
   type StepResult,
   type UploadBatch,
@@ -139,6 +140,39 @@ export class TfMlp {
     tf.tidy(() => {
       for (const v of this.state) v.assign(tf.zerosLike(v));
     });
+  }
+
+  /** Momentum's velocities or Adam's moments and step count (null for SGD), copies. */
+  async getOptimizerState(): Promise<OptimizerState | null> {
+    if (this.state.length === 0) return null;
+    const moments: MlpWeights[] = [];
+    for (let c = 0; c < this.state.length; c += 3) {
+      const [W1, W2, W3] = await Promise.all(
+        this.state.slice(c, c + 3).map((v) => readOwned(v, this.backend)),
+      );
+      moments.push({ hidden: this.hidden, W1, W2, W3 });
+    }
+    return { moments, t: this.t };
+  }
+
+  /**
+   * Continues the optimizer from `s` (another step implementation's state, e.g. the fused
+   * WebGPU trainer's): call after setWeights, which zeroes it.
+   */
+  setOptimizerState(s: OptimizerState): void {
+    if (s.moments.length * 3 !== this.state.length)
+      throw new Error(
+        `TfMlp: ${this.optimizer.kind} keeps ${this.state.length / 3} moment sets, not ${s.moments.length}`,
+      );
+    tf.tidy(() => {
+      s.moments.forEach((m, c) => {
+        const h = this.hidden;
+        this.state[3 * c].assign(tf.tensor2d(m.W1, [this.inputSize, h]));
+        this.state[3 * c + 1].assign(tf.tensor2d(m.W2, [h, h]));
+        this.state[3 * c + 2].assign(tf.tensor2d(m.W3, [h, CLASSES]));
+      });
+    });
+    this.t = s.t;
   }
 
   /** Applies momentum or Adam to the mean-loss gradients g (order W1, W2, W3), inside a tidy. */

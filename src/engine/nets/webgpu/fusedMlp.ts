@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 /**
- * R independent SGD runs of the paper's MLP on one WebGPU device, stepped together: each chunk
+ * R independent runs (SGD, momentum or Adam: one optimizer a kernel) of the paper's MLP on one WebGPU device, stepped together: each chunk
  * of K steps is one dispatch of R workgroups (fusedMlpWgsl.ts) and one submission. Minibatch
  * indices come from the CPU's own MinibatchSampler (one per run, the run's seed), so a seed
  * means the same batches as on wasm; weights start from the caller's (initMlp), in the CPU
@@ -20,6 +20,8 @@ import {
   createRunBuffers,
   FusedGpuError,
   FusedRuntime,
+  optimizerFloats,
+  optimizerBuffers,
   outFloats,
   type FusedRunSpec,
   type RunBuffers,
@@ -84,7 +86,7 @@ export class FusedMlpEnsemble extends FusedRuntime {
     const P = weightFloats(hidden, inputSize);
     checkBufferSize(
       'the fused trainer',
-      Math.max(R * P, R * scratch, outFloats(R, shape)) * 4,
+      Math.max(R * P, R * scratch, outFloats(R, shape), optimizerFloats(R, shape)) * 4,
       device,
     );
 
@@ -93,7 +95,7 @@ export class FusedMlpEnsemble extends FusedRuntime {
       device,
       'the fused trainer',
       'fused MLP step',
-      fusedMlpWgsl(hidden, inputSize, bmax, wg, opts.tiled ?? true),
+      fusedMlpWgsl(hidden, inputSize, bmax, wg, opts.tiled ?? true, shape.optimizer),
     );
     const pipeline = await device.createComputePipelineAsync({
       label: 'fused MLP step',
@@ -117,6 +119,7 @@ export class FusedMlpEnsemble extends FusedRuntime {
         buffers.weights,
         buffers.scratch,
         buffers.outs,
+        ...optimizerBuffers(buffers),
       ].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     const err = await device.popErrorScope();

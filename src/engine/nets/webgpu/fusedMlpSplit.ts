@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 /**
- * R SGD runs of the paper's MLP on one WebGPU device with each step spread over many
+ * R runs (SGD, momentum or Adam: one optimizer a kernel) of the paper's MLP on one WebGPU device with each step spread over many
  * workgroups (fusedMlpSplitWgsl.ts): two dispatches per step, all K steps of a chunk in one
  * compute pass and one submission. Meant for few runs, where FusedMlpEnsemble's one workgroup
  * per run leaves all but one multiprocessor idle; the interface is FusedMlpEnsemble's (same
@@ -24,6 +24,8 @@ import {
   createRunBuffers,
   FusedGpuError,
   FusedRuntime,
+  optimizerFloats,
+  optimizerBuffers,
   outFloats,
   U32,
   type FusedRunSpec,
@@ -92,7 +94,7 @@ export class FusedMlpSplit extends FusedRuntime {
     const P = weightFloats(hidden, inputSize);
     checkBufferSize(
       'the split fused trainer',
-      Math.max(R * P, R * scratch, outFloats(R, shape)) * 4,
+      Math.max(R * P, R * scratch, outFloats(R, shape), optimizerFloats(R, shape)) * 4,
       device,
     );
     const stepStride = Math.max(16, lim.minUniformBufferOffsetAlignment);
@@ -102,7 +104,7 @@ export class FusedMlpSplit extends FusedRuntime {
       device,
       'the split fused trainer',
       'split fused MLP step',
-      fusedMlpSplitWgsl(hidden, inputSize, bmax, R, wg),
+      fusedMlpSplitWgsl(hidden, inputSize, bmax, R, wg, shape.optimizer),
     );
     const C = GPUShaderStage.COMPUTE;
     const storage = (type: GPUBufferBindingType): Omit<GPUBindGroupLayoutEntry, 'binding'> => ({
@@ -125,6 +127,7 @@ export class FusedMlpSplit extends FusedRuntime {
         storage('storage'),
         storage('storage'),
         storage('storage'),
+        ...(shape.optimizer.kind === 'sgd' ? [] : [storage('storage')]),
       ].map((e, binding) => ({ binding, ...e })),
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
@@ -154,6 +157,7 @@ export class FusedMlpSplit extends FusedRuntime {
         { buffer: buffers.weights },
         { buffer: buffers.scratch },
         { buffer: buffers.outs },
+        ...optimizerBuffers(buffers).map((buffer) => ({ buffer })),
       ].map((resource, binding) => ({ binding, resource })),
     });
     const err = await device.popErrorScope();

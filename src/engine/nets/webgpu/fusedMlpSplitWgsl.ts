@@ -1,5 +1,5 @@
 /**
- * The split fused SGD step (784-h-h-10, no biases, ReLU, softmax cross-entropy) in WGSL: one
+ * The split fused training step (SGD, or momentum or Adam: fusedOptimizerWgsl.ts) (784-h-h-10, no biases, ReLU, softmax cross-entropy) in WGSL: one
  * step of a run is spread over many workgroups in two dispatches, so a single run uses many of
  * the GPU's multiprocessors instead of one (fusedMlpWgsl.ts keeps a whole run in one
  * workgroup, which leaves one run latency-bound on one multiprocessor).
@@ -19,7 +19,9 @@
  * the same float32 table (PIXEL_LUT), so inputs are bit-identical.
  */
 import { CLASSES } from '../mlp';
+import { SGD, type OptimizerSettings } from '../netTypes';
 import { weightFloats } from './fusedMlpWgsl';
+import { optimizerWgsl } from './fusedOptimizerWgsl';
 
 /** WebGPU's guaranteed minimum of invocations per workgroup. */
 export const SPLIT_WORKGROUP = 256;
@@ -113,7 +115,9 @@ export function fusedMlpSplitWgsl(
   bmax: number,
   runs: number,
   workgroupSize = SPLIT_WORKGROUP,
+  optimizer: OptimizerSettings = SGD,
 ): string {
+  const opt = optimizerWgsl(optimizer);
   const H = hidden;
   const IN = inputSize;
   const C = CLASSES;
@@ -149,7 +153,7 @@ export function fusedMlpSplitWgsl(
       let j = o % H;
       if (p0 + q < IN) {
     ${dot('a', bmax, (b) => `xt[${b} * PPW + q] * d1s[${b} * H + j]`)}
-        weights[w1 + (p0 + q) * H + j] -= lr * a;
+        ${opt.apply('w1 + (p0 + q) * H + j', 'a')}
       }
     }`
     : `
@@ -158,14 +162,14 @@ export function fusedMlpSplitWgsl(
       let j = o % H;
       if (p0 + q < IN) {
     ${dot('a', bmax, (b) => `scratch[s0 + ${X}u + ${b} * IN + p0 + q] * scratch[s0 + ${D1}u + ${b} * H + j]`, 8)}
-        weights[w1 + (p0 + q) * H + j] -= lr * a;
+        ${opt.apply('w1 + (p0 + q) * H + j', 'a')}
       }
     }`;
   return /* wgsl */ `
 // Per step (one 256-byte slot each, bound with a dynamic offset): the step's number in the chunk,
 // the chunk's length, whether W2 snapshots are written.
 struct Step { s: u32, steps: u32, snap: u32, pad: u32 };
-struct RunParams { batch: u32, lr: f32, pad0: u32, pad1: u32 };
+struct RunParams { batch: u32, lr: f32, mu: f32, pad1: u32 };
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> images: array<u32>;
@@ -190,7 +194,7 @@ const WG = ${WG}u;
 const G = ${G}u;
 const PPW = ${PPW}u;
 const NW1 = ${NW1}u;
-
+${opt.decls}
 var<workgroup> xs: array<f32, ${NI * G}>;
 var<workgroup> part: array<f32, ${Math.max(G * H, groupedFloats(H, H, WG), groupedFloats(C, H, WG))}>;
 var<workgroup> h1s: array<f32, ${H}>;
@@ -287,7 +291,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   let B = params[r].batch;
   let lr = params[r].lr;
   let s0 = r * S;
-  let w1 = r * P;
+  let w1 = r * P;${opt.prelude('r * step.steps + step.s', '\n  ')}
   if (wg.x < NW1) {
     // W1 -= lr · xᵀ·d1 for pixels p0 … p0 + PPW − 1.
     let p0 = wg.x * PPW;
@@ -308,7 +312,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     let k = q / H;
     let j = q % H;
     ${dot('a', bmax, (b) => `scratch[s0 + ${H1}u + ${b} * H + k] * scratch[s0 + ${D2}u + ${b} * H + j]`, 8)}
-    let v = weights[w1 + o] - lr * a;
+    let v = ${opt.next('w1 + o', 'a')};
     weights[w1 + o] = v;
     if (step.snap != 0u) {
       outs[2u * R * step.steps + (r * step.steps + step.s) * H * H + q] = v;
@@ -319,7 +323,7 @@ fn update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     let j = q / C;
     let c = q % C;
     ${dot('a', bmax, (b) => `scratch[s0 + ${H2}u + ${b} * H + j] * scratch[s0 + ${D3}u + ${b} * C + c]`, 8)}
-    weights[w1 + o] -= lr * a;
+    ${opt.apply('w1 + o', 'a')}
   }
 }
 `;

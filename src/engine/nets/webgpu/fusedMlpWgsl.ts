@@ -1,5 +1,5 @@
 /**
- * The fused SGD step of the paper's MLP (784-h-h-10, no biases, ReLU, softmax cross-entropy)
+ * The fused training step (SGD, or momentum or Adam: fusedOptimizerWgsl.ts) of the paper's MLP (784-h-h-10, no biases, ReLU, softmax cross-entropy)
  * in WGSL. One workgroup owns one run: it loops over all the steps of a chunk inside a single
  * dispatch, forward, backward and update separated by workgroup-wide storage barriers, so a
  * chunk of K steps of R runs costs ONE dispatch. For B = 50, h = 50 a step is ~4 M multiply-adds:
@@ -10,6 +10,8 @@
  * mapped through the same float32 table as the CPU (PIXEL_LUT), so inputs are bit-identical.
  */
 import { CLASSES } from '../mlp';
+import { SGD, type OptimizerSettings } from '../netTypes';
+import { optimizerWgsl } from './fusedOptimizerWgsl';
 
 /** WebGPU's guaranteed minimum of invocations per workgroup; real GPUs allow 1,024. */
 export const FUSED_WORKGROUP = 256;
@@ -37,7 +39,9 @@ export function fusedMlpWgsl(
   bmax: number,
   workgroupSize = FUSED_WORKGROUP,
   tiled = true,
+  optimizer: OptimizerSettings = SGD,
 ): string {
+  const opt = optimizerWgsl(optimizer);
   const H = hidden;
   const IN = inputSize;
   const C = CLASSES;
@@ -122,7 +126,7 @@ export function fusedMlpWgsl(
         let j = o % H;
         var a = 0.0;
         for (var b = 0u; b < B; b++) { a += sh[256u + b * ${TP2}u + q] * sh[${d1s}u + b * H + j]; }
-        weights[w1 + p0 * H + o] -= lr * a;
+        ${opt.apply('w1 + p0 * H + o', 'a')}
       }
       workgroupBarrier();
     }`
@@ -133,11 +137,11 @@ export function fusedMlpWgsl(
       let j = o % H;
       var a = 0.0;
       for (var b = 0u; b < B; b++) { a += ${useTiles ? 'pxs(idx[ib + b], p)' : `scratch[s0 + ${X}u + b * IN + p]`} * scratch[s0 + ${D1}u + b * H + j]; }
-      weights[w1 + o] -= lr * a;
+      ${opt.apply('w1 + o', 'a')}
     }`;
   return /* wgsl */ `
 struct Chunk { steps: u32, snap: u32, bmax: u32, pad: u32 };
-struct RunParams { batch: u32, lr: f32, pad0: u32, pad1: u32 };
+struct RunParams { batch: u32, lr: f32, mu: f32, pad1: u32 };
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
 @group(0) @binding(1) var<storage, read> images: array<u32>;
@@ -159,7 +163,7 @@ const C = ${C}u;
 const P = ${P}u;
 const S = ${S}u;
 const WG = ${WG}u;
-
+${opt.decls}
 fn pxs(sample: u32, p: u32) -> f32 {
   let k = sample * IN + p;
   let byte = (images[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu;
@@ -182,7 +186,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var i = t; i < 256u; i += WG) { sh[i] = bitcast<f32>(lutLabels[i]); }
   workgroupBarrier();
   for (var s = 0u; s < chunk.steps; s++) {
-    let ib = (r * chunk.steps + s) * chunk.bmax;
+    let ib = (r * chunk.steps + s) * chunk.bmax;${opt.prelude('r * chunk.steps + s', '\n    ')}
 ${h1Phase}
     // h2 = relu(h1·W2)
     for (var o = t; o < B * H; o += WG) {
@@ -243,7 +247,7 @@ ${h1Phase}
     }
     storageBarrier();
     // W3 update; d1 = (d2·W2ᵀ) ⊙ [h1 > 0]; gW2 = h1ᵀ·d2 (W2 is still the step's own).
-    for (var o = t; o < H * C; o += WG) { weights[w3 + o] -= lr * scratch[s0 + ${G3}u + o]; }
+    for (var o = t; o < H * C; o += WG) { ${opt.apply('w3 + o', `scratch[s0 + ${G3}u + o]`)} }
     for (var o = t; o < B * H; o += WG) {
       let b = o / H;
       let k = o % H;
@@ -261,7 +265,7 @@ ${h1Phase}
     storageBarrier();
     // W2 update (and its snapshot).
     for (var o = t; o < H * H; o += WG) {
-      let v = weights[w2 + o] - lr * scratch[s0 + ${G2}u + o];
+      let v = ${opt.next('w2 + o', `scratch[s0 + ${G2}u + o]`)};
       weights[w2 + o] = v;
       if (chunk.snap != 0u) { outs[outSnap + s * H * H + o] = v; }
     }

@@ -9,7 +9,9 @@
 import type { DataSplit } from '../../data/dataset';
 import { MinibatchSampler, PIXEL_LUT, type SamplingMode } from '../../data/batches';
 import type { MlpWeights } from '../mlp';
+import { SGD, type OptimizerSettings, type OptimizerState } from '../netTypes';
 import { weightFloats } from './fusedMlpWgsl';
+import { adamCorrections, momentCopies } from './fusedOptimizerWgsl';
 
 export class FusedGpuError extends Error {
   constructor(message: string) {
@@ -25,6 +27,12 @@ export interface FusedRunSpec {
   /** Sampler seed (the run's training seed). */
   seed: number;
   sampling?: SamplingMode;
+  /**
+   * The optimizer (default SGD): one kind, β1, β2 and ε for every run of a kernel; μ may differ.
+   */
+  optimizer?: OptimizerSettings;
+  /** The optimizer's state to continue from (default zero: a fresh start). */
+  state?: OptimizerState | null;
 }
 
 export interface FusedChunk {
@@ -39,11 +47,19 @@ export interface FusedChunk {
 
 export const U32 = 4;
 
-/** The buffers both layouts bind (a layout adds its own uniform buffer). */
+/**
+ * The buffers both layouts bind (a layout adds its own uniform buffer); momentum and Adam add
+ * their moments (binding 8; Adam's per-step bias corrections follow its moments there).
+ */
 export type RunBuffers = Record<
   'images' | 'lut' | 'idx' | 'params' | 'weights' | 'scratch' | 'outs',
   GPUBuffer
->;
+> & { moments?: GPUBuffer };
+
+/** The optimizer's buffer (binding 8), none for SGD. */
+export function optimizerBuffers(b: RunBuffers): GPUBuffer[] {
+  return b.moments ? [b.moments] : [];
+}
 
 /** The shape every run shares, checked: h, the input size and the largest B. */
 export interface RunShape {
@@ -52,6 +68,8 @@ export interface RunShape {
   bmax: number;
   maxChunk: number;
   snapshots: boolean;
+  /** The runs' optimizer (the first run's μ; each run's own goes in its parameters). */
+  optimizer: OptimizerSettings;
 }
 
 export function checkRunSpecs(
@@ -63,7 +81,25 @@ export function checkRunSpecs(
   if (specs.length === 0) throw new Error(`${name}: at least one run is needed`);
   const hidden = specs[0].weights.hidden;
   const inputSize = specs[0].weights.W1.length / hidden;
+  const optimizer = specs[0].optimizer ?? SGD;
   for (const s of specs) {
+    const o = s.optimizer ?? SGD;
+    if (
+      o.kind !== optimizer.kind ||
+      (o.kind === 'adam' &&
+        (o.beta1 !== optimizer.beta1 ||
+          o.beta2 !== optimizer.beta2 ||
+          o.epsilon !== optimizer.epsilon))
+    )
+      throw new Error(
+        `${name}: every run of a kernel needs the same optimizer (${optimizer.kind} and ${o.kind})`,
+      );
+    if (o.kind === 'momentum' && !(o.momentum >= 0 && o.momentum < 1))
+      throw new Error(`${name}: momentum ${o.momentum} is outside [0, 1)`);
+    if (s.state && s.state.moments.length !== momentCopies(o))
+      throw new Error(
+        `${name}: ${o.kind} keeps ${momentCopies(o)} moment sets, the start state has ${s.state.moments.length}`,
+      );
     if (s.weights.hidden !== hidden || s.weights.W1.length !== inputSize * hidden)
       throw new Error(
         `${name}: every run needs the same shape (h = ${hidden}); got h = ${s.weights.hidden}`,
@@ -79,7 +115,19 @@ export function checkRunSpecs(
     bmax: Math.max(...specs.map((s) => s.batchSize)),
     maxChunk: opts.maxChunk ?? 64,
     snapshots: opts.snapshots ?? false,
+    optimizer,
   };
+}
+
+/** Floats of the optimizer's moments for R runs of P weights (without Adam's corrections). */
+export function momentFloats(R: number, shape: RunShape): number {
+  return momentCopies(shape.optimizer) * R * weightFloats(shape.hidden, shape.inputSize);
+}
+
+/** Floats of the optimizer's buffer: the moments, then Adam's two corrections per run and step. */
+export function optimizerFloats(R: number, shape: RunShape): number {
+  const corr = shape.optimizer.kind === 'adam' ? 2 * R * shape.maxChunk : 0;
+  return momentFloats(R, shape) + corr;
 }
 
 /** Floats of the output ring: loss and errors per run and step, and W2 copies if asked. */
@@ -143,6 +191,28 @@ export function createRunBuffers(
     scratch: mk('scratch', R * scratchFloats * 4, S),
     outs: mk('losses+W2 ring', outFloats(R, shape) * 4, S | GPUBufferUsage.COPY_SRC),
   };
+  const copies = momentCopies(shape.optimizer);
+  if (copies > 0) {
+    buffers.moments = mk(
+      'optimizer moments',
+      optimizerFloats(R, shape) * 4,
+      S | D | GPUBufferUsage.COPY_SRC,
+    );
+    // Zero unless a run continues from a state (a new buffer is zeroed).
+    if (specs.some((s) => s.state)) {
+      const m = new Float32Array(momentFloats(R, shape));
+      specs.forEach((s, r) =>
+        s.state?.moments.forEach((w, c) => {
+          const o = (c * R + r) * P;
+          m.set(w.W1, o);
+          m.set(w.W2, o + inputSize * hidden);
+          m.set(w.W3, o + inputSize * hidden + hidden * hidden);
+        }),
+      );
+      device.queue.writeBuffer(buffers.moments, 0, m);
+    }
+  }
+
   // Image bytes padded to whole u32s (writeBuffer wants a multiple of 4).
   const padded = new Uint8Array(Math.ceil(train.images.length / 4) * 4);
   padded.set(train.images);
@@ -170,6 +240,11 @@ export abstract class FusedRuntime {
   readonly samplers: MinibatchSampler[] = [];
   private readonly lr: Float32Array;
   private readonly batch: Uint32Array;
+  readonly optimizer: OptimizerSettings;
+  /** Each run's μ (momentum). */
+  private readonly mu: Float32Array;
+  /** Each run's Adam step count after every chunk queued so far. */
+  private readonly adamT: number[];
   private readonly snapshots: boolean;
   private fault: string | null = null;
   private readonly idxHost: Uint32Array<ArrayBuffer>;
@@ -195,6 +270,9 @@ export abstract class FusedRuntime {
     this.snapshots = shape.snapshots;
     this.lr = Float32Array.from(specs, (s) => s.lr);
     this.batch = Uint32Array.from(specs, (s) => s.batchSize);
+    this.optimizer = shape.optimizer;
+    this.mu = Float32Array.from(specs, (s) => (s.optimizer ?? SGD).momentum);
+    this.adamT = specs.map((s) => s.state?.t ?? 0);
     this.idxHost = new Uint32Array(specs.length * shape.maxChunk * shape.bmax);
     for (const s of specs)
       this.samplers.push(new MinibatchSampler(train.count, s.batchSize, s.seed, s.sampling));
@@ -236,6 +314,7 @@ export abstract class FusedRuntime {
     for (let r = 0; r < this.runs; r++) {
       u[4 * r] = this.batch[r];
       f[4 * r + 1] = this.lr[r];
+      if (this.optimizer.kind === 'momentum') f[4 * r + 2] = this.mu[r];
     }
     this.device.queue.writeBuffer(this.buffers.params, 0, p);
   }
@@ -261,6 +340,14 @@ export abstract class FusedRuntime {
       }
     const q = this.device.queue;
     q.writeBuffer(this.buffers.idx, 0, idx, 0, R * steps * bmax);
+    if (this.optimizer.kind === 'adam') {
+      q.writeBuffer(
+        this.buffers.moments!,
+        momentCopies(this.optimizer) * R * weightFloats(this.hidden, this.inputSize) * 4,
+        adamCorrections(this.optimizer, this.lr, this.adamT, steps),
+      );
+      for (let r = 0; r < R; r++) this.adamT[r] += steps;
+    }
     this.writeChunkUniforms(steps, wantSnapshots);
     const lossFloats = R * steps * 2;
     const floats = lossFloats + (wantSnapshots ? R * steps * this.hidden * this.hidden : 0);
@@ -332,6 +419,43 @@ export abstract class FusedRuntime {
         W3: all.slice(o + IN * h + h * h, o + P),
       };
     });
+  }
+
+  /**
+   * Every run's optimizer state after all queued chunks (momentum's v, Adam's m and s and its
+   * step count), in the CPU layout; null for SGD, which has none.
+   */
+  async readOptimizerState(): Promise<OptimizerState[] | null> {
+    if (this.fault) throw new FusedGpuError(this.fault);
+    const src = this.buffers.moments;
+    if (!src) return null;
+    const { inputSize: IN, hidden: h, runs: R } = this;
+    const P = weightFloats(h, IN);
+    const copies = momentCopies(this.optimizer);
+    const t = this.adamT.slice();
+    const bytes = copies * R * P * 4;
+    const buf = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, buf, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    await buf.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(buf.getMappedRange().slice(0));
+    buf.destroy();
+    return Array.from({ length: R }, (_, r) => ({
+      moments: Array.from({ length: copies }, (_, c) => {
+        const o = (c * R + r) * P;
+        return {
+          hidden: h,
+          W1: all.slice(o, o + IN * h),
+          W2: all.slice(o + IN * h, o + IN * h + h * h),
+          W3: all.slice(o + IN * h + h * h, o + P),
+        };
+      }),
+      t: t[r],
+    }));
   }
 
   dispose(): void {

@@ -9,6 +9,7 @@
 import type { DataSplit } from '../../data/dataset';
 import type { MinibatchSampler } from '../../data/batches';
 import type { MlpWeights } from '../mlp';
+import type { OptimizerSettings, OptimizerState } from '../netTypes';
 import { FusedMlpEnsemble, type FusedChunk, type FusedRunSpec } from './fusedMlp';
 import { FusedMlpSplit } from './fusedMlpSplit';
 
@@ -20,10 +21,14 @@ export interface FusedTrainer {
   readonly hidden: number;
   readonly maxChunk: number;
   readonly samplers: MinibatchSampler[];
+  /** The one optimizer every run of the kernel trains with. */
+  readonly optimizer: OptimizerSettings;
   readonly error: string | null;
   runChunk(steps: number, wantSnapshots?: boolean): Promise<FusedChunk>;
   setLr(run: number, lr: number): void;
   readWeights(): Promise<MlpWeights[]>;
+  /** Momentum's or Adam's state of every run after the queued chunks (null: SGD). */
+  readOptimizerState(): Promise<OptimizerState[] | null>;
   dispose(): void;
 }
 

@@ -1,10 +1,13 @@
 /**
  * The fused step in float64, plainly: the known answer the WGSL trainer is tested against
- * (same pixels through PIXEL_LUT, mean cross-entropy over the batch, w ← w − α·∇L).
+ * (same pixels through PIXEL_LUT, mean cross-entropy over the batch, then the optimizer's update
+ * as tfMlp.ts defines it: w ← w − α·g; momentum v ← μv + g, w ← w − α·v; Adam with bias
+ * correction).
  */
 import { PIXEL_LUT } from '../../data/batches';
 import type { DataSplit } from '../../data/dataset';
 import { CLASSES, type MlpWeights } from '../mlp';
+import type { OptimizerSettings } from '../netTypes';
 
 export interface WeightsF64 {
   hidden: number;
@@ -30,6 +33,78 @@ export function referenceSgdStep(
   B: number,
   lr: number,
 ): { loss: number; errors: number } {
+  const r = referenceGradient(w, train, idx, B);
+  for (const k of ['W1', 'W2', 'W3'] as const) {
+    const W = w[k];
+    const g = r.grads[k];
+    for (let i = 0; i < W.length; i++) W[i] -= lr * g[i];
+  }
+  return { loss: r.loss, errors: r.errors };
+}
+
+/** Momentum's velocities or Adam's moments (m, then s) in float64, and Adam's step count. */
+export interface OptimizerStateF64 {
+  moments: WeightsF64[];
+  t: number;
+}
+
+/** The zero state `o` starts from (no moments for SGD). */
+export function zeroOptimizerState(o: OptimizerSettings, w: WeightsF64): OptimizerStateF64 {
+  const n = o.kind === 'adam' ? 2 : o.kind === 'momentum' ? 1 : 0;
+  const zero = (): WeightsF64 => ({
+    hidden: w.hidden,
+    W1: new Float64Array(w.W1.length),
+    W2: new Float64Array(w.W2.length),
+    W3: new Float64Array(w.W3.length),
+  });
+  return { moments: Array.from({ length: n }, zero), t: 0 };
+}
+
+/** One step of optimizer `o` from state `st` (updated in place), as applyOptimizerUpdate. */
+export function referenceStep(
+  w: WeightsF64,
+  train: DataSplit,
+  idx: ArrayLike<number>,
+  B: number,
+  lr: number,
+  o: OptimizerSettings,
+  st: OptimizerStateF64,
+): { loss: number; errors: number } {
+  if (o.kind === 'sgd') return referenceSgdStep(w, train, idx, B, lr);
+  const r = referenceGradient(w, train, idx, B);
+  const t = st.t + 1;
+  for (const k of ['W1', 'W2', 'W3'] as const) {
+    const W = w[k];
+    const g = r.grads[k];
+    if (o.kind === 'momentum') {
+      const v = st.moments[0][k];
+      for (let i = 0; i < W.length; i++) {
+        v[i] = o.momentum * v[i] + g[i];
+        W[i] -= lr * v[i];
+      }
+    } else {
+      const m = st.moments[0][k];
+      const s = st.moments[1][k];
+      for (let i = 0; i < W.length; i++) {
+        m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
+        s[i] = o.beta2 * s[i] + (1 - o.beta2) * g[i] * g[i];
+        const mHat = m[i] / (1 - o.beta1 ** t);
+        const sHat = s[i] / (1 - o.beta2 ** t);
+        W[i] -= (lr * mHat) / (Math.sqrt(sHat) + o.epsilon);
+      }
+    }
+  }
+  if (o.kind === 'adam') st.t = t;
+  return { loss: r.loss, errors: r.errors };
+}
+
+/** The batch's mean loss, errors and the mean-loss gradients of W1, W2, W3 at `w`. */
+function referenceGradient(
+  w: WeightsF64,
+  train: DataSplit,
+  idx: ArrayLike<number>,
+  B: number,
+): { loss: number; errors: number; grads: Record<'W1' | 'W2' | 'W3', Float64Array> } {
   const h = w.hidden;
   const IN = w.W1.length / h;
   const C = CLASSES;
@@ -89,25 +164,28 @@ export function referenceSgdStep(
       for (let j = 0; j < h; j++) a += d2[b * h + j] * w.W2[k * h + j];
       d1[b * h + k] = h1[b * h + k] > 0 ? a : 0;
     }
+  const g3 = new Float64Array(h * C);
+  const g2 = new Float64Array(h * h);
+  const g1 = new Float64Array(IN * h);
   for (let j = 0; j < h; j++)
     for (let c = 0; c < C; c++) {
       let g = 0;
       for (let b = 0; b < B; b++) g += h2[b * h + j] * d3[b * C + c];
-      w.W3[j * C + c] -= lr * g;
+      g3[j * C + c] = g;
     }
   for (let k = 0; k < h; k++)
     for (let j = 0; j < h; j++) {
       let g = 0;
       for (let b = 0; b < B; b++) g += h1[b * h + k] * d2[b * h + j];
-      w.W2[k * h + j] -= lr * g;
+      g2[k * h + j] = g;
     }
   for (let p = 0; p < IN; p++)
     for (let j = 0; j < h; j++) {
       let g = 0;
       for (let b = 0; b < B; b++) g += x[b * IN + p] * d1[b * h + j];
-      w.W1[p * h + j] -= lr * g;
+      g1[p * h + j] = g;
     }
-  return { loss: loss / B, errors };
+  return { loss: loss / B, errors, grads: { W1: g1, W2: g2, W3: g3 } };
 }
 
 /** max |a − b| / max |b|: a relative error that small weights near zero cannot inflate. */
