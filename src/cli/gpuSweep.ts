@@ -141,11 +141,13 @@ export async function runOnEnsembles(
   };
   const cpuRun = (index: number) =>
     o.cpu.job(specs[index], index, total).then((out) => settle(index, out));
-  const after: Promise<void>[] = plan.cpu.map(cpuRun);
+  const cpuRuns = plan.cpu.map(cpuRun);
   const faults: string[] = [];
 
-  const ensemble = async (g: EnsembleGroup): Promise<void> => {
+  /** Trains group `g`; resolves once it has trained, with its runs' results still to come. */
+  const ensemble = async (g: EnsembleGroup): Promise<{ results: Promise<unknown> }> => {
     const handed = new Set<number>();
+    const after: Promise<void>[] = [];
     if (faults.length === 0) {
       o.log(`gpu: ${runs(g.members.length)} of h = ${g.hidden} train as one ensemble`);
       try {
@@ -181,10 +183,18 @@ export async function runOnEnsembles(
       o.report.note += `; the ${runs(g.members.length)} of h = ${g.hidden} trained on the CPU (the GPU had failed)`;
     }
     for (const m of g.members) if (!handed.has(m.index)) after.push(cpuRun(m.index));
+    return { results: Promise.all(after) };
   };
 
-  for (const g of plan.groups) await ensemble(g);
-  // Every analysis and CPU run is queued by now (an ensemble ends after its last window).
-  await Promise.all(after);
+  // Memory: a group's windows wait for the pool while the next group trains, but the group
+  // after that starts only once they are analysed, so at most two groups' windows are held
+  // (each group's within half the budget: planEnsembles).
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const g of plan.groups) {
+    const { results } = await ensemble(g);
+    await previous;
+    previous = results;
+  }
+  await Promise.all([previous, ...cpuRuns]);
   return results.filter((r): r is RunSummary => r !== null);
 }

@@ -189,6 +189,7 @@ const configs: RunConfig[] = [
   { ...base, batchSize: 50, lr: 0.05, seed: 4 },
   { ...base, batchSize: 100, lr: 0.2, seed: 5 },
 ];
+const narrow: RunConfig = { ...configs[2], hidden: 8 };
 const specOf = (config: RunConfig): SweepJobSpec => ({
   kind: 'run',
   config,
@@ -250,6 +251,22 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
       expect(withoutTimings(out[i])).toEqual(await summaryAlone(configs[i]));
   });
 
+  it('two widths train as two ensembles, one after the other; results land in sweep order', async () => {
+    const cs = [narrow, configs[0]];
+    const s = sweep(null, 'here');
+    const out = await s.run(cs);
+    expect(s.kernels.map((k) => [k.hidden, k.runs])).toEqual([
+      [8, 1],
+      [12, 1],
+    ]);
+    expect(s.report.runsOnGpu).toBe(2);
+    expect(s.report.note).toBe(
+      'test: 2 runs train as 2 fused ensembles on the GPU (one kernel per width: h 8, 12)',
+    );
+    for (let i = 0; i < cs.length; i++)
+      expect(withoutTimings(out[i])).toEqual(await summaryAlone(cs[i]));
+  });
+
   it('a GPU fault mid-ensemble: the runs handed out are kept, the rest train on the CPU', async () => {
     const s = sweep(7, 'here');
     const out = await s.run(configs);
@@ -266,7 +283,6 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
 
   it('a kernel that cannot be built sends every run to the CPU; other optimizers never go to the GPU', async () => {
     const momentum: RunConfig = { ...configs[1], optimizer: 'momentum', momentum: 0.9, lr: 0.01 };
-    const narrow: RunConfig = { ...configs[2], hidden: 8 };
     const cs = [configs[0], momentum, narrow];
     const s = sweep('build', 'here');
     const out = await s.run(cs);
