@@ -1,16 +1,20 @@
 /**
  * A sweep's runs on the fused GPU ensemble from the command line (issue 14), as section 7 of the
  * page does them (src/ui/poolSweeps.ts): planEnsembles groups the plain-SGD runs of one width;
- * each group trains as one ensemble on the device (one group after another: there is one GPU),
- * and each run's window, the moment it ends, is analysed on the CPU side (the worker-thread
- * pool, or this thread with --workers 1) as a job of its own; every other run is an ordinary
- * job there. A GPU fault sends the runs not yet handed out to the CPU side from the start (the
+ * each group trains as one ensemble on the device (several side by side, within the memory
+ * budget), and each run's window, the moment it ends, is analysed on the CPU side (the
+ * worker-thread pool, or this thread with --workers 1) as a job of its own; every other run is
+ * an ordinary job there. A GPU fault sends the runs not yet handed out to the CPU side from the start (the
  * same seeds, so the same runs) and the later groups with them; the windows handed out are kept.
  */
 import type { Dataset } from '../engine/data/dataset';
 import type { RunConfig } from '../engine/experiments/config';
-import { planEnsembles, type EnsembleGroup } from '../engine/experiments/ensemblePlan';
-import { dataShape } from '../engine/experiments/memoryPolicy';
+import {
+  ensembleWindowBytes,
+  planEnsembles,
+  type EnsembleGroup,
+} from '../engine/experiments/ensemblePlan';
+import { dataShape, MEMORY_BUDGET_BYTES } from '../engine/experiments/memoryPolicy';
 import type { RunSummary, SweepJobSpec } from '../engine/experiments/sweeps';
 import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../engine/jobs/ensemble';
 import { runJob, type JobResult } from '../engine/jobs/run';
@@ -117,6 +121,8 @@ export interface EnsembleSweepOptions {
   /** The runs that failed, with why (the JSON's `failed`). */
   failed: FailedJob[];
   log: (s: string) => void;
+  /** Bytes the windows of the ensembles in flight may hold (default half the memory budget). */
+  budget?: number;
 }
 
 const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
@@ -127,9 +133,12 @@ export async function runOnEnsembles(
   o: EnsembleSweepOptions,
 ): Promise<RunSummary[]> {
   const total = specs.length;
+  const budget = o.budget ?? MEMORY_BUDGET_BYTES / 2;
+  const shape = dataShape(o.data);
   const plan = planEnsembles(
     specs.map((s, index) => ({ index, config: s.kind === 'run' ? s.config : null })),
-    dataShape(o.data),
+    shape,
+    budget,
   );
   const prefix = o.report.note;
   o.report.note = `${prefix}: ${plan.note}`;
@@ -144,8 +153,8 @@ export async function runOnEnsembles(
   const cpuRuns = plan.cpu.map(cpuRun);
   const faults: string[] = [];
 
-  /** Trains group `g`; resolves once it has trained, with its runs' results still to come. */
-  const ensemble = async (g: EnsembleGroup): Promise<{ results: Promise<unknown> }> => {
+  /** Trains group `g` on the GPU, or on the CPU once the GPU has failed; then its analyses. */
+  const ensemble = async (g: EnsembleGroup): Promise<void> => {
     const handed = new Set<number>();
     const after: Promise<void>[] = [];
     if (faults.length === 0) {
@@ -174,27 +183,43 @@ export async function runOnEnsembles(
           },
         );
       } catch (e) {
-        faults.push(failure(e).error);
+        const why = failure(e).error;
+        faults.push(why);
         const left = g.members.length - handed.size;
-        o.report.note += `; the GPU ensemble stopped (${faults[0]}): its ${runs(left)} not yet trained trained on the CPU from the start (the same seeds, so the same runs) and the ${handed.size} already trained were kept`;
-        o.log(`gpu: ${faults[0]}; ${runs(left)} go to the CPU`);
+        const kept = handed.size;
+        o.report.note += `; the GPU ensemble of h = ${g.hidden} stopped (${why}): ${
+          kept > 0
+            ? `the ${runs(kept)} it had trained were kept, and its ${left} other${left === 1 ? '' : 's'} trained on the CPU from the start`
+            : `its ${runs(left)} trained on the CPU`
+        } (the same seeds, so the same runs)`;
+        o.log(`gpu: ${why}; ${runs(left)} go to the CPU`);
       }
     } else {
       o.report.note += `; the ${runs(g.members.length)} of h = ${g.hidden} trained on the CPU (the GPU had failed)`;
     }
     for (const m of g.members) if (!handed.has(m.index)) after.push(cpuRun(m.index));
-    return { results: Promise.all(after) };
+    await Promise.all(after);
   };
 
-  // Memory: a group's windows wait for the pool while the next group trains, but the group
-  // after that starts only once they are analysed, so at most two groups' windows are held
-  // (each group's within half the budget: planEnsembles).
-  let previous: Promise<unknown> = Promise.resolve();
+  // The ensembles run side by side on the device (a width sweep's are one run each, and one run
+  // keeps one multiprocessor busy), in plan order, as long as the windows of those training or
+  // waiting for their analysis stay within half the memory budget (the first always starts).
+  const bytes = (g: EnsembleGroup) =>
+    g.members.reduce((a, m) => a + ensembleWindowBytes(m.config, shape), 0);
+  let held = 0;
+  let freed: (() => void) | null = null;
+  const started: Promise<void>[] = [];
   for (const g of plan.groups) {
-    const { results } = await ensemble(g);
-    await previous;
-    previous = results;
+    const b = bytes(g);
+    while (held > 0 && held + b > budget) await new Promise<void>((resolve) => (freed = resolve));
+    held += b;
+    started.push(
+      ensemble(g).finally(() => {
+        held -= b;
+        freed?.();
+      }),
+    );
   }
-  await Promise.all([previous, ...cpuRuns]);
+  await Promise.all([...started, ...cpuRuns]);
   return results.filter((r): r is RunSummary => r !== null);
 }

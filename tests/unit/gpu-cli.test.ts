@@ -214,14 +214,23 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
     data = loadEmbeddedDataset(readFileSync(dataPath));
   });
 
-  function sweep(failAtChunk: number | 'build' | null, cpuOn: 'pool' | 'here') {
+  function sweep(failAtChunk: number | 'build' | null, cpuOn: 'pool' | 'here', budget?: number) {
     const report: GpuReport = { mode: 'on', adapter: 'stand-in', runsOnGpu: 0, note: 'test' };
     const failed: FailedJob[] = [];
     const kernels: CpuEnsemble[] = [];
     const log: string[] = [];
+    /** Kernels not yet disposed when each kernel was built. */
+    const liveAtBuild: number[] = [];
+    let live = 0;
     const build = async (specs: ConstructorParameters<typeof CpuEnsemble>[1]) => {
       if (failAtChunk === 'build') throw new FusedGpuError('the kernel could not be built');
       const k = new CpuEnsemble(data.train, specs, failAtChunk);
+      liveAtBuild.push(live++);
+      const dispose = k.dispose.bind(k);
+      k.dispose = () => {
+        live--;
+        dispose();
+      };
       kernels.push(k);
       return k;
     };
@@ -235,8 +244,9 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
         report,
         failed,
         log: (s) => log.push(s),
+        budget,
       }).finally(() => pool?.close());
-    return { run, report, failed, kernels, log };
+    return { run, report, failed, kernels, log, liveAtBuild };
   }
 
   it("one width's runs train as one ensemble, analysed on the pool: the runs' own summaries", async () => {
@@ -251,20 +261,24 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
       expect(withoutTimings(out[i])).toEqual(await summaryAlone(configs[i]));
   });
 
-  it('two widths train as two ensembles, one after the other; results land in sweep order', async () => {
+  it('two widths train as two ensembles side by side, or one at a time where their windows exceed the budget', async () => {
     const cs = [narrow, configs[0]];
-    const s = sweep(null, 'here');
-    const out = await s.run(cs);
-    expect(s.kernels.map((k) => [k.hidden, k.runs])).toEqual([
-      [8, 1],
-      [12, 1],
-    ]);
-    expect(s.report.runsOnGpu).toBe(2);
-    expect(s.report.note).toBe(
-      'test: 2 runs train as 2 fused ensembles on the GPU (one kernel per width: h 8, 12)',
-    );
-    for (let i = 0; i < cs.length; i++)
-      expect(withoutTimings(out[i])).toEqual(await summaryAlone(cs[i]));
+    for (const budget of [undefined, 1]) {
+      const s = sweep(null, 'here', budget);
+      const out = await s.run(cs);
+      expect(s.kernels.map((k) => [k.hidden, k.runs]).sort()).toEqual([
+        [12, 1],
+        [8, 1],
+      ]);
+      // Side by side: the second kernel is built while the first trains.
+      expect(s.liveAtBuild).toEqual(budget === undefined ? [0, 1] : [0, 0]);
+      expect(s.report.runsOnGpu).toBe(2);
+      expect(s.report.note).toBe(
+        'test: 2 runs train as 2 fused ensembles on the GPU (one kernel per width: h 8, 12)',
+      );
+      for (let i = 0; i < cs.length; i++)
+        expect(withoutTimings(out[i])).toEqual(await summaryAlone(cs[i]));
+    }
   });
 
   it('a GPU fault mid-ensemble: the runs handed out are kept, the rest train on the CPU', async () => {
@@ -274,7 +288,7 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
     expect(s.kernels[0].chunks).toBe(7);
     expect(s.report.runsOnGpu).toBe(2);
     expect(s.report.note).toMatch(
-      /the GPU ensemble stopped \(the WebGPU device was lost \(stand-in\)\): its 1 run not yet trained trained on the CPU from the start .* the 2 already trained were kept$/,
+      /the GPU ensemble of h = 12 stopped \(the WebGPU device was lost \(stand-in\)\): the 2 runs it had trained were kept, and its 1 other trained on the CPU from the start \(the same seeds, so the same runs\)$/,
     );
     expect(out).toHaveLength(3);
     for (let i = 0; i < configs.length; i++)
@@ -284,13 +298,16 @@ describe.skipIf(!existsSync(dataPath))('a sweep on ensembles (GPU kernel: a CPU 
   it('a kernel that cannot be built sends every run to the CPU; other optimizers never go to the GPU', async () => {
     const momentum: RunConfig = { ...configs[1], optimizer: 'momentum', momentum: 0.9, lr: 0.01 };
     const cs = [configs[0], momentum, narrow];
-    const s = sweep('build', 'here');
+    // One ensemble at a time (a budget of 1 byte): the second starts after the first failed.
+    const s = sweep('build', 'here', 1);
     const out = await s.run(cs);
     expect(s.failed).toEqual([]);
     expect(s.report.runsOnGpu).toBe(0);
     expect(s.report.note).toMatch(/^test: 2 runs train as 2 fused ensembles on the GPU/);
     expect(s.report.note).toMatch(/1 on the CPU pool .*not momentum/);
-    expect(s.report.note).toMatch(/the GPU ensemble stopped \(the kernel could not be built\)/);
+    expect(s.report.note).toMatch(
+      /the GPU ensemble of h = 12 stopped \(the kernel could not be built\): its 1 run trained on the CPU \(/,
+    );
     expect(s.report.note).toMatch(/the 1 run of h = 8 trained on the CPU \(the GPU had failed\)$/);
     for (let i = 0; i < cs.length; i++)
       expect(withoutTimings(out[i])).toEqual(await summaryAlone(cs[i]));
