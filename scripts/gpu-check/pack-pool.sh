@@ -5,6 +5,9 @@
 # digits sit where src/cli/setup.ts looks for them (two folders above the bundle). On the machine:
 #   cd .gpucheck && xz -d node.xz pool/*.xz pool/*/*.xz pool/*/*/*.xz 2>/dev/null; chmod +x node
 #   ./node pool/cli/x/reproduce.mjs --experiment width-sweep --widths 10,15 --workers 2 --out /tmp/w.json
+# and the same sweep on the GPU's fused ensembles (the bundle finds prepare.sh's
+# node_modules/webgpu two folders up, once its dawn.node is unpacked as prepare.sh says):
+#   ./node pool/cli/x/reproduce.mjs --experiment width-sweep --widths 10,15 --gpu on --out /tmp/g.json
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 test -f .gpucheck/node.xz || { echo "run scripts/gpu-check/prepare.sh first" >&2; exit 1; }

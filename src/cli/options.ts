@@ -24,6 +24,7 @@ import { ARCH_DEFAULTS, archDefaults, type ArchConfig } from '../engine/experime
 import { PRESETS, presetConfig } from '../state/configSchema';
 import { defaultWorkers } from './pool';
 import { QUEUE_HELP, WORKERS_HELP } from './runners';
+import { GPU_HELP, GPU_MODES, type GpuMode } from './gpu';
 
 export { UsageError };
 
@@ -49,6 +50,8 @@ export interface CliOptions {
   workers: number;
   /** The BullMQ queue's redis:// URL for a sweep, or null. */
   queue: string | null;
+  /** Sweeps: train on the fused GPU ensemble where Dawn for Node gives a device (gpu.ts). */
+  gpu: GpuMode;
 }
 
 const ARCH =
@@ -163,6 +166,7 @@ export const OPTIONS = {
   quiet: flag('no progress on stderr'),
   workers: whole('N', WORKERS_HELP),
   queue: text('URL', QUEUE_HELP),
+  gpu: choice(GPU_MODES, GPU_HELP),
 } satisfies Record<string, Option<unknown>>;
 
 /** Run settings set directly by an option of the same meaning. */
@@ -298,6 +302,16 @@ export function parseCliOptions(argv: string[]): CliOptions {
     throw new UsageError(
       '--queue runs the sweeps (width-sweep, hyper-sweep, optimizer-comparison)',
     );
+  if (v.gpu !== undefined && !sweep)
+    throw new UsageError(
+      '--gpu works with the sweeps (width-sweep, hyper-sweep, optimizer-comparison)',
+    );
+  if (v.gpu === 'on' && v.queue)
+    throw new UsageError("--gpu on and --queue: a queue's sweep trains on its workers' CPUs");
+  if (v.gpu === 'on' && archConfig)
+    throw new UsageError(
+      '--gpu on trains the 784-h-h-10 network; --arch mlp4|cnn runs train on the CPU',
+    );
   return {
     experiment,
     config,
@@ -316,5 +330,6 @@ export function parseCliOptions(argv: string[]): CliOptions {
     seeds,
     workers: v.workers ?? defaultWorkers(),
     queue: v.queue ?? null,
+    gpu: v.gpu ?? 'auto',
   };
 }

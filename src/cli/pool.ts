@@ -18,8 +18,13 @@ import {
 } from '../engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunSummary, SweepJobSpec, SweepRunner } from '../engine/experiments/sweeps';
+import type { AnalyseTask } from './gpuSweep';
 
-export type PoolTask = { type: 'job'; spec: JobSpec } | { type: 'flatness'; share: FlatnessShare };
+export type PoolTask =
+  | { type: 'job'; spec: JobSpec }
+  | { type: 'flatness'; share: FlatnessShare }
+  // A window a GPU ensemble trained, to analyse (gpuSweep.ts).
+  | { type: 'analyse'; task: AnalyseTask };
 export type PoolRequest = PoolTask & { id: number };
 export type PoolReply =
   { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

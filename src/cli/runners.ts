@@ -19,6 +19,8 @@ import { WorkerPool, defaultWorkers, poolSweepRunner, type FailedJob, type Outco
 import type { JobResult } from '../engine/jobs/run';
 import type { JobSpec } from '../engine/jobs/spec';
 import { dataInfo, queueSweepRunner, runOnQueue } from './queue';
+import type { GpuChoice } from './gpu';
+import { fusedBuilder, localCpu, poolCpu, runOnEnsembles, type GpuReport } from './gpuSweep';
 
 export interface RunnerChoice {
   /** Worker threads; 1 runs here, in this thread. */
@@ -34,20 +36,57 @@ export const WORKERS_HELP = `worker threads for sweeps and the flatness search (
 export const QUEUE_HELP =
   'run the sweep on a BullMQ queue in Redis, served by npm run worker processes:\nredis://[:PASSWORD@]HOST:PORT[/DB] or rediss://… (TLS); README "Sweeps on many machines"';
 
+/** A sweep's GPU (gpu.ts) and what the JSON says about it (filled in as the sweep runs). */
+export interface SweepGpu {
+  choice: GpuChoice;
+  report: GpuReport;
+  sharpC: number;
+}
+
 /**
  * The sweep's runner (undefined: one after another here) and the list its failures go to.
- * The pool lives for one sweep: started on its first jobs, closed after its last.
+ * The pool lives for one sweep: started on its first jobs, closed after its last. With a GPU
+ * device, the plain-SGD runs train as ensembles on it and the rest on the pool (gpuSweep.ts);
+ * the device is the sweep's, destroyed when it ends.
  */
 export function sweepRunner(
   choice: RunnerChoice,
   data: Dataset,
   failed: FailedJob[],
+  gpu?: SweepGpu,
 ): SweepRunner | undefined {
   if (choice.queue)
     return queueSweepRunner(
       { url: choice.queue, experiment: choice.experiment, data: dataInfo(data), log: choice.log },
       failed,
     );
+  const device = gpu?.choice.device;
+  if (gpu && device)
+    return async (specs) => {
+      const pool =
+        choice.workers > 1
+          ? new WorkerPool(Math.min(choice.workers, specs.length), {
+              idx: choice.idx,
+              log: choice.log,
+            })
+          : null;
+      if (pool) choice.log(`${pool.size} worker threads beside the GPU`);
+      try {
+        return await runOnEnsembles(specs, {
+          build: fusedBuilder(device, gpu.choice.software, data),
+          cpu: pool ? poolCpu(pool) : localCpu(data, choice.log),
+          data,
+          sharpC: gpu.sharpC,
+          report: gpu.report,
+          failed,
+          log: choice.log,
+        });
+      } finally {
+        await pool?.close();
+        gpu.choice.device = null;
+        device.destroy();
+      }
+    };
   if (choice.workers <= 1) return undefined;
   return async (specs) => {
     const pool = new WorkerPool(Math.min(choice.workers, specs.length), {

@@ -52,6 +52,8 @@ describe('universality on the command line', () => {
       expect(j.experiment).toBe('width-sweep');
       expect(j.config.optimizer).toBe('sgd');
       expect(j.widths.map((w: { hidden: number }) => w.hidden)).toEqual([8, 12]);
+      // Where the runs trained, and why (--gpu auto: the CPU unless Dawn for Node is installed).
+      expect(j.gpu).toMatchObject({ mode: 'auto', note: expect.any(String) });
       for (const w of j.widths) {
         expect(w.params).toBe(784 * w.hidden + w.hidden ** 2 + 10 * w.hidden);
         expect(w.dim).toBe(w.hidden ** 2);

@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { cliBackend, loadData } from '../setup';
 import type { FailedJob } from '../pool';
-import { sweepRunner } from '../runners';
+import { sweepRunner, type SweepGpu } from '../runners';
+import { chooseGpu } from '../gpu';
 import type { CliOptions } from '../options';
 import type { Log } from '.';
 import { csv, writeText } from './output';
@@ -45,8 +46,32 @@ export function sweepRow(r: RunSummary) {
   };
 }
 
+/**
+ * The sweep's GPU: none for a queue's sweep (its workers train) or the deeper architectures
+ * (the fused kernel trains the 784-h-h-10 network), else what `--gpu` and this machine give.
+ */
+async function sweepGpu(opts: CliOptions): Promise<SweepGpu> {
+  const mode = opts.gpu;
+  const notTried = opts.queue
+    ? "every run trains on the CPU of the queue's workers (--queue)"
+    : opts.arch
+      ? `every run trains on the CPU: the fused GPU kernel trains the 784-h-h-10 network, not --arch ${opts.arch.arch}`
+      : null;
+  const choice = notTried
+    ? { device: null, adapter: null, software: false, reason: notTried }
+    : await chooseGpu(mode);
+  return {
+    choice,
+    report: { mode, adapter: choice.adapter, runsOnGpu: 0, note: choice.reason },
+    sharpC: opts.sharpC,
+  };
+}
+
 /** Loads the backend and data; returns them with the head every sweep document starts with. */
 export async function sweepStart(opts: CliOptions, log: Log) {
+  // First: --gpu on without a GPU stops here, before anything loads.
+  const gpu = await sweepGpu(opts);
+  if (!gpu.choice.device) log(`gpu: ${gpu.report.note}`);
   const backend = await cliBackend();
   const data = await loadData(opts.idx);
   const arch = opts.arch;
@@ -55,12 +80,13 @@ export async function sweepStart(opts: CliOptions, log: Log) {
   );
   // Filled while the pool or the queue runs; the document lists it once the sweep is done.
   const failed: FailedJob[] = [];
-  const runner = sweepRunner({ ...opts, log }, data, failed);
+  const runner = sweepRunner({ ...opts, log }, data, failed, gpu);
   const head = {
     experiment: opts.experiment,
     arch: arch ? arch.arch : 'mlp',
     config: arch ?? opts.config,
     backend: backend.name,
+    gpu: gpu.report,
     data: { name: data.name, train: data.train.count, test: data.test.count },
     ...(runner ? { failed } : {}),
   };
