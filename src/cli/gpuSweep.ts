@@ -158,7 +158,7 @@ export async function runOnEnsembles(
     const handed = new Set<number>();
     const after: Promise<void>[] = [];
     if (faults.length === 0) {
-      o.log(`gpu: ${runs(g.members.length)} of h = ${g.hidden} train as one ensemble`);
+      o.log(`gpu: ${runs(g.members.length)} of ${groupName(g)} train as one ensemble`);
       try {
         await runEnsembleJob(
           g.members.map((m) => m.config),
@@ -187,7 +187,7 @@ export async function runOnEnsembles(
         faults.push(why);
         const left = g.members.length - handed.size;
         const kept = handed.size;
-        o.report.note += `; the GPU ensemble of h = ${g.hidden} stopped (${why}): ${
+        o.report.note += `; the GPU ensemble of ${groupName(g)} stopped (${why}): ${
           kept > 0
             ? `the ${runs(kept)} it had trained were kept, and its ${left} other${left === 1 ? '' : 's'} trained on the CPU from the start`
             : `its ${runs(left)} trained on the CPU`
@@ -195,7 +195,7 @@ export async function runOnEnsembles(
         o.log(`gpu: ${why}; ${runs(left)} go to the CPU`);
       }
     } else {
-      o.report.note += `; the ${runs(g.members.length)} of h = ${g.hidden} trained on the CPU (the GPU had failed)`;
+      o.report.note += `; the ${runs(g.members.length)} of ${groupName(g)} trained on the CPU (the GPU had failed)`;
     }
     for (const m of g.members) if (!handed.has(m.index)) after.push(cpuRun(m.index));
     await Promise.all(after);
@@ -222,4 +222,9 @@ export async function runOnEnsembles(
   }
   await Promise.all([...started, ...cpuRuns]);
   return results.filter((r): r is RunSummary => r !== null);
+}
+
+/** "h = 12", or "h = 12, momentum" for a kernel of another optimizer than plain SGD. */
+function groupName(g: EnsembleGroup): string {
+  return g.optimizer === 'sgd' ? `h = ${g.hidden}` : `h = ${g.hidden}, ${g.optimizer}`;
 }

@@ -6,8 +6,6 @@
 // against a float64 step in tests/e2e/webgpu.test.mjs.
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MinibatchSampler } from '../../src/engine/data/batches';
-import type { DataSplit } from '../../src/engine/data/dataset';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
 import {
@@ -18,105 +16,9 @@ import {
 } from '../../src/engine/experiments/sweeps';
 import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/engine/jobs/ensemble';
 import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
-import { initMlp, type MlpWeights } from '../../src/engine/nets/mlp';
-import { allocBatch, SGD, type OptimizerState } from '../../src/engine/nets/netTypes';
-import { SimdMlp } from '../../src/engine/nets/simdMlp';
-import { TfMlp } from '../../src/engine/nets/tfMlp';
-import { fillBatch } from '../../src/engine/experiments/training';
-import { FusedGpuError, type FusedRunSpec } from '../../src/engine/nets/webgpu/fusedRuntime';
-import type { FusedTrainer as FusedKernel } from '../../src/engine/nets/webgpu/fusedTrainer';
+import { initMlp } from '../../src/engine/nets/mlp';
 import { useBackend } from './tfBackend';
-
-/**
- * R runs on the CPU in the kernel's shape: run-major chunks, each run its own sampler and α;
- * SGD on the SIMD kernel, momentum and Adam on TfMlp (the CPU path's nets for each).
- */
-class CpuEnsemble implements FusedKernel {
-  readonly samplers: MinibatchSampler[];
-  readonly runs: number;
-  readonly hidden: number;
-  readonly maxChunk = 64;
-  readonly optimizer;
-  error: string | null = null;
-  chunks = 0;
-  private readonly nets: (SimdMlp | TfMlp)[];
-  private readonly lr: number[];
-  constructor(
-    private readonly train: DataSplit,
-    specs: FusedRunSpec[],
-    private readonly failAtChunk: number | null,
-    /** Fails the first chunk that starts at or past this step instead (the runs still in). */
-    private readonly failAtStep: number | null = null,
-  ) {
-    this.runs = specs.length;
-    this.hidden = specs[0].weights.hidden;
-    this.optimizer = specs[0].optimizer ?? SGD;
-    this.nets = specs.map((s) =>
-      this.optimizer.kind === 'sgd'
-        ? new SimdMlp(s.weights)
-        : new TfMlp(s.weights, 'explicit-transpose', s.optimizer),
-    );
-    this.lr = specs.map((s) => s.lr);
-    this.samplers = specs.map(
-      (s) => new MinibatchSampler(train.count, s.batchSize, s.seed, s.sampling),
-    );
-  }
-  /** The chunk queued last: reads wait for it, as the GPU's queue runs them in order. */
-  private queue: Promise<unknown> = Promise.resolve();
-  runChunk(steps: number, wantSnapshots = false) {
-    const p = this.queue.then(() => this.chunk(steps, wantSnapshots));
-    this.queue = p.catch(() => {});
-    return p;
-  }
-  private stepped = 0;
-  private async chunk(steps: number, wantSnapshots: boolean) {
-    const at = this.stepped;
-    this.stepped += steps;
-    if (++this.chunks === this.failAtChunk || (this.failAtStep !== null && at >= this.failAtStep)) {
-      this.error = 'the WebGPU device was lost (stand-in)';
-      throw new FusedGpuError(this.error);
-    }
-    const R = this.runs;
-    const h2 = this.hidden ** 2;
-    // Float64 where the GPU gives float32: the comparison is of the bookkeeping, exactly.
-    const loss = new Float64Array(R * steps);
-    const errors = new Float64Array(R * steps);
-    const w2 = wantSnapshots ? new Float32Array(R * steps * h2) : undefined;
-    for (let r = 0; r < R; r++) {
-      const idx = new Uint32Array(this.samplers[r].batchSize);
-      for (let s = 0; s < steps; s++) {
-        const B = this.samplers[r].nextInto(idx);
-        const net = this.nets[r];
-        let o;
-        if (net instanceof SimdMlp) o = await net.stepIndices(this.train, idx, B, this.lr[r]);
-        else {
-          const batch = allocBatch(B, 784);
-          fillBatch(this.train, idx, B, batch);
-          o = await net.step(batch, this.lr[r]);
-        }
-        loss[r * steps + s] = o.loss;
-        errors[r * steps + s] = o.errors;
-        w2?.set(o.w2!, (r * steps + s) * h2);
-      }
-    }
-    return { steps, loss, errors, w2 } as never;
-  }
-  setLr(run: number, lr: number) {
-    this.lr[run] = lr;
-  }
-  async readWeights(): Promise<MlpWeights[]> {
-    await this.queue;
-    return Promise.all(this.nets.map((n) => n.getWeights()));
-  }
-  async readOptimizerState(): Promise<OptimizerState[] | null> {
-    await this.queue;
-    if (this.optimizer.kind === 'sgd') return null;
-    return Promise.all(this.nets.map(async (n) => (await (n as TfMlp).getOptimizerState())!));
-  }
-  dispose() {
-    for (const n of this.nets) n.dispose();
-  }
-}
+import { CpuEnsemble } from '../fixtures/cpuEnsemble';
 
 const dataPath = 'public/data/mnist-10k.bin';
 // 8,000 training digits: 80 steps an epoch at B = 100, 160 at B = 50. Two warm-up epochs and a
