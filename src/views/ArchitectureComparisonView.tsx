@@ -7,6 +7,7 @@ import { useMemo } from 'react';
 import { useUniversality } from '../state/universalityStore';
 import { fmt, fmtFixed, fmtInt, fmtInterval } from './chart';
 import { FigureTable } from './ChartParts';
+import { hasExponent, missingFitsNote } from './fitNotes';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export function ArchitectureComparisonView() {
@@ -21,6 +22,17 @@ export function ArchitectureComparisonView() {
       })),
     [runs],
   );
+  // Runs too short for a fit have no ψ: named with the reason, not counted for or against.
+  const fitted = runs.filter((r) => hasExponent(r.result.fits.psi));
+  const notPositive = fitted.filter((r) => !(r.result.fits.psi.exponent > 0));
+  const notes = (['psi', 'gamma'] as const)
+    .map((k) =>
+      missingFitsNote(
+        k,
+        runs.map((r) => ({ label: r.label, fit: r.result.fits[k] })),
+      ),
+    )
+    .filter((t) => t !== '');
   return (
     <VarianceFlatnessOverlay
       id="architecture-comparison"
@@ -38,12 +50,18 @@ export function ArchitectureComparisonView() {
       empty="No architecture runs yet"
       readout={
         runs.length > 0
-          ? runs.every((r) => r.result.fits.psi.exponent > 0)
-            ? `ψ > 0 in all ${runs.length} run${runs.length === 1 ? '' : 's'}: the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}.`
-            : `ψ ≤ 0 for ${runs
-                .filter((r) => !(r.result.fits.psi.exponent > 0))
-                .map((r) => r.label)
-                .join(', ')}.`
+          ? [
+              fitted.length === 0
+                ? ''
+                : notPositive.length === 0
+                  ? fitted.length === runs.length
+                    ? `ψ > 0 in all ${runs.length} run${runs.length === 1 ? '' : 's'}: the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}.`
+                    : `ψ > 0 in the ${fitted.length} with a fit.`
+                  : `ψ ≤ 0 for ${notPositive.map((r) => r.label).join(', ')}.`,
+              ...notes,
+            ]
+              .filter((t) => t !== '')
+              .join(' ')
           : 'Add a run to fill this figure.'
       }
       table={

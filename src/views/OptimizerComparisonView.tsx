@@ -8,6 +8,7 @@ import type { RunSummary } from '../engine/experiments/sweeps';
 import { useUniversality } from '../state/universalityStore';
 import { fmt, fmtFixed, fmtInterval } from './chart';
 import { FigureTable } from './ChartParts';
+import { hasExponent, missingFitsNote } from './fitNotes';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export const OPTIMIZER_LABEL: Record<string, string> = {
@@ -33,6 +34,17 @@ export function OptimizerComparisonView() {
       })),
     [runs],
   );
+  // Runs too short for a fit have no ψ: named with the reason, not counted for or against.
+  const fitted = runs.filter((r) => hasExponent(r.psi));
+  const notPositive = fitted.filter((r) => !(r.psi.exponent > 0));
+  const notes = (['psi', 'gamma'] as const)
+    .map((k) =>
+      missingFitsNote(
+        k,
+        runs.map((r) => ({ label: label(r), fit: r[k] })),
+      ),
+    )
+    .filter((t) => t !== '');
   return (
     <VarianceFlatnessOverlay
       id="optimizer-comparison"
@@ -49,12 +61,18 @@ export function OptimizerComparisonView() {
       empty="No optimizer runs yet"
       readout={
         runs.length > 0
-          ? runs.every((r) => r.psi.exponent > 0)
-            ? `ψ > 0 for all ${runs.length}: the inverse relation holds for each optimizer.`
-            : `ψ ≤ 0 for ${runs
-                .filter((r) => !(r.psi.exponent > 0))
-                .map(label)
-                .join(', ')}.`
+          ? [
+              fitted.length === 0
+                ? ''
+                : notPositive.length === 0
+                  ? fitted.length === runs.length
+                    ? `ψ > 0 for all ${runs.length}: the inverse relation holds for each optimizer.`
+                    : `ψ > 0 for the ${fitted.length} with a fit.`
+                  : `ψ ≤ 0 for ${notPositive.map(label).join(', ')}.`,
+              ...notes,
+            ]
+              .filter((t) => t !== '')
+              .join(' ')
           : 'Run the comparison to fill this figure.'
       }
       table={
