@@ -28,10 +28,10 @@ import {
   useRankEvents,
   useRankKeys,
   useSize,
-  useZoom,
   type RunId,
   type ScreenPoint,
 } from './chart';
+import { useZoom } from './zoom';
 import { Axis, ChartSvg, EmptyState, FigureShell, Halo, PlotBackground } from './ChartParts';
 import { ciText } from './theoryParts';
 
