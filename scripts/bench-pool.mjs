@@ -195,6 +195,37 @@ export const POOL_CASES = [
   },
 ];
 
+/**
+ * The time `times` (each run's own seconds) take on `workers` workers when the runs start in
+ * `order`, each on the worker that frees first: a sweep's span, start-up and contention left out.
+ */
+export function span(times, order, workers) {
+  const free = new Array(workers).fill(0);
+  for (const i of order) {
+    const k = free.indexOf(Math.min(...free));
+    free[k] += times[i];
+  }
+  return Math.max(...free);
+}
+
+/**
+ * What starting the width sweep's costliest run first gives on `workers` workers, from the runs'
+ * own times on one worker (no run of its own): the span in plan order and longest-first.
+ */
+function dispatchOrders(doc, workers) {
+  const times = doc.widths.map((w) => w.timings.total);
+  const plan = times.map((_, i) => i);
+  const longest = [...plan].sort((a, b) => times[b] - times[a] || a - b);
+  const inPlan = span(times, plan, workers);
+  const first = span(times, longest, workers);
+  return {
+    runSeconds: times.map((t) => Number(t.toFixed(2))),
+    planOrderSpan: Number(inPlan.toFixed(2)),
+    longestFirstSpan: Number(first.toFixed(2)),
+    longestFirstGain: Number((1 - first / inPlan).toFixed(3)),
+  };
+}
+
 /** Runs the CLI; returns wall seconds and the JSON it wrote. */
 function reproduce(args, workers, out) {
   const t0 = performance.now();
@@ -232,10 +263,17 @@ export async function main() {
       };
       // The flatness phase alone (the part the pool splits), from the run's own timings.
       if (c.name === 'flatness') row.flatnessSeconds = Number(doc.timings.flatness.toFixed(2));
+      // The pools start the costliest run first (src/engine/jobs/cost.ts); what that is worth
+      // against plan order, from this run's own per-run times.
+      if (c.name === 'width-sweep' && workers === 1) row.dispatch = dispatchOrders(doc, many);
       cases.push(row);
       console.log(
         `${c.name}: ${workers} worker${workers > 1 ? 's' : ''} ${seconds.toFixed(1)} s${row.flatnessSeconds ? ` (flatness ${row.flatnessSeconds} s)` : ''}`,
       );
+      if (row.dispatch)
+        console.log(
+          `  its runs on ${many} workers: ${row.dispatch.planOrderSpan} s in plan order, ${row.dispatch.longestFirstSpan} s longest-first`,
+        );
     }
     const speedUp = times[1] / times[many];
     const last = cases[cases.length - 1];

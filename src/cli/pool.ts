@@ -1,8 +1,9 @@
 /**
  * The CLI's pool (issue 13): `--workers N` threads (node:worker_threads), each with its own
  * wasm backend and data copy, running the engine's job function on sweep jobs and flatness
- * shares. Jobs go to idle workers in order; a worker that dies (a crash, not an error the job
- * throws) is replaced and its job re-queued once, then reported failed — nothing else is lost.
+ * shares. Jobs go to idle workers in order (a sweep's costliest first); a worker that dies (a
+ * crash, not an error the job throws) is replaced and its job re-queued once, then reported
+ * failed — nothing else is lost.
  * Each thread holds one data set copy (about 8 MB for the embedded digits, 55 MB for full
  * MNIST) and its own tfjs heap.
  */
@@ -10,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { JobResult } from '../engine/jobs/run';
 import type { JobSpec } from '../engine/jobs/spec';
+import { estimateJobCost, longestFirst } from '../engine/jobs/cost';
 import {
   mergeShares,
   splitShare,
@@ -151,9 +153,15 @@ export class WorkerPool {
     });
   }
 
-  /** Every spec as a job, outcomes in spec order. */
+  /**
+   * Every spec as a job, outcomes in spec order; the costliest start first (cost.ts: a sweep
+   * ends with its longest run), which changes when a job runs and no number.
+   */
   runJobs(specs: readonly JobSpec[]): Promise<Outcome<JobResult>[]> {
-    return Promise.all(specs.map((spec) => this.submit<JobResult>({ type: 'job', spec })));
+    const outcomes: Promise<Outcome<JobResult>>[] = [];
+    for (const i of longestFirst(specs.map((spec) => estimateJobCost(spec))))
+      outcomes[i] = this.submit<JobResult>({ type: 'job', spec: specs[i] });
+    return Promise.all(outcomes);
   }
 
   /**

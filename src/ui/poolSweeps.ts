@@ -26,6 +26,8 @@ import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunResumePoint } from '../engine/experiments/sweeps';
 import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
+import type { DataShape } from '../engine/experiments/memoryPolicy';
+import { estimateRunCost, inLongestFirstOrder } from '../engine/jobs/cost';
 import {
   ensembleWorkerBytes,
   planEnsembles,
@@ -99,10 +101,7 @@ export function poolSetup(
   idx: IdxFile[] | null,
   forcedBackend?: BackendName,
 ): PoolSetup {
-  const d = useRun.getState().dataset;
-  const shape = d
-    ? { ...EMBEDDED_DATA_SHAPE, trainCount: d.trainCount, testCount: d.testCount }
-    : EMBEDDED_DATA_SHAPE;
+  const shape = pageDataShape();
   let runBytes = 0;
   for (const { spec } of runs) {
     // The deeper architectures keep their block under a fixed cap: the MLP's estimate at the
@@ -142,6 +141,25 @@ export function poolSetup(
     },
     dataKey: idx,
   };
+}
+
+/** The shape of the data set the page holds (the embedded digits until another is loaded). */
+function pageDataShape(): DataShape {
+  const d = useRun.getState().dataset;
+  return d
+    ? { ...EMBEDDED_DATA_SHAPE, trainCount: d.trainCount, testCount: d.testCount }
+    : EMBEDDED_DATA_SHAPE;
+}
+
+/**
+ * A sweep's runs in the order they start: the costliest first (cost.ts), since a sweep ends
+ * with its longest run; results still land at their plan index.
+ */
+function longestFirstRuns<T extends { spec: UniversalityRunSpec }>(runs: readonly T[]): T[] {
+  const shape = pageDataShape();
+  return inLongestFirstOrder(runs, (r) =>
+    r.spec.kind === 'mlp' ? estimateRunCost(r.spec.config, shape) : null,
+  );
 }
 
 /** An idle pool is ended after this long: a next sweep starts a new one in a few seconds. */
@@ -399,12 +417,17 @@ class PoolSweep {
     this.emit({ type: 'universalityState', state: 'running' });
     const plan = this.ensembles;
     usePool.setState({ gpu: plan?.note || null });
-    if (!plan) await Promise.all(this.runs.map(({ index, spec }) => this.cpuRun(index, spec)));
+    if (!plan)
+      await Promise.all(
+        longestFirstRuns(this.runs).map(({ index, spec }) => this.cpuRun(index, spec)),
+      );
     else {
-      const spec = new Map(this.runs.map((r) => [r.index, r.spec]));
+      const onCpu = new Set(plan.cpu);
       await Promise.all([
         ...plan.groups.map((g) => this.ensemble(g)),
-        ...plan.cpu.map((index) => this.cpuRun(index, spec.get(index)!)),
+        ...longestFirstRuns(this.runs.filter((r) => onCpu.has(r.index))).map(({ index, spec }) =>
+          this.cpuRun(index, spec),
+        ),
       ]);
     }
     const closed = this.closed;

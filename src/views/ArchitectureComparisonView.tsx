@@ -8,6 +8,7 @@ import { useUniversality } from '../state/universalityStore';
 import { fmt, fmtFixed, fmtInt, fmtInterval } from './chart';
 import { FigureTable } from './ChartParts';
 import { psiSignReadout } from './theoryParts';
+import { hasExponent, missingFitsNote } from './fitNotes';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export function ArchitectureComparisonView() {
@@ -22,6 +23,16 @@ export function ArchitectureComparisonView() {
       })),
     [runs],
   );
+  // Runs too short for a fit have no ψ: named with the reason, not counted for or against.
+  const fitted = runs.filter((r) => hasExponent(r.result.fits.psi));
+  const notes = (['psi', 'gamma'] as const)
+    .map((k) =>
+      missingFitsNote(
+        k,
+        runs.map((r) => ({ label: r.label, fit: r.result.fits[k] })),
+      ),
+    )
+    .filter((t) => t !== '');
   return (
     <VarianceFlatnessOverlay
       id="architecture-comparison"
@@ -39,10 +50,19 @@ export function ArchitectureComparisonView() {
       empty="No architecture runs yet"
       readout={
         runs.length > 0
-          ? psiSignReadout(
-              runs.map((r) => ({ label: r.label, psi: r.result.fits.psi })),
-              `the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}`,
-            )
+          ? [
+              fitted.length === 0
+                ? ''
+                : psiSignReadout(
+                    fitted.map((r) => ({ label: r.label, psi: r.result.fits.psi })),
+                    fitted.length < runs.length
+                      ? 'the inverse relation holds in every block with a fit'
+                      : `the inverse relation holds in ${runs.length === 1 ? 'this block' : 'every block'}`,
+                  ),
+              ...notes,
+            ]
+              .filter((t) => t !== '')
+              .join(' ')
           : 'Add a run to fill this figure.'
       }
       table={

@@ -23,9 +23,9 @@ import {
   useNearestRankHover,
   useRankEvents,
   useSize,
-  useZoom,
   type ScreenPoint,
 } from './chart';
+import { useZoom } from './zoom';
 import {
   Axis,
   ChartSvg,

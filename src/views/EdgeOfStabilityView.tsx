@@ -52,6 +52,7 @@ export function EdgeOfStabilityView() {
   const { x, y } = scales;
   const path = (pts: { x: number; y: number }[]) =>
     line<{ x: number; y: number }>()
+      .defined((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
       .x((p) => x(Math.max(p.x, x.domain()[0])))
       .y((p) => y(p.y))(pts) ?? '';
 

@@ -11,6 +11,7 @@ import { SHARP_SCALE_LABEL, SharpThresholdControl } from './SharpThresholdContro
 import {
   CATEGORY_COLORS,
   fmt,
+  fmtFixed,
   fmtInt,
   fmtInterval,
   linExtent,
@@ -19,6 +20,7 @@ import {
   useSize,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, FigureTable, Swatch } from './ChartParts';
+import { hasExponent } from './fitNotes';
 
 const SERIES: { key: 'Ds' | 'DL90' | 'DL95'; label: string }[] = [
   { key: 'Ds', label: 'D_s: sharp directions' },
@@ -91,7 +93,9 @@ export function EffectiveDimensionView() {
               (ds.get(r)?.threshold ?? NaN).toPrecision(3),
               r.dims.DL90,
               r.dims.DL95,
-              `${r.psi.exponent.toFixed(2)} ${fmtInterval(r.psi.ci95)}`,
+              hasExponent(r.psi)
+                ? `${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)}`
+                : 'no fit',
             ],
           }))}
         />
@@ -152,19 +156,21 @@ export function EffectiveDimensionView() {
               <Axis scale={y} side="left" box={box} label="number of directions" />
               <g clipPath={clip}>
                 {SERIES.map((s, i) => {
-                  const pts = sorted.map(
-                    (r) => [x(r.params), y(value(r, s.key))] as [number, number],
-                  );
+                  // A count the run could not give (D_s with no finite flatness) is left out of
+                  // the line and the points, not drawn at a made-up height.
+                  const pts = sorted
+                    .map((r) => [x(r.params), y(value(r, s.key)), r.hidden] as const)
+                    .filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py));
                   return (
                     <g key={s.key} data-series={s.key}>
                       <path
                         className="fm-curve"
-                        d={line()(pts) ?? ''}
+                        d={line()(pts.map(([px, py]) => [px, py])) ?? ''}
                         style={{ stroke: CATEGORY_COLORS[i] }}
                       />
-                      {pts.map(([px, py], j) => (
+                      {pts.map(([px, py, h]) => (
                         <circle
-                          key={sorted[j].hidden}
+                          key={h}
                           className="fm-pt"
                           cx={px}
                           cy={py}

@@ -21,10 +21,10 @@ import {
   useNearestRankHover,
   useRankEvents,
   useSize,
-  useZoom,
   type RunId,
   type ScreenPoint,
 } from './chart';
+import { useZoom } from './zoom';
 import {
   Axis,
   ChartSvg,

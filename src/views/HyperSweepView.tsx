@@ -9,6 +9,7 @@ import { useUniversality } from '../state/universalityStore';
 import {
   CATEGORY_COLORS,
   fmtFixed,
+  fmtInt,
   fmtInterval,
   linExtent,
   logExtent,
@@ -18,6 +19,7 @@ import {
 import { Axis, ChartSvg, EmptyState, FigureShell, FigureTable, Swatch } from './ChartParts';
 import { exponentSign } from './theoryParts';
 import { noiseTrend, noiseTrendText } from './hyperTrend';
+import { hasExponent, missingFitsNote } from './fitNotes';
 import './curves.css';
 
 const SERIES = [
@@ -57,23 +59,33 @@ export function HyperSweepView() {
   const ratio = (r: { batchSize: number; lr: number }) => r.batchSize / r.lr;
   const xd = logExtent(runs.map(ratio), 1.6) ?? [100, 3000];
   const yd = linExtent(
-    [0, ...runs.flatMap((r) => [...r.psi.ci95, ...r.gamma.ci95].filter(Number.isFinite))],
+    [
+      0,
+      ...runs.flatMap((r) =>
+        [r.psi.exponent, ...r.psi.ci95, r.gamma.exponent, ...r.gamma.ci95].filter(Number.isFinite),
+      ),
+    ],
     0.08,
   ) ?? [0, 5];
   const x = scaleLog().domain(xd).range([box.x0, box.x1]);
   const y = scaleLinear().domain(yd).range([box.y1, box.y0]).nice();
   const ariaLabel = has
-    ? `ψ and γ against B/α: ${runs.map((r) => `B ${r.batchSize}, α ${r.lr}: ψ ${fmtFixed(r.psi.exponent)}, γ ${fmtFixed(r.gamma.exponent)}`).join('; ')}.`
+    ? `ψ and γ against B/α: ${runs.map((r) => `B ${r.batchSize}, α ${r.lr}: ψ ${hasExponent(r.psi) ? fmtFixed(r.psi.exponent) : 'none'}, γ ${hasExponent(r.gamma) ? fmtFixed(r.gamma.exponent) : 'none'}`).join('; ')}.`
     : 'ψ and γ against B/α: no runs yet.';
-  const byPsi = [...runs].sort((a, b) => a.psi.exponent - b.psi.exponent);
+  const runLabel = (r: { batchSize: number; lr: number }) => `B ${r.batchSize}, α ${r.lr}`;
+  // A run whose window was too short for a fit has no exponent: it is named with the reason
+  // below the plot, and neither drawn nor counted in the ψ range.
+  const byPsi = runs
+    .filter((r) => hasExponent(r.psi))
+    .sort((a, b) => a.psi.exponent - b.psi.exponent);
   const lo = byPsi[0];
   const hi = byPsi[byPsi.length - 1];
   // By each run's 95% interval, not its point estimate: a ψ of 2 ± 3 is not "positive".
-  const signs = runs.map((r) => exponentSign(r.psi));
+  const signs = byPsi.map((r) => exponentSign(r.psi));
   const count = (k: (typeof signs)[number]) => signs.filter((x) => x === k).length;
   const signText =
-    count('positive') === runs.length
-      ? "ψ's 95% interval above zero in every run"
+    count('positive') === byPsi.length
+      ? `ψ's 95% interval above zero in ${byPsi.length === 1 ? 'the run' : `all ${byPsi.length}`}`
       : [
           `ψ's 95% interval above zero in ${count('positive')}`,
           count('undecided') ? `including zero in ${count('undecided')}` : '',
@@ -81,7 +93,18 @@ export function HyperSweepView() {
         ]
           .filter(Boolean)
           .join(', ');
-  const trend = noiseTrendText(noiseTrend(runs));
+  const trend = noiseTrendText(noiseTrend(byPsi));
+  const missing = SERIES.map((s) =>
+    missingFitsNote(
+      s.key,
+      runs.map((r) => ({
+        label: `${runLabel(r)}, ${fmtInt(r.snapshots)} snapshots`,
+        fit: r[s.key],
+      })),
+    ),
+  ).filter((t) => t !== '');
+  const missingCount = (key: (typeof SERIES)[number]['key']) =>
+    runs.filter((r) => !hasExponent(r[key])).length;
   const gridBs = [
     ...new Set(sweep.plan.flatMap((p) => (p.spec.kind === 'mlp' ? [p.spec.config.batchSize] : []))),
   ];
@@ -103,7 +126,10 @@ export function HyperSweepView() {
       }
       readout={
         has
-          ? `ψ from ${fmtFixed(lo.psi.exponent)} (B ${lo.batchSize}, α ${lo.lr}) to ${fmtFixed(hi.psi.exponent)} (B ${hi.batchSize}, α ${hi.lr}) over ${runs.length} runs; ${signText}.${trend ? ` ${trend}.` : ''}` +
+          ? (lo
+              ? `ψ from ${fmtFixed(lo.psi.exponent)} (B ${lo.batchSize}, α ${lo.lr}) to ${fmtFixed(hi.psi.exponent)} (B ${hi.batchSize}, α ${hi.lr}) over ${byPsi.length} runs; ${signText}.${trend ? ` ${trend}.` : ''}`
+              : 'No run has a ψ.') +
+            missing.map((t) => ` ${t}`).join('') +
             (failed.length
               ? ` Failed: ${failed.map((p) => `${p.label} (${p.failed?.split(':')[0]})`).join(', ')}.`
               : '')
@@ -129,7 +155,7 @@ export function HyperSweepView() {
                     p.spec.config.lr === lr,
                 );
                 return r
-                  ? `ψ ${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)} · γ ${fmtFixed(r.gamma.exponent)}`
+                  ? `ψ ${hasExponent(r.psi) ? `${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)}` : 'no fit'} · γ ${hasExponent(r.gamma) ? fmtFixed(r.gamma.exponent) : 'no fit'}`
                   : f
                     ? 'failed'
                     : '—';
@@ -144,6 +170,9 @@ export function HyperSweepView() {
             <span className="fm-legend-item" key={s.key}>
               <Swatch color={s.color} kind={s.kind} />
               {s.label}
+              {missingCount(s.key) > 0
+                ? ` (none in ${missingCount(s.key)} of ${runs.length} runs: below)`
+                : null}
             </span>
           ))}
           <span className="fm-legend-item">bars: 95% interval</span>
@@ -205,44 +234,46 @@ export function HyperSweepView() {
                 />
                 {SERIES.map((s, si) => (
                   <g key={s.key} data-series={s.key} className="fm-errbars">
-                    {runs.map((r) => {
-                      const fit = r[s.key];
-                      const cx = x(ratio(r) * offset(r.lr, si));
-                      const cy = y(fit.exponent);
-                      const [lo, hi] = fit.ci95;
-                      return (
-                        <g key={`${r.batchSize}-${r.lr}`} data-b={r.batchSize} data-lr={r.lr}>
-                          {Number.isFinite(lo) && Number.isFinite(hi) ? (
-                            <line
-                              x1={cx}
-                              x2={cx}
-                              y1={y(lo)}
-                              y2={y(hi)}
-                              style={{ stroke: s.color }}
-                            />
-                          ) : null}
-                          {s.kind === 'point' ? (
-                            <circle
-                              className="fm-pt"
-                              cx={cx}
-                              cy={cy}
-                              r={4}
-                              style={{ fill: s.color }}
-                            >
-                              <title>{`B ${r.batchSize}, α ${r.lr} (B/α ${fmtFixed(ratio(r), 0)}): ψ = ${fmtFixed(fit.exponent)} ${fmtInterval(fit.ci95)}`}</title>
-                            </circle>
-                          ) : (
-                            <path
-                              className="fm-pt"
-                              d={`M${cx},${cy - 5}L${cx + 5},${cy}L${cx},${cy + 5}L${cx - 5},${cy}Z`}
-                              style={{ fill: s.color }}
-                            >
-                              <title>{`B ${r.batchSize}, α ${r.lr} (B/α ${fmtFixed(ratio(r), 0)}): γ = ${fmtFixed(fit.exponent)} ${fmtInterval(fit.ci95)}`}</title>
-                            </path>
-                          )}
-                        </g>
-                      );
-                    })}
+                    {runs
+                      .filter((r) => hasExponent(r[s.key]))
+                      .map((r) => {
+                        const fit = r[s.key];
+                        const cx = x(ratio(r) * offset(r.lr, si));
+                        const cy = y(fit.exponent);
+                        const [lo, hi] = fit.ci95;
+                        return (
+                          <g key={`${r.batchSize}-${r.lr}`} data-b={r.batchSize} data-lr={r.lr}>
+                            {Number.isFinite(lo) && Number.isFinite(hi) ? (
+                              <line
+                                x1={cx}
+                                x2={cx}
+                                y1={y(lo)}
+                                y2={y(hi)}
+                                style={{ stroke: s.color }}
+                              />
+                            ) : null}
+                            {s.kind === 'point' ? (
+                              <circle
+                                className="fm-pt"
+                                cx={cx}
+                                cy={cy}
+                                r={4}
+                                style={{ fill: s.color }}
+                              >
+                                <title>{`B ${r.batchSize}, α ${r.lr} (B/α ${fmtFixed(ratio(r), 0)}): ψ = ${fmtFixed(fit.exponent)} ${fmtInterval(fit.ci95)}`}</title>
+                              </circle>
+                            ) : (
+                              <path
+                                className="fm-pt"
+                                d={`M${cx},${cy - 5}L${cx + 5},${cy}L${cx},${cy + 5}L${cx - 5},${cy}Z`}
+                                style={{ fill: s.color }}
+                              >
+                                <title>{`B ${r.batchSize}, α ${r.lr} (B/α ${fmtFixed(ratio(r), 0)}): γ = ${fmtFixed(fit.exponent)} ${fmtInterval(fit.ci95)}`}</title>
+                              </path>
+                            )}
+                          </g>
+                        );
+                      })}
                   </g>
                 ))}
               </g>

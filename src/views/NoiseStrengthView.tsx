@@ -32,11 +32,11 @@ import {
   useNearestRankHover,
   useRankEvents,
   useSize,
-  useZoom,
   type Margin,
   type RunId,
   type ScreenPoint,
 } from './chart';
+import { useZoom } from './zoom';
 import { Axis, ChartSvg, FigureShell, Halo, PlotBackground, Swatch } from './ChartParts';
 import { TheoryEmpty, ciText, exponentSign } from './theoryParts';
 

@@ -9,6 +9,7 @@ import { useUniversality } from '../state/universalityStore';
 import { fmt, fmtFixed, fmtInterval } from './chart';
 import { FigureTable } from './ChartParts';
 import { psiSignReadout } from './theoryParts';
+import { hasExponent, missingFitsNote } from './fitNotes';
 import { VarianceFlatnessOverlay, type OverlayRun } from './VarianceFlatnessOverlay';
 
 export const OPTIMIZER_LABEL: Record<string, string> = {
@@ -34,6 +35,16 @@ export function OptimizerComparisonView() {
       })),
     [runs],
   );
+  // Runs too short for a fit have no ψ: named with the reason, not counted for or against.
+  const fitted = runs.filter((r) => hasExponent(r.psi));
+  const notes = (['psi', 'gamma'] as const)
+    .map((k) =>
+      missingFitsNote(
+        k,
+        runs.map((r) => ({ label: label(r), fit: r[k] })),
+      ),
+    )
+    .filter((t) => t !== '');
   return (
     <VarianceFlatnessOverlay
       id="optimizer-comparison"
@@ -51,10 +62,19 @@ export function OptimizerComparisonView() {
       empty="No optimizer runs yet"
       readout={
         runs.length > 0
-          ? psiSignReadout(
-              runs.map((r) => ({ label: label(r), psi: r.psi })),
-              'the inverse relation holds for each optimizer',
-            )
+          ? [
+              fitted.length === 0
+                ? ''
+                : psiSignReadout(
+                    fitted.map((r) => ({ label: label(r), psi: r.psi })),
+                    fitted.length === runs.length
+                      ? 'the inverse relation holds for each optimizer'
+                      : 'the inverse relation holds for each optimizer with a fit',
+                  ),
+              ...notes,
+            ]
+              .filter((t) => t !== '')
+              .join(' ')
           : 'Run the comparison to fill this figure.'
       }
       table={

@@ -33,7 +33,9 @@ export function SamplingComparisonView() {
   const yd = linExtent([...values, 0, 0.2]) ?? [-0.5, 0.2];
   const x = scaleLinear().domain([0, MAX_LAG]).range([box.x0, box.x1]);
   const y = scaleLinear().domain(yd).range([box.y1, box.y0]);
+  // C(s) is NaN for a mode whose D is 0: a gap there, not a path d3 cannot draw.
   const path = line<number>()
+    .defined((c) => Number.isFinite(c))
     .x((_, s) => x(s + 1))
     .y((c) => y(c));
   const epoch = runs.find((r) => r.key === 'bundle-epoch');

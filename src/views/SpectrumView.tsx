@@ -28,10 +28,11 @@ import {
   useRankEvents,
   useRankKeys,
   useSize,
-  useZoom,
   type RunId,
   type ScreenPoint,
 } from './chart';
+import { missingFitReason } from './fitNotes';
+import { useZoom } from './zoom';
 import { Axis, ChartSvg, EmptyState, FigureShell, Halo, PlotBackground } from './ChartParts';
 import { ciText } from './theoryParts';
 
@@ -131,7 +132,7 @@ export function SpectrumView() {
   const gammaText = (run: RunId, r: typeof sgd) =>
     r && fitUsable(r.fits.gamma)
       ? `${RUN_LABEL[run]}: γ = ${fmtFixed(r.fits.gamma.exponent)} ${fmtInterval(r.fits.gamma.ci95)}, R² ${fmtFixed(r.fits.gamma.r2)}`
-      : `${RUN_LABEL[run]}: no γ fit`;
+      : `${RUN_LABEL[run]}: no γ fit${r ? ` (${missingFitReason('gamma', r.fits.gamma) ?? 'its line is not finite'})` : ''}`;
   const ariaLabel = has
     ? `PCA spectrum, log–log. ${runs.map(({ run, result }) => gammaText(run, result)).join('; ')}.`
     : 'PCA spectrum: waiting for the PCA window.';

@@ -21,9 +21,9 @@ import {
   useNearestRankHover,
   useRankEvents,
   useSize,
-  useZoom,
   type ScreenPoint,
 } from './chart';
+import { useZoom } from './zoom';
 import {
   Axis,
   ChartSvg,

@@ -18,6 +18,7 @@ import {
   useSize,
 } from './chart';
 import { Axis, ChartSvg, EmptyState, FigureShell, Swatch, type CsvTable } from './ChartParts';
+import { hasExponent } from './fitNotes';
 
 export interface OverlayRun {
   /** Stable key (also the `data-run` attribute of its legend entry and points). */
@@ -63,14 +64,17 @@ export function VarianceFlatnessOverlay({
   const x = scaleLog().domain(xd).range([box.x0, box.x1]);
   const y = scaleLog().domain(yd).range([box.y1, box.y0]);
   const ariaLabel = has
-    ? `${title}: ${runs.map((r) => `${r.label}: ψ = ${fmtFixed(r.psi.exponent)}`).join('; ')}.`
+    ? `${title}: ${runs.map((r) => `${r.label}: ${hasExponent(r.psi) ? `ψ = ${fmtFixed(r.psi.exponent)}` : 'no ψ'}`).join('; ')}.`
     : `${title}: ${empty.toLowerCase()}.`;
   const legend = has ? (
     <>
       {runs.map((r, i) => (
         <span className="fm-legend-item" key={r.key} data-run={r.key}>
           <Swatch color={CATEGORY_COLORS[i % CATEGORY_COLORS.length]} />
-          {r.label}: ψ = {fmtFixed(r.psi.exponent)} {fmtInterval(r.psi.ci95)}
+          {r.label}:{' '}
+          {hasExponent(r.psi)
+            ? `ψ = ${fmtFixed(r.psi.exponent)} ${fmtInterval(r.psi.ci95)}`
+            : 'no ψ (below)'}
         </span>
       ))}
     </>

@@ -31,12 +31,12 @@ import {
   useRankEvents,
   useRankKeys,
   useSize,
-  useZoom,
   type Box,
   type RunId,
   type ScreenPoint,
   useResultsKeptDuringRun,
 } from './chart';
+import { useZoom } from './zoom';
 import {
   Axis,
   ChartSvg,

@@ -1,6 +1,6 @@
 /**
  * Small shared helpers for the figure views: container size, margins, formatters, log-axis
- * tick labels, zoom/pan, nearest-point hover and the linked-mode selection. Views import
+ * tick labels, nearest-point hover and the linked-mode selection (zoom/pan: zoom.ts). Views import
  * these so each figure file only says what it draws.
  *
  * Coordinates: every scale's range is in SVG pixel coordinates of the whole <svg> (margins
@@ -10,7 +10,6 @@ import {
   createContext,
   useCallback,
   useContext,
-  useEffect,
   useLayoutEffect,
   useMemo,
   useRef,
@@ -20,15 +19,7 @@ import {
   type PointerEvent as ReactPointerEvent,
   type RefObject,
 } from 'react';
-import {
-  pointer,
-  scaleSequentialLog,
-  select,
-  zoom,
-  zoomIdentity,
-  type ScaleSequential,
-  type ZoomTransform,
-} from 'd3';
+import { pointer, scaleSequentialLog, type ScaleSequential } from 'd3';
 import type { AnalysisResult, PowerFit } from '../engine/experiments/analysis';
 import { activeRank, useSelection } from '../state/selectionStore';
 import { nearestIndex } from './nearest';
@@ -455,63 +446,6 @@ export function useNearestRankHover(
     }),
     [find, setHover, toggle, svgRef],
   );
-}
-
-// ───────────────────────────── zoom ─────────────────────────────
-
-/**
- * d3-zoom on an <svg>: Ctrl/⌘/Shift + wheel or pinch zooms, drag pans, double-click resets.
- * A plain wheel scrolls the page. Returns the current transform (identity when off) and a
- * reset function. The transform resets when the plot size changes.
- */
-export function useZoom(
-  svgRef: RefObject<SVGSVGElement | null>,
-  box: Box,
-  enabled: boolean,
-): [ZoomTransform, () => void] {
-  const [transform, setTransform] = useState<ZoomTransform>(zoomIdentity);
-  const resetRef = useRef<() => void>(() => undefined);
-  const { x0, x1, y0, y1 } = box;
-  useEffect(() => {
-    const svg = svgRef.current;
-    if (!svg || !enabled) return;
-    const sel = select(svg);
-    const extent: [[number, number], [number, number]] = [
-      [x0, y0],
-      [x1, y1],
-    ];
-    const z = zoom<SVGSVGElement, unknown>()
-      .scaleExtent([1, 64])
-      .extent(extent)
-      .translateExtent(extent)
-      .filter((event: Event) => {
-        if (event.type === 'wheel') {
-          const w = event as WheelEvent;
-          return w.ctrlKey || w.metaKey || w.shiftKey;
-        }
-        if (event instanceof MouseEvent) return !event.ctrlKey && !event.button;
-        return true;
-      })
-      // d3's default speeds Ctrl+wheel up 10× (trackpad pinch); keep that for small pinch
-      // deltas only, so a mouse wheel notch with Ctrl zooms by a comfortable step.
-      .wheelDelta((event: WheelEvent) => {
-        const unit = event.deltaMode === 1 ? 0.05 : event.deltaMode ? 1 : 0.002;
-        const pinch = event.ctrlKey && Math.abs(event.deltaY) < 50 ? 10 : 1;
-        return -event.deltaY * unit * pinch;
-      })
-      .on('zoom', (event: { transform: ZoomTransform }) => setTransform(event.transform));
-    sel.call(z).on('dblclick.zoom', null);
-    z.transform(sel, zoomIdentity);
-    const reset = () => z.transform(sel, zoomIdentity);
-    resetRef.current = reset;
-    sel.on('dblclick.fmreset', reset);
-    return () => {
-      sel.on('.zoom', null).on('dblclick.fmreset', null);
-      resetRef.current = () => undefined;
-    };
-  }, [svgRef, enabled, x0, x1, y0, y1]);
-  const reset = useCallback(() => resetRef.current(), []);
-  return [enabled ? transform : zoomIdentity, reset];
 }
 
 /** Whether a screen point lies in the plot box (with a little slack). */

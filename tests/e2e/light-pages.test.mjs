@@ -141,11 +141,12 @@ test('a section-6 figure embeds (?embed=forgetting-tradeoff) and loads nothing b
     [],
     `requested before Start: ${idle.join(', ')}`,
   );
-  // Its own view and bar; not the bundled run it does not show, nor the run panel or section 7.
+  // Its own view and bar; not the bundled run it does not show, nor the run panel, section 7,
+  // or the zoom behaviour (views/zoom.ts) that only the zooming figures load.
   assert.deepEqual(views(idle), ['Tradeoff'], `view chunks: ${idle.join(', ')}`);
   assert.deepEqual(
     idle.filter((u) =>
-      /\/assets\/(Page|SweepEmbedBar|RunPanel|figureExport)-|precomputed-run/.test(u),
+      /\/assets\/(Page|SweepEmbedBar|RunPanel|figureExport|zoom)-|precomputed-run/.test(u),
     ),
     [],
     `requested: ${idle.join(', ')}`,

@@ -255,3 +255,67 @@ test('a section-7 figure embeds with its own sweep controls', async () => {
   assert.deepEqual(foreign, []);
   await context.close();
 });
+
+test('a (B, α) grid too short for γ draws only finite marks and names what is missing', async () => {
+  // B = 400 on the 8,000 training digits: one window epoch is 20 snapshots, so the spectrum ends
+  // at rank 19 and γ (ranks 20–200) has one rank to fit. Started through the test hook.
+  const { page, context, errors, foreign } = await openPage(
+    browser,
+    `${server.url}?embed=hyper-sweep`,
+    server.origin,
+    { viewport: { width: 800, height: 700 } },
+  );
+  await page.waitForFunction(() => window.__flatMinima.universality().hyper.precomputed, null, {
+    timeout: WAIT.load,
+  });
+  const started = await page.evaluate(() => {
+    if (typeof window.__flatMinima.startSweep !== 'function') return false;
+    const c = window.__flatMinima.config();
+    window.__flatMinima.startSweep(
+      'hyper',
+      [0.05, 0.2].map((lr) => ({
+        spec: {
+          kind: 'mlp',
+          config: {
+            ...c,
+            hidden: 10,
+            batchSize: 400,
+            lr,
+            warmupEpochs: 1,
+            windowEpochs: 1,
+            flatnessModes: 5,
+            contrast: false,
+          },
+        },
+        label: `B 400, α ${lr}`,
+      })),
+    );
+    return true;
+  });
+  assert.ok(started, 'a test build (VITE_TEST_HOOKS=1) carries the sweep hook');
+  const fig = page.locator('[data-figure="hyper-sweep"]');
+  await page.waitForFunction(
+    () =>
+      /No γ in 2 runs/.test(
+        document.querySelector('[data-figure="hyper-sweep"] .fm-readout')?.textContent ?? '',
+      ),
+    null,
+    { timeout: WAIT.run },
+  );
+  const readout = await fig.locator('.fm-readout').textContent();
+  assert.match(
+    readout,
+    /No γ in 2 runs \(B 400, α 0\.05, 20 snapshots; B 400, α 0\.2, 20 snapshots\): 1 rank with non-zero variance in ranks 19–20; a fit needs at least 2\./,
+  );
+  assert.equal(await fig.locator('[data-series="psi"] circle.fm-pt').count(), 2);
+  assert.equal(await fig.locator('[data-series="gamma"] path.fm-pt').count(), 0);
+  const marks = await fig
+    .locator('svg [d], svg [cx], svg [y1]')
+    .evaluateAll((els) =>
+      els.flatMap((e) => ['d', 'cx', 'cy', 'y1', 'y2'].map((a) => e.getAttribute(a) ?? '')),
+    );
+  assert.ok(!marks.some((v) => /NaN|Infinity|undefined/.test(v)), 'every mark is a finite number');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, []);
+  await context.close();
+});

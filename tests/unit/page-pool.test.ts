@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { WorkerPool, type Outcome, type PoolWorkerLike } from '../../src/ui/workerPool';
 import { POOL_MEMORY_BUDGET, WORKER_BASE_BYTES, poolSizing } from '../../src/ui/poolSize';
 import { parseUrl } from '../../src/state/configSchema';
+import { quickConfig } from '../../src/state/universalityPlans';
+import { DEFAULT_CONFIG } from '../../src/engine/experiments/config';
+import { estimateRunCost, inLongestFirstOrder } from '../../src/engine/jobs/cost';
 import type {
   PoolCommand,
   PoolEvent,
@@ -20,6 +23,8 @@ interface Log {
   running: number;
   maxRunning: number;
   ran: number[];
+  /** Job indices in the order the workers started them. */
+  begun: number[];
 }
 
 /**
@@ -78,6 +83,7 @@ class FakeWorker implements PoolWorkerLike {
   private async run(id: number, task: PoolTask): Promise<void> {
     const job = { id, aborted: false, crash: false };
     this.job = job;
+    this.log.begun.push(task.index);
     this.log.running++;
     this.log.maxRunning = Math.max(this.log.maxRunning, this.log.running);
     const ticks = 2 + (task.index % 3);
@@ -125,7 +131,7 @@ const init: Extract<PoolCommand, { type: 'init' }> = {
 };
 
 function makePool(size: number, failInit = false) {
-  const log: Log = { started: 0, running: 0, maxRunning: 0, ran: [] };
+  const log: Log = { started: 0, running: 0, maxRunning: 0, ran: [], begun: [] };
   const pool = new WorkerPool({
     size,
     spawn: () => new FakeWorker(log, failInit),
@@ -154,6 +160,35 @@ describe('the page pool', () => {
     expect(out.map(hidden)).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
     expect(log.maxRunning).toBe(3);
     expect(new Set(progress)).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7]));
+    pool.dispose();
+  });
+
+  it('starts the costliest job first and still reports each outcome at its plan index', async () => {
+    // The page's width sweep h = 10, 20, 30, 50 (its sweep settings): longest-first starts
+    // h = 50, then 30, 20, 10 (cost.ts); a job's outcome depends only on its task.
+    const widths = [10, 20, 30, 50];
+    const specs = tasks(4).map((t, i) => ({
+      ...t,
+      spec: { kind: 'mlp', config: { ...quickConfig(DEFAULT_CONFIG), hidden: widths[i] } },
+    })) as PoolTask[];
+    const order = inLongestFirstOrder(specs, (t) =>
+      t.type === 'sweepRun' && t.spec.kind === 'mlp' ? estimateRunCost(t.spec.config) : null,
+    );
+    expect(order.map((t) => (t as { index: number }).index)).toEqual([3, 2, 1, 0]);
+    const planned = makePool(1);
+    const inPlan = await planned.pool.runAll(specs);
+    planned.pool.dispose();
+    const { pool, log } = makePool(1);
+    const byIndex: Outcome[] = [];
+    await Promise.all(
+      order.map((t) => {
+        const index = (t as { index: number }).index;
+        return pool.submit(t).then((o) => (byIndex[index] = o));
+      }),
+    );
+    expect(log.begun).toEqual([3, 2, 1, 0]);
+    expect(byIndex.map(hidden)).toEqual([0, 10, 20, 30]);
+    expect(byIndex).toEqual(inPlan);
     pool.dispose();
   });
 
