@@ -479,7 +479,7 @@ export async function chooseEnsembles(setup: PoolSetup): Promise<PoolSetup> {
   const choice = ensembleChoice({
     forced: false,
     runs,
-    ensemble: await measureEnsemble(runs, spawnJobWorker),
+    ensemble: await measureSweepEnsemble(runs),
     cpu: setup.weigh.cpu,
     workers: setup.weigh.cpuSizing.size,
   });
@@ -495,6 +495,11 @@ export async function chooseEnsembles(setup: PoolSetup): Promise<PoolSetup> {
       note: `${all.length} run${all.length === 1 ? '' : 's'} train on the CPU pool; ${choice.reason}`,
     },
   };
+}
+
+/** Run-steps/s of an ensemble of `runs` runs in a job worker (once per page and size). */
+export function measureSweepEnsemble(runs: number): ReturnType<typeof measureEnsemble> {
+  return measureEnsemble(runs, spawnJobWorker);
 }
 
 /** A sweep waiting for its ensembles to be weighed (a pause or cancel asked meanwhile). */

@@ -222,8 +222,11 @@ async function tinyGrid(
   );
   const sweep = await page.evaluate(() => window.__flatMinima.universality().hyper);
   const pool = await page.evaluate(() => window.__flatMinima.pool());
+  // The sweeps' ensemble probe, in a job worker of its own as an unforced sweep runs it.
+  const probe =
+    backend === 'webgpu' ? await page.evaluate(() => window.__flatMinima.measureEnsemble(2)) : null;
   await context.close();
-  return { sweep, pool, errors };
+  return { sweep, pool, probe, errors };
 }
 
 test(
@@ -238,6 +241,11 @@ test(
     assert.equal(gpu.error, undefined, gpu.error);
     assert.equal(gpu.sweep.status, 'done', gpu.sweep.message ?? '');
     assert.match(gpu.pool.gpu, /^3 runs train as one fused ensemble on the GPU$/);
+    // The probe an unforced sweep weighs the ensemble by: a number from the software adapter
+    // (which an unforced sweep never takes: ensembleChoice.test.ts).
+    assert.equal(gpu.probe.error, undefined, gpu.probe.error);
+    assert.equal(gpu.probe.software, true);
+    assert.ok(gpu.probe.runStepsPerSec > 0, JSON.stringify(gpu.probe));
     const cpu = await tinyGrid('wasm');
     assert.equal(cpu.sweep.status, 'done', cpu.sweep.message ?? '');
     // Where the page trains on wasm nothing changes: no ensemble.

@@ -1,13 +1,16 @@
 // Section 7's sweeps train on the GPU ensemble only where it measured faster than the CPU pool
 // (issue 14): the ensemble's run-steps/s at its size against min(workers, runs) × one worker's
 // SIMD steps/s; forced, always the ensemble; a software adapter or a missing number, the CPU.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ensembleChoice,
   type EnsembleChoiceInput,
 } from '../../src/engine/experiments/ensembleChoice';
 import { fusedChoice } from '../../src/engine/experiments/fusedProbe';
+import { DEFAULT_CONFIG } from '../../src/engine/experiments/config';
 import { measureEnsemble } from '../../src/ui/ensembleProbe';
+import { chooseEnsembles, poolSetup } from '../../src/ui/poolSweeps';
+import { useRun } from '../../src/state/runStore';
 
 const base: EnsembleChoiceInput = {
   forced: false,
@@ -132,5 +135,77 @@ describe('the numbers the choice reads', () => {
     expect(spawned[0].terminated).toBe(true);
     expect(await measureEnsemble(9, spawn(false))).toEqual({ error: 'the worker failed to load' });
     expect(spawned[1].terminated).toBe(true);
+  });
+});
+
+describe('a sweep weighs its ensembles before it starts (poolSweeps.chooseEnsembles)', () => {
+  const runs = (n: number) =>
+    Array.from({ length: n }, (_, index) => ({
+      index,
+      spec: {
+        kind: 'mlp' as const,
+        config: { ...DEFAULT_CONFIG, hidden: 10, lr: 0.05 * (index + 1), contrast: false },
+      },
+    }));
+  /** A job worker whose probe answers `rate` run-steps/s a run. */
+  const fakeWorker = (rate: number) =>
+    class {
+      onmessage: ((e: { data: unknown }) => void) | null = null;
+      onerror = null;
+      postMessage(m: { runs: number }) {
+        setTimeout(() =>
+          this.onmessage?.({
+            data: {
+              type: 'ensembleProbed',
+              measure: { adapter: 'gpu', software: false, runStepsPerSec: rate * m.runs },
+            },
+          }),
+        );
+      }
+      terminate() {}
+    };
+  const probed = { adapter: 'gpu', fused: 3_000, cpu: 2_000, cpuName: 'wasm' };
+  // The pool's init names the data and wasm by absolute URL (the page's base).
+  beforeEach(() => vi.stubGlobal('document', { baseURI: 'http://localhost/' }));
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    useRun.setState({ backend: null });
+  });
+
+  it('keeps the ensemble where it measured faster, and its note gives both numbers', async () => {
+    useRun.setState({ backend: { name: 'webgpu', reason: '', skipped: [], fusedProbe: probed } });
+    vi.stubGlobal('Worker', fakeWorker(5_000));
+    const setup = poolSetup(runs(3), null);
+    expect(setup.weigh?.cpu).toEqual({ stepsPerSec: 2_000, name: 'wasm' });
+    const chosen = await chooseEnsembles(setup);
+    expect(chosen.ensembles?.groups.map((g) => g.members.map((m) => m.index))).toEqual([[0, 1, 2]]);
+    expect(chosen.ensembles?.note).toMatch(
+      /^3 runs train as one fused ensemble on the GPU; the GPU ensemble is faster: 3 runs at 15,000 run-steps\/s/,
+    );
+  });
+
+  it('sends every run to the pool where the pool measured faster, sized without the ensemble', async () => {
+    // The fused step lost to wasm for one run, but the adapter is a hardware one: weighed too.
+    useRun.setState({
+      backend: { name: 'wasm', reason: '', skipped: [], fusedProbe: { ...probed, fused: 1_000 } },
+    });
+    vi.stubGlobal('Worker', fakeWorker(100));
+    const setup = poolSetup(runs(2), null);
+    const chosen = await chooseEnsembles(setup);
+    expect(chosen.ensembles?.groups).toEqual([]);
+    expect(chosen.ensembles?.cpu).toEqual([0, 1]);
+    expect(chosen.sizing).toBe(setup.weigh?.cpuSizing);
+    expect(chosen.ensembles?.note).toMatch(
+      /^2 runs train on the CPU pool; the CPU pool is faster: .* against 2 runs at 200 run-steps\/s on the GPU ensemble \(gpu\)$/,
+    );
+  });
+
+  it('forced, the ensembles are not weighed; without a hardware GPU there are none', async () => {
+    useRun.setState({ backend: { name: 'webgpu', reason: '', skipped: [] } });
+    const forced = poolSetup(runs(3), null, 'webgpu');
+    expect(forced.weigh).toBeUndefined();
+    expect(await chooseEnsembles(forced)).toBe(forced);
+    useRun.setState({ backend: { name: 'wasm', reason: '', skipped: [] } });
+    expect(poolSetup(runs(3), null).ensembles).toBeNull();
   });
 });
