@@ -246,6 +246,7 @@ test(
     assert.equal(gpu.probe.error, undefined, gpu.probe.error);
     assert.equal(gpu.probe.software, true);
     assert.ok(gpu.probe.runStepsPerSec > 0, JSON.stringify(gpu.probe));
+    t.diagnostic(`ensemble probe: ${JSON.stringify(gpu.probe)}`);
     const cpu = await tinyGrid('wasm');
     assert.equal(cpu.sweep.status, 'done', cpu.sweep.message ?? '');
     // Where the page trains on wasm nothing changes: no ensemble.
