@@ -9,7 +9,7 @@ import { universalitySnapshot } from './state/universalityStore';
 import { CONFIG_FIELDS } from './state/configSchema';
 import { FIGURE_IDS } from './ui/figures';
 import { TEST_HOOKS } from './protocol/testHooks';
-import { crashPoolJobs, loseEnsembleGpuAt, usePool } from './ui/poolSweeps';
+import { crashPoolJobs, loseEnsembleGpuAt, measureSweepEnsemble, usePool } from './ui/poolSweeps';
 import type { UniversalityMode } from './protocol/messages';
 import type { PlanItem } from './state/universalityPlans';
 import './ui/styles.css';
@@ -36,6 +36,8 @@ declare global {
       loseGpuAt?: (step: number) => void;
       /** Test builds only: the next GPU ensemble of a sweep loses its device at this step. */
       loseEnsembleGpuAt?: (step: number) => void;
+      /** Test builds only: the sweeps' GPU ensemble probe (run-steps/s of `runs` runs). */
+      measureEnsemble?: (runs: number) => Promise<unknown>;
       /** Test builds only: a section-7 sweep of these runs (e.g. tiny ones) on the pool. */
       startSweep?: (mode: UniversalityMode, items: PlanItem[]) => void;
       /** The forgetting sweep of section 6: state, progress, runs, summary (no images). */
@@ -60,6 +62,7 @@ window.__flatMinima = {
     crashPoolJobs: (n?: number) => crashPoolJobs(n),
     loseGpuAt: (step: number) => workers.loseGpuAt(step),
     loseEnsembleGpuAt: (step: number) => loseEnsembleGpuAt(step),
+    measureEnsemble: (runs: number) => measureSweepEnsemble(runs),
     startSweep: (mode: UniversalityMode, items: PlanItem[]) =>
       workers.startUniversality(mode, items),
   }),

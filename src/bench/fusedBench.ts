@@ -16,6 +16,7 @@ import {
   type FusedLayout,
   type FusedTrainer,
 } from '../engine/nets/webgpu/fusedTrainer';
+import { chunkStepsPerSecond } from '../engine/experiments/fusedProbe';
 import {
   referenceSgdStep,
   referenceStep,
@@ -230,21 +231,11 @@ async function rate(
   // enough that a software adapter finishes a chunk in seconds.
   const K = Math.max(4, Math.min(64, Math.floor(2048 / R)));
   const e = await make(device, train, specs, v, K);
-  await e.runChunk(K);
-  let steps = 0;
-  const t0 = performance.now();
-  let prev = e.runChunk(K);
-  while (performance.now() - t0 < seconds * 1000) {
-    const next = e.runChunk(K);
-    await prev;
-    steps += K;
-    prev = next;
+  try {
+    return await chunkStepsPerSecond(e, K, { seconds });
+  } finally {
+    e.dispose();
   }
-  await prev;
-  steps += K;
-  const dt = (performance.now() - t0) / 1000;
-  e.dispose();
-  return steps / dt;
 }
 
 export async function benchFused(

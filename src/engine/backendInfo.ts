@@ -16,6 +16,11 @@ export interface BackendChoice {
   skipped: { name: BackendName; reason: string }[];
   /** The GPU adapter or renderer description, when a GPU backend was probed. */
   device?: string;
+  /**
+   * Where a hardware adapter's fused step was timed against the CPU step (fusedProbe.ts): both
+   * speeds, which a sweep weighs its GPU ensemble against (ensembleChoice.ts).
+   */
+  fusedProbe?: { adapter: string; fused: number; cpu: number; cpuName: string };
 }
 
 export interface BackendOptions {

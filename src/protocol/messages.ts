@@ -382,6 +382,22 @@ export type PoolCommand =
   | { type: 'release' };
 
 /**
+ * Sent to a job worker of its own, outside the pool (src/ui/ensembleProbe.ts): time an ensemble
+ * of `runs` runs on the fused kernel that worker would train them on, on synthetic digits, and
+ * answer with 'ensembleProbed'. The worker needs no 'init' for it.
+ */
+export interface EnsembleProbeCommand {
+  type: 'ensembleProbe';
+  runs: number;
+}
+
+export interface EnsembleProbeEvent {
+  type: 'ensembleProbed';
+  /** The measurement, or why there is none (no WebGPU, a kernel that failed). */
+  measure: { adapter: string; software: boolean; runStepsPerSec: number } | { error: string };
+}
+
+/**
  * One run of an ensemble job: its window for the analysis, or why it failed; and as it trains,
  * each checkpoint it could continue from on the CPU pool should the GPU fail.
  */

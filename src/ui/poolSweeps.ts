@@ -49,6 +49,8 @@ import { useRun } from '../state/runStore';
 import { WorkerPool, type Outcome } from './workerPool';
 import { poolSizing, type PoolSizing } from './poolSize';
 import { ensembleFaultNote } from './ensembleFault';
+import { measureEnsemble } from './ensembleProbe';
+import { ensembleChoice } from '../engine/experiments/ensembleChoice';
 import { absolute, wasmPaths } from './wasmPaths';
 
 /** What the run panel says about the pool. */
@@ -89,6 +91,11 @@ export interface PoolSetup {
   dataKey: unknown;
   /** The runs' fused ensembles, where the page trains on WebGPU (null: every run on the pool). */
   ensembles: EnsemblePlan | null;
+  /**
+   * Unforced, the ensembles are weighed against the CPU pool before the sweep starts
+   * (chooseEnsembles): the CPU step's speed and the pool the runs would have without them.
+   */
+  weigh?: { cpu: { stepsPerSec: number; name: string } | null; cpuSizing: PoolSizing };
 }
 
 /**
@@ -110,8 +117,11 @@ export function poolSetup(
     runBytes = Math.max(runBytes, planRun(config, shape).memory.total);
   }
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
-  // The trainer's backend is 'webgpu' only where the fused trainer was chosen (fusedBackend.ts).
-  const gpu = useRun.getState().backend?.name === 'webgpu';
+  // Ensembles are a candidate where the fused trainer was chosen or forced, or where a hardware
+  // adapter's fused step was timed (fusedProbe): unforced, the sweep weighs them first.
+  const backend = useRun.getState().backend;
+  const gpu = backend?.name === 'webgpu' || backend?.fusedProbe !== undefined;
+  const workers = useConfig.getState().workers;
   const ensembles = gpu
     ? planEnsembles(
         runs.map((r) => ({
@@ -121,14 +131,23 @@ export function poolSetup(
         shape,
       )
     : null;
+  const probe = backend?.fusedProbe;
   return {
     ensembles,
     sizing: poolSizing(
       cores,
-      useConfig.getState().workers,
+      workers,
       runBytes,
       ensembles ? ensembles.groups.map((g) => ensembleWorkerBytes(g, shape)) : [],
     ),
+    ...(ensembles &&
+      ensembles.groups.length > 0 &&
+      forcedBackend !== 'webgpu' && {
+        weigh: {
+          cpu: probe ? { stepsPerSec: probe.cpu, name: probe.cpuName } : null,
+          cpuSizing: poolSizing(cores, workers, runBytes),
+        },
+      }),
     init: {
       type: 'init',
       data: idx
@@ -472,6 +491,44 @@ class PoolSweep {
   }
 }
 
+/**
+ * The setup a sweep runs with once its ensembles are weighed against the CPU pool (issue 14):
+ * unchanged where the GPU ensemble is faster (its note says by how much); otherwise every run
+ * on the pool, sized without the ensembles, and the note says why.
+ */
+export async function chooseEnsembles(setup: PoolSetup): Promise<PoolSetup> {
+  const plan = setup.ensembles;
+  if (!setup.weigh || !plan || plan.groups.length === 0) return setup;
+  const runs = Math.max(...plan.groups.map((g) => g.members.length));
+  const choice = ensembleChoice({
+    forced: false,
+    runs,
+    ensemble: await measureSweepEnsemble(runs),
+    cpu: setup.weigh.cpu,
+    workers: setup.weigh.cpuSizing.size,
+  });
+  if (choice.gpu)
+    return { ...setup, ensembles: { ...plan, note: `${plan.note}; ${choice.reason}` } };
+  const all = [...plan.groups.flatMap((g) => g.members.map((m) => m.index)), ...plan.cpu];
+  return {
+    ...setup,
+    sizing: setup.weigh.cpuSizing,
+    ensembles: {
+      groups: [],
+      cpu: all.sort((a, b) => a - b),
+      note: `${all.length} run${all.length === 1 ? '' : 's'} train on the CPU pool; ${choice.reason}`,
+    },
+  };
+}
+
+/** Run-steps/s of an ensemble of `runs` runs in a job worker (once per page and size). */
+export function measureSweepEnsemble(runs: number): ReturnType<typeof measureEnsemble> {
+  return measureEnsemble(runs, spawnJobWorker);
+}
+
+/** A sweep waiting for its ensembles to be weighed (a pause or cancel asked meanwhile). */
+let starting: { paused: boolean } | null = null;
+
 /** Starts a sweep's runs (`runs`: those still to make, with their plan indices) on the pool. */
 export function startPoolSweep(
   _mode: UniversalityMode,
@@ -480,31 +537,55 @@ export function startPoolSweep(
   setup: PoolSetup,
 ): void {
   sweep?.cancel('Stopped: another sweep was started.');
-  const s = new PoolSweep(poolFor(setup), runs, total, setup.ensembles);
-  sweep = s;
-  publish();
-  void s.run();
+  starting = null;
+  const begin = (chosen: PoolSetup, paused = false) => {
+    const s = new PoolSweep(poolFor(chosen), runs, total, chosen.ensembles);
+    sweep = s;
+    publish();
+    void s.run();
+    if (paused) s.pause();
+  };
+  if (!setup.weigh) return begin(setup);
+  // The sweep cancelled above reports nothing more: the store is this one's now.
+  sweep = null;
+  const pending = { paused: false };
+  starting = pending;
+  usePool.setState({ gpu: 'timing the GPU ensemble against the CPU pool' });
+  void chooseEnsembles(setup).then((chosen) => {
+    if (starting !== pending) return;
+    starting = null;
+    begin(chosen, pending.paused);
+  });
 }
 
 export function pausePoolSweep(): void {
+  // The store says 'pausing' until the sweep starts and holds its workers.
+  if (starting) starting.paused = true;
   sweep?.pause();
 }
 
 export function resumePoolSweep(): void {
+  if (starting) starting.paused = false;
   sweep?.resume();
 }
 
 /** Stops the running sweep (its store entry becomes 'cancelled' with `reason`). */
 export function cancelPoolSweep(reason = 'Cancelled.'): void {
+  if (starting) {
+    starting = null;
+    usePool.setState({ gpu: null });
+    applyUniversalityEvent({ type: 'universalityState', state: 'cancelled', message: reason });
+  }
   sweep?.cancel(reason);
 }
 
 export function poolSweepRunning(): boolean {
-  return sweep !== null;
+  return sweep !== null || starting !== null;
 }
 
 /** Leaving the page: the workers end. */
 export function disposePagePool(): void {
+  starting = null;
   sweep?.cancel('Stopped: the page was left.');
   sweep = null;
   disposePool('the page was left');

@@ -18,7 +18,7 @@
  * turns such a window into the run's result on whichever worker is idle.
  */
 import { selectBackend } from '../engine/backend';
-import type { Dataset } from '../engine/data/dataset';
+import type { Dataset, DataSplit } from '../engine/data/dataset';
 import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { loadIdxDataset } from '../engine/data/idx';
 import {
@@ -36,7 +36,13 @@ import {
   type ForgettingJobResult,
 } from '../engine/jobs/run';
 import { analyseWindow, runEnsembleJob } from '../engine/jobs/ensemble';
-import { createFastestFusedTrainer, createFusedTrainer } from '../engine/nets/webgpu/fusedTrainer';
+import {
+  createFastestFusedTrainer,
+  createFusedTrainer,
+  type FusedTrainer as FusedKernel,
+  type FusedTrainerOptions,
+} from '../engine/nets/webgpu/fusedTrainer';
+import { ensembleRunStepsPerSecond } from '../engine/experiments/fusedProbe';
 import type { FusedRunSpec } from '../engine/nets/webgpu/fusedRuntime';
 import {
   checkJobSpec,
@@ -50,6 +56,8 @@ import { SHARP_THRESHOLD_C } from '../engine/landscape/effectiveDimension';
 import type {
   AnalysePoolTask,
   EnsemblePoolTask,
+  EnsembleProbeCommand,
+  EnsembleProbeEvent,
   ForgettingPoolTask,
   PoolCommand,
   PoolData,
@@ -86,7 +94,7 @@ let crashArmed = false;
 /** The last forgetting seed's pretraining, task 1 and analysis (runJob's cache). */
 const jobCache = new JobCache();
 
-function post(e: PoolEvent): void {
+function post(e: PoolEvent | EnsembleProbeEvent): void {
   self.postMessage(e);
 }
 
@@ -210,15 +218,46 @@ async function forgetting(
 }
 
 /** The ensembles' WebGPU device (this worker's own; tfjs here stays on wasm). */
-let gpu: { device: GPUDevice; software: boolean; lost: boolean } | null = null;
+let gpu: { device: GPUDevice; software: boolean; name: string; lost: boolean } | null = null;
 
-async function gpuDevice(): Promise<{ device: GPUDevice; software: boolean }> {
+async function gpuDevice(): Promise<{ device: GPUDevice; software: boolean; name: string }> {
   if (gpu && !gpu.lost) return gpu;
   const g = await openDevice();
-  const held = { device: g.device, software: g.software, lost: false };
+  const held = { device: g.device, software: g.software, name: g.name, lost: false };
   void g.device.lost.then(() => (held.lost = true));
   gpu = held;
   return held;
+}
+
+/** The kernel an ensemble trains on: the faster layout on a hardware adapter, else one workgroup per run. */
+async function ensembleKernel(
+  g: { device: GPUDevice; software: boolean },
+  train: DataSplit,
+  specs: FusedRunSpec[],
+  opts: FusedTrainerOptions,
+): Promise<FusedKernel> {
+  return g.software
+    ? createFusedTrainer('workgroup', g.device, train, specs, opts)
+    : (await createFastestFusedTrainer(g.device, train, specs, opts)).trainer;
+}
+
+/**
+ * The sweeps' ensemble probe (EnsembleProbeCommand): run-steps/s of `runs` runs on this
+ * worker's device and kernel. A fraction of a second on a hardware adapter; on a software one a
+ * single chunk of two steps (a chunk of 64 there takes seconds a run).
+ */
+async function probeEnsemble(runs: number): Promise<EnsembleProbeEvent['measure']> {
+  try {
+    const g = await gpuDevice();
+    const runStepsPerSec = await ensembleRunStepsPerSecond(
+      (train, specs, maxChunk) => ensembleKernel(g, train, specs, { maxChunk }),
+      runs,
+      g.software ? { seconds: 0, maxChunks: 1, K: 2 } : { seconds: 0.25, maxChunks: 64 },
+    );
+    return { adapter: g.name, software: g.software, runStepsPerSec };
+  } catch (e) {
+    return { error: errorMessage(e) };
+  }
 }
 
 /**
@@ -247,11 +286,8 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
   }
   const configs = runs.map((r) => r.config);
   const g = await gpuDevice();
-  const opts = { maxChunk: 64, snapshots: true };
   const build = async (specs: FusedRunSpec[]) => {
-    const kernel = g.software
-      ? await createFusedTrainer('workgroup', g.device, d.train, specs, opts)
-      : (await createFastestFusedTrainer(g.device, d.train, specs, opts)).trainer;
+    const kernel = await ensembleKernel(g, d.train, specs, { maxChunk: 64, snapshots: true });
     const lossAt = task.loseGpuAt;
     if (TEST_HOOKS && lossAt !== undefined) {
       let step = 0;
@@ -399,9 +435,16 @@ async function handle(cmd: PoolCommand): Promise<void> {
 
 // Jobs run one at a time (the pool sends one per worker); cancel and hold act at once.
 let queue: Promise<void> = Promise.resolve();
-self.onmessage = (ev: MessageEvent<PoolCommand | CrashCommand>) => {
+self.onmessage = (ev: MessageEvent<PoolCommand | CrashCommand | EnsembleProbeCommand>) => {
   const cmd = ev.data;
   switch (cmd.type) {
+    case 'ensembleProbe': {
+      const runs = cmd.runs;
+      queue = queue.then(async () =>
+        post({ type: 'ensembleProbed', measure: await probeEnsemble(runs) }),
+      );
+      return;
+    }
     case 'crash':
       // A build without test hooks ignores it.
       if (!TEST_HOOKS) return;

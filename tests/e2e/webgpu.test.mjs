@@ -236,8 +236,11 @@ async function tinyGrid(
   );
   const sweep = await page.evaluate(() => window.__flatMinima.universality().hyper);
   const pool = await page.evaluate(() => window.__flatMinima.pool());
+  // The sweeps' ensemble probe, in a job worker of its own as an unforced sweep runs it.
+  const probe =
+    backend === 'webgpu' ? await page.evaluate(() => window.__flatMinima.measureEnsemble(2)) : null;
   await context.close();
-  return { sweep, pool, errors };
+  return { sweep, pool, probe, errors };
 }
 
 test(
@@ -262,6 +265,12 @@ test(
       gpu.pool.gpu,
       '4 runs train as 2 fused ensembles on the GPU (one kernel per optimizer: sgd, momentum)',
     );
+    // The probe an unforced sweep weighs the ensemble by: a number from the software adapter
+    // (which an unforced sweep never takes: ensembleChoice.test.ts).
+    assert.equal(gpu.probe.error, undefined, gpu.probe.error);
+    assert.equal(gpu.probe.software, true);
+    assert.ok(gpu.probe.runStepsPerSec > 0, JSON.stringify(gpu.probe));
+    t.diagnostic(`ensemble probe: ${JSON.stringify(gpu.probe)}`);
     const cpu = await tinyGrid('wasm', runs);
     assert.equal(cpu.sweep.status, 'done', cpu.sweep.message ?? '');
     // Where the page trains on wasm nothing changes: no ensemble.

@@ -11,7 +11,12 @@ import type { DataSplit } from '../data/dataset';
 import { MinibatchSampler } from '../data/batches';
 import { initMlp, INPUT_SIZE } from '../nets/mlp';
 import { SimdMlp } from '../nets/simdMlp';
-import { createFusedTrainer, type FusedLayout } from '../nets/webgpu/fusedTrainer';
+import type { FusedRunSpec } from '../nets/webgpu/fusedRuntime';
+import {
+  createFusedTrainer,
+  type FusedLayout,
+  type FusedTrainer as FusedKernel,
+} from '../nets/webgpu/fusedTrainer';
 
 const PROBE_SAMPLES = 1000;
 const CHUNK = 64;
@@ -57,6 +62,68 @@ export async function fusedStepsPerSecond(
   }
 }
 
+/** How long, or how many chunks, `chunkStepsPerSecond` times (whichever ends first). */
+export interface ChunkTiming {
+  seconds: number;
+  maxChunks?: number;
+  /** Read the weights back with each chunk, as a run's trainer does (default: no). */
+  readBack?: boolean;
+}
+
+/**
+ * Steps per second of each run of `kernel` in chunks of `K` steps, two chunks in flight (the
+ * submit and readback of one hide behind the other), after one chunk of warm-up. The bench's
+ * ensemble speeds and the sweeps' ensemble probe both time it so.
+ */
+export async function chunkStepsPerSecond(
+  kernel: FusedKernel,
+  K: number,
+  { seconds, maxChunks = Infinity, readBack = false }: ChunkTiming,
+): Promise<number> {
+  const chunk = () =>
+    readBack ? Promise.all([kernel.runChunk(K), kernel.readWeights()]) : kernel.runChunk(K);
+  await chunk();
+  let steps = 0;
+  let chunks = 1;
+  const t0 = performance.now();
+  let prev = chunk();
+  while (performance.now() - t0 < seconds * 1000 && chunks < maxChunks) {
+    const next = chunk();
+    chunks++;
+    await prev;
+    steps += K;
+    prev = next;
+  }
+  await prev;
+  steps += K;
+  return steps / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Aggregate run-steps per second of an ensemble of `runs` runs (784-50-50-10, B = 50, synthetic
+ * digits) on the kernel `build` makes — the one an ensemble job would train on — in chunks of
+ * about 2,048 run-steps with the weights read back, as the ensemble job steps them.
+ */
+export async function ensembleRunStepsPerSecond(
+  build: (train: DataSplit, specs: FusedRunSpec[], maxChunk: number) => Promise<FusedKernel>,
+  runs: number,
+  timing: ChunkTiming & { K?: number },
+): Promise<number> {
+  const specs = Array.from({ length: runs }, (_, r) => ({
+    weights: initMlp(50, r + 1),
+    lr: 0.01,
+    batchSize: 50,
+    seed: r + 1,
+  }));
+  const K = timing.K ?? Math.max(4, Math.min(64, Math.floor(2048 / runs)));
+  const kernel = await build(syntheticSplit(), specs, K);
+  try {
+    return runs * (await chunkStepsPerSecond(kernel, K, { readBack: true, ...timing }));
+  } finally {
+    kernel.dispose();
+  }
+}
+
 /** Steps per second of the WebAssembly SIMD step, or null where that kernel cannot run. */
 export function simdStepsPerSecond(steps = 256, hidden = 50, B = 50): number | null {
   if (!SimdMlp.available(hidden)) return null;
@@ -97,6 +164,7 @@ export interface FusedMeasure {
  */
 export function fusedChoice(base: BackendChoice, m: FusedMeasure): BackendChoice {
   const ratio = m.cpu > 0 ? m.fused / m.cpu : Infinity;
+  const fusedProbe = { adapter: m.adapter, fused: m.fused, cpu: m.cpu, cpuName: m.cpuName };
   const rates = `${Math.round(m.fused).toLocaleString('en')} vs ${Math.round(m.cpu).toLocaleString('en')} steps/s`;
   if (ratio > 1)
     return {
@@ -104,9 +172,11 @@ export function fusedChoice(base: BackendChoice, m: FusedMeasure): BackendChoice
       reason: `WebGPU fused${m.layout ? ` (${m.layout} layout)` : ''} ${ratio.toFixed(1)}× ${m.cpuName} (${rates}, ${m.adapter}; runs it does not train use ${base.name})`,
       skipped: base.skipped,
       device: m.adapter,
+      fusedProbe,
     };
   return {
     ...base,
+    fusedProbe,
     reason: `${base.reason}; fused WebGPU step ${ratio.toFixed(1)}× ${m.cpuName} (${rates})`,
     skipped: [
       {
