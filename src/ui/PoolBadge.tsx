@@ -10,7 +10,7 @@ import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { currentPlan } from './runActions';
 import { poolSizing } from './poolSize';
-import { usePool } from './poolSweeps';
+import { usePool } from './poolStore';
 import { PoolSizeSelect } from './PoolSizeSelect';
 
 export function PoolBadge() {

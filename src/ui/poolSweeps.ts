@@ -19,7 +19,6 @@
  * POOL_IDLE_MS (its workers hold a data copy and a backend each); a sweep that needs a
  * different size or data set starts a new one.
  */
-import { create } from 'zustand';
 import type { BackendName } from '../engine/backend';
 import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { FlatnessShare } from '../engine/jobs/flatness';
@@ -48,40 +47,11 @@ import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { WorkerPool, type Outcome } from './workerPool';
 import { poolSizing, type PoolSizing } from './poolSize';
+import { usePool } from './poolStore';
 import { ensembleFaultNote } from './ensembleFault';
 import { measureEnsemble } from './ensembleProbe';
 import { ensembleChoice } from '../engine/experiments/ensembleChoice';
 import { absolute, wasmPaths } from './wasmPaths';
-
-/** What the run panel says about the pool. */
-export interface PoolState {
-  /** Workers of the pool now running (0: none started yet). */
-  size: number;
-  /** How that size was chosen. */
-  reason: string | null;
-  /** Runs in flight now. */
-  busy: number;
-  /** Workers that crashed and were replaced, and jobs re-queued, over this visit. */
-  replaced: number;
-  requeued: number;
-  /** Why the last flatness search measured some modes in the analysis worker, if it had to. */
-  flatnessNotice: string | null;
-  /**
-   * Where the page trains on WebGPU: what of the last sweep trains on the GPU ensemble and what
-   * on the CPU pool, and why (or that the GPU failed and its runs went to the pool).
-   */
-  gpu: string | null;
-}
-
-export const usePool = create<PoolState>(() => ({
-  size: 0,
-  reason: null,
-  busy: 0,
-  replaced: 0,
-  requeued: 0,
-  flatnessNotice: null,
-  gpu: null,
-}));
 
 /** What a pool is started with: its size, and the 'init' each worker gets (data, backend). */
 export interface PoolSetup {
@@ -258,20 +228,6 @@ function poolFor(setup: PoolSetup): WorkerPool {
   poolKey = { size, dataKey: setup.dataKey };
   usePool.setState({ reason: setup.sizing.reason });
   return pool;
-}
-
-/**
- * Job workers the analysis worker may split its flatness search over: the pool's size with no
- * run beside the data (a share's loss holds a few MB).
- */
-export function flatnessPoolWorkers(): number {
-  // Only where the link asks for a pool (`workers=`): each job worker loads the backend and the
-  // digits before its first share, and that start-up against a search of a few seconds has not
-  // been measured to pay off, so a plain run keeps its flatness search in the analysis worker.
-  const asked = useConfig.getState().workers;
-  if (asked === null) return 1;
-  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
-  return poolSizing(cores, asked, 0).size;
 }
 
 /**

@@ -52,16 +52,15 @@ import type { NoiseShapingConfig } from '../engine/experiments/noiseShapingSumma
 import { ResumeTracker } from '../protocol/checkpoints';
 import { absolute, wasmPaths as wasmUrls } from './wasmPaths';
 import {
+  cancelPoolForgetting,
   cancelPoolSweep,
-  flatnessPoolWorkers,
   measureShareOnPool,
   pausePoolSweep,
-  poolSetup,
   resumePoolSweep,
+  startPoolForgetting,
   startPoolSweep,
-  usePool,
-} from './poolSweeps';
-import { cancelPoolForgetting, forgettingPoolSetup, startPoolForgetting } from './poolForgetting';
+} from './poolLazy';
+import { flatnessPoolWorkers, usePool } from './poolStore';
 import { TEST_HOOKS, type CrashCommand, type LoseGpuCommand } from '../protocol/testHooks';
 import type {
   AnalysisCommand,
@@ -409,7 +408,7 @@ export class WorkerClient {
     // The task digits figure shows the sweep's digits (the trainer holds the same data).
     this.requestTaskSamples([config.task1, config.task2], FORGETTING_SAMPLES);
     this.forgettingData = this.keptIdx;
-    startPoolForgetting(config, forgettingPoolSetup(config, this.keptIdx, this.forcedBackend));
+    startPoolForgetting(config, this.keptIdx, this.forcedBackend);
   }
   cancelForgetting(): void {
     if (!forgettingBusy(useForgetting.getState())) return;
@@ -437,8 +436,7 @@ export class WorkerClient {
     if (forgettingBusy(useForgetting.getState())) this.cancelForgetting();
     if (noiseShapingBusy(useNoiseShaping.getState())) this.cancelNoiseShaping();
     const total = useUniversality.getState()[mode].plan.length;
-    const setup = poolSetup(todo, this.keptIdx, this.forcedBackend);
-    startPoolSweep(mode, todo, total, setup);
+    startPoolSweep(mode, todo, total, this.keptIdx, this.forcedBackend);
   }
   pauseUniversality(): void {
     const s = useUniversality.getState();
@@ -528,8 +526,7 @@ export class WorkerClient {
    */
   private shareOnPool(e: Extract<AnalysisEvent, { type: 'flatnessShare' }>): void {
     const analysis = this.analysis;
-    const setup = poolSetup([], this.keptIdx, this.forcedBackend);
-    void measureShareOnPool(e.share, e.data, setup).then((o) => {
+    void measureShareOnPool(e.share, e.data, this.keptIdx, this.forcedBackend).then((o) => {
       if (!analysis || this.analysis !== analysis) return;
       if (!o.ok) {
         usePool.setState({

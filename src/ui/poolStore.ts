@@ -1,0 +1,52 @@
+/**
+ * What the run panel and the badge show of the page's pool of job workers, and how many of them
+ * a run's flatness search may use. Kept apart from the pool itself (poolSweeps.ts), which loads
+ * only when a sweep or a flatness share needs it (poolLazy.ts).
+ */
+import { create } from 'zustand';
+import { useConfig } from '../state/configStore';
+import { poolSizing } from './poolSize';
+
+/** What the run panel says about the pool. */
+export interface PoolState {
+  /** Workers of the pool now running (0: none started yet). */
+  size: number;
+  /** How that size was chosen. */
+  reason: string | null;
+  /** Runs in flight now. */
+  busy: number;
+  /** Workers that crashed and were replaced, and jobs re-queued, over this visit. */
+  replaced: number;
+  requeued: number;
+  /** Why the last flatness search measured some modes in the analysis worker, if it had to. */
+  flatnessNotice: string | null;
+  /**
+   * Where the page trains on WebGPU: what of the last sweep trains on the GPU ensemble and what
+   * on the CPU pool, and why (or that the GPU failed and its runs went to the pool).
+   */
+  gpu: string | null;
+}
+
+export const usePool = create<PoolState>(() => ({
+  size: 0,
+  reason: null,
+  busy: 0,
+  replaced: 0,
+  requeued: 0,
+  flatnessNotice: null,
+  gpu: null,
+}));
+
+/**
+ * Job workers the analysis worker may split its flatness search over: the pool's size with no
+ * run beside the data (a share's loss holds a few MB).
+ */
+export function flatnessPoolWorkers(): number {
+  // Only where the link asks for a pool (`workers=`): each job worker loads the backend and the
+  // digits before its first share, and that start-up against a search of a few seconds has not
+  // been measured to pay off, so a plain run keeps its flatness search in the analysis worker.
+  const asked = useConfig.getState().workers;
+  if (asked === null) return 1;
+  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
+  return poolSizing(cores, asked, 0).size;
+}
