@@ -151,14 +151,18 @@ export async function benchWeight(browser, server, root) {
   return { pages, goals };
 }
 
-/** `npm run bench -- --only weight`: builds dist/ if needed, measures, writes the JSON. */
+/**
+ * `npm run bench -- --only weight`: builds dist/ from the sources now (a dist/ left from an older
+ * commit would weigh that commit; an explicit E2E_DIST is measured as it is), measures, writes
+ * the JSON.
+ */
 export async function main(args) {
   const { spawnSync } = await import('node:child_process');
   const { existsSync, mkdirSync, writeFileSync } = await import('node:fs');
   const { launch, serveDist } = await import('../tests/e2e/harness.mjs');
   const { printGoals } = await import('./bench-goals.mjs');
   const root = process.env.E2E_DIST || 'dist';
-  if (!existsSync(join(root, 'index.html')) || args.includes('--rebuild'))
+  if (!process.env.E2E_DIST || !existsSync(join(root, 'index.html')) || args.includes('--rebuild'))
     spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', root], {
       stdio: 'inherit',
     });
