@@ -16,7 +16,7 @@ export type GpuMode = (typeof GPU_MODES)[number];
 export const GPU_INSTALL = 'npm install --no-save webgpu@0.6.2';
 
 export const GPU_HELP =
-  'sweeps: train the plain-SGD runs of each width together on the GPU\n' +
+  'sweeps: train the runs of each width and optimizer together on the GPU\n' +
   '(auto: a hardware adapter if Dawn for Node is installed; on: any\n' +
   'adapter, software too, else an error; off: the CPU only).\n' +
   `Dawn for Node: ${GPU_INSTALL}`;

@@ -1,6 +1,6 @@
 /**
  * A sweep's runs on the fused GPU ensemble from the command line (issue 14), as section 7 of the
- * page does them (src/ui/poolSweeps.ts): planEnsembles groups the plain-SGD runs of one width;
+ * page does them (src/ui/poolSweeps.ts): planEnsembles groups the runs of one width and optimizer;
  * each group trains as one ensemble on the device (several side by side, within the memory
  * budget), and each run's window, the moment it ends, is analysed on the CPU side (the
  * worker-thread pool, or this thread with --workers 1) as a job of its own; every other run is

@@ -46,7 +46,7 @@ export interface SweepGpu {
 /**
  * The sweep's runner (undefined: one after another here) and the list its failures go to.
  * The pool lives for one sweep: started on its first jobs, closed after its last. With a GPU
- * device, the plain-SGD runs train as ensembles on it and the rest on the pool (gpuSweep.ts);
+ * device, the runs of one width and optimizer train as ensembles on it and the rest on the pool (gpuSweep.ts);
  * the device is the sweep's, destroyed when it ends.
  */
 export function sweepRunner(

@@ -261,9 +261,9 @@ export function UniversalitySection() {
         Plain SGD at α = {config.lr}; SGD with momentum μ = {config.momentum} (v ← μv + g, w ← w −
         αv) at α(1 − μ) = {momentumLr(config.lr, config.momentum)}, since momentum moves 1/(1 − μ)
         times further per step and so takes the same effective step as SGD; Adam (β₁ 0.9, β₂ 0.999,
-        ε 10⁻⁸) at α = {ADAM_LR}, since Adam&rsquo;s per-weight steps make α = 0.1 diverge. Momentum
-        and Adam train with TensorFlow.js ops (the WebAssembly kernel is SGD-only), so they are
-        slower.
+        ε 10⁻⁸) at α = {ADAM_LR}, since Adam&rsquo;s per-weight steps make α = 0.1 diverge. On a
+        CPU, momentum and Adam train with TensorFlow.js ops (the WebAssembly kernel is SGD-only), so
+        they are slower; the fused WebGPU trainer has all three.
       </p>
       <SweepControls
         mode="optimizers"
