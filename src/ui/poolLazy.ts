@@ -10,7 +10,7 @@ import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { BackendName } from '../engine/backend';
 import type { IdxFile, UniversalityMode, UniversalityRunSpec } from '../protocol/messages';
-import { applyForgettingEvent } from '../state/forgettingStore';
+import { stopForgetting } from '../state/forgettingStore';
 import { applyUniversalityEvent } from '../state/universalityStore';
 import type { Outcome } from './workerPool';
 
@@ -19,8 +19,19 @@ type Forgetting = typeof import('./poolForgetting');
 
 let sweepsLoad: Promise<Sweeps> | null = null;
 let forgettingLoad: Promise<Forgetting> | null = null;
-const sweeps = (): Promise<Sweeps> => (sweepsLoad ??= import('./poolSweeps'));
-const forgetting = (): Promise<Forgetting> => (forgettingLoad ??= import('./poolForgetting'));
+// A failed import is forgotten, so the next start tries again.
+const sweeps = (): Promise<Sweeps> =>
+  (sweepsLoad ??= import('./poolSweeps').catch((e: unknown) => {
+    sweepsLoad = null;
+    throw e;
+  }));
+const forgetting = (): Promise<Forgetting> =>
+  (forgettingLoad ??= import('./poolForgetting').catch((e: unknown) => {
+    forgettingLoad = null;
+    throw e;
+  }));
+/** A stop waiting on an import that fails: the start that began it reports the failure. */
+const reported = () => {};
 
 const why = (e: unknown) =>
   `the page's sweep code could not be loaded (${e instanceof Error ? e.message : String(e)})`;
@@ -43,15 +54,15 @@ export function startPoolSweep(
 }
 
 export function pausePoolSweep(): void {
-  void sweepsLoad?.then((m) => m.pausePoolSweep());
+  void sweepsLoad?.then((m) => m.pausePoolSweep(), reported);
 }
 
 export function resumePoolSweep(): void {
-  void sweepsLoad?.then((m) => m.resumePoolSweep());
+  void sweepsLoad?.then((m) => m.resumePoolSweep(), reported);
 }
 
 export function cancelPoolSweep(reason?: string): void {
-  void sweepsLoad?.then((m) => m.cancelPoolSweep(reason));
+  void sweepsLoad?.then((m) => m.cancelPoolSweep(reason), reported);
 }
 
 export function startPoolForgetting(
@@ -61,13 +72,13 @@ export function startPoolForgetting(
 ): void {
   forgetting().then(
     (m) => m.startPoolForgetting(config, m.forgettingPoolSetup(config, idx, forced)),
-    (e: unknown) =>
-      applyForgettingEvent({ type: 'forgettingState', state: 'error', message: why(e) }),
+    // Not as the sweep's event: the store, still 'starting', takes those as the last sweep's.
+    (e: unknown) => stopForgetting('error', why(e)),
   );
 }
 
 export function cancelPoolForgetting(reason?: string): void {
-  void forgettingLoad?.then((m) => m.cancelPoolForgetting(reason));
+  void forgettingLoad?.then((m) => m.cancelPoolForgetting(reason), reported);
 }
 
 /** One share of a run's flatness search on the pool (the outcome says why it failed). */
