@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
-import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
+import type { RunConfig } from '../../src/engine/experiments/config';
 import {
   summariseRun,
   trainWindow,
@@ -18,23 +18,11 @@ import { analyseWindow, runEnsembleJob, type EnsembleWindow } from '../../src/en
 import { ensembleProblem } from '../../src/engine/experiments/ensemblePlan';
 import { initMlp } from '../../src/engine/nets/mlp';
 import { useBackend } from './tfBackend';
-import { CpuEnsemble } from '../fixtures/cpuEnsemble';
+import { CpuEnsemble, ENSEMBLE_TEST_BASE, ENSEMBLE_TEST_CONFIGS } from '../fixtures/cpuEnsemble';
 
 const dataPath = 'public/data/mnist-10k.bin';
-// 8,000 training digits: 80 steps an epoch at B = 100, 160 at B = 50. Two warm-up epochs and a
-// one-epoch window; the runs' windows end at different steps (240 and 480).
-const base: RunConfig = {
-  ...DEFAULT_CONFIG,
-  hidden: 12,
-  warmupEpochs: 2,
-  windowEpochs: 1,
-  flatnessModes: 8,
-};
-const configs: RunConfig[] = [
-  { ...base, batchSize: 100, lr: 0.1, seed: 3 },
-  { ...base, batchSize: 50, lr: 0.05, seed: 4 },
-  { ...base, batchSize: 100, lr: 0.2, seed: 5 },
-];
+const base = ENSEMBLE_TEST_BASE;
+const configs = ENSEMBLE_TEST_CONFIGS;
 
 function same(w: EnsembleWindow, alone: Awaited<ReturnType<typeof trainWindow>>): void {
   expect(w.count).toBe(alone.win.count);

@@ -13,12 +13,8 @@ import {
   FusedTrainer,
   type FusedLaneFactory,
 } from '../../src/engine/experiments/fusedTrainer';
-import {
-  fillBatch,
-  trainingRun,
-  type LiveControls,
-  type TrainingEvent,
-} from '../../src/engine/experiments/training';
+import { fillBatch, trainingRun, type LiveControls } from '../../src/engine/experiments/training';
+import { comparable, firstDiff } from '../fixtures/trainingEvents';
 import { cloneWeights, initMlp } from '../../src/engine/nets/mlp';
 import { allocBatch, type OptimizerState } from '../../src/engine/nets/netTypes';
 import { TfMlp } from '../../src/engine/nets/tfMlp';
@@ -90,27 +86,6 @@ const base: RunConfig = {
 };
 const momentum: RunConfig = { ...base, optimizer: 'momentum', momentum: 0.9, lr: 0.01 };
 const adam: RunConfig = { ...base, optimizer: 'adam', lr: 0.001 };
-
-function comparable(e: TrainingEvent): unknown {
-  if (e.type === 'epoch')
-    return Object.fromEntries(
-      Object.entries(e.record).map(([k, v]) => [k, Number(v.toPrecision(12))]),
-    );
-  if (e.type === 'step') return { ...e, w2: e.w2 ? Array.from(e.w2) : undefined };
-  if (e.type === 'checkpoint' || e.type === 'windowEnd')
-    return { ...e, weights: [...e.weights.W1, ...e.weights.W2, ...e.weights.W3] };
-  return e;
-}
-
-/** The first event that differs, in a few words. */
-function firstDiff(a: unknown[], b: unknown[]): string | null {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = JSON.stringify(a[i]);
-    const y = JSON.stringify(b[i]);
-    if (x !== y) return `event ${i}: ${x?.slice(0, 200)} vs ${y?.slice(0, 200)}`;
-  }
-  return null;
-}
 
 describe.skipIf(!existsSync(dataPath))(
   'momentum and Adam on the fused trainer hand their state over (GPU replaced by a CPU stand-in)',

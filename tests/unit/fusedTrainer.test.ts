@@ -7,11 +7,8 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
 import { FUSED_IMPL, FusedTrainer } from '../../src/engine/experiments/fusedTrainer';
-import {
-  trainingRun,
-  type LiveControls,
-  type TrainingEvent,
-} from '../../src/engine/experiments/training';
+import { trainingRun, type LiveControls } from '../../src/engine/experiments/training';
+import { comparable, firstDiff } from '../fixtures/trainingEvents';
 import { initMlp } from '../../src/engine/nets/mlp';
 import * as fused from '../../src/engine/nets/webgpu/fusedMlp';
 import { useBackend } from './tfBackend';
@@ -122,29 +119,6 @@ describe.skipIf(!existsSync(dataPath))('FusedTrainer (GPU replaced by a CPU stan
     control.chunks = 0;
     control.created.length = 0;
   });
-
-  function comparable(e: TrainingEvent): unknown {
-    // The full-set losses are float64 sums whose grouping follows the SIMD net's batch capacity,
-    // which differs between a net that stepped and one that only evaluates: 12 digits agree.
-    if (e.type === 'epoch')
-      return Object.fromEntries(
-        Object.entries(e.record).map(([k, v]) => [k, Number(v.toPrecision(12))]),
-      );
-    if (e.type === 'step') return { ...e, w2: e.w2 ? Array.from(e.w2) : undefined };
-    if (e.type === 'checkpoint' || e.type === 'windowEnd')
-      return { ...e, weights: [...e.weights.W1, ...e.weights.W2, ...e.weights.W3] };
-    return e;
-  }
-
-  /** The first event that differs, in a few words (a full diff of 300 events takes minutes). */
-  function firstDiff(a: unknown[], b: unknown[]): string | null {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      const x = JSON.stringify(a[i]);
-      const y = JSON.stringify(b[i]);
-      if (x !== y) return `event ${i}: ${x?.slice(0, 200)} vs ${y?.slice(0, 200)}`;
-    }
-    return null;
-  }
 
   async function run(
     onGpu: boolean,

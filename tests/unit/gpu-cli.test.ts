@@ -18,12 +18,12 @@ import { localCpu, poolCpu, runOnEnsembles, type GpuReport } from '../../src/cli
 import { WorkerPool, type FailedJob } from '../../src/cli/pool';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
 import type { Dataset } from '../../src/engine/data/dataset';
-import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
+import type { RunConfig } from '../../src/engine/experiments/config';
 import type { RunSummary, SweepJobSpec } from '../../src/engine/experiments/sweeps';
 import { runJob } from '../../src/engine/jobs/run';
 import { SHARP_THRESHOLD_C } from '../../src/engine/landscape/effectiveDimension';
 import { FusedGpuError } from '../../src/engine/nets/webgpu/fusedRuntime';
-import { CpuEnsemble } from '../fixtures/cpuEnsemble';
+import { CpuEnsemble, ENSEMBLE_TEST_CONFIGS } from '../fixtures/cpuEnsemble';
 import { useBackend } from './tfBackend';
 
 const sweepArgs = ['--experiment', 'width-sweep'];
@@ -175,20 +175,9 @@ describe('where a sweep trains', () => {
 });
 
 const dataPath = 'public/data/mnist-10k.bin';
-// 8,000 training digits: 80 steps an epoch at B = 100, 160 at B = 50; the windows end at
-// different steps (240 and 480), so a fault at chunk 7 falls after runs 0 and 2 ended.
-const base: RunConfig = {
-  ...DEFAULT_CONFIG,
-  hidden: 12,
-  warmupEpochs: 2,
-  windowEpochs: 1,
-  flatnessModes: 8,
-};
-const configs: RunConfig[] = [
-  { ...base, batchSize: 100, lr: 0.1, seed: 3 },
-  { ...base, batchSize: 50, lr: 0.05, seed: 4 },
-  { ...base, batchSize: 100, lr: 0.2, seed: 5 },
-];
+// The windows end at different steps (240 and 480), so a fault at chunk 7 falls after runs 0
+// and 2 ended.
+const configs = ENSEMBLE_TEST_CONFIGS;
 const narrow: RunConfig = { ...configs[2], hidden: 8 };
 const specOf = (config: RunConfig): SweepJobSpec => ({
   kind: 'run',
