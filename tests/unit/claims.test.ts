@@ -1,0 +1,114 @@
+/**
+ * The page's comparison claims go by intervals, not by means: LDC is "below EWC" at an N_c only
+ * where the 95% interval of LDC − EWC lies below zero.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/engine/forgetting/experiment';
+import {
+  ncCurve,
+  ncVerdictText,
+  ncVersusEwc,
+  settingStats,
+  welchDifference,
+} from '../../src/state/forgettingData';
+
+function run(
+  method: RunResult['method'],
+  lambda: number,
+  nc: number | null,
+  seed: number,
+  total: number,
+): RunResult {
+  return {
+    method,
+    lambda,
+    nc,
+    seed,
+    eps1: total / 2,
+    eps2: total / 2,
+    eps1Own: total / 4,
+    eps2Own: total / 4,
+    valEps1: total / 2,
+    valEps2: total / 2,
+    valEps1Own: total / 4,
+    valEps2Own: total / 4,
+    curve: [],
+    displacement: [],
+    penalty: 0,
+    seconds: 0,
+  };
+}
+
+describe('LDC against EWC at each N_c', () => {
+  // EWC per seed 0.30, 0.20, 0.40. LDC at N_c = 5 is 0.2 above EWC on every seed (resolved
+  // above); at N_c = 50 its mean is below EWC's but the per-seed differences are −0.2, +0.1,
+  // −0.05 (unresolved); at N_c = 200 it is 0.1 below on seeds 0 and 2, 0.12 below on seed 1.
+  const ewc = [0.3, 0.2, 0.4];
+  const ldc: Record<number, number[]> = {
+    5: ewc.map((e) => e + 0.2),
+    50: [0.1, 0.3, 0.35],
+    200: [0.2, 0.08, 0.3],
+  };
+  const runs: RunResult[] = [];
+  ewc.forEach((e, seed) => runs.push(run('ewc', 1e4, null, seed, e)));
+  for (const [nc, v] of Object.entries(ldc))
+    v.forEach((t, seed) => runs.push(run('ldc', 3, Number(nc), seed, t)));
+  const cmp = ncVersusEwc(
+    runs,
+    ncCurve(settingStats(runs, 'all')),
+    { method: 'ewc', lambda: 1e4, nc: null },
+    'all',
+  );
+
+  it('pairs each N_c with EWC seed by seed', () => {
+    expect(cmp.map((c) => c.nc)).toEqual([5, 50, 200]);
+    expect(cmp.map((c) => c.d.n)).toEqual([3, 3, 3]);
+    expect(cmp[0].d.mean).toBeCloseTo(0.2, 12);
+    expect(cmp[0].d.sd).toBeCloseTo(0, 12);
+    expect(cmp[1].d.mean).toBeCloseTo(-0.05, 12);
+    expect(cmp[2].d.mean).toBeCloseTo(-0.32 / 3, 12);
+  });
+
+  it('says "below" only where the interval is below zero, even where the mean is lower', () => {
+    expect(ncVerdictText(cmp, 'paired seed by seed')).toBe(
+      'By the 95% interval of LDC − EWC (paired seed by seed), LDC is below EWC at N_c = 200, above it at N_c = 5 and unresolved (the interval includes 0) at N_c = 50.',
+    );
+  });
+
+  it('one seed resolves nothing; no EWC, no sentence', () => {
+    const one = runs.filter((r) => r.seed === 0);
+    const c1 = ncVersusEwc(
+      one,
+      ncCurve(settingStats(one, 'all')),
+      { method: 'ewc', lambda: 1e4, nc: null },
+      'all',
+    );
+    expect(ncVerdictText(c1, 'paired seed by seed')).toBe(
+      'One seed cannot say at which N_c LDC is below EWC.',
+    );
+    expect(ncVersusEwc(runs, ncCurve(settingStats(runs, 'all')), null, 'all')).toEqual([]);
+    expect(ncVerdictText([], 'x')).toBe('');
+  });
+
+  it('with none below, says so', () => {
+    expect(ncVerdictText([cmp[0]], 'paired seed by seed')).toBe(
+      'By the 95% interval of LDC − EWC (paired seed by seed), LDC is below EWC at no N_c and above it at N_c = 5.',
+    );
+  });
+});
+
+describe("Welch's interval from means and sds", () => {
+  it('a known case: equal sds, n = 5 each → df = 8, t = 2.306004', () => {
+    // se = √(1/5 + 1/5) = 0.632456; half = 2.306004 · 0.632456 = 1.458445.
+    const d = welchDifference({ mean: 1, sd: 1, n: 5 }, { mean: 0, sd: 1, n: 5 });
+    expect(d.mean).toBe(1);
+    expect(d.ci95[0]).toBeCloseTo(-0.458445, 5);
+    expect(d.ci95[1]).toBeCloseTo(2.458445, 5);
+  });
+
+  it('one seed on either side: no interval', () => {
+    const d = welchDifference({ mean: 1, sd: 0, n: 1 }, { mean: 0, sd: 1, n: 5 });
+    expect(d.ci95.every(Number.isNaN)).toBe(true);
+    expect(d.n).toBe(1);
+  });
+});
