@@ -16,7 +16,7 @@ import type {
 } from '../engine/forgetting';
 // The pure module only: the package index would pull TensorFlow.js into the page's bundle.
 import { meanInterval, type PairedDifference } from '../engine/forgetting/selection';
-import { studentTQuantile } from '../engine/landscape/fits';
+import { welchDifference } from './claims';
 import type { ForgettingChoice, Scoring } from './forgettingStore';
 
 export const METHODS: readonly Method[] = ['none', 'ldc', 'ewc'];
@@ -295,26 +295,6 @@ export function ncVersusEwc(
     const d = pairedDifference(runs, p, ewc, scoring);
     return d ? [{ nc: p.nc ?? 0, d }] : [];
   });
-}
-
-/**
- * Welch's 95% interval of a − b from means and sample sds alone: for a summary that keeps no
- * per-seed values. Unpaired, so wider than the paired interval when seeds move both together.
- */
-export function welchDifference(
-  a: { mean: number; sd: number; n: number },
-  b: { mean: number; sd: number; n: number },
-): PairedDifference {
-  const mean = a.mean - b.mean;
-  const n = Math.min(a.n, b.n);
-  if (a.n < 2 || b.n < 2) return { mean, sd: NaN, ci95: [NaN, NaN], n };
-  const va = (a.sd * a.sd) / a.n;
-  const vb = (b.sd * b.sd) / b.n;
-  const se = Math.sqrt(va + vb);
-  if (se === 0) return { mean, sd: 0, ci95: [mean, mean], n };
-  const df = (va + vb) ** 2 / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1));
-  const half = studentTQuantile(0.975, df) * se;
-  return { mean, sd: se * Math.sqrt(n), ci95: [mean - half, mean + half], n };
 }
 
 /**

@@ -4,13 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/forgetting/experiment';
-import {
-  ncCurve,
-  ncVerdictText,
-  ncVersusEwc,
-  settingStats,
-  welchDifference,
-} from '../../src/state/forgettingData';
+import { ncCurve, ncVerdictText, ncVersusEwc, settingStats } from '../../src/state/forgettingData';
+import { leaderBySeed, welchDifference } from '../../src/state/claims';
 
 function run(
   method: RunResult['method'],
@@ -110,5 +105,37 @@ describe("Welch's interval from means and sds", () => {
     const d = welchDifference({ mean: 1, sd: 0, n: 1 }, { mean: 0, sd: 1, n: 5 });
     expect(d.ci95.every(Number.isNaN)).toBe(true);
     expect(d.n).toBe(1);
+  });
+});
+
+describe('the leader among methods, by the paired interval over seeds', () => {
+  const r = (method: string, seed: number, v: number) => ({ method, seed, v });
+  // a beats c on every seed by 0.1 (resolved); a beats b by +0.1, −0.05, +0.02 (not resolved).
+  const runs = [
+    ...[0.5, 0.45, 0.47].map((v, s) => r('a', s, v)),
+    ...[0.4, 0.5, 0.45].map((v, s) => r('b', s, v)),
+    ...[0.4, 0.35, 0.37].map((v, s) => r('c', s, v)),
+  ];
+  const groups = ['a', 'b', 'c'].map((key) => ({
+    key,
+    runs: runs.filter((x) => x.method === key),
+  }));
+
+  it('names the largest mean and the groups it is not resolved from', () => {
+    expect(leaderBySeed(groups, (x) => x.v, true)).toEqual({ leader: 'a', tied: ['b'], seeds: 3 });
+  });
+
+  it('the smallest, when asked', () => {
+    // c is below a on every seed (resolved) and below b by 0, −0.15, −0.08 (not resolved).
+    expect(leaderBySeed(groups, (x) => x.v, false)).toEqual({ leader: 'c', tied: ['b'], seeds: 3 });
+  });
+
+  it('one seed resolves nothing', () => {
+    const one = groups.map((g) => ({ ...g, runs: g.runs.slice(0, 1) }));
+    expect(leaderBySeed(one, (x) => x.v, true)).toEqual({
+      leader: 'a',
+      tied: ['b', 'c'],
+      seeds: 1,
+    });
   });
 });
