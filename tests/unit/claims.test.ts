@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/forgetting/experiment';
 import { ncCurve, ncVerdictText, ncVersusEwc, settingStats } from '../../src/state/forgettingData';
 import { leaderBySeed, welchDifference } from '../../src/state/claims';
+import { aboveBeyondError, correlationInterval, sharpModesLead } from '../../src/views/claimsText';
 
 function run(
   method: RunResult['method'],
@@ -137,5 +138,36 @@ describe('the leader among methods, by the paired interval over seeds', () => {
       tied: ['b', 'c'],
       seeds: 1,
     });
+  });
+});
+
+describe('caption verdicts from the uncertainty shown', () => {
+  it('the flatness figure says "the high-variance modes are the sharp ones" only by ψ’s interval', () => {
+    expect(sharpModesLead({ ci95: [2.7, 3.9] })).toBe(
+      'The high-variance modes are the sharp ones (ψ’s 95% interval in the σ²–F fit is above zero)',
+    );
+    expect(sharpModesLead({ ci95: [-0.22, 7.35] })).toBe(
+      'Whether the high-variance modes are the sharp ones is not resolved in this window (ψ’s 95% interval in the σ²–F fit includes zero)',
+    );
+    expect(sharpModesLead({ ci95: [-3, -1] })).toMatch(
+      /^Here the high-variance modes are the flat/,
+    );
+    expect(sharpModesLead(null)).toBe('Flatness by rank');
+  });
+
+  it('"hotter" needs a gap beyond 1.96 combined standard errors', () => {
+    // Gap 1, combined se = √(0.3² + 0.4²) = 0.5: 1 > 0.98 → hotter; with se 0.4 and 0.4 → 1.109.
+    expect(aboveBeyondError({ value: 2, se: 0.3 }, { value: 1, se: 0.4 })).toBe(true);
+    expect(aboveBeyondError({ value: 2, se: 0.4 }, { value: 1, se: 0.4 })).toBe(false);
+    expect(aboveBeyondError({ value: 2, se: NaN }, { value: 1, se: 0 })).toBe(false);
+  });
+
+  it("a correlation's 95% interval by Fisher's z", () => {
+    // r = 0.76, n = 11: z = atanh(0.76) = 0.996, half = 1.96/√8 = 0.693 → tanh(0.303), tanh(1.689).
+    const [lo, hi] = correlationInterval(0.76, 11);
+    expect(lo).toBeCloseTo(0.2939, 3);
+    expect(hi).toBeCloseTo(0.9341, 3);
+    expect(correlationInterval(0.5, 3).every(Number.isNaN)).toBe(true);
+    expect(correlationInterval(1, 10).every(Number.isNaN)).toBe(true);
   });
 });
