@@ -2,6 +2,7 @@
  * Verdicts the figures' captions state, decided by the uncertainty of the numbers shown rather
  * than by their point values. Pure and engine-free, so views can use them (tests/unit/claims.test.ts).
  */
+import { fmtDash, fmtSigned } from './format';
 import { exponentSign } from './theoryParts';
 
 /**
@@ -39,4 +40,33 @@ export function correlationInterval(r: number, n: number): [number, number] {
   const z = Math.atanh(r);
   const half = 1.959964 / Math.sqrt(n - 3);
   return [Math.tanh(z - half), Math.tanh(z + half)];
+}
+
+/**
+ * Section 4's account of the Langevin slope (σ² ∝ F^slope, the negated ψ), by its 95% interval:
+ * which way the run spreads with flatness, and whether the slope is beyond the +2 of the
+ * Einstein relation in equilibrium.
+ */
+export function langevinSlopeClauses(fit: { slope: number; ci95: readonly number[] }): {
+  sign: string;
+  steep: string;
+} {
+  const lo = -fit.ci95[1];
+  const hi = -fit.ci95[0];
+  if (!Number.isFinite(fit.slope) || !(lo <= hi))
+    return { sign: 'has no slope fit in this window', steep: '' };
+  const ci = `its slope ${fmtSigned(fit.slope)}, 95% CI ${fmtDash([lo, hi], 2)}`;
+  const sign =
+    lo > 0
+      ? `spreads more along flatter modes, the sign the Einstein relation predicts (${ci})`
+      : hi < 0
+        ? `spreads less along flatter modes, like SGD and unlike the Einstein relation (${ci})`
+        : `does not resolve which way it spreads with flatness (${ci}, includes zero)`;
+  const steep =
+    lo > 2
+      ? 'beyond +2 (here its whole interval is beyond it)'
+      : hi < 2
+        ? '(here the interval lies below the +2 of equilibrium)'
+        : '(here the interval includes the +2 of equilibrium)';
+  return { sign, steep };
 }

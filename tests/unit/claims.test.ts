@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/forgetting/experiment';
 import { ncCurve, ncVerdictText, ncVersusEwc, settingStats } from '../../src/state/forgettingData';
 import { leaderBySeed, welchDifference } from '../../src/state/claims';
-import { aboveBeyondError, correlationInterval, sharpModesLead } from '../../src/views/claimsText';
+import {
+  aboveBeyondError,
+  correlationInterval,
+  langevinSlopeClauses,
+  sharpModesLead,
+} from '../../src/views/claimsText';
 
 function run(
   method: RunResult['method'],
@@ -169,5 +174,32 @@ describe('caption verdicts from the uncertainty shown', () => {
     expect(hi).toBeCloseTo(0.9341, 3);
     expect(correlationInterval(0.5, 3).every(Number.isNaN)).toBe(true);
     expect(correlationInterval(1, 10).every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('the Langevin paragraph by the slope’s interval', () => {
+  // ψ = −slope: ψ's interval [−3.9, −2.5] is the slope's [2.5, 3.9].
+  it('above +2: spreads more along flatter modes, beyond +2', () => {
+    expect(langevinSlopeClauses({ slope: 3.2, ci95: [-3.9, -2.5] })).toEqual({
+      sign: 'spreads more along flatter modes, the sign the Einstein relation predicts (its slope +3.20, 95% CI 2.50–3.90)',
+      steep: 'beyond +2 (here its whole interval is beyond it)',
+    });
+  });
+  it('an interval across zero says neither way', () => {
+    const c = langevinSlopeClauses({ slope: 0.8, ci95: [-2.1, 0.5] });
+    expect(c.sign).toBe(
+      'does not resolve which way it spreads with flatness (its slope +0.80, 95% CI −0.50 to 2.10, includes zero)',
+    );
+    expect(c.steep).toBe('(here the interval includes the +2 of equilibrium)');
+  });
+  it('below zero is the SGD sign; no fit, no numbers', () => {
+    expect(langevinSlopeClauses({ slope: -1, ci95: [0.5, 1.5] }).sign).toMatch(/^spreads less/);
+    expect(langevinSlopeClauses({ slope: -1, ci95: [0.5, 1.5] }).steep).toBe(
+      '(here the interval lies below the +2 of equilibrium)',
+    );
+    expect(langevinSlopeClauses({ slope: NaN, ci95: [NaN, NaN] })).toEqual({
+      sign: 'has no slope fit in this window',
+      steep: '',
+    });
   });
 });
