@@ -70,3 +70,42 @@ export function langevinSlopeClauses(fit: { slope: number; ci95: readonly number
         : '(here the interval includes the +2 of equilibrium)';
   return { sign, steep };
 }
+
+/**
+ * How many single lags s ≥ `from` of the correlation functions lie within ±band(s), the 95%
+ * range of uncorrelated velocities: the count behind "single lags are mostly within the noise".
+ */
+export function lagsWithinBand(
+  cs: readonly (readonly number[])[],
+  band: (s: number) => number,
+  from = 2,
+): { inside: number; total: number } {
+  let inside = 0;
+  let total = 0;
+  for (const c of cs)
+    for (let s = from; s < c.length; s++) {
+      const b = band(s);
+      if (!Number.isFinite(b) || !Number.isFinite(c[s])) continue;
+      total++;
+      if (Math.abs(c[s]) <= b) inside++;
+    }
+  return { inside, total };
+}
+
+/**
+ * Whether curvature and flatness say the same thing: the quadratic picture k ∝ 1/F² needs both
+ * the slope of k against F (its 95% interval holding −2) and the median ratio to the picture
+ * (within a factor 1.5 of 1).
+ */
+export function quadraticPictureVerdict(
+  fit: { ci95: readonly number[] },
+  medianRatio: number,
+): string {
+  const slopeOk = fit.ci95[0] <= -2 && -2 <= fit.ci95[1];
+  const levelOk = Math.abs(Math.log(medianRatio)) < Math.log(1.5);
+  if (slopeOk && levelOk)
+    return 'flatness and curvature carry the same information here (the interval holds −2 and the median ratio is within a factor 1.5 of 1).';
+  if (levelOk)
+    return 'the median agrees with the quadratic picture, but the interval of s excludes −2: k is not a fixed multiple of 1/F² across these modes.';
+  return 'the profiles are not quadratic in ln L out to the threshold, so F and k differ by more than a constant.';
+}

@@ -9,7 +9,9 @@ import { leaderBySeed, welchDifference } from '../../src/state/claims';
 import {
   aboveBeyondError,
   correlationInterval,
+  lagsWithinBand,
   langevinSlopeClauses,
+  quadraticPictureVerdict,
   sharpModesLead,
 } from '../../src/views/claimsText';
 
@@ -201,5 +203,31 @@ describe('the Langevin paragraph by the slope’s interval', () => {
       sign: 'has no slope fit in this window',
       steep: '',
     });
+  });
+});
+
+describe('velocity correlations and the quadratic picture', () => {
+  it('counts the single lags within the band from s = 2', () => {
+    // Band 0.1 everywhere: lags 2..4 of the first curve are 0.05, −0.2, 0.1 (2 inside); the
+    // second has 0.3 at lag 2 (outside) and a NaN (skipped).
+    expect(
+      lagsWithinBand(
+        [
+          [1, -0.3, 0.05, -0.2, 0.1],
+          [1, 0, 0.3, NaN],
+        ],
+        () => 0.1,
+      ),
+    ).toEqual({ inside: 2, total: 4 });
+  });
+
+  it('"the same information" needs the slope interval to hold −2 and the median near 1', () => {
+    expect(quadraticPictureVerdict({ ci95: [-2.3, -1.8] }, 1.2)).toMatch(
+      /^flatness and curvature carry/,
+    );
+    expect(quadraticPictureVerdict({ ci95: [-1.6, -1.2] }, 1.2)).toMatch(/excludes −2/);
+    expect(quadraticPictureVerdict({ ci95: [-2.3, -1.8] }, 2)).toMatch(
+      /^the profiles are not quadratic/,
+    );
   });
 });
