@@ -166,7 +166,7 @@ function SamplingSubsection() {
               ? 'Without the epoch anticorrelation the relation is no longer inverse'
               : 'With replacement ψ’s interval includes zero: this run does not resolve whether the relation stays inverse'}
           {exponentSign(r.psi) === 'positive' && exponentSign(e.psi) === 'positive'
-            ? `; the change in ψ is ${f(r.psi.exponent - e.psi.exponent)}.`
+            ? `; the change in ψ is ${f(r.psi.exponent - e.psi.exponent)}${overlap(e.psi.ci95, r.psi.ci95) ? ', not resolved from zero by these two runs (their intervals overlap)' : ''}.`
             : '.'}
         </p>
       ) : null}
