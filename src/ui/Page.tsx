@@ -20,7 +20,7 @@ import { RunPanel } from './RunPanel';
 import { SectionNav } from './SectionNav';
 import { PhoneRunBar } from './PhoneRunBar';
 import { LangevinParagraph, WindowPhrase } from './articleParts';
-import { fmtExponent } from '../views/format';
+import { fmtExponent, fmtExponentInterval } from '../views/format';
 import { openRunFile, useRunFile } from './runActions';
 import { prefetchWhenIdle } from './workers';
 import { precomputedRun } from './precomputedRun';
@@ -44,9 +44,10 @@ function ResultSummary() {
   const f = fmtExponent;
   return (
     <p className="result-summary" data-testid="result-summary">
-      SGD: ψ = <strong>{f(sgd.fits.psi.exponent)}</strong> (95% CI {f(sgd.fits.psi.ci95[0])}–
-      {f(sgd.fits.psi.ci95[1])}, R² {f(sgd.fits.psi.r2)}), γ = {f(sgd.fits.gamma.exponent)}; modes
-      2–35 hold {(sgd.varianceFraction35 * 100).toFixed(0)}% of the variance beyond mode 1.
+      SGD: ψ = <strong>{f(sgd.fits.psi.exponent)}</strong> (95% CI{' '}
+      {fmtExponentInterval(sgd.fits.psi.ci95)}, R² {f(sgd.fits.psi.r2)}), γ ={' '}
+      {f(sgd.fits.gamma.exponent)}; modes 2–35 hold {(sgd.varianceFraction35 * 100).toFixed(0)}% of
+      the variance beyond mode 1.
       {lang ? (
         <>
           {' '}
@@ -55,7 +56,8 @@ function ResultSummary() {
             {lang.fits.psi.slope >= 0 ? '+' : ''}
             {f(lang.fits.psi.slope)}
           </strong>{' '}
-          (R² {f(lang.fits.psi.r2)}).
+          (95% CI {fmtExponentInterval([-lang.fits.psi.ci95[1], -lang.fits.psi.ci95[0]])}, R²{' '}
+          {f(lang.fits.psi.r2)}).
         </>
       ) : null}
     </p>
