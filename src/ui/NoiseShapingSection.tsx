@@ -45,18 +45,19 @@ function Verdict({ runs }: { runs: NoiseShapingRun[] }) {
   const flatRatio = flat ? F(flat.leader) / F('sgd') : NaN;
   const lowResolved = low.seeds > 1 && low.tied.length === 0;
   const flatResolved = !!flat && flat.seeds > 1 && flat.tied.length === 0;
+  // What the leader is not resolved from, to go inside its parentheses.
   const tiedText = (
     l: { tied: NoiseMethod[]; seeds: number },
     others: number,
     v: (m: NoiseMethod) => string,
   ) =>
     l.seeds < 2
-      ? ' (one seed: not resolved from the others)'
+      ? 'one seed: not resolved from the others'
       : l.tied.length === others && others > 1
-        ? ' (not resolved from any of the others: each paired 95% interval over seeds includes 0)'
+        ? 'not resolved from any of the others: each paired 95% interval over seeds includes 0'
         : l.tied.length
-          ? ` (not resolved from ${l.tied.map((m) => `${methodLabel(m)}, ${v(m)}`).join('; ')}: the paired 95% interval over seeds includes 0)`
-          : ' (beyond the seed-to-seed variation: every paired 95% interval over seeds excludes 0)';
+          ? `not resolved from ${l.tied.map((m) => `${methodLabel(m)}, ${v(m)}`).join('; ')}: the paired 95% interval over seeds includes 0`
+          : 'beyond the seed-to-seed variation: every paired 95% interval over seeds excludes 0';
   return (
     <p data-testid="noise-shaping-verdict">
       <strong>What these runs show.</strong>{' '}
@@ -65,10 +66,9 @@ function Verdict({ runs }: { runs: NoiseShapingRun[] }) {
         : 'All four reached the exploration phase (training error ≤ 0.5%). '}
       Final test errors span {pct(spread)}
       {sdMax > 0 ? `, against a seed-to-seed spread (sd) of up to ${pct(sdMax)}` : ''}: lowest{' '}
-      {methodLabel(low.leader)} at {pct(err(low.leader).mean)}
-      {tiedText(low, present.length - 1, (m) => pct(err(m).mean))}.{' '}
+      {`${methodLabel(low.leader)} at ${pct(err(low.leader).mean)} (${tiedText(low, present.length - 1, (m) => pct(err(m).mean))}).`}{' '}
       {flat
-        ? `The flattest solutions by the median F along their sharpest directions: ${methodLabel(flat.leader)} (${F(flat.leader).toFixed(3)}${flat.leader === 'sgd' ? '' : `, ${flatRatio.toFixed(2)}× SGD's ${F('sgd').toFixed(3)}`})${tiedText(flat, verdict.explored.length - 1, (m) => F(m).toFixed(3))}. `
+        ? `The flattest solutions by the median F along their sharpest directions: ${methodLabel(flat.leader)} (${F(flat.leader).toFixed(3)}${flat.leader === 'sgd' ? '' : `, ${flatRatio.toFixed(2)}× SGD's ${F('sgd').toFixed(3)}`}; ${tiedText(flat, verdict.explored.length - 1, (m) => F(m).toFixed(3))}). `
         : ''}
       {!lowResolved
         ? 'No method reached a minimum that generalises measurably better than the others at this budget.'
