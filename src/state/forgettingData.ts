@@ -270,9 +270,9 @@ export function pairedText(d: PairedDifference): string {
 
 /** What a paired LDC − EWC interval says, in words. */
 export function pairedVerdict(d: PairedDifference): string {
-  if (d.n < 2) return 'one seed cannot say which method forgets less';
-  if (d.ci95[1] < 0) return 'LDC forgets less, beyond the seed-to-seed variation';
-  if (d.ci95[0] > 0) return 'EWC forgets less, beyond the seed-to-seed variation';
+  if (d.n < 2) return 'one seed cannot say which method has the lower ε₁ + ε₂';
+  if (d.ci95[1] < 0) return 'LDC’s ε₁ + ε₂ is lower, beyond the seed-to-seed variation';
+  if (d.ci95[0] > 0) return 'EWC’s ε₁ + ε₂ is lower, beyond the seed-to-seed variation';
   return 'the interval includes 0: over these seeds neither method is resolved as better';
 }
 
