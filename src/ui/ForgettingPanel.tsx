@@ -390,8 +390,8 @@ export function ForgettingSummaryNote() {
       {config.task1.join(',')} then {config.task2.join(',')}, {dataset ?? 'the loaded digits'}
       {backend ? `, ${backend}` : ''}): each method&rsquo;s setting chosen on validation data
       (budgets: LDC {summary.budget.ldc}, EWC {summary.budget.ewc}, no constraint{' '}
-      {summary.budget.none}), test ε₁ + ε₂ over the 10-way output — LDC {line('ldc')}, EWC{' '}
-      {line('ewc')}, no constraint {line('none')}.{' '}
+      {summary.budget.none}), test ε₁ + ε₂ over the 10-way output (mean ± sd over seeds) — LDC{' '}
+      {line('ldc')}, EWC {line('ewc')}, no constraint {line('none')}.{' '}
       {d ? `LDC − EWC per seed: ${pairedText(d)}; ${pairedVerdict(d)}. ` : ''}
       LDC&rsquo;s chosen N_c: {summary.bestNc ?? '–'}. {nc && `${nc} `}
       Over each task&rsquo;s own classes (chosen the same way): LDC {f3(o.ldc?.total ?? NaN)}, EWC{' '}

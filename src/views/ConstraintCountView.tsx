@@ -89,7 +89,7 @@ export function ConstraintCountView() {
       task-1 modes N_c, each at the λ chosen on validation data (mean over {seedsText(nSeeds)};
       bars: the range). Dashed: EWC at its λ chosen on validation data,{' '}
       {ewc
-        ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (λ = ${fmtLambda(ewc.lambda)})`
+        ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (mean ± sd; λ = ${fmtLambda(ewc.lambda)})`
         : 'not run yet'}
       ; dotted: no constraint{none ? `, ${none.total.mean.toFixed(3)}` : ''}. LDC&rsquo;s chosen
       setting (over λ and N_c):{' '}
