@@ -182,7 +182,7 @@ export function ActiveTemperatureView() {
         const d = pointerDelta / c.k;
         return `mode ${c.rank} T = ${fmt(interpAt(c.t.deltas, c.t.T, d))} ± ${fmt(interpAt(c.t.deltas, c.t.stderr, d))}, ln L = ${fmtFixed(Math.log(interpAt(c.t.deltas, c.t.loss, d)), 3)}`;
       })
-      .join('; ')}`;
+      .join('; ')} (T ± standard error)`;
   } else if (activeCurve) {
     readout = `Mode ${activeCurve.rank} (F = ${fmt(activeCurve.t.flatness)}): T = ${fmt(activeCurve.Tmin)} where the loss is lowest, up to ${fmt(activeCurve.Tmax)} at the edge of the scan (${fmt(activeCurve.Tmax / activeCurve.Tmin)}×)`;
   } else {
