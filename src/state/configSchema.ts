@@ -250,7 +250,8 @@ export const PRESETS: Preset[] = [
   {
     id: 'contrast',
     label: 'SGD vs Langevin',
-    description: 'The paper run, then Langevin dynamics from the same solution: opposite slopes.',
+    description:
+      'The paper run, then Langevin dynamics from the same solution: do the slopes differ?',
     config: { contrast: true },
   },
   {

@@ -16,6 +16,7 @@ import type {
 } from '../engine/forgetting';
 // The pure module only: the package index would pull TensorFlow.js into the page's bundle.
 import { meanInterval, type PairedDifference } from '../engine/forgetting/selection';
+import { welchDifference } from './claims';
 import type { ForgettingChoice, Scoring } from './forgettingStore';
 
 export const METHODS: readonly Method[] = ['none', 'ldc', 'ewc'];
@@ -269,10 +270,56 @@ export function pairedText(d: PairedDifference): string {
 
 /** What a paired LDC − EWC interval says, in words. */
 export function pairedVerdict(d: PairedDifference): string {
-  if (d.n < 2) return 'one seed cannot say which method forgets less';
-  if (d.ci95[1] < 0) return 'LDC forgets less, beyond the seed-to-seed variation';
-  if (d.ci95[0] > 0) return 'EWC forgets less, beyond the seed-to-seed variation';
+  if (d.n < 2) return 'one seed cannot say which method has the lower ε₁ + ε₂';
+  if (d.ci95[1] < 0) return 'LDC’s ε₁ + ε₂ is lower, beyond the seed-to-seed variation';
+  if (d.ci95[0] > 0) return 'EWC’s ε₁ + ε₂ is lower, beyond the seed-to-seed variation';
   return 'the interval includes 0: over these seeds neither method is resolved as better';
+}
+
+/** LDC at one N_c (its λ chosen on validation data) against EWC at its chosen λ. */
+export interface NcVersusEwc {
+  nc: number;
+  /** LDC − EWC test ε₁ + ε₂. */
+  d: PairedDifference;
+}
+
+/** LDC − EWC at each N_c of `curve`, paired seed by seed over the seeds both have run. */
+export function ncVersusEwc(
+  runs: readonly RunResult[],
+  curve: readonly SettingStats[],
+  ewc: Setting | null,
+  scoring: Scoring,
+): NcVersusEwc[] {
+  if (!ewc) return [];
+  return curve.flatMap((p) => {
+    const d = pairedDifference(runs, p, ewc, scoring);
+    return d ? [{ nc: p.nc ?? 0, d }] : [];
+  });
+}
+
+/**
+ * Where LDC is below EWC, by the 95% interval of LDC − EWC at each N_c rather than by the
+ * means: "By the 95% interval of LDC − EWC (paired seed by seed), LDC is below EWC at N_c =
+ * 200, 300, above it at N_c = 5, 10 and unresolved (the interval includes 0) at N_c = 100."
+ * `how` says how the interval was taken.
+ */
+export function ncVerdictText(cmp: readonly NcVersusEwc[], how: string): string {
+  if (!cmp.length) return '';
+  if (cmp.every((c) => c.d.n < 2)) return 'One seed cannot say at which N_c LDC is below EWC.';
+  const at = (f: (c: NcVersusEwc) => boolean) =>
+    cmp
+      .filter(f)
+      .map((c) => c.nc)
+      .join(', ');
+  const lower = at((c) => c.d.n > 1 && c.d.ci95[1] < 0);
+  const higher = at((c) => c.d.n > 1 && c.d.ci95[0] > 0);
+  const open = at((c) => !(c.d.n > 1 && (c.d.ci95[1] < 0 || c.d.ci95[0] > 0)));
+  const parts = [lower ? `LDC is below EWC at N_c = ${lower}` : 'LDC is below EWC at no N_c'];
+  if (higher) parts.push(`above it at N_c = ${higher}`);
+  if (open) parts.push(`unresolved (the interval includes 0) at N_c = ${open}`);
+  const list =
+    parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
+  return `By the 95% interval of LDC − EWC (${how}), ${list}.`;
 }
 
 /** The reference sweep the page bundles (src/views/forgettingReference.json, `--page-summary`). */
@@ -315,21 +362,17 @@ export function describeSweep(r: ForgettingReference): string[] {
   const d = s.paired.ldcMinusEwc;
   if (d) out.push(`Paired seed by seed, LDC − EWC = ${pairedText(d)}: ${pairedVerdict(d)}.`);
   const curve = s.ncCurve;
-  if (curve.length > 1 && Number.isFinite(s.ewcReference)) {
-    const below = curve.filter((p) => p.total < s.ewcReference).map((p) => p.nc);
+  if (curve.length > 1 && ewc) {
     const at = (p: (typeof curve)[number]) => `${f3(p.total)} at N_c = ${p.nc}`;
-    const ends = `${at(curve[0])}, ${at(curve[curve.length - 1])}`;
-    const firstBelow = curve.findIndex((p) => p.total < s.ewcReference);
-    const suffix =
-      firstBelow >= 0 && curve.slice(firstBelow).every((p) => p.total < s.ewcReference);
+    const cmp = curve.map((p) => ({
+      nc: p.nc,
+      d: welchDifference(
+        { mean: p.total, sd: p.totalSd, n },
+        { mean: ewc.total, sd: ewc.totalSd, n },
+      ),
+    }));
     out.push(
-      below.length === 0
-        ? `With λ chosen on validation data, LDC gets below EWC at no N_c (${ends}).`
-        : below.length === curve.length
-          ? `With λ chosen on validation data, LDC is below EWC at every N_c tried (${ends}).`
-          : suffix && firstBelow > 0
-            ? `LDC needs many modes here: with λ chosen on validation data it gets below EWC only from N_c = ${curve[firstBelow].nc} on (${[...new Set([0, firstBelow, curve.length - 1])].map((i) => at(curve[i])).join(', ')}; EWC ${f3(s.ewcReference)}).`
-            : `With λ chosen on validation data, LDC is below EWC at N_c = ${below.join(', ')} (${ends}).`,
+      `With λ chosen on validation data, LDC's test ε₁ + ε₂ goes from ${at(curve[0])} to ${at(curve[curve.length - 1])} (EWC ${f3(ewc.total)}). ${ncVerdictText(cmp, 'unpaired, from the mean and sd over seeds at each N_c')}`,
     );
   }
   const o = s.bestOwn;

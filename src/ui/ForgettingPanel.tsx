@@ -28,7 +28,15 @@ import {
 import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { SAMPLES_PER_TASK } from '../views/TaskDigitsView';
-import { fmtLambda, pairedText, pairedVerdict } from '../state/forgettingData';
+import {
+  fmtLambda,
+  ncCurve,
+  ncVerdictText,
+  ncVersusEwc,
+  pairedText,
+  pairedVerdict,
+  settingStats,
+} from '../state/forgettingData';
 import { workers } from './workers';
 import './forgetting-panel.css';
 
@@ -341,6 +349,7 @@ export function ForgettingSummaryNote() {
   const config = useForgetting((s) => s.config);
   const timings = useForgetting((s) => s.timings);
   const task1 = useForgetting((s) => s.task1);
+  const runs = useForgetting((s) => s.runs);
   const backend = useRun((s) => s.backend?.name);
   const dataset = useRun((s) => s.dataset?.name);
   if (!summary || !config || !timings) return null;
@@ -360,7 +369,17 @@ export function ForgettingSummaryNote() {
     );
   };
   const ewc = b.ewc;
-  const beats = summary.ncCurve.filter((p) => p.total < summary.ewcReference).map((p) => p.nc);
+  const nc = ewc
+    ? ncVerdictText(
+        ncVersusEwc(
+          runs,
+          ncCurve(settingStats(runs, 'all')),
+          { method: 'ewc', lambda: ewc.lambda, nc: null },
+          'all',
+        ),
+        'paired seed by seed',
+      )
+    : '';
   const anchorErr = task1.length
     ? task1.reduce((a, r) => a + r.atAnchor.task1.eps, 0) / task1.length
     : NaN;
@@ -371,16 +390,11 @@ export function ForgettingSummaryNote() {
       {config.task1.join(',')} then {config.task2.join(',')}, {dataset ?? 'the loaded digits'}
       {backend ? `, ${backend}` : ''}): each method&rsquo;s setting chosen on validation data
       (budgets: LDC {summary.budget.ldc}, EWC {summary.budget.ewc}, no constraint{' '}
-      {summary.budget.none}), test ε₁ + ε₂ over the 10-way output — LDC {line('ldc')}, EWC{' '}
-      {line('ewc')}, no constraint {line('none')}.{' '}
+      {summary.budget.none}), test ε₁ + ε₂ over the 10-way output (mean ± sd over seeds) — LDC{' '}
+      {line('ldc')}, EWC {line('ewc')}, no constraint {line('none')}.{' '}
       {d ? `LDC − EWC per seed: ${pairedText(d)}; ${pairedVerdict(d)}. ` : ''}
-      LDC&rsquo;s chosen N_c: {summary.bestNc ?? '–'}
-      {ewc
-        ? beats.length
-          ? `; with λ chosen on validation data, LDC is below EWC at N_c = ${beats.join(', ')}`
-          : '; LDC gets below EWC at no N_c'
-        : ''}
-      . Over each task&rsquo;s own classes (chosen the same way): LDC {f3(o.ldc?.total ?? NaN)}, EWC{' '}
+      LDC&rsquo;s chosen N_c: {summary.bestNc ?? '–'}. {nc && `${nc} `}
+      Over each task&rsquo;s own classes (chosen the same way): LDC {f3(o.ldc?.total ?? NaN)}, EWC{' '}
       {f3(o.ewc?.total ?? NaN)}, no constraint {f3(o.none?.total ?? NaN)}
       {Number.isFinite(anchorErr)
         ? ` (task-1 error before task 2: ${(100 * anchorErr).toFixed(1)}%)`

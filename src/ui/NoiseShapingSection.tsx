@@ -14,28 +14,50 @@ import {
   noiseShapingSummary,
   pageNoiseShapingConfig,
   useNoiseShaping,
+  type NoiseMethod,
   type NoiseShapingRun,
 } from '../state/noiseShapingStore';
 import { useSamplingRuns, SAMPLING_BUNDLE_CONFIG } from '../state/samplingComparison';
 import { fmt } from '../views/format';
 import { exponentSign } from '../views/theoryParts';
+import { leaderBySeed } from '../state/claims';
 import { Figure } from './figures';
 import { workers } from './workers';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** The plain answer, from the runs shown. */
+/** The plain answer, from the runs shown: a method leads only where the paired interval says so. */
 function Verdict({ runs }: { runs: NoiseShapingRun[] }) {
   const { summary, verdict } = useMemo(() => noiseShapingSummary(runs), [runs]);
   const present = NOISE_METHODS.filter((m) => summary[m].finalTestError.n > 0);
-  if (present.length < NOISE_METHODS.length) return null;
-  const err = (m: (typeof NOISE_METHODS)[number]) => summary[m].finalTestError;
-  const F = (m: (typeof NOISE_METHODS)[number]) => summary[m].medianTopFlatness.mean;
+  const groups = (ms: readonly NoiseMethod[]) =>
+    ms.map((key) => ({ key, runs: runs.filter((r) => r.method === key) }));
+  // A few runs per method: cheap enough to redo on each render.
+  const flat = leaderBySeed(groups(verdict.explored), (r) => r.medianTopFlatness, true);
+  const low = leaderBySeed(groups(present), (r) => r.finalTestError, false);
+  if (present.length < NOISE_METHODS.length || !low) return null;
+  const err = (m: NoiseMethod) => summary[m].finalTestError;
+  const F = (m: NoiseMethod) => summary[m].medianTopFlatness.mean;
   const spread =
     Math.max(...present.map((m) => err(m).mean)) - Math.min(...present.map((m) => err(m).mean));
   const sdMax = Math.max(...present.map((m) => (Number.isFinite(err(m).sd) ? err(m).sd : 0)));
   const never = present.filter((m) => summary[m].explored < summary[m].finalTestError.n);
-  const flatRatio = verdict.flattest ? F(verdict.flattest) / F('sgd') : NaN;
+  const flatRatio = flat ? F(flat.leader) / F('sgd') : NaN;
+  const lowResolved = low.seeds > 1 && low.tied.length === 0;
+  const flatResolved = !!flat && flat.seeds > 1 && flat.tied.length === 0;
+  // What the leader is not resolved from, to go inside its parentheses.
+  const tiedText = (
+    l: { tied: NoiseMethod[]; seeds: number },
+    others: number,
+    v: (m: NoiseMethod) => string,
+  ) =>
+    l.seeds < 2
+      ? 'one seed: not resolved from the others'
+      : l.tied.length === others && others > 1
+        ? 'not resolved from any of the others: each paired 95% interval over seeds includes 0'
+        : l.tied.length
+          ? `not resolved from ${l.tied.map((m) => `${methodLabel(m)}, ${v(m)}`).join('; ')}: the paired 95% interval over seeds includes 0`
+          : 'beyond the seed-to-seed variation: every paired 95% interval over seeds excludes 0';
   return (
     <p data-testid="noise-shaping-verdict">
       <strong>What these runs show.</strong>{' '}
@@ -44,15 +66,15 @@ function Verdict({ runs }: { runs: NoiseShapingRun[] }) {
         : 'All four reached the exploration phase (training error ≤ 0.5%). '}
       Final test errors span {pct(spread)}
       {sdMax > 0 ? `, against a seed-to-seed spread (sd) of up to ${pct(sdMax)}` : ''}: lowest{' '}
-      {methodLabel(verdict.lowestTestError)} at {pct(err(verdict.lowestTestError).mean)}.{' '}
-      {verdict.flattest
-        ? `The flattest solutions by the median F along their sharpest directions: ${methodLabel(verdict.flattest)} (${F(verdict.flattest).toFixed(3)}${verdict.flattest === 'sgd' ? '' : `, ${flatRatio.toFixed(2)}× SGD's ${F('sgd').toFixed(3)}`}). `
+      {`${methodLabel(low.leader)} at ${pct(err(low.leader).mean)} (${tiedText(low, present.length - 1, (m) => pct(err(m).mean))}).`}{' '}
+      {flat
+        ? `The flattest solutions by the median F along their sharpest directions: ${methodLabel(flat.leader)} (${F(flat.leader).toFixed(3)}${flat.leader === 'sgd' ? '' : `, ${flatRatio.toFixed(2)}× SGD's ${F('sgd').toFixed(3)}`}; ${tiedText(flat, verdict.explored.length - 1, (m) => F(m).toFixed(3))}). `
         : ''}
-      {spread <= 2 * sdMax
-        ? 'No method reached a minimum that generalises measurably better than the others at this budget: the differences in test error are within the spread over seeds.'
-        : verdict.flattest === verdict.lowestTestError
-          ? `${methodLabel(verdict.lowestTestError)} reached both the flattest minimum and the lowest test error.`
-          : `The flattest minimum (${methodLabel(verdict.flattest ?? 'sgd')}) is not the one with the lowest test error (${methodLabel(verdict.lowestTestError)}).`}
+      {!lowResolved
+        ? 'No method reached a minimum that generalises measurably better than the others at this budget.'
+        : flat && flat.leader === low.leader
+          ? `${methodLabel(low.leader)} has the lowest test error and ${flatResolved ? 'the flattest minimum' : 'the highest mean flatness (not resolved from the others)'}.`
+          : `The lowest test error (${methodLabel(low.leader)}) is not at the highest mean flatness (${methodLabel(flat?.leader ?? 'sgd')}).`}
     </p>
   );
 }
@@ -144,7 +166,7 @@ function SamplingSubsection() {
               ? 'Without the epoch anticorrelation the relation is no longer inverse'
               : 'With replacement ψ’s interval includes zero: this run does not resolve whether the relation stays inverse'}
           {exponentSign(r.psi) === 'positive' && exponentSign(e.psi) === 'positive'
-            ? `; the change in ψ is ${f(r.psi.exponent - e.psi.exponent)}.`
+            ? `; the change in ψ is ${f(r.psi.exponent - e.psi.exponent)}${overlap(e.psi.ci95, r.psi.ci95) ? ', not resolved from zero by these two runs (their intervals overlap)' : ''}.`
             : '.'}
         </p>
       ) : null}

@@ -20,7 +20,7 @@ import { RunPanel } from './RunPanel';
 import { SectionNav } from './SectionNav';
 import { PhoneRunBar } from './PhoneRunBar';
 import { LangevinParagraph, WindowPhrase } from './articleParts';
-import { fmtExponent } from '../views/format';
+import { fmtExponent, fmtExponentInterval } from '../views/format';
 import { openRunFile, useRunFile } from './runActions';
 import { prefetchWhenIdle } from './workers';
 import { precomputedRun } from './precomputedRun';
@@ -44,9 +44,10 @@ function ResultSummary() {
   const f = fmtExponent;
   return (
     <p className="result-summary" data-testid="result-summary">
-      SGD: ψ = <strong>{f(sgd.fits.psi.exponent)}</strong> (95% CI {f(sgd.fits.psi.ci95[0])}–
-      {f(sgd.fits.psi.ci95[1])}, R² {f(sgd.fits.psi.r2)}), γ = {f(sgd.fits.gamma.exponent)}; modes
-      2–35 hold {(sgd.varianceFraction35 * 100).toFixed(0)}% of the variance beyond mode 1.
+      SGD: ψ = <strong>{f(sgd.fits.psi.exponent)}</strong> (95% CI{' '}
+      {fmtExponentInterval(sgd.fits.psi.ci95)}, R² {f(sgd.fits.psi.r2)}), γ ={' '}
+      {f(sgd.fits.gamma.exponent)}; modes 2–35 hold {(sgd.varianceFraction35 * 100).toFixed(0)}% of
+      the variance beyond mode 1.
       {lang ? (
         <>
           {' '}
@@ -55,7 +56,8 @@ function ResultSummary() {
             {lang.fits.psi.slope >= 0 ? '+' : ''}
             {f(lang.fits.psi.slope)}
           </strong>{' '}
-          (R² {f(lang.fits.psi.r2)}).
+          (95% CI {fmtExponentInterval([-lang.fits.psi.ci95[1], -lang.fits.psi.ci95[0]])}, R²{' '}
+          {f(lang.fits.psi.r2)}).
         </>
       ) : null}
     </p>
@@ -183,7 +185,8 @@ export function Page() {
             After every step we record the 2,500 weights of the middle layer W2. <WindowPhrase />,
             principal component analysis splits the motion into modes p<sub>i</sub> with variances σ
             <sub>i</sub>². Mode 1 is a slow drift along the weights themselves; the other modes
-            diffuse, and a few dozen of the 2,500 hold most of the variance.
+            diffuse, and in the paper a few dozen of the 2,500 hold most of the variance (the second
+            figure below counts them for this run).
           </p>
           <div className="figure-row">
             <Figure id="spectrum" />
@@ -225,14 +228,16 @@ export function Page() {
           <h2>4. The inverse relation — and why it is not physics as usual</h2>
           <p>
             In a system at thermal equilibrium, a particle spreads further where its potential is
-            flatter: the Einstein relation gives σ² ∝ T·F². SGD does the opposite:{' '}
+            flatter: the Einstein relation gives σ² ∝ T·F². The paper finds that SGD does the
+            opposite:{' '}
             <strong>
               σ<sub>i</sub>² ∝ F<sub>i</sub>
               <sup>−ψ</sup>
             </strong>
             , the flatter the direction, the less the weights move there. Tick &ldquo;Langevin
             contrast&rdquo; (or choose the SGD-vs-Langevin preset) to run Langevin dynamics
-            (gradient descent plus thermal noise) from the same solution and see the slope flip.
+            (gradient descent plus thermal noise) from the same solution and see whether the slope
+            flips.
           </p>
           <Figure id="variance-flatness" />
           <ResultSummary />
@@ -245,16 +250,17 @@ export function Page() {
           <p>
             Each SGD step moves the weights by a velocity v<sub>i</sub> along mode i. Two things set
             how far the weights spread: how strong that noise is, D<sub>i</sub> = var(v<sub>i</sub>
-            ), and how long it keeps pushing the same way, the correlation time τ<sub>i</sub>. Along
-            flatter modes the SGD noise is weaker <em>and</em> decorrelates faster, so σ<sub>i</sub>
-            ² ∝ D<sub>i</sub>·τ<sub>i</sub> falls with flatness. Langevin noise, by contrast, is
-            equally strong in every direction.
+            ), and how long it keeps pushing the same way, the correlation time τ<sub>i</sub>. The
+            paper finds that along flatter modes the SGD noise is weaker <em>and</em> decorrelates
+            faster, so σ<sub>i</sub>² ∝ D<sub>i</sub>·τ<sub>i</sub> falls with flatness; the figure
+            below fits both for this run. Langevin noise, by contrast, is equally strong in every
+            direction.
           </p>
           <Figure id="noise-strength" />
           <p>
-            The velocity correlation shows why τ is so short: after a step or so the correlation
-            turns negative. A step one way tends to be followed by a step back, so the weights stay
-            put instead of diffusing away.
+            The velocity correlation can show why τ is so short: where it turns negative after a
+            step or so, a step one way tends to be followed by a step back, so the weights stay put
+            instead of diffusing away. Its caption says whether this run&rsquo;s does.
           </p>
           <Figure id="velocity-correlation" />
           <p>
@@ -267,17 +273,18 @@ export function Page() {
           <p>
             How hard the springs disagree about the slope measures how actively SGD searches: the
             active temperature T = (α/2)·var<sub>μ</sub>(slope). Unlike a heat bath&rsquo;s fixed
-            temperature, it is high where the loss is high and in sharp directions, and low at the
-            bottom of wide, flat valleys.
+            temperature, the paper finds it high where the loss is high and in sharp directions, and
+            low at the bottom of wide, flat valleys; the next two figures measure it for this run.
           </p>
           <div className="figure-row">
             <Figure id="active-temperature" />
             <Figure id="temperature-flatness" />
           </div>
           <p>
-            The temperature also changes in time: along the training trajectory it falls together
-            with the loss. SGD anneals itself, with a cooling schedule set by the landscape rather
-            than by hand, and settles where it is both low and flat.
+            The temperature also changes in time: in the paper it falls together with the loss along
+            the training trajectory, so SGD anneals itself, with a cooling schedule set by the
+            landscape rather than by hand, and settles where it is both low and flat. The figure
+            below follows T along this run.
           </p>
           <Figure id="temperature-trajectory" />
           <p className="try">

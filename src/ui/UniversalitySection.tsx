@@ -278,9 +278,9 @@ export function UniversalitySection() {
         directions with flatness below a threshold F<sub>c</sub> &ldquo;set by the norm of the
         solution&rdquo;, D_L the modes from mode 2 holding 90% or 95% of the variance. The paper
         does not give its threshold, and how it scales with width decides the answer: pick it with
-        the control above the D_s figure. At the paper&rsquo;s settings (command line, h = 20 to
-        200) D_L90 went from 28 to 33 while the weights grew tenfold, and a fixed F<sub>c</sub> = 1
-        counted 27 to 32 sharp directions at every width. Here each window holds{' '}
+        the control above the D_s figure. Wider sweeps at the paper&rsquo;s settings run from the
+        command line, <code>npm run reproduce -- --experiment width-sweep</code>; the figures below
+        show the page&rsquo;s widths only. Here each window holds{' '}
         <WindowSnapshots config={config} />, and its PCA resolves at most that many directions.
       </p>
       <SweepControls

@@ -3,7 +3,7 @@
  * length, whether it has a Langevin part), never what a default run would have done.
  */
 import { useRun, type RunStoreState } from '../state/runStore';
-import { fmtSigned } from '../views/format';
+import { langevinSlopeClauses } from '../views/claimsText';
 
 /** Epochs inside the SGD window of the run shown (from its epoch records), or null. */
 export function windowEpochs(s: Pick<RunStoreState, 'windows' | 'epochs'>): number | null {
@@ -28,21 +28,19 @@ export function WindowPhrase() {
 
 /** Section 4's account of the Langevin run, shown only when the run shown has one. */
 export function LangevinParagraph() {
-  const slope = useRun((s) => s.results.langevin?.fits.psi.slope);
-  if (slope === undefined) return null;
+  const fit = useRun((s) => s.results.langevin?.fits.psi);
+  if (fit === undefined) return null;
+  const { sign, steep } = langevinSlopeClauses(fit);
   return (
     <p data-testid="langevin-paragraph">
       The Langevin run (gradient descent on the whole training set plus isotropic noise of
-      temperature T, started from the SGD solution) spreads <em>more</em> along flatter modes: the
-      sign the Einstein relation predicts. But a Langevin window is not in equilibrium as a whole:
-      along the flattest directions it relaxes so slowly that their variance may still be growing
-      when the window ends, which steepens the slope
-      {slope > 2
-        ? ` beyond +2 (here ${fmtSigned(slope)})`
-        : ` (here ${fmtSigned(slope)}, not beyond the +2 of equilibrium)`}
-      . The figure below checks each mode: only a mode that has relaxed well within the window can
-      test the Einstein relation σ² = T/k, and its caption counts how many have. SGD&rsquo;s noise
-      is not a temperature: it comes from the minibatches themselves, as the next section shows.
+      temperature T, started from the SGD solution) {sign}. But a Langevin window need not be in
+      equilibrium as a whole: along the flattest directions it relaxes so slowly that their variance
+      may still be growing when the window ends, which steepens the slope
+      {steep ? ` ${steep}` : ''}. The figure below checks each mode: only a mode that has relaxed
+      well within the window can test the Einstein relation σ² = T/k, and its caption counts how
+      many have. SGD&rsquo;s noise is not a temperature: it comes from the minibatches themselves,
+      as the next section shows.
     </p>
   );
 }

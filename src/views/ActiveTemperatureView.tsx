@@ -22,6 +22,7 @@ import {
   type Margin,
 } from './chart';
 import { Axis, FigureShell, PlotBackground } from './ChartParts';
+import { aboveBeyondError } from './claimsText';
 import {
   HINT_CURVES,
   ModeLegend,
@@ -44,8 +45,9 @@ interface Curve {
   t: ModeTemperature;
   /** Scale applied to δθ (1, or 1/F when normalised). */
   k: number;
-  /** T where the loss is lowest, and the largest T of the scan. */
+  /** T where the loss is lowest (± its standard error), and the largest T of the scan. */
   Tmin: number;
+  TminSe: number;
   Tmax: number;
 }
 
@@ -81,6 +83,7 @@ export function ActiveTemperatureView() {
           t,
           k: normalise && isPos(F) ? 1 / F : 1,
           Tmin: t.T[i0],
+          TminSe: t.stderr[i0],
           Tmax: Math.max(...t.T.filter(Number.isFinite)),
         };
       })
@@ -179,7 +182,7 @@ export function ActiveTemperatureView() {
         const d = pointerDelta / c.k;
         return `mode ${c.rank} T = ${fmt(interpAt(c.t.deltas, c.t.T, d))} ± ${fmt(interpAt(c.t.deltas, c.t.stderr, d))}, ln L = ${fmtFixed(Math.log(interpAt(c.t.deltas, c.t.loss, d)), 3)}`;
       })
-      .join('; ')}`;
+      .join('; ')} (T ± standard error)`;
   } else if (activeCurve) {
     readout = `Mode ${activeCurve.rank} (F = ${fmt(activeCurve.t.flatness)}): T = ${fmt(activeCurve.Tmin)} where the loss is lowest, up to ${fmt(activeCurve.Tmax)} at the edge of the scan (${fmt(activeCurve.Tmax / activeCurve.Tmin)}×)`;
   } else {
@@ -192,6 +195,10 @@ export function ActiveTemperatureView() {
     ? curves.reduce((a, c) => (c.t.flatness < a.t.flatness ? c : a))
     : undefined;
   const hottest = curves.length ? curves.reduce((a, c) => (c.Tmin > a.Tmin ? c : a)) : undefined;
+  // "Hottest" only where it is hotter than each other mode beyond their standard errors.
+  const hotter = (a: Curve, b: Curve) =>
+    aboveBeyondError({ value: a.Tmin, se: a.TminSe }, { value: b.Tmin, se: b.TminSe });
+  const hottestResolved = !!hottest && curves.every((c) => c === hottest || hotter(hottest, c));
   const K = theory?.K ?? curves[0]?.t.K;
   const caption = has ? (
     <>
@@ -203,9 +210,11 @@ export function ActiveTemperatureView() {
       -fold from the bottom of the loss to the edge of the scan. At the bottom,{' '}
       {curves.map((c) => `T${sub(c.rank)} = ${fmt(c.Tmin)}`).join(', ')}
       {sharpest && hottest && curves.length > 1
-        ? sharpest === hottest
-          ? `: the sharpest of these modes (mode ${sharpest.rank}, F = ${fmt(sharpest.t.flatness)}) is the hottest, the flatter ones are cooler.`
-          : `: here the sharpest of these modes (mode ${sharpest.rank}, F = ${fmt(sharpest.t.flatness)}) is not the hottest (mode ${hottest.rank}) — see the next figure for all modes.`
+        ? sharpest === hottest && hottestResolved
+          ? `: the sharpest of these modes (mode ${sharpest.rank}, F = ${fmt(sharpest.t.flatness)}) is the hottest, the flatter ones are cooler (by more than 1.96 standard errors).`
+          : sharpest === hottest
+            ? `: the sharpest of these modes (mode ${sharpest.rank}, F = ${fmt(sharpest.t.flatness)}) has the highest T, though not beyond 1.96 standard errors of every other — see the next figure for all modes.`
+            : `: here the sharpest of these modes (mode ${sharpest.rank}, F = ${fmt(sharpest.t.flatness)}) is not the hottest (mode ${hottest.rank}) — see the next figure for all modes.`
         : '.'}
     </>
   ) : (

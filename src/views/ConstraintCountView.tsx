@@ -23,6 +23,8 @@ import {
   bestOf,
   fmtLambda,
   ncCurve,
+  ncVerdictText,
+  ncVersusEwc,
   sameSetting,
   settingLabel,
   type SettingStats,
@@ -32,7 +34,7 @@ import './curves.css';
 
 export function ConstraintCountView() {
   const choose = useForgetting((s) => s.choose);
-  const { scoring, stats, chosen } = useForgettingStats();
+  const { runs, scoring, stats, chosen } = useForgettingStats();
   const [frameRef, size] = useSize<HTMLDivElement>(0.62);
   const svgRef = useRef<SVGSVGElement>(null);
   const box = plotBox(size);
@@ -71,7 +73,10 @@ export function ConstraintCountView() {
   const find = useNearest(screen, 18);
 
   const best = bestOf(stats, 'ldc');
-  const beats = curve.filter((p) => ewc && p.total.mean < ewc.total.mean).map((p) => p.nc ?? 0);
+  const verdict = useMemo(
+    () => ncVerdictText(ncVersusEwc(runs, curve, ewc, scoring), 'paired seed by seed'),
+    [runs, curve, ewc, scoring],
+  );
   const nSeeds = Math.max(0, ...curve.map((p) => p.total.n));
   const describe = (p: SettingStats) =>
     `N_c = ${p.nc}: λ = ${fmtLambda(p.lambda)} chosen on validation data (validation ε₁ + ε₂ ${p.val.mean.toFixed(3)}), test ε₁ + ε₂ = ${p.total.mean.toFixed(3)} (range ${p.total.min.toFixed(3)}–${p.total.max.toFixed(3)}, ${seedsText(p.total.n)})${ewc ? `; EWC ${ewc.total.mean.toFixed(3)}` : ''}`;
@@ -84,19 +89,14 @@ export function ConstraintCountView() {
       task-1 modes N_c, each at the λ chosen on validation data (mean over {seedsText(nSeeds)};
       bars: the range). Dashed: EWC at its λ chosen on validation data,{' '}
       {ewc
-        ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (λ = ${fmtLambda(ewc.lambda)})`
+        ? `${ewc.total.mean.toFixed(3)} ± ${ewc.total.sd.toFixed(3)} (mean ± sd; λ = ${fmtLambda(ewc.lambda)})`
         : 'not run yet'}
       ; dotted: no constraint{none ? `, ${none.total.mean.toFixed(3)}` : ''}. LDC&rsquo;s chosen
       setting (over λ and N_c):{' '}
       {best
         ? `${best.total.mean.toFixed(3)} at N_c = ${best.nc} (λ = ${fmtLambda(best.lambda)})`
         : '–'}
-      .{' '}
-      {ewc
-        ? beats.length
-          ? `LDC is below EWC at N_c = ${beats.join(', ')}.`
-          : 'LDC does not get below EWC at any N_c here.'
-        : ''}
+      . {verdict}
     </>
   ) : (
     <>

@@ -26,6 +26,7 @@ import {
   type ScreenPoint,
 } from './chart';
 import { useZoom } from './zoom';
+import { quadraticPictureVerdict } from './claimsText';
 import {
   Axis,
   ChartSvg,
@@ -142,10 +143,8 @@ export function CurvatureFlatnessView() {
           s = {fmtFixed(fit.exponent)}
         </strong>{' '}
         (95% CI {fmtDash(fit.ci95)}, block bootstrap over ranks; R² {fmtFixed(fit.r2)}), and the
-        median of k over the picture&rsquo;s value is {fmtFixed(cur.medianRatio)}
-        {Math.abs(Math.log(cur.medianRatio)) < Math.log(1.5)
-          ? ': flatness and curvature carry the same information here.'
-          : ': the profiles are not quadratic in ln L out to the threshold, so F and k differ by more than a constant.'}
+        median of k over the picture&rsquo;s value is {fmtFixed(cur.medianRatio)}:{' '}
+        {quadraticPictureVerdict(fit, cur.medianRatio)}
       </>
     ) : (
       <>

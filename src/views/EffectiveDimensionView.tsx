@@ -48,8 +48,6 @@ export function EffectiveDimensionView() {
   const y = scaleLinear()
     .domain([0, Math.max(1, yMax)])
     .range([box.y1, box.y0]);
-  const first = sorted[0];
-  const last = sorted[sorted.length - 1];
   const dsOf = (r: RunSummary) => ds.get(r)?.Ds ?? NaN;
   const ariaLabel = has
     ? `Effective dimensions against parameter count: ${sorted.map((r) => `h ${r.hidden}: D_s ${dsOf(r)}, D_L90 ${r.dims.DL90}`).join('; ')}.`
@@ -66,16 +64,16 @@ export function EffectiveDimensionView() {
           {SHARP_SCALE_LABEL[sharp.scale]}, c = {sharp.c}); D_L counts modes from mode 2 holding 90%
           or 95% of the variance beyond the drift mode. Flat lines as the network grows are the
           paper&rsquo;s claim. The paper sets F<sub>c</sub> &ldquo;by the norm of the
-          solution&rdquo; without its constant: the RMS weight falls as h grows while the sharp end
-          of the flatness spectrum stays put (figure below), so with c RMS weights D_s falls with h,
-          and with a fixed F<sub>c</sub> it stays about constant (command line, paper settings, h =
-          20…200: F<sub>c</sub> = 1 gives D_s = 27–32 at every width, 4 RMS weights gives 97 → 4).
+          solution&rdquo; without its constant: the RMS weight falls as h grows, so where the sharp
+          end of the flatness spectrum stays put (check it in the figure below) a threshold of c RMS
+          weights counts fewer directions as h grows and a fixed F<sub>c</sub> about as many; the
+          table gives D_s at each width under the scaling chosen.
         </>
       }
       controls={<SharpThresholdControl />}
       readout={
         has
-          ? `Parameters ×${fmt(sorted[sorted.length - 1].params / sorted[0].params)} from h ${sorted[0].hidden} to h ${sorted[sorted.length - 1].hidden}: D_s ${dsOf(first)} → ${dsOf(last)}, D_L90 ${first.dims.DL90} → ${last.dims.DL90}.`
+          ? `Parameters ×${fmt(sorted[sorted.length - 1].params / sorted[0].params)} from h ${sorted[0].hidden} to h ${sorted[sorted.length - 1].hidden}; at h = ${sorted.map((r) => r.hidden).join(', ')}: D_s ${sorted.map(dsOf).join(', ')}, D_L90 ${sorted.map((r) => r.dims.DL90).join(', ')}.`
           : 'Run the width sweep to fill this figure.'
       }
       table={

@@ -206,11 +206,13 @@ export function EinsteinView() {
                 {slope.n}) against Einstein&rsquo;s +2
               </>
             ) : null}
-            . These directions are in equilibrium; the hollow ones are not, and their σ² says
+            . These directions pass the equilibrium test; the hollow ones do not, and their σ² says
             nothing about the Einstein relation.
           </>
         ) : (
-          <>None has relaxed: the window is no equilibrium sample along these directions either.</>
+          <>
+            None passes the test: the window is no equilibrium sample along these directions either.
+          </>
         )}
       </>
     ) : e ? (
@@ -238,12 +240,13 @@ export function EinsteinView() {
                 {fmtDash(slope.ci95)}, n = {slope.n}) against Einstein&rsquo;s +2
               </>
             ) : null}
-            . Only these modes are in equilibrium; the hollow ones are still relaxing or drifting,
-            and their σ² says nothing about the Einstein relation.
+            . Only these modes pass the equilibrium test; the hollow ones did not relax within the
+            window or their two halves disagree, and their σ² says nothing about the Einstein
+            relation.
           </>
         ) : (
           <>
-            None has relaxed: the Langevin window is a random walk with drift, not an equilibrium,
+            None passes the test: along these modes the Langevin window is no equilibrium sample,
             and its σ²–F slope is no test of the Einstein relation.
             {spread ? (
               <>

@@ -10,6 +10,7 @@ import {
   RUN_COLOR,
   RUN_LABEL,
   WAITING_PCA,
+  fitUsable,
   fmt,
   inBox,
   isPos,
@@ -25,6 +26,7 @@ import {
   type ScreenPoint,
 } from './chart';
 import { useZoom } from './zoom';
+import { sharpModesLead } from './claimsText';
 import {
   Axis,
   ChartSvg,
@@ -159,6 +161,8 @@ export function FlatnessRankView() {
     return { first, last, lo, hi, n: s.modes.length };
   };
   const sg = summary('sgd');
+  const sgFit = series.find((q) => q.run === 'sgd')?.result.fits.psi;
+  const sgPsi = fitUsable(sgFit) ? sgFit : null;
   const ariaLabel = has
     ? `Flatness against rank, log–log.${sg ? ` SGD: F from ${fmt(sg.first.flatness)} at mode ${sg.first.rank} to ${fmt(sg.last.flatness)} at mode ${sg.last.rank}.` : ''}`
     : 'Flatness against rank: waiting for the PCA window.';
@@ -175,9 +179,9 @@ export function FlatnessRankView() {
   const caption = sg ? (
     <>
       Flatness Fᵢ — the width of the region along mode i where the loss stays below the threshold —
-      for the {sg.n} measured modes. The high-variance modes are the sharp ones: F ={' '}
-      {fmt(sg.first.flatness)} at mode {sg.first.rank}, {fmt(sg.last.flatness)} at mode{' '}
-      {sg.last.rank} (range {fmt(sg.lo.flatness)}–{fmt(sg.hi.flatness)}).
+      for the {sg.n} measured modes. {sharpModesLead(sgPsi)}: F = {fmt(sg.first.flatness)} at mode{' '}
+      {sg.first.rank}, {fmt(sg.last.flatness)} at mode {sg.last.rank} (range {fmt(sg.lo.flatness)}–
+      {fmt(sg.hi.flatness)}).
     </>
   ) : (
     <>

@@ -123,7 +123,7 @@ export function MinibatchEnsembleView() {
     );
   const ariaLabel =
     t && m
-      ? `Minibatch losses along mode ${t.rank}: ${shown} single minibatches and the overall loss; minima at ${fmt(m.mean)} ± ${fmt(m.std)}.`
+      ? `Minibatch losses along mode ${t.rank}: ${shown} single minibatches and the overall loss; minima at ${fmt(m.mean)} ± ${fmt(m.std)} (mean ± std).`
       : 'Minibatch loss ensemble: waiting for the analysis.';
   const emptyNote = theory && !has ? 'The ensemble is measured for the SGD run only' : undefined;
   const bandX0 = m ? x(m.mean - m.std) : NaN;

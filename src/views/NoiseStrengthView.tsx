@@ -294,17 +294,25 @@ export function NoiseStrengthView() {
       : `${HINT_POINTS} ${HINT_ZOOM}`;
 
   const langD = lang?.theory.fits.D;
+  // SGD's side of the contrast, by β₁'s interval.
+  const sgdFall =
+    fD && fitUsable(fD)
+      ? exponentSign(fD) === 'positive'
+        ? `under SGD it falls with F (β₁ = ${fmtFixed(fD.exponent)}, interval above zero)`
+        : `under SGD its trend with F is not resolved in this window (β₁'s interval ${exponentSign(fD) === 'negative' ? 'is below' : 'includes'} zero)`
+      : 'under SGD the paper finds it falls with F';
   const langText =
     lang && langD && fitUsable(langD) ? (
       <>
-        Under Langevin dynamics D is nearly flat (slope {fmtSigned(langD.slope)}, 95% CI{' '}
-        {fmtDash(slopeInterval(langD), 2)}): its noise is isotropic, the same in every direction;
-        under SGD it falls steeply with F.
+        Under Langevin dynamics D{' '}
+        {exponentSign(langD) === 'undecided' ? 'shows no trend with F' : 'is not flat in F'} (slope{' '}
+        {fmtSigned(langD.slope)}, 95% CI {fmtDash(slopeInterval(langD), 2)}): its noise is isotropic
+        by construction, the same in every direction; {sgdFall}.
       </>
     ) : (
       <>
         Under Langevin dynamics D would be flat — isotropic noise, the same in every direction (tick
-        &ldquo;Langevin contrast&rdquo; to see it); under SGD it falls steeply with F.
+        &ldquo;Langevin contrast&rdquo; to see it); {sgdFall}.
       </>
     );
   const share = ok && pred && fD ? fD.exponent / pred.value : NaN;
@@ -321,9 +329,12 @@ export function NoiseStrengthView() {
       <sub>w</sub>): median ratio {fmtFixed(agree.medianRatio)} (quartiles{' '}
       {fmtDash(agree.quartiles, 2)}) over {agree.n} modes, log–log slope{' '}
       {fmtFixed(agree.fit.exponent)} ({ciText(agree.fit, 2)}).{' '}
-      {agree.medianRatio > 0.8 && agree.medianRatio < 1.25
-        ? 'The velocity correlations account for the spread.'
-        : 'They disagree: the velocities are not stationary over the window.'}
+      {agree.medianRatio > 0.8 &&
+      agree.medianRatio < 1.25 &&
+      agree.fit.ci95[0] <= 1 &&
+      1 <= agree.fit.ci95[1]
+        ? 'The velocity correlations account for the spread (median ratio within 0.8–1.25, slope interval holding 1).'
+        : 'They disagree (median ratio outside 0.8–1.25 or slope interval excluding 1): over this window τ from the velocity correlations is not σ²/(D·Tw).'}
     </>
   ) : null;
   const caption =

@@ -141,7 +141,7 @@ export function TemperatureFlatnessView() {
   const activeMode = active === null ? undefined : modes.find((m) => m.rank === active);
   const readout =
     activeMode && has
-      ? `Mode ${activeMode.rank}: T = ${fmt(activeMode.T0)} ± ${fmt(activeMode.T0stderr)} at the loss minimum, F = ${fmt(activeMode.flatness)}, σ² = ${fmt(activeMode.variance)}`
+      ? `Mode ${activeMode.rank}: T = ${fmt(activeMode.T0)} ± ${fmt(activeMode.T0stderr)} (standard error) at the loss minimum, F = ${fmt(activeMode.flatness)}, σ² = ${fmt(activeMode.variance)}`
       : active !== null && has
         ? `Mode ${active}: temperature not measured for this mode.`
         : `${HINT_POINTS} ${HINT_ZOOM}`;

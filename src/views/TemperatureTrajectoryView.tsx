@@ -17,6 +17,7 @@ import type { TrajectoryTheory } from '../engine/experiments/analysis';
 import { useSelection } from '../state/selectionStore';
 import {
   fmt,
+  fmtDash,
   fmtFixed,
   fmtInt,
   isPos,
@@ -32,6 +33,7 @@ import {
   type Margin,
 } from './chart';
 import { Axis, ChartSvg, FigureShell, PlotBackground, Swatch } from './ChartParts';
+import { correlationInterval } from './claimsText';
 import {
   TheoryEmpty,
   interpAt,
@@ -350,6 +352,7 @@ export function TemperatureTrajectoryView() {
     const n = traj.epochs.length;
     const Ta = traj.T[0];
     const Tb = traj.T[n - 1];
+    const rCi = correlationInterval(traj.correlation, n);
     caption = (
       <>
         First panel: the active temperature along mode {rank} of the final window at epochs{' '}
@@ -359,11 +362,18 @@ export function TemperatureTrajectoryView() {
           : ''}
         . Second panel: T at each checkpoint (mean over modes {listText(traj.ranks)}) and the loss L
         on the same minibatches: from epoch {traj.epochs[0]} to {traj.epochs[n - 1]} T goes from{' '}
-        {fmt(Ta)} to {fmt(Tb)} as L falls from {fmt(traj.loss[0])} to {fmt(traj.loss[n - 1])};{' '}
+        {fmt(Ta)} to {fmt(Tb)} as L {traj.loss[n - 1] < traj.loss[0] ? 'falls' : 'goes'} from{' '}
+        {fmt(traj.loss[0])} to {fmt(traj.loss[n - 1])};{' '}
         <strong data-testid="temperature-loss-correlation" data-value={traj.correlation}>
           corr(T, L) = {fmtFixed(traj.correlation)}
         </strong>{' '}
-        over {n} checkpoints. SGD cools as it learns — a self-tuned annealing.
+        {Number.isFinite(rCi[0]) ? `(95% CI ${fmtDash(rCi, 2)}, Fisher z) ` : ''}over {n}{' '}
+        checkpoints.{' '}
+        {Tb < Ta && rCi[0] > 0
+          ? 'SGD cools as it learns — a self-tuned annealing.'
+          : Tb < Ta
+            ? 'T ends lower than it starts, but over these checkpoints its tie to the loss is not resolved (the interval of the correlation includes 0 or cannot be formed).'
+            : 'Here T does not fall from the first checkpoint to the last.'}
       </>
     );
   } else {

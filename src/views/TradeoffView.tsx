@@ -105,7 +105,7 @@ export function TradeoffView() {
   const nSeeds = Math.max(0, ...all.map((s) => s.total.n));
 
   const describe = (s: SettingStats) =>
-    `${settingLabel(s)}: ε₁ ${fmtPercent(s.eps1.mean)} (${fmtPercent(s.eps1.min)}–${fmtPercent(s.eps1.max)}), ε₂ ${fmtPercent(s.eps2.mean)} (${fmtPercent(s.eps2.min)}–${fmtPercent(s.eps2.max)}), ε₁ + ε₂ = ${s.total.mean.toFixed(3)} ± ${s.total.sd.toFixed(3)} over ${seedsText(s.total.n)}`;
+    `${settingLabel(s)}: ε₁ ${fmtPercent(s.eps1.mean)} (${fmtPercent(s.eps1.min)}–${fmtPercent(s.eps1.max)}), ε₂ ${fmtPercent(s.eps2.mean)} (${fmtPercent(s.eps2.min)}–${fmtPercent(s.eps2.max)}), ε₁ + ε₂ = ${s.total.mean.toFixed(3)} ± ${s.total.sd.toFixed(3)} (mean ± sd over ${seedsText(s.total.n)})`;
   const readout = hover
     ? describe(hover)
     : 'Hover a point to read its errors (mean and range over seeds); click it to show its curves.';
@@ -122,8 +122,8 @@ export function TradeoffView() {
       Task-1 test error ε₁ against task-2 test error ε₂ at the end of task 2, scored over the{' '}
       {SCORING_LABEL[scoring]}, one point per λ (mean over {seedsText(nSeeds)}; bars: the range).
       Each method&rsquo;s setting chosen on the held-out validation data (among LDC {budget.ldc},
-      EWC {budget.ewc} settings), its test ε₁ + ε₂: LDC {totalText(bestLdc)}, EWC{' '}
-      {totalText(bestEwc)}
+      EWC {budget.ewc} settings), its test ε₁ + ε₂ (mean ± sd over seeds): LDC {totalText(bestLdc)},
+      EWC {totalText(bestEwc)}
       {none ? `, no constraint ${none.total.mean.toFixed(3)}` : ''}.{verdict} The LDC curve is drawn
       at N_c = {nc ?? '–'}.
     </>

@@ -240,8 +240,9 @@ export function TrajectoryView() {
   const caption = traj ? (
     <>
       The {RUN_LABEL[chosen?.run ?? 'sgd']} trajectory of W2 over the window, projected on pairs of
-      PCA modes and coloured from early to late. Along mode 1 the weights drift steadily (its range
-      is {fmt(drift)}× that of mode 2); the other modes wander back and forth like random walks.
+      PCA modes and coloured from early to late. The range along mode 1 is {fmt(drift)}× that along
+      mode 2; in the paper mode 1 is a steady drift and the other modes wander back and forth like
+      random walks.
     </>
   ) : (
     <>

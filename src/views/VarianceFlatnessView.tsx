@@ -333,10 +333,9 @@ export function VarianceFlatnessView() {
         {langPca ? (
           <>
             {' '}
-            The Langevin run is not an equilibrium sample along its PCA modes:{' '}
-            {langPca.equilibratedCount} of the {langPca.modes.length} measured modes have relaxed
-            within its window, so its slope is that of a system still relaxing, not the Einstein +2
-            (the Einstein check below tests the stiff Hessian directions, which do relax).
+            {langPca.equilibratedCount === langPca.modes.length
+              ? `All ${langPca.modes.length} measured Langevin PCA modes pass the equilibrium test within its window; the Einstein check below compares each with T/k.`
+              : `${langPca.equilibratedCount === 0 ? 'None' : `Only ${langPca.equilibratedCount}`} of the ${langPca.modes.length} measured Langevin PCA modes pass the equilibrium test within its window, so its slope is no test of the Einstein +2 (the Einstein check below tests directions one by one).`}
           </>
         ) : null}
       </>

@@ -22,6 +22,7 @@ import {
   type RunId,
 } from './chart';
 import { Axis, ChartSvg, FigureShell, PlotBackground } from './ChartParts';
+import { lagsWithinBand } from './claimsText';
 import {
   HINT_CURVES,
   ModeLegend,
@@ -189,13 +190,21 @@ export function VelocityCorrelationView() {
   const noise1 = noiseAt(nVel, 1);
   const sigAt1 = curves.filter((c) => (c.mode.C[1] ?? NaN) < -noise1);
   const example = curves[curves.length - 1]?.mode;
+  const within = lagsWithinBand(
+    curves.map((c) => c.mode.C),
+    (k) => noiseAt(nVel, k),
+  );
+  const confined = curves.filter((c) => c.mode.tau < c.mode.tauIntegral / 3);
   const caption = has ? (
     <>
       Normalised velocity autocorrelation Cᵢ(s) = ⟨vᵢ(t)vᵢ(t+s)⟩/Dᵢ of modes {listText(ranks)} (
       {runLabel}), against the lag s in steps. It drops from 1 to zero within{' '}
       {fmt(Math.max(...curves.map((c) => (Number.isFinite(c.zero) ? c.zero : 0))))} step(s) (first
-      zeros, ticks: {curves.map((c) => `s = ${fmt(c.zero)}`).join(', ')}): each step is nearly
-      independent of the last.{' '}
+      zeros, ticks: {curves.map((c) => `s = ${fmt(c.zero)}`).join(', ')})
+      {nVel > 1 && curves.every((c) => Math.abs(c.mode.C[1] ?? NaN) <= noise1)
+        ? ': each step is nearly independent of the last'
+        : ''}
+      .{' '}
       {nVel > 1 ? (
         <>
           Shaded: the 95% range of C for uncorrelated velocities over n = {fmtInt(nVel)} steps (±
@@ -206,9 +215,13 @@ export function VelocityCorrelationView() {
       {sigAt1.length
         ? `; mode${sigAt1.length > 1 ? 's' : ''} ${listText(sigAt1.map((c) => c.rank))} below that range: a step one way tends to be followed by a step back`
         : ''}
-      . Single lags beyond are mostly within the noise, but their negative values add up over many
-      lags: the weights are confined, which is why τᵢ (Eq. 13) is far below the free-walk value
-      τᵢ,int/3
+      .{' '}
+      {within.total
+        ? `${within.inside} of ${within.total} single lags from s = ${fmtInt(2 * dt)} on lie within the shaded range${within.inside > within.total / 2 ? '' : ', fewer than half'}. `
+        : ''}
+      {confined.length === 0
+        ? 'Here τᵢ (Eq. 13) is not below the free-walk value τᵢ,int/3 in any of these modes'
+        : `${confined.length === curves.length ? 'In every one of these modes' : `In ${confined.length} of these ${curves.length} modes`} τᵢ (Eq. 13) is below the free-walk value τᵢ,int/3: the negative correlations add up over many lags and the weights are confined`}
       {example
         ? ` — for mode ${example.rank}, τ = ${fmt(example.tau)} against ${fmt(example.tauIntegral / 3)} steps`
         : ''}

@@ -41,7 +41,7 @@ test('?embed=einstein shows each Langevin mode, filled exactly where it equilibr
   assert.match(caption, /a tenth of the/);
   assert.match(caption, /agree within a factor 1\.5/);
   // "equilibrium" is said only of the modes that are.
-  if (count === 0) assert.match(caption, /None has relaxed/);
+  if (count === 0) assert.match(caption, /None passes the test/);
   // …and then says, from the data, which ranks were checked and how their curvature compares with
   // the T/σ² that equilibrium would need.
   const hessian = e.directions === 'hessian-eigenvectors';

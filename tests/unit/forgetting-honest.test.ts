@@ -255,7 +255,7 @@ describe('equal budgets', () => {
     };
     const text = describeSweep(flip).join(' ');
     expect(text).toMatch(/neither method is resolved/);
-    expect(text).toMatch(/LDC gets below EWC at no N_c/);
+    expect(text).toMatch(/LDC is below EWC at no N_c and above it at N_c = 5, 10/);
   });
 });
 
