@@ -169,7 +169,7 @@ export const FIGURES: readonly FigureEntry[] = [
   },
   {
     id: 'einstein',
-    title: 'Which Langevin modes are in equilibrium',
+    title: 'Which Langevin modes pass the equilibrium test',
     render: () => <EinsteinView />,
   },
   {

@@ -278,7 +278,7 @@ export function EinsteinView() {
   return (
     <FigureShell
       id="einstein"
-      title="Which Langevin modes are in equilibrium"
+      title="Which Langevin modes pass the equilibrium test"
       csv={
         e
           ? () => ({

@@ -378,7 +378,7 @@ export function NoiseStrengthView() {
   return (
     <FigureShell
       id="noise-strength"
-      title="Weaker, shorter-lived noise along flat directions"
+      title="Is the noise weaker and shorter-lived along flat directions?"
       csv={
         waiting
           ? undefined

@@ -207,7 +207,7 @@ export function TemperatureFlatnessView() {
   return (
     <FigureShell
       id="temperature-flatness"
-      title="Cooler along flatter directions"
+      title="Is it cooler along flatter directions?"
       csv={
         has
           ? () => ({

@@ -388,7 +388,7 @@ export function TemperatureTrajectoryView() {
   return (
     <FigureShell
       id="temperature-trajectory"
-      title="SGD cools as it learns"
+      title="Does SGD cool as it learns?"
       csv={
         traj
           ? () => ({

@@ -242,7 +242,7 @@ export function VelocityCorrelationView() {
   return (
     <FigureShell
       id="velocity-correlation"
-      title="Velocity correlations: anticorrelated steps"
+      title="Velocity correlations: are the steps anticorrelated?"
       csv={
         has && chosen
           ? () => ({
