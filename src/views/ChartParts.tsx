@@ -172,7 +172,11 @@ export function FigureShell({
       <div className="fm-readout">{readout}</div>
       {table ?? null}
       <figcaption tabIndex={embedded ? 0 : undefined}>
-        <strong className="fm-title">{title}.</strong> {caption}
+        <strong className="fm-title">
+          {title}
+          {/[.?!]$/.test(title) ? '' : '.'}
+        </strong>{' '}
+        {caption}
       </figcaption>
     </figure>
   );
