@@ -5,8 +5,6 @@
 // TfMlp run exactly where it stood.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MinibatchSampler } from '../../src/engine/data/batches';
-import type { DataSplit } from '../../src/engine/data/dataset';
-import { Rng } from '../../src/engine/data/rng';
 import { fillBatch } from '../../src/engine/experiments/training';
 import { cloneWeights, initMlp, type MlpWeights } from '../../src/engine/nets/mlp';
 import { allocBatch, optimizerSettings } from '../../src/engine/nets/netTypes';
@@ -22,14 +20,7 @@ import {
 } from '../../src/engine/nets/webgpu/reference';
 import { useBackend } from './tfBackend';
 
-function randomSplit(count: number, seed: number): DataSplit {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(count * 784);
-  for (let i = 0; i < images.length; i++)
-    images[i] = rng.next() < 0.8 ? 0 : Math.floor(rng.next() * 256);
-  const labels = Uint8Array.from({ length: count }, () => Math.floor(rng.next() * 10));
-  return { images, labels, count };
-}
+import { randomSplit } from '../fixtures/randomSplit';
 
 const flat = (
   w: MlpWeights | { W1: ArrayLike<number>; W2: ArrayLike<number>; W3: ArrayLike<number> },

@@ -2,9 +2,7 @@
 // the GPU side runs in tests/e2e/webgpu.test.mjs): it must itself be the SGD step of the paper's
 // MLP. Checked against the float32 PlainMlp step and against finite differences of the loss.
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/engine/data/rng';
 import { MinibatchSampler } from '../../src/engine/data/batches';
-import type { DataSplit } from '../../src/engine/data/dataset';
 import { fillBatch } from '../../src/engine/experiments/training';
 import { cloneWeights, initMlp, PlainMlp } from '../../src/engine/nets/mlp';
 import { allocBatch } from '../../src/engine/nets/netTypes';
@@ -12,14 +10,7 @@ import { referenceSgdStep, relativeMaxError, toF64 } from '../../src/engine/nets
 import { fusedMlpWgsl } from '../../src/engine/nets/webgpu/fusedMlpWgsl';
 import { loss64 } from './mlpReference';
 
-function randomSplit(count: number, seed: number): DataSplit {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(count * 784);
-  for (let i = 0; i < images.length; i++)
-    images[i] = rng.next() < 0.8 ? 0 : Math.floor(rng.next() * 256);
-  const labels = Uint8Array.from({ length: count }, () => Math.floor(rng.next() * 10));
-  return { images, labels, count };
-}
+import { randomSplit } from '../fixtures/randomSplit';
 
 describe('float64 reference of the fused step', () => {
   const train = randomSplit(120, 3);
