@@ -734,7 +734,8 @@ async function task1Flatness(
   }
 }
 
-function makePenalty(config: ForgettingConfig, key: RunKey, ctx: SeedContext): Penalty {
+/** The penalty of run `key` around the seed's w1* (float64). */
+export function makePenalty(config: ForgettingConfig, key: RunKey, ctx: SeedContext): Penalty {
   const dim = ctx.anchor.length;
   if (key.method === 'none') return new NoPenalty(dim);
   if (key.method === 'ewc') return new EwcPenalty(ctx.anchor, ctx.fisher, key.lambda);

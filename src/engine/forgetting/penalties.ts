@@ -57,6 +57,22 @@ export function inverseSquareFlatness(F: number): number {
   return Number.isFinite(F) && F > 0 ? 1 / (F * F) : 0;
 }
 
+/**
+ * LDC's proximal shrink per mode, s_i = (2αλ/F_i²)/(1 + 2αλ/F_i²), from the modes' flatness
+ * alone (what a task-2 ensemble needs without the modes themselves).
+ */
+export function ldcShrink(
+  flatness: ArrayLike<number>,
+  lambda: number,
+  alpha: number,
+): Float64Array {
+  checkLambda(lambda);
+  return Float64Array.from(flatness, (F) => {
+    const a = 2 * alpha * lambda * inverseSquareFlatness(F);
+    return a / (1 + a);
+  });
+}
+
 export class NoPenalty implements Penalty {
   readonly method = 'none' as const;
   readonly lambda = 0;
@@ -142,10 +158,7 @@ export class LdcPenalty implements Penalty {
 
   /** s_i = (2αλ/F_i²)/(1 + 2αλ/F_i²). */
   shrink(alpha: number): Float64Array {
-    return this.weights.map((k) => {
-      const a = 2 * alpha * this.lambda * k;
-      return a / (1 + a);
-    });
+    return ldcShrink(this.flatness, this.lambda, alpha);
   }
 
   proximal(y: ArrayLike<number>, alpha: number, out?: Float64Array): Float64Array {

@@ -18,12 +18,26 @@ import {
   type ForgettingEvent,
   type ForgettingSetup,
   type PhaseEvent,
+  type RunKey,
   type RunResult,
   type SeedContext,
   type Task1Report,
 } from '../forgetting/experiment';
 import type { ForgettingConfig } from '../forgetting/config';
 import { setupCounts, type SetupCounts } from '../forgetting/summary';
+import {
+  cpuRunStepsPerSecond,
+  ensembleRunStepsPerSecond,
+  task2Choice,
+  type Task2Choice,
+} from '../forgetting/task2Choice';
+import type { W2EnsembleFactory } from '../forgetting/w2EnsembleKernel';
+import {
+  Task2EnsembleFault,
+  task2EnsemblePhase,
+  task2Prox,
+  task2Shared,
+} from '../forgetting/w2EnsemblePhase';
 import { canonicalJson, type ForgettingJobSpec, type JobSpec } from './spec';
 
 export interface ForgettingJobResult {
@@ -35,6 +49,8 @@ export interface ForgettingJobResult {
   counts: SetupCounts;
   /** Seconds of the seed's phases this job spent (0 where its context came from the cache). */
   seconds: { pretrain: number; task1: number; analysis: number; task2: number };
+  /** Where the task-2 runs trained and why, when the job was offered a GPU (task2Gpu). */
+  task2?: Task2Choice;
 }
 
 export type JobResult = { kind: 'run' | 'arch'; summary: RunSummary } | ForgettingJobResult;
@@ -82,6 +98,16 @@ export interface JobOptions extends RunOptions {
    * ETA left to the caller, which knows the other jobs).
    */
   onForgettingEvent?: (e: ForgettingJobEvent) => void;
+  /** A GPU the forgetting job's task-2 runs may train on as one ensemble (task2Choice.ts). */
+  task2Gpu?: Task2Gpu;
+}
+
+export interface Task2Gpu {
+  factory: W2EnsembleFactory;
+  adapter: string;
+  software: boolean;
+  /** `?backend=webgpu` or `--gpu on`: the ensemble whatever it measures. */
+  forced: boolean;
 }
 
 /** What a forgetting job streams (the serial sweep's events but its running means and end). */
@@ -131,29 +157,81 @@ async function forgettingJob(
     cache.set(config, seed, ctx);
   }
   emit?.({ type: 'task1Modes', report: ctx.report });
-  emit?.({
-    type: 'phase',
-    phase: 'task2',
-    seed,
-    seedIndex,
-    message: `seed ${seed}: ${spec.runs.length} task-2 runs of ${config.task2Steps} steps on digits ${setup.task2.classes.join(',')}`,
-  });
   const t0 = performance.now();
-  const gen = task2Phase(config, setup, ctx, spec.runs, Boolean(emit), opts.signal);
-  let step = await gen.next();
-  while (!step.done) {
-    await relay(step.value);
-    step = await gen.next();
-  }
+  const what = `seed ${seed}: ${spec.runs.length} task-2 runs of ${config.task2Steps} steps on digits ${setup.task2.classes.join(',')}`;
+  const phase = (message: string) =>
+    emit?.({ type: 'phase', phase: 'task2', seed, seedIndex, message });
+  const drain = async (gen: AsyncGenerator<PhaseEvent, RunResult[], void>) => {
+    let step = await gen.next();
+    while (!step.done) {
+      await relay(step.value);
+      step = await gen.next();
+    }
+    return step.value;
+  };
+  let runs: RunResult[] | null = null;
+  let task2: Task2Choice | undefined;
+  const g = opts.task2Gpu;
+  if (g) {
+    const doneBefore = done;
+    try {
+      const shared = await task2Shared(config, setup, ctx, spec.runs);
+      task2 = await weighTask2(g, config, setup, ctx, spec.runs, shared);
+      phase(`${what}, on ${task2.reason}`);
+      if (task2.gpu) {
+        runs = await drain(
+          task2EnsemblePhase(
+            config,
+            setup,
+            ctx,
+            spec.runs,
+            Boolean(emit),
+            g.factory,
+            opts.signal,
+            shared,
+          ),
+        );
+      }
+    } catch (e) {
+      if (!(e instanceof Task2EnsembleFault)) throw e;
+      // Nothing of the ensemble was shown (its runs go out at its end): train them here.
+      done = doneBefore;
+      task2 = { gpu: false, reason: `the CPU: the GPU ensemble failed (${e.message})` };
+      phase(`${what}, on ${task2.reason}`);
+    }
+  } else phase(what);
+  runs ??= await drain(task2Phase(config, setup, ctx, spec.runs, Boolean(emit), opts.signal));
   seconds.task2 = (performance.now() - t0) / 1000;
   return {
     kind: 'forgetting',
     seed,
     report: ctx.report,
-    runs: step.value,
+    runs,
     counts: setupCounts(setup),
     seconds,
+    ...(task2 && { task2 }),
   };
+}
+
+/** task2Choice on this seed's measured throughput (not measured where forced or software). */
+async function weighTask2(
+  g: Task2Gpu,
+  config: ForgettingConfig,
+  setup: ForgettingSetup,
+  ctx: SeedContext,
+  keys: readonly RunKey[],
+  shared: Awaited<ReturnType<typeof task2Shared>>,
+): Promise<Task2Choice> {
+  const base = { forced: g.forced, adapter: g.adapter, software: g.software, runs: keys.length };
+  if (g.forced || g.software) return task2Choice({ ...base, ensemble: null, cpu: null });
+  let ensemble: number | { error: string };
+  try {
+    ensemble = await ensembleRunStepsPerSecond(g.factory, shared, task2Prox(config, ctx, keys));
+  } catch (e) {
+    ensemble = { error: e instanceof Error ? e.message : String(e) };
+  }
+  const cpu = await cpuRunStepsPerSecond(config, setup, ctx, keys);
+  return task2Choice({ ...base, ensemble, cpu });
 }
 
 /** Runs one job. The spec must have passed checkJobSpec (runners check before calling). */
