@@ -35,7 +35,7 @@ declare global {
       pool: () => unknown;
       /** Test builds only: a run on the fused WebGPU trainer loses its device at this step. */
       loseGpuAt?: (step: number) => void;
-      /** Test builds only: the next GPU ensemble of a sweep loses its device at this step. */
+      /** Test builds only: the next GPU ensemble (section 6 or 7) loses its device at this step. */
       loseEnsembleGpuAt?: (step: number) => void;
       /** Test builds only: the sweeps' GPU ensemble probe (run-steps/s of `runs` runs). */
       measureEnsemble?: (runs: number) => Promise<unknown>;

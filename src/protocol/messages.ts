@@ -333,6 +333,14 @@ export interface ForgettingPoolTask {
   type: 'forgetting';
   config: ForgettingConfig;
   seed: number;
+  /**
+   * Where the page trains on WebGPU (issue 14): the seed's task-2 runs may train as one GPU
+   * ensemble on the worker's own device — 'forced' (?backend=webgpu) or 'auto' (where measured
+   * faster than the CPU; never on a software adapter). Absent: the CPU.
+   */
+  task2Gpu?: 'forced' | 'auto';
+  /** Test builds only: the task-2 ensemble loses its device before the chunk at this step. */
+  loseGpuAt?: number;
 }
 
 /**

@@ -17,11 +17,25 @@ import type { CurvePoint, ForgettingConfig, RunKey, RunResult } from '../engine/
 import { aggregate, sweepKey, type SweepPoint } from '../engine/forgetting/selection';
 import { forgettingFromJobs } from '../engine/jobs/forgettingMerge';
 import type { ForgettingJobEvent, ForgettingJobResult } from '../engine/jobs/run';
-import type { ForgettingProgress, ForgettingWorkerEvent, IdxFile } from '../protocol/messages';
+import type {
+  ForgettingPoolTask,
+  ForgettingProgress,
+  ForgettingWorkerEvent,
+  IdxFile,
+} from '../protocol/messages';
 import type { BackendName } from '../engine/backend';
 import { applyForgettingEvent } from '../state/forgettingStore';
 import type { Outcome, WorkerPool } from './workerPool';
-import { borrowPool, poolSetup, publishPool, returnPool, type PoolSetup } from './poolSweeps';
+import {
+  borrowPool,
+  gpuCandidate,
+  poolSetup,
+  publishPool,
+  returnPool,
+  takeEnsembleGpuLoss,
+  type PoolSetup,
+} from './poolSweeps';
+import { usePool } from './poolStore';
 
 /** At most one batch of streamed events to the store per this many milliseconds. */
 const BATCH_MS = 100;
@@ -33,15 +47,22 @@ let current: PoolForgetting | null = null;
 /** What the sweep needs of the pool (a WorkerPool; the unit tests give a fake). */
 export type ForgettingPool = Pick<WorkerPool, 'submitForgetting' | 'cancelAll'>;
 
+/** A forgetting sweep's pool, and whether its seeds' task-2 runs may use the GPU. */
+export interface ForgettingPoolSetup extends PoolSetup {
+  task2Gpu: ForgettingPoolTask['task2Gpu'];
+}
+
 /**
  * The pool for a forgetting sweep: sized as for section 7 (cores or `workers=`, the memory
  * budget, counting each worker at a run of the sweep's network), and no larger than its seeds.
+ * Where section 7 would weigh GPU ensembles (the fused trainer chosen or forced, or a hardware
+ * adapter timed), each seed's task-2 runs may train as one ensemble on its worker's device.
  */
 export function forgettingPoolSetup(
   config: ForgettingConfig,
   idx: IdxFile[] | null,
   forcedBackend?: BackendName,
-): PoolSetup {
+): ForgettingPoolSetup {
   // A variance–flatness run of the same network and B holds more than a seed's job (its window
   // spans the whole training set, the forgetting window only task 1): a bound for sizing.
   const proxy = {
@@ -50,7 +71,16 @@ export function forgettingPoolSetup(
     batchSize: config.batchSize,
     lr: config.lr,
   };
-  const setup = poolSetup([{ index: 0, spec: { kind: 'mlp', config: proxy } }], idx, forcedBackend);
+  const base = poolSetup(
+    [{ index: 0, spec: { kind: 'mlp', config: proxy } }],
+    idx,
+    forcedBackend,
+    false,
+  );
+  const setup: ForgettingPoolSetup = {
+    ...base,
+    task2Gpu: forcedBackend === 'webgpu' ? 'forced' : gpuCandidate() ? 'auto' : undefined,
+  };
   const seeds = config.seeds.length;
   if (setup.sizing.size <= seeds) return setup;
   return {
@@ -86,6 +116,8 @@ export class PoolForgetting {
   private lastFlush = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private progress: ForgettingProgress | null = null;
+  /** Per seed: where its task-2 runs trained and why (where the GPU was offered). */
+  private readonly task2: (string | null)[];
 
   /**
    * `emit`: where the store's events go (dropped once another sweep started); `onEnd`: called
@@ -98,9 +130,13 @@ export class PoolForgetting {
       emit: (e: ForgettingWorkerEvent) => void;
       onEnd: () => void;
       publish: () => void;
+      /** Where the seeds' task-2 runs train, for the pool badge (null: nothing to say). */
+      gpuNote?: (note: string | null) => void;
     },
+    private readonly task2Gpu?: ForgettingPoolTask['task2Gpu'],
   ) {
     this.n = config.seeds.length;
+    this.task2 = config.seeds.map(() => null);
     this.fraction = config.seeds.map(() => 0);
     this.phases = config.seeds.map(() => null);
     this.live = config.seeds.map(() => null);
@@ -118,9 +154,7 @@ export class PoolForgetting {
     const outcomes = await Promise.all(
       this.config.seeds.map((seed, si) =>
         this.pool
-          .submitForgetting({ type: 'forgetting', config: this.config, seed }, (events) =>
-            this.onEvents(si, events),
-          )
+          .submitForgetting(this.task(seed), (events) => this.onEvents(si, events))
           .then((o) => this.ended(si, o)),
       ),
     );
@@ -159,10 +193,36 @@ export class PoolForgetting {
     this.out.onEnd();
   }
 
+  private task(seed: number): ForgettingPoolTask {
+    const lossAt = this.task2Gpu ? takeEnsembleGpuLoss() : null;
+    return {
+      type: 'forgetting',
+      config: this.config,
+      seed,
+      ...(this.task2Gpu && { task2Gpu: this.task2Gpu }),
+      ...(lossAt !== null && { loseGpuAt: lossAt }),
+    };
+  }
+
+  /** The badge's word on the seeds' task-2 runs: where each trained and why. */
+  private noteTask2(si: number, reason: string): void {
+    this.task2[si] = reason;
+    const done = this.config.seeds.flatMap((seed, i) => {
+      const r = this.task2[i];
+      return r === null ? [] : [{ seed, r }];
+    });
+    const same = done.every((d) => d.r === done[0].r);
+    const note = same
+      ? `section 6's task-2 runs of seed${done.length === 1 ? '' : 's'} ${done.map((d) => d.seed).join(', ')} trained on ${done[0].r}`
+      : `section 6's task-2 runs trained on: ${done.map((d) => `seed ${d.seed}, ${d.r}`).join('; ')}`;
+    this.out.gpuNote?.(note);
+  }
+
   /** A seed's job ended: another seed (the earliest in flight) speaks for the sweep. */
   private ended(si: number, o: Outcome<ForgettingJobResult>): Outcome<ForgettingJobResult> {
     this.inFlight.delete(si);
     this.out.publish();
+    if (o.ok && o.result.task2) this.noteTask2(si, o.result.task2.reason);
     if (o.ok) this.fraction[si] = 1;
     else if (!o.cancelled && this.cancelReason === null) {
       // One failing seed stops the sweep, as one failing run stopped the serial loop.
@@ -304,18 +364,33 @@ export class PoolForgetting {
 }
 
 /** Starts a forgetting sweep on the pool (a sweep running there is cancelled first). */
-export function startPoolForgetting(config: ForgettingConfig, setup: PoolSetup): void {
+export function startPoolForgetting(config: ForgettingConfig, setup: ForgettingPoolSetup): void {
   current?.cancel('Stopped: a new sweep was started.');
-  const s: PoolForgetting = new PoolForgetting(borrowPool(setup), config, {
-    emit: (e) => {
-      if (current === s) applyForgettingEvent(e);
+  if (setup.task2Gpu)
+    usePool.setState({
+      gpu:
+        setup.task2Gpu === 'forced'
+          ? "section 6's task-2 runs train as one GPU ensemble per seed (forced by ?backend=webgpu)"
+          : "section 6: each seed's task-2 runs train as one GPU ensemble where measured faster than the CPU",
+    });
+  const s: PoolForgetting = new PoolForgetting(
+    borrowPool(setup),
+    config,
+    {
+      emit: (e) => {
+        if (current === s) applyForgettingEvent(e);
+      },
+      onEnd: () => {
+        if (current === s) current = null;
+        returnPool();
+      },
+      publish: publishPool,
+      gpuNote: (note) => {
+        if (current === s) usePool.setState({ gpu: note });
+      },
     },
-    onEnd: () => {
-      if (current === s) current = null;
-      returnPool();
-    },
-    publish: publishPool,
-  });
+    setup.task2Gpu,
+  );
   current = s;
   void s.run();
 }

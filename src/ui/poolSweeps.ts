@@ -77,6 +77,8 @@ export function poolSetup(
   runs: readonly { index: number; spec: UniversalityRunSpec }[],
   idx: IdxFile[] | null,
   forcedBackend?: BackendName,
+  /** false: every run on the CPU pool (section 6 plans its own GPU work). */
+  withEnsembles = true,
 ): PoolSetup {
   const shape = pageDataShape();
   let runBytes = 0;
@@ -87,10 +89,8 @@ export function poolSetup(
     runBytes = Math.max(runBytes, planRun(config, shape).memory.total);
   }
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
-  // Ensembles are a candidate where the fused trainer was chosen or forced, or where a hardware
-  // adapter's fused step was timed (fusedProbe): unforced, the sweep weighs them first.
   const backend = useRun.getState().backend;
-  const gpu = backend?.name === 'webgpu' || backend?.fusedProbe !== undefined;
+  const gpu = withEnsembles && gpuCandidate();
   const workers = useConfig.getState().workers;
   const ensembles = gpu
     ? planEnsembles(
@@ -130,6 +130,15 @@ export function poolSetup(
     },
     dataKey: idx,
   };
+}
+
+/**
+ * Whether GPU ensembles are a candidate: the fused trainer was chosen or forced, or a hardware
+ * adapter's fused step was timed (fusedProbe); unforced, a sweep weighs them first.
+ */
+export function gpuCandidate(): boolean {
+  const backend = useRun.getState().backend;
+  return backend?.name === 'webgpu' || backend?.fusedProbe !== undefined;
 }
 
 /** The shape of the data set the page holds (the embedded digits until another is loaded). */
@@ -324,8 +333,7 @@ class PoolSweep {
     // One checkpoint per run still training (its weights: a few hundred KB at most).
     const resumeFrom = new Map<number, RunResumePoint>();
     const after: Promise<void>[] = [];
-    const lossAt = TEST_HOOKS ? ensembleGpuLossAt : null;
-    ensembleGpuLossAt = null;
+    const lossAt = takeEnsembleGpuLoss();
     const o = await this.pool.submitEnsemble(
       {
         type: 'ensemble',
@@ -550,6 +558,13 @@ export function disposePagePool(): void {
 /** Test builds only: the next ensemble's worker destroys its WebGPU device at `step`. */
 export function loseEnsembleGpuAt(step: number): void {
   if (TEST_HOOKS) ensembleGpuLossAt = step;
+}
+
+/** The step the next ensemble (a sweep's or a forgetting seed's) loses its device at, once. */
+export function takeEnsembleGpuLoss(): number | null {
+  const at = TEST_HOOKS ? ensembleGpuLossAt : null;
+  ensembleGpuLossAt = null;
+  return at;
 }
 
 /** Test builds only: the next `n` jobs dispatched crash their worker while they run. */

@@ -191,4 +191,42 @@ describe('the forgetting sweep on the pool', () => {
       message: 'Stopped: a training run was started (one experiment runs at a time).',
     });
   });
+
+  it('offered a GPU, each seed’s job carries it, and the badge says where its task-2 runs trained', async () => {
+    const asked: ForgettingPoolTask[] = [];
+    const where = [
+      'the GPU ensemble (A), forced by ?backend=webgpu',
+      'the CPU: the GPU ensemble failed (lost)',
+    ];
+    const pool = fakePool(async (task, send) => {
+      asked.push(task);
+      await tick();
+      send(stream(task.seed));
+      return {
+        ok: true,
+        result: { ...result(task.seed), task2: { gpu: task.seed === 0, reason: where[task.seed] } },
+      };
+    });
+    const notes: (string | null)[] = [];
+    const s = new PoolForgetting(
+      pool,
+      config,
+      {
+        emit: () => undefined,
+        onEnd: () => undefined,
+        publish: () => undefined,
+        gpuNote: (n) => notes.push(n),
+      },
+      'forced',
+    );
+    await s.run();
+    expect(asked.map((t) => [t.seed, t.task2Gpu])).toEqual([
+      [0, 'forced'],
+      [1, 'forced'],
+    ]);
+    expect(notes).toEqual([
+      "section 6's task-2 runs of seed 0 trained on the GPU ensemble (A), forced by ?backend=webgpu",
+      "section 6's task-2 runs trained on: seed 0, the GPU ensemble (A), forced by ?backend=webgpu; seed 1, the CPU: the GPU ensemble failed (lost)",
+    ]);
+  });
 });
