@@ -5,13 +5,14 @@
  * correctness checks (src/bench/fusedBench.ts); with seconds > 0 also the speeds of one run and
  * of ensembles, beside the tfjs WebGPU step and the wasm SIMD step measured in the same worker.
  * Both layouts: one workgroup per run (`check`, `fused`, `ensembles`) and a step split over many
- * workgroups (`split`).
+ * workgroups (`split`). And the forgetting seed's task-2 ensemble kernel (`forgetting`).
  */
 import { selectBackend } from '../engine/backend';
 import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { SimdMlp } from '../engine/nets/simdMlp';
 import { benchFused, checkFused, type FusedCheck, type FusedSpeed } from './fusedBench';
 import { benchSteps } from './trainingBench';
+import { benchW2Ensemble, checkW2Kernel, type W2Bench } from './fusedW2Bench';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -22,6 +23,8 @@ export interface WebGpuBenchResult extends Partial<FusedSpeed> {
   tfjsWebgpu?: { stepsPerSec: number };
   /** The split layout (FusedMlpSplit): its checks, and its speeds when measured. */
   split?: { check: FusedCheck } & Partial<FusedSpeed>;
+  /** The forgetting seed's task-2 ensemble kernel (fusedW2Ensemble.ts). */
+  forgetting?: W2Bench;
   error?: string;
 }
 
@@ -46,12 +49,14 @@ self.onmessage = async (
     });
     out.check = await checkFused(device, data.train);
     out.split = { check: await checkFused(device, data.train, { layout: 'split' }) };
+    out.forgetting = { check: await checkW2Kernel(device) };
     if (seconds > 0) {
       Object.assign(out, await benchFused(device, data.train, seconds));
       Object.assign(
         out.split,
         await benchFused(device, data.train, seconds, [1], { layout: 'split' }),
       );
+      out.forgetting.speed = await benchW2Ensemble(device, seconds);
       await selectBackend({ forced: 'wasm', wasmPaths });
       if (SimdMlp.available(50)) {
         const [w] = await benchSteps(data.train, 'chromium-worker', ['wasm-simd'], seconds);
