@@ -32,6 +32,8 @@ import {
 import { cliBackend, loadData } from './setup';
 import { defaultWorkers, type FailedJob } from './pool';
 import { QUEUE_HELP, WORKERS_HELP, forgettingOnRunner } from './runners';
+import { GPU_INSTALL, GPU_MODES, chooseGpu, type GpuMode } from './gpu';
+import { dawnTask2Gpu, forgettingOnGpu, type ForgettingGpuReport } from './forgettingGpu';
 import type { Dataset } from '../engine/data/dataset';
 import {
   CLI_FORGETTING_SEEDS,
@@ -110,6 +112,12 @@ export const FORGETTING_OPTIONS = {
   quiet: flag('no progress on stderr'),
   workers: whole('N', WORKERS_HELP),
   queue: text('URL', QUEUE_HELP),
+  gpu: choice(
+    GPU_MODES,
+    "each seed's task-2 runs as one GPU ensemble (auto: a hardware adapter\n" +
+      'if Dawn for Node is installed, where measured faster; on: any adapter,\n' +
+      `forced; off: the CPU only) [auto]. Dawn for Node: ${GPU_INSTALL}`,
+  ),
 } satisfies Record<string, Option<unknown>>;
 
 export function forgettingUsage(): string {
@@ -132,6 +140,8 @@ export interface ForgettingCliOptions {
   /** Worker threads (1: none) and the BullMQ queue's URL (null: none); runners.ts. */
   workers: number;
   queue: string | null;
+  /** Task-2 runs on a Dawn for Node device (forgettingGpu.ts). */
+  gpu: GpuMode;
 }
 
 /** Options that set the config field of the same meaning. */
@@ -168,6 +178,8 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
   }
   if (v['exclude-drift'] && v['include-drift'])
     throw new UsageError('give one of --exclude-drift and --include-drift');
+  if (v.gpu === 'on' && v.queue)
+    throw new UsageError("--gpu on and --queue: a queue's seeds train on its workers' CPUs");
   if (v['exclude-drift']) c.includeDrift = false;
   if (v['include-drift']) c.includeDrift = true;
   try {
@@ -183,6 +195,7 @@ export function parseForgettingArgs(argv: string[]): ForgettingCliOptions {
     pageSummary: v['page-summary'] ?? null,
     workers: v.workers ?? defaultWorkers(),
     queue: v.queue ?? null,
+    gpu: v.gpu ?? 'auto',
   };
 }
 
@@ -248,22 +261,43 @@ export function forgettingPageSummary(
 export async function runForgetting(
   opts: ForgettingCliOptions,
   log: (s: string) => void,
-): Promise<{ result: ForgettingResult; backend: string; data: Dataset; failed?: FailedJob[] }> {
+): Promise<{
+  result: ForgettingResult;
+  backend: string;
+  data: Dataset;
+  failed?: FailedJob[];
+  gpu?: ForgettingGpuReport | { reason: string };
+}> {
   const backend = await cliBackend();
   const data = await loadData(opts.idx);
   log(
     `backend ${backend.name}; data ${data.name}: ${data.train.count} train / ${data.test.count} test`,
   );
+  let gpu: { reason: string } | undefined;
+  if (!opts.queue && opts.gpu !== 'off') {
+    const g = await chooseGpu(opts.gpu);
+    if (g.device && g.adapter) {
+      log(`task-2 runs: offered to ${g.reason}; the seeds run one after another in this process`);
+      const task2Gpu = dawnTask2Gpu(
+        { device: g.device, adapter: g.adapter, software: g.software },
+        opts.gpu === 'on',
+      );
+      const r = await forgettingOnGpu(opts.config, data, task2Gpu, log);
+      return { result: r.result, backend: backend.name, data, gpu: r.gpu };
+    }
+    gpu = { reason: g.reason.replace(/^every run trains/, "every seed's task-2 runs train") };
+    log(gpu.reason);
+  }
   if (opts.queue || opts.workers > 1) {
     const choice = { ...opts, experiment: 'forgetting', log };
     const { result, failed } = await forgettingOnRunner(opts.config, data, choice);
-    return { result, backend: backend.name, data, failed };
+    return { result, backend: backend.name, data, failed, ...(gpu && { gpu }) };
   }
   let lastLog = 0;
   const gen = forgettingRun(opts.config, data, { streamCurves: false });
   for (;;) {
     const it = await gen.next();
-    if (it.done) return { result: it.value, backend: backend.name, data };
+    if (it.done) return { result: it.value, backend: backend.name, data, ...(gpu && { gpu }) };
     const e = it.value;
     if (e.type === 'phase') log(e.message);
     else if (e.type === 'task1Modes') {
@@ -316,11 +350,12 @@ function summaryLines(r: ForgettingResult): string[] {
 export async function forgettingMain(argv: string[]): Promise<void> {
   const opts: ForgettingCliOptions = parseOrExit(() => parseForgettingArgs(argv), forgettingUsage);
   const log = opts.quiet ? () => undefined : (s: string) => process.stderr.write(s + '\n');
-  const { result, backend, data, failed } = await runForgetting(opts, log);
+  const { result, backend, data, failed, gpu } = await runForgetting(opts, log);
   const out = forgettingJson(result, {
     backend,
     data: { name: data.name, train: data.train.count, test: data.test.count },
     ...(failed ? { failed } : {}),
+    ...(gpu ? { gpu } : {}),
   });
   mkdirSync(dirname(resolve(opts.out)), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(out, null, 1));

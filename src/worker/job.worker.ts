@@ -12,6 +12,9 @@
  * shows it (UniversalityResult): an architecture run keeps its whole result for the overlay,
  * and one that did not train counts as failed, as in the trainer's former sweep loop.
  *
+ * Where the page trains on WebGPU, a forgetting seed's task-2 runs may train as one ensemble on
+ * this worker's own device (task2Gpu, the engine's task2Choice decides).
+ *
  * Where the page trains on WebGPU, a worker may instead get an ensemble of a sweep's runs
  * (jobs/ensemble.ts): it opens its own WebGPU device (tfjs here stays on wasm), trains the runs
  * together on the fused kernel and posts each run's window as it ends; another job ('analyse')
@@ -34,7 +37,10 @@ import {
   runJob,
   type ForgettingJobEvent,
   type ForgettingJobResult,
+  type Task2Gpu,
 } from '../engine/jobs/run';
+import type { W2EnsembleFactory } from '../engine/forgetting/w2EnsembleKernel';
+import { fusedW2Factory } from '../engine/nets/webgpu/fusedW2Ensemble';
 import { analyseWindow, runEnsembleJob } from '../engine/jobs/ensemble';
 import {
   createFastestFusedTrainer,
@@ -206,6 +212,7 @@ async function forgetting(
     signal,
     cache: jobCache,
     yieldEvery: () => checkpoint(signal),
+    task2Gpu: await task2GpuFor(task),
     onForgettingEvent: (e) => {
       batch.push(e);
       if (e.type === 'phase' || e.type === 'task1Modes' || performance.now() - last >= BATCH_MS)
@@ -215,6 +222,45 @@ async function forgetting(
   flush();
   if (r.kind !== 'forgetting') throw new Error('a forgetting job returned another result');
   return r;
+}
+
+/**
+ * The GPU a forgetting seed's task-2 runs may train on: this worker's device and the WGSL
+ * ensemble; without a device, a factory that fails with the reason (the job then says it and
+ * trains on the CPU).
+ */
+async function task2GpuFor(task: ForgettingPoolTask): Promise<Task2Gpu | undefined> {
+  if (!task.task2Gpu) return undefined;
+  const forced = task.task2Gpu === 'forced';
+  let g: Awaited<ReturnType<typeof gpuDevice>>;
+  try {
+    g = await gpuDevice();
+  } catch (e) {
+    const why = errorMessage(e);
+    return {
+      factory: () => Promise.reject(new Error(why)),
+      adapter: 'WebGPU',
+      software: false,
+      forced,
+    };
+  }
+  let factory: W2EnsembleFactory = fusedW2Factory(g.device);
+  const lossAt = task.loseGpuAt;
+  if (TEST_HOOKS && lossAt !== undefined) {
+    const build = factory;
+    factory = async (shared, prox, maxChunk) => {
+      const kernel = await build(shared, prox, maxChunk);
+      let step = 0;
+      const runChunk = kernel.runChunk.bind(kernel);
+      kernel.runChunk = (idx, steps) => {
+        if (step >= lossAt) g.device.destroy();
+        step += steps;
+        return runChunk(idx, steps);
+      };
+      return kernel;
+    };
+  }
+  return { factory, adapter: g.name, software: g.software, forced };
 }
 
 /** The ensembles' WebGPU device (this worker's own; tfjs here stays on wasm). */

@@ -34,6 +34,7 @@ import {
 } from '../../src/engine/forgetting/w2EnsemblePhase';
 import { task2Choice } from '../../src/engine/forgetting/task2Choice';
 import { runJob, type ForgettingJobEvent } from '../../src/engine/jobs/run';
+import { forgettingOnGpu } from '../../src/cli/forgettingGpu';
 import { useBackend } from './tfBackend';
 
 const dataPath = 'public/data/mnist-10k.bin';
@@ -291,6 +292,59 @@ describe.skipIf(!hasData)('a seed’s task-2 runs as one ensemble', () => {
     // The fallback trains task2Phase's runs: its numbers to the last bit.
     expect(withoutTimes(fallen.runs)).toEqual(withoutTimes(cpu.runs));
   });
+});
+
+describe.skipIf(!hasData)('the command line’s forgetting sweep on a GPU', () => {
+  it('runs each seed as a job, its task-2 runs on the ensemble, and reports where', async () => {
+    await useBackend();
+    const data = loadEmbeddedDataset(readFileSync(dataPath));
+    const config: ForgettingConfig = {
+      ...DEFAULT_FORGETTING_CONFIG,
+      seeds: [0, 1],
+      pretrainEpochs: 1,
+      task1Epochs: 1,
+      windowEpochs: 2,
+      task2Steps: 20,
+      curveEvery: 10,
+      lambdas: [10],
+      ewcLambdas: [1e5],
+      ncList: [5],
+      displacementModes: 5,
+    };
+    const lines: string[] = [];
+    const reference: W2EnsembleFactory = (shared, prox, maxChunk) =>
+      Promise.resolve(new W2EnsembleReference(shared, prox, maxChunk));
+    const { result, gpu } = await forgettingOnGpu(
+      config,
+      data,
+      {
+        factory: reference,
+        adapter: 'test adapter',
+        software: false,
+        forced: true,
+        forcedBy: '--gpu on',
+      },
+      (l) => lines.push(l),
+    );
+    expect(result.runs.map((r) => `${r.seed} ${r.method}`)).toEqual([
+      '0 none',
+      '0 ewc',
+      '0 ldc',
+      '1 none',
+      '1 ewc',
+      '1 ldc',
+    ]);
+    expect(result.summary.best.ldc).not.toBeNull();
+    expect(gpu).toEqual({
+      adapter: 'test adapter',
+      task2: [0, 1].map((seed) => ({
+        seed,
+        gpu: true,
+        reason: 'the GPU ensemble (test adapter), forced by --gpu on',
+      })),
+    });
+    expect(lines.filter((l) => /task-2 runs/.test(l))).toHaveLength(2);
+  }, 120_000);
 });
 
 describe('where a seed’s task-2 runs train', () => {

@@ -16,6 +16,8 @@ import type { W2EnsembleFactory, W2EnsembleShared, W2Prox } from './w2EnsembleKe
 
 export interface Task2ChoiceInput {
   forced: boolean;
+  /** What forced it, or forces it (default the page's ?backend=webgpu; the CLI's --gpu on). */
+  forcedBy?: string;
   adapter: string;
   software: boolean;
   runs: number;
@@ -35,10 +37,10 @@ const fmt = (x: number): string => Math.round(x).toLocaleString('en');
 
 export function task2Choice(m: Task2ChoiceInput): Task2Choice {
   const on = `the GPU ensemble (${m.adapter})`;
-  if (m.forced) return { gpu: true, reason: `${on}, forced by ?backend=webgpu` };
+  const by = m.forcedBy ?? '?backend=webgpu';
+  if (m.forced) return { gpu: true, reason: `${on}, forced by ${by}` };
   const cpu = (why: string): Task2Choice => ({ gpu: false, reason: `the CPU: ${why}` });
-  if (m.software)
-    return cpu(`${m.adapter} is a software adapter (used only under ?backend=webgpu)`);
+  if (m.software) return cpu(`${m.adapter} is a software adapter (used only under ${by})`);
   const e = m.ensemble;
   if (e === null) return cpu('the GPU ensemble was not measured');
   if (typeof e !== 'number') return cpu(`the GPU ensemble could not be measured (${e.error})`);

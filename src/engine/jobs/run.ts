@@ -108,6 +108,8 @@ export interface Task2Gpu {
   software: boolean;
   /** `?backend=webgpu` or `--gpu on`: the ensemble whatever it measures. */
   forced: boolean;
+  /** What forces it, for the reason (default '?backend=webgpu'). */
+  forcedBy?: string;
 }
 
 /** What a forgetting job streams (the serial sweep's events but its running means and end). */
@@ -222,7 +224,13 @@ async function weighTask2(
   keys: readonly RunKey[],
   shared: Awaited<ReturnType<typeof task2Shared>>,
 ): Promise<Task2Choice> {
-  const base = { forced: g.forced, adapter: g.adapter, software: g.software, runs: keys.length };
+  const base = {
+    forced: g.forced,
+    forcedBy: g.forcedBy,
+    adapter: g.adapter,
+    software: g.software,
+    runs: keys.length,
+  };
   if (g.forced || g.software) return task2Choice({ ...base, ensemble: null, cpu: null });
   let ensemble: number | { error: string };
   try {
