@@ -343,3 +343,112 @@ test(
     assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
   },
 );
+
+/** Drops wall-clock fields, which differ between any two sweeps. */
+function withoutTimes(v) {
+  return JSON.parse(
+    JSON.stringify(v, (k, x) =>
+      k === 'seconds' || k === 'timings' || k === 'startedAt'
+        ? undefined
+        : typeof x === 'number' && !Number.isFinite(x)
+          ? String(x)
+          : x,
+    ),
+  );
+}
+
+/** Section 6's smallest sweep (one seed, three task-2 runs of 40 steps), on `backend`. */
+const TINY_FORGETTING =
+  'ft1=0,1&ft2=2,3&fseeds=1&flambdas=3&fewc=1e4&fnc=20&fpre=1&fepochs=1&fwindow=3&fsteps=40';
+
+async function forgettingSweep(backend, loseGpuAt = null) {
+  const { page, context, errors } = await openPage(
+    browser,
+    `${server.url}?backend=${backend}&${TINY_FORGETTING}`,
+    server.origin,
+  );
+  await page.waitForFunction(
+    () => {
+      const r = window.__flatMinima.run();
+      return r.error || (r.dataset !== null && r.backend !== null);
+    },
+    null,
+    { timeout: WAIT.load },
+  );
+  const s = await runState(page);
+  if (s.error) {
+    await context.close();
+    return { error: s.error };
+  }
+  if (loseGpuAt !== null) {
+    const hooked = await page.evaluate(
+      (n) =>
+        typeof window.__flatMinima.loseEnsembleGpuAt === 'function' &&
+        (window.__flatMinima.loseEnsembleGpuAt(n), true),
+      loseGpuAt,
+    );
+    if (!hooked) throw new Error('this build has no test hooks: build it with VITE_TEST_HOOKS=1');
+  }
+  await page.getByTestId('forgetting-start').click();
+  await page.waitForFunction(
+    () => ['done', 'error', 'cancelled'].includes(window.__flatMinima.forgetting().status),
+    null,
+    { timeout: WAIT.run },
+  );
+  const f = await page.evaluate(() => window.__flatMinima.forgetting());
+  const pool = await page.evaluate(() => window.__flatMinima.pool());
+  await context.close();
+  return { f, pool, errors };
+}
+
+test(
+  'forced WebGPU: section 6’s task-2 runs train as one GPU ensemble with wasm’s numbers; a lost device sends them to the CPU',
+  { timeout: TEST_TIMEOUT },
+  async (t) => {
+    const gpu = await forgettingSweep('webgpu');
+    if (gpu.error && NO_ADAPTER.test(gpu.error)) {
+      t.skip(`this Chromium offers no WebGPU adapter: ${gpu.error}`);
+      return;
+    }
+    assert.equal(gpu.error, undefined, gpu.error);
+    assert.equal(gpu.f.status, 'done', gpu.f.message ?? '');
+    assert.match(
+      gpu.pool.gpu,
+      /^section 6's task-2 runs of seed 0 trained on the GPU ensemble \(.+\), forced by \?backend=webgpu$/,
+    );
+    const cpu = await forgettingSweep('wasm');
+    assert.equal(cpu.f.status, 'done', cpu.f.message ?? '');
+    // Task 1 trained on the CPU in both: the same modes to the last bit.
+    assert.deepEqual(withoutTimes(gpu.f.task1), withoutTimes(cpu.f.task1));
+    assert.deepEqual(
+      gpu.f.runs.map((r) => [r.method, r.lambda, r.nc]),
+      cpu.f.runs.map((r) => [r.method, r.lambda, r.nc]),
+    );
+    // Float32 on the GPU against tfjs on wasm, 40 steps: each test error within one example of
+    // ~400 (in the unit test's float64 reference, every error count agreed).
+    for (const [i, r] of gpu.f.runs.entries()) {
+      const c = cpu.f.runs[i];
+      for (const k of ['eps1', 'eps2', 'eps1Own', 'eps2Own', 'valEps1', 'valEps2'])
+        assert.ok(
+          Math.abs(r[k] - c[k]) <= 0.005,
+          `${r.method} λ ${r.lambda} ${k}: ${r[k]} vs ${c[k]}`,
+        );
+      assert.deepEqual(
+        r.curve.map((p) => p.step),
+        c.curve.map((p) => p.step),
+      );
+    }
+    assert.deepEqual(gpu.errors, [], gpu.errors.join('\n'));
+
+    // The device lost at the ensemble's first chunk: the seed's runs train on the CPU instead,
+    // wasm's numbers to the last bit, and the badge says why.
+    const lost = await forgettingSweep('webgpu', 0);
+    assert.equal(lost.f.status, 'done', lost.f.message ?? '');
+    assert.match(
+      lost.pool.gpu,
+      /^section 6's task-2 runs of seed 0 trained on the CPU: the GPU ensemble failed \(.+\)$/,
+    );
+    assert.deepEqual(withoutTimes(lost.f.runs), withoutTimes(cpu.f.runs));
+    assert.deepEqual(lost.errors, [], lost.errors.join('\n'));
+  },
+);
