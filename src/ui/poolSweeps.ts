@@ -50,7 +50,7 @@ import { poolSizing, type PoolSizing } from './poolSize';
 import { usePool } from './poolStore';
 import { ensembleFaultNote } from './ensembleFault';
 import { measureEnsemble } from './ensembleProbe';
-import { ensembleChoice } from '../engine/experiments/ensembleChoice';
+import { ensembleChoice, type EnsembleChoice } from '../engine/experiments/ensembleChoice';
 import { absolute, wasmPaths } from './wasmPaths';
 
 /** What a pool is started with: its size, and the 'init' each worker gets (data, backend). */
@@ -456,32 +456,57 @@ class PoolSweep {
 }
 
 /**
- * The setup a sweep runs with once its ensembles are weighed against the CPU pool (issue 14):
- * unchanged where the GPU ensemble is faster (its note says by how much); otherwise every run
- * on the pool, sized without the ensembles, and the note says why.
+ * The setup a sweep runs with once its ensembles are weighed against the CPU pool (issue 14),
+ * each ensemble size on its own measurement (a grid's ensemble of eight may win where its
+ * ensemble of one loses): the ensembles that measured faster stay on the GPU, the others' runs
+ * go to the pool, and the note gives the numbers. Where none stays, the pool is sized without
+ * them.
  */
 export async function chooseEnsembles(setup: PoolSetup): Promise<PoolSetup> {
   const plan = setup.ensembles;
-  if (!setup.weigh || !plan || plan.groups.length === 0) return setup;
-  const runs = Math.max(...plan.groups.map((g) => g.members.length));
-  const choice = ensembleChoice({
-    forced: false,
-    runs,
-    ensemble: await measureSweepEnsemble(runs),
-    cpu: setup.weigh.cpu,
-    workers: setup.weigh.cpuSizing.size,
-  });
-  if (choice.gpu)
-    return { ...setup, ensembles: { ...plan, note: `${plan.note}; ${choice.reason}` } };
-  const all = [...plan.groups.flatMap((g) => g.members.map((m) => m.index)), ...plan.cpu];
+  const weigh = setup.weigh;
+  if (!weigh || !plan || plan.groups.length === 0) return setup;
+  const sizes = [...new Set(plan.groups.map((g) => g.members.length))].sort((a, b) => b - a);
+  const bySize = new Map<number, EnsembleChoice>();
+  for (const runs of sizes)
+    bySize.set(
+      runs,
+      ensembleChoice({
+        forced: false,
+        runs,
+        ensemble: await measureSweepEnsemble(runs),
+        cpu: weigh.cpu,
+        workers: weigh.cpuSizing.size,
+      }),
+    );
+  const reasons = sizes.map((n) => bySize.get(n)!.reason).join('; ');
+  const kept = plan.groups.filter((g) => bySize.get(g.members.length)!.gpu);
+  if (kept.length === plan.groups.length)
+    return { ...setup, ensembles: { ...plan, note: `${plan.note}; ${reasons}` } };
+  const moved = plan.groups.filter((g) => !bySize.get(g.members.length)!.gpu);
+  const movedRuns = moved.flatMap((g) => g.members.map((m) => m.index));
+  const cpu = [...plan.cpu, ...movedRuns].sort((a, b) => a - b);
+  const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  if (kept.length === 0)
+    return {
+      ...setup,
+      sizing: weigh.cpuSizing,
+      ensembles: {
+        groups: [],
+        cpu,
+        note: `${n(cpu.length, 'run trains', 'runs train')} on the CPU pool; ${reasons}`,
+      },
+    };
+  const onGpu = kept.reduce((a, g) => a + g.members.length, 0);
+  const parts = [
+    `${n(onGpu, 'run', 'runs')} train${onGpu === 1 ? 's' : ''} as ${kept.length === 1 ? 'one fused ensemble' : `${kept.length} fused ensembles`} on the GPU`,
+    `${movedRuns.length} on the CPU pool where their ensemble size measured slower`,
+    ...(plan.cpuNote ? [plan.cpuNote] : []),
+    reasons,
+  ];
   return {
     ...setup,
-    sizing: setup.weigh.cpuSizing,
-    ensembles: {
-      groups: [],
-      cpu: all.sort((a, b) => a - b),
-      note: `${all.length} run${all.length === 1 ? '' : 's'} train on the CPU pool; ${choice.reason}`,
-    },
+    ensembles: { groups: kept, cpu, note: parts.join('; '), cpuNote: plan.cpuNote },
   };
 }
 

@@ -200,6 +200,46 @@ describe('a sweep weighs its ensembles before it starts (poolSweeps.chooseEnsemb
     );
   });
 
+  it('weighs each ensemble size on its own: an ensemble of 3 stays on the GPU, one of 1 goes to the pool', async () => {
+    useRun.setState({ backend: { name: 'webgpu', reason: '', skipped: [], fusedProbe: probed } });
+    // A GPU whose run-steps/s grow with the ensemble: 100 for one run, 15,000 for three.
+    vi.stubGlobal(
+      'Worker',
+      class {
+        onmessage: ((e: { data: unknown }) => void) | null = null;
+        onerror = null;
+        postMessage(m: { runs: number }) {
+          const runStepsPerSec = m.runs === 1 ? 100 : 5_000 * m.runs;
+          setTimeout(() =>
+            this.onmessage?.({
+              data: {
+                type: 'ensembleProbed',
+                measure: { adapter: 'gpu', software: false, runStepsPerSec },
+              },
+            }),
+          );
+        }
+        terminate() {}
+      },
+    );
+    // Three runs at h = 10 and one at h = 20: two kernels, ensembles of 3 and 1.
+    const plan = [
+      ...runs(3),
+      ...runs(1).map((r) => ({
+        index: 3,
+        spec: { ...r.spec, config: { ...r.spec.config, hidden: 20 } },
+      })),
+    ];
+    const setup = poolSetup(plan, null);
+    expect(setup.ensembles?.groups.map((g) => g.members.length)).toEqual([3, 1]);
+    const chosen = await chooseEnsembles(setup);
+    expect(chosen.ensembles?.groups.map((g) => g.members.map((m) => m.index))).toEqual([[0, 1, 2]]);
+    expect(chosen.ensembles?.cpu).toEqual([3]);
+    expect(chosen.ensembles?.note).toMatch(
+      /^3 runs train as one fused ensemble on the GPU; 1 on the CPU pool where their ensemble size measured slower; the GPU ensemble is faster: 3 runs at 15,000 run-steps\/s .*; the CPU pool is faster: .* against 1 run at 100 run-steps\/s on the GPU ensemble \(gpu\)$/,
+    );
+  });
+
   it('forced, the ensembles are not weighed; without a hardware GPU there are none', async () => {
     useRun.setState({ backend: { name: 'webgpu', reason: '', skipped: [] } });
     const forced = poolSetup(runs(3), null, 'webgpu');

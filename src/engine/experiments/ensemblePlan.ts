@@ -65,6 +65,8 @@ export interface EnsemblePlan {
   cpu: number[];
   /** What trains where and why, in a sentence. */
   note: string;
+  /** The part of `note` on the runs the fused kernel cannot train (empty where there are none). */
+  cpuNote?: string;
 }
 
 /**
@@ -125,9 +127,10 @@ export function planEnsembles(
         : `${onGpu} runs train as ${groups.length} fused ensembles on the GPU (${per}${capped ? `; at most ${capped.cap} runs each, their windows ${formatBytes(capped.bytes)} a run` : ''})`,
     );
   }
-  if (cpu.length > 0)
-    parts.push(
-      `${cpu.length} on the CPU pool (the fused kernel trains the 784-h-h-10 network; not ${[...why].join(', ')})`,
-    );
-  return { groups, cpu, note: parts.join('; ') };
+  const cpuNote =
+    cpu.length > 0
+      ? `${cpu.length} on the CPU pool (the fused kernel trains the 784-h-h-10 network; not ${[...why].join(', ')})`
+      : '';
+  if (cpuNote) parts.push(cpuNote);
+  return { groups, cpu, note: parts.join('; '), cpuNote };
 }
