@@ -30,6 +30,8 @@ export interface W2Check {
 
 export interface W2Bench {
   check: W2Check;
+  /** A kernel whose device was destroyed: its `error` and its calls' rejections (w2LostDevice). */
+  lost?: { error: string | null; rejections: (string | null)[] };
   /** Aggregate run-steps/s of the task-2 kernel, h = 50, B = 50. */
   speed?: { runs: number; runStepsPerSec: number }[];
 }
@@ -205,6 +207,34 @@ export async function checkW2Wide(device: GPUDevice): Promise<W2Check['wide']> {
   } finally {
     gpu.dispose();
   }
+}
+
+/**
+ * Destroys `device` (as a lost GPU would end it) under a built kernel and returns what each of
+ * its calls said then: the kernel's `error`, and the rejections of runChunk, score and readW2
+ * (null where one resolved). dispose must not throw on the lost device. Call it last.
+ */
+export async function w2LostDevice(device: GPUDevice): Promise<{
+  error: string | null;
+  rejections: (string | null)[];
+}> {
+  const shared = syntheticW2Shared(10, 100, 1);
+  const k = await FusedW2Ensemble.create(device, shared, [{ kind: 'none' }], 2);
+  device.destroy();
+  await device.lost;
+  const said = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
+    );
+  const idx = draw(new MinibatchSampler(shared.trainCount, B, 1), 1);
+  const rejections = [
+    await said(k.runChunk(idx, 1)),
+    await said(k.score()),
+    await said(k.readW2()),
+  ];
+  k.dispose();
+  return { error: k.error, rejections };
 }
 
 /**

@@ -176,6 +176,10 @@ test(
     assert.equal(f.scoreDiff, 0);
     assert.equal(f.wide.scoreDiff, 0);
     assert.equal(f.ensembleVsSingle, 0);
+    // Its device destroyed under it: the kernel says so, and every call rejects with that.
+    const lost = r.forgetting.lost;
+    assert.match(lost.error ?? '', /WebGPU device was lost/);
+    for (const msg of lost.rejections) assert.match(msg ?? 'resolved', /^FusedGpuError: .*lost/);
     assert.deepEqual(errors, [], errors.join('\n'));
   },
 );
