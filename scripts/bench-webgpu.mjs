@@ -42,6 +42,7 @@ export async function main(args) {
       ensembles: r.ensembles,
       check: r.check,
       split: r.split,
+      forgetting: r.forgetting,
     };
     const f = (x) => x.toFixed(0).padStart(8);
     console.log(`\nWebGPU, B = 50, h = 50, adapter: ${r.adapter}`);
@@ -56,6 +57,10 @@ export async function main(args) {
     for (const e of r.split.ensembles)
       console.log(
         `split ensemble of ${String(e.runs).padEnd(4)}         ${f(e.runStepsPerSec)} run-steps/s`,
+      );
+    for (const e of r.forgetting?.speed ?? [])
+      console.log(
+        `task-2 W2 ensemble of ${String(e.runs).padEnd(4)}     ${f(e.runStepsPerSec)} run-steps/s`,
       );
     console.log(
       `fused / tfjs WebGPU: ${(r.fused.stepsPerSec / r.tfjsWebgpu.stepsPerSec).toFixed(1)}×`,

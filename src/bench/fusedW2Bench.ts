@@ -4,8 +4,9 @@
  * benchmark worker: on a seeded synthetic seed (h = 50, B = 50, ReLU-like H1 rows, orthonormal
  * modes) six runs — none, two EWC, LDC with N_c = 1, 5, M — for six steps against the float64
  * reference (w2EnsembleReference.ts), their error counts against the reference's, and the
- * ensemble against each run alone; then run-steps/s of ensembles mixing the three penalties as
- * a forgetting seed's sweep does (N_c up to 300).
+ * ensemble against each run alone, and the same deviations at h = 200 with a batch of two
+ * tiles; then run-steps/s of ensembles mixing the three penalties as a forgetting seed's sweep
+ * does (N_c up to 300).
  */
 import { MinibatchSampler } from '../engine/data/batches';
 import { Rng } from '../engine/data/rng';
@@ -23,10 +24,14 @@ export interface W2Check {
   scoreDiff: number;
   /** Largest |ensemble − alone| over the runs' losses, W2 and error counts (0: bit for bit). */
   ensembleVsSingle: number;
+  /** h = 200 and B = 300 (two tiles of the batch), two steps: the same deviations. */
+  wide: { lossRel: number; w2Rel: number; scoreDiff: number };
 }
 
 export interface W2Bench {
   check: W2Check;
+  /** A kernel whose device was destroyed: its `error` and its calls' rejections (w2LostDevice). */
+  lost?: { error: string | null; rejections: (string | null)[] };
   /** Aggregate run-steps/s of the task-2 kernel, h = 50, B = 50. */
   speed?: { runs: number; runStepsPerSec: number }[];
 }
@@ -56,36 +61,42 @@ function orthonormalModes(count: number, n: number, rng: Rng): Float32Array {
 }
 
 /** A seeded synthetic seed: N training rows, two evaluation sets (classes 0–4 and 5–9). */
-export function syntheticW2Shared(seed: number, N: number, M: number): W2EnsembleShared {
+export function syntheticW2Shared(
+  seed: number,
+  N: number,
+  M: number,
+  h = H,
+  batchSize = B,
+): W2EnsembleShared {
   const rng = new Rng(seed);
   const relu = (n: number) => Float32Array.from({ length: n }, () => Math.max(0, rng.normal()));
   const normal = (n: number, sd: number) =>
     Float32Array.from({ length: n }, () => sd * rng.normal());
   const labels = (n: number) => Uint8Array.from({ length: n }, () => rng.int(CLASSES));
   const evalSet = (count: number, own: number[]) => ({
-    h1: relu(count * H),
+    h1: relu(count * h),
     labels: labels(count),
     count,
     own,
   });
   return {
-    hidden: H,
+    hidden: h,
     lr: 0.1,
-    batchSize: B,
-    trainH1: relu(N * H),
+    batchSize,
+    trainH1: relu(N * h),
     trainLabels: labels(N),
     trainCount: N,
-    W3: normal(H * CLASSES, 1 / Math.sqrt(H)),
-    anchor: normal(H * H, 1 / Math.sqrt(H)),
-    modes: orthonormalModes(M, H * H, rng),
+    W3: normal(h * CLASSES, 1 / Math.sqrt(h)),
+    anchor: normal(h * h, 1 / Math.sqrt(h)),
+    modes: orthonormalModes(M, h * h, rng),
     modeCount: M,
     evalSets: [evalSet(150, [0, 1, 2, 3, 4]), evalSet(130, [5, 6, 7, 8, 9])],
   };
 }
 
-const ewc = (rng: Rng, top: number): W2Prox => ({
+const ewc = (rng: Rng, top: number, h = H): W2Prox => ({
   kind: 'ewc',
-  shrink: Float32Array.from({ length: H * H }, () => top * rng.next()),
+  shrink: Float32Array.from({ length: h * h }, () => top * rng.next()),
 });
 const ldc = (rng: Rng, nc: number): W2Prox => ({
   kind: 'ldc',
@@ -94,12 +105,12 @@ const ldc = (rng: Rng, nc: number): W2Prox => ({
 });
 
 /** Indices of `steps` shared minibatches, drawn as a seed's task-2 sampler draws them. */
-function draw(sampler: MinibatchSampler, steps: number): Uint32Array {
-  const idx = new Uint32Array(steps * B);
-  const one = new Uint32Array(B);
+function draw(sampler: MinibatchSampler, steps: number, batch = B): Uint32Array {
+  const idx = new Uint32Array(steps * batch);
+  const one = new Uint32Array(batch);
   for (let s = 0; s < steps; s++) {
     sampler.nextInto(one);
-    idx.set(one, s * B);
+    idx.set(one, s * batch);
   }
   return idx;
 }
@@ -169,7 +180,61 @@ export async function checkW2Kernel(device: GPUDevice): Promise<W2Check> {
       one.dispose();
     }
   }
-  return { lossRel, w2Rel, scoreDiff, ensembleVsSingle };
+  return { lossRel, w2Rel, scoreDiff, ensembleVsSingle, wide: await checkW2Wide(device) };
+}
+
+/**
+ * The widest net the job schema allows (h = 200) and a batch of two tiles (B = 300 > BATCH_TILE,
+ * W2's gradient accumulated over them): none, EWC and LDC (N_c = 3) for two steps against the
+ * float64 reference.
+ */
+export async function checkW2Wide(device: GPUDevice): Promise<W2Check['wide']> {
+  const h = 200;
+  const batch = 300;
+  const shared = syntheticW2Shared(9, 600, 3, h, batch);
+  const rng = new Rng(12);
+  const runs: W2Prox[] = [{ kind: 'none' }, ewc(rng, 0.5, h), ldc(rng, 3)];
+  const idx = draw(new MinibatchSampler(shared.trainCount, batch, 4), 2, batch);
+  const ref = new W2EnsembleReference(shared, runs, 2);
+  const gpu = await FusedW2Ensemble.create(device, shared, runs, 2);
+  try {
+    const lossRel = relativeMaxError(await gpu.runChunk(idx, 2), await ref.runChunk(idx, 2));
+    return {
+      lossRel,
+      w2Rel: relativeMaxError(await gpu.readW2(), ref.w2),
+      scoreDiff: maxAbsDiff(await gpu.score(), await ref.score()),
+    };
+  } finally {
+    gpu.dispose();
+  }
+}
+
+/**
+ * Destroys `device` (as a lost GPU would end it) under a built kernel and returns what each of
+ * its calls said then: the kernel's `error`, and the rejections of runChunk, score and readW2
+ * (null where one resolved). dispose must not throw on the lost device. Call it last.
+ */
+export async function w2LostDevice(device: GPUDevice): Promise<{
+  error: string | null;
+  rejections: (string | null)[];
+}> {
+  const shared = syntheticW2Shared(10, 100, 1);
+  const k = await FusedW2Ensemble.create(device, shared, [{ kind: 'none' }], 2);
+  device.destroy();
+  await device.lost;
+  const said = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
+    );
+  const idx = draw(new MinibatchSampler(shared.trainCount, B, 1), 1);
+  const rejections = [
+    await said(k.runChunk(idx, 1)),
+    await said(k.score()),
+    await said(k.readW2()),
+  ];
+  k.dispose();
+  return { error: k.error, rejections };
 }
 
 /**

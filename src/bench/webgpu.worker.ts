@@ -12,7 +12,7 @@ import { embeddedBytes, loadEmbeddedDataset } from '../engine/data/embedded';
 import { SimdMlp } from '../engine/nets/simdMlp';
 import { benchFused, checkFused, type FusedCheck, type FusedSpeed } from './fusedBench';
 import { benchSteps } from './trainingBench';
-import { benchW2Ensemble, checkW2Kernel, type W2Bench } from './fusedW2Bench';
+import { benchW2Ensemble, checkW2Kernel, w2LostDevice, type W2Bench } from './fusedW2Bench';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -66,6 +66,8 @@ self.onmessage = async (
       const [g] = await benchSteps(data.train, 'chromium-worker', ['transpose-flags'], seconds);
       out.tfjsWebgpu = { stepsPerSec: g.stepsPerSecond };
     }
+    // Last: it destroys the device under a task-2 kernel.
+    out.forgetting.lost = await w2LostDevice(device);
     device.destroy();
   } catch (e) {
     out.error = e instanceof Error ? e.message : String(e);

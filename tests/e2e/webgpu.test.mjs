@@ -126,7 +126,7 @@ test(
 );
 
 test(
-  'both fused WGSL layouts match the float64 step, and an ensemble equals its runs alone',
+  'both fused WGSL layouts and the task-2 kernel match the float64 step, and an ensemble equals its runs alone',
   { timeout: TEST_TIMEOUT },
   async (t) => {
     const url = `${server.url}bench.html?mode=webgpu&seconds=0`;
@@ -162,6 +162,24 @@ test(
           assert.ok(c[k] <= 1e-5, `${layout} ${kind} ${k}: ${c[k]} relative to the float64 step`);
         assert.ok(c.stepCountOk, `${layout} ${kind}: the step count read back`);
       }
+    // A forgetting seed's task-2 runs (W2 only; none, EWC, LDC) as one ensemble: six steps
+    // against float64, error counts equal to the reference's, each run bit for bit as alone;
+    // and h = 200 with a batch of two tiles.
+    const f = r.forgetting.check;
+    for (const [k, v] of [
+      ['lossRel', f.lossRel],
+      ['w2Rel', f.w2Rel],
+      ['h = 200 lossRel', f.wide.lossRel],
+      ['h = 200 w2Rel', f.wide.w2Rel],
+    ])
+      assert.ok(v <= 1e-5, `task-2 ${k}: ${v} relative to float64`);
+    assert.equal(f.scoreDiff, 0);
+    assert.equal(f.wide.scoreDiff, 0);
+    assert.equal(f.ensembleVsSingle, 0);
+    // Its device destroyed under it: the kernel says so, and every call rejects with that.
+    const lost = r.forgetting.lost;
+    assert.match(lost.error ?? '', /WebGPU device was lost/);
+    for (const msg of lost.rejections) assert.match(msg ?? 'resolved', /^FusedGpuError: .*lost/);
     assert.deepEqual(errors, [], errors.join('\n'));
   },
 );

@@ -114,7 +114,7 @@ export class FusedW2Ensemble implements W2EnsembleKernel {
     const labels = Uint32Array.from({ length: shared.trainCount }, (_, i) => shared.trainLabels[i]);
     // The shader indexes a sample's logits by its label: one outside 0…9 would read past them.
     if (labels.some((y) => y >= 10)) throw new Error(`${WHO}: a training label is outside 0…9`);
-    const scratch = w2ScratchFloats(h, B, shared.modeCount);
+    const scratch = w2ScratchFloats(h, B, shared.modeCount, wg);
     const constFloats = modesOffset(h) + shared.modes.length;
     const intCount = shared.trainCount + maxChunk * B;
     for (const [what, bytes] of [

@@ -44,12 +44,21 @@ export function batchTiles(B: number): { tile: number; tiles: number } {
 
 /**
  * Scratch floats per run: W2's gradient (only when B spans several tiles), a tile's H2 (then
- * D2 in place), logits (then D3 in place), per-sample losses, and LDC's mode coefficients.
+ * D2 in place), logits (then D3 in place), per-sample losses, LDC's mode coefficients and the
+ * partial sums of their dot products (at most one per thread, or one per mode).
  */
-export function w2ScratchFloats(hidden: number, batchSize: number, modeCount: number): number {
+export function w2ScratchFloats(
+  hidden: number,
+  batchSize: number,
+  modeCount: number,
+  workgroupSize: number,
+): number {
   const { tile, tiles } = batchTiles(batchSize);
   const h = hidden;
-  return (tiles > 1 ? h * h : 0) + tile * h + tile * CLASSES + tile + Math.max(1, modeCount);
+  const M = Math.max(1, modeCount);
+  return (
+    (tiles > 1 ? h * h : 0) + tile * h + tile * CLASSES + tile + M + Math.max(M, workgroupSize)
+  );
 }
 
 /**
@@ -115,13 +124,14 @@ export function fusedW2StepWgsl(shape: W2Shape): string {
   const { hidden: H, batchSize: B, trainCount: N, modeCount: M, workgroupSize: WG } = shape;
   const C = CLASSES;
   const { tile: BT, tiles } = batchTiles(B);
-  const S = w2ScratchFloats(H, B, M);
+  const S = w2ScratchFloats(H, B, M, WG);
   // Scratch offsets, per run.
   const G = 0;
   const A = tiles > 1 ? H * H : 0; // H2, then D2 in place
   const LG = A + BT * H; // logits, then D3 in place
   const LS = LG + BT * C;
   const CM = LS + BT;
+  const PT = CM + Math.max(1, M);
   const AN = H * C; // w1* in consts
   const MO = modesOffset(H);
   // One tile: W2 steps in the gradient's own loop. Several: the gradient accumulates over the
@@ -237,11 +247,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       storageBarrier();
     }
     if (t == 0u) { loss[r * chunk.steps + s] = lsum / f32(B); }
-    // LDC: c_i = s_i (W − w1*)·p_i for the first N_c modes (nc is 0 for the other kinds) …
+    // LDC: c_i = s_i (W − w1*)·p_i for the first N_c modes (nc is 0 for the other kinds), each
+    // dot product split over \`lanes\` threads (all of them for one mode, one for ≥ WG modes) …
+    let lanes = max(1u, WG / max(nc, 1u));
+    let slots = WG / lanes;
+    let slot = t / lanes;
+    let lane = t % lanes;
+    if (slot < slots) {
+      for (var m = slot; m < nc; m += slots) {
+        let p = ${MO}u + m * HH;
+        var acc = 0.0;
+        for (var i = lane; i < HH; i += lanes) { acc += (w2[w + i] - consts[${AN}u + i]) * consts[p + i]; }
+        scratch[s0 + ${PT}u + m * lanes + lane] = acc;
+      }
+    }
+    storageBarrier();
     for (var m = t; m < nc; m += WG) {
-      let p = ${MO}u + m * HH;
       var acc = 0.0;
-      for (var i = 0u; i < HH; i++) { acc += (w2[w + i] - consts[${AN}u + i]) * consts[p + i]; }
+      for (var l = 0u; l < lanes; l++) { acc += scratch[s0 + ${PT}u + m * lanes + l]; }
       scratch[s0 + ${CM}u + m] = acc * bitcast<f32>(runs[so + m]);
     }
     storageBarrier();
