@@ -3,7 +3,7 @@
  * pause a live run; until then the bundled precomputed run) and no page chrome. An unknown id
  * gets a message listing the valid ones.
  */
-import { Suspense, lazy, useLayoutEffect, useRef, useState } from 'react';
+import { Suspense, lazy, useLayoutEffect, useRef, useState, type CSSProperties } from 'react';
 import { shareUrl, useConfig } from '../state/configStore';
 import { clipUrlValue } from '../state/configSchema';
 import { useRun } from '../state/runStore';
@@ -63,25 +63,75 @@ function EmbedBar() {
   );
 }
 
+/** At most this share of the figure's height is kept for the caption (a longer one scrolls). */
+const CAPTION_SHARE = 0.22;
+
+interface Fit {
+  /** Height the plot's frame may take (FitHeightContext). */
+  plot: number;
+  /** Height kept for the caption. */
+  caption: number;
+}
+
+/**
+ * Splits the figure's height between the plot and the caption. The plot gets what is left by
+ * the toolbar, legend, read-out, whatever its frame holds below it (the trajectory's replay) and
+ * the caption's share; a plot that its width keeps shorter (aspect ratio) leaves the rest to the
+ * caption, after it, not as a blank band above the legend. No term reads the plot's own height,
+ * so sizing the plot cannot feed back into it.
+ */
+function measureFit(figure: HTMLElement, frame: HTMLElement, caption: HTMLElement): Fit {
+  const height = figure.clientHeight;
+  const text = caption.querySelector<HTMLElement>(':scope > .fm-caption-text') ?? caption;
+  const captionH = Math.ceil(Math.min(text.offsetHeight, CAPTION_SHARE * height));
+  const fr = frame.getBoundingClientRect();
+  const above = fr.top - figure.getBoundingClientRect().top; // toolbar
+  const between = caption.getBoundingClientRect().top - fr.bottom; // legend, read-out, table
+  const plot = frame.firstElementChild?.getBoundingClientRect();
+  const below = plot ? frame.scrollHeight - (plot.bottom - fr.top) : 0;
+  return {
+    plot: Math.max(0, Math.floor(height - above - between - below - captionH)),
+    caption: captionH,
+  };
+}
+
 /** Measures the height left for the plot and hands it to the figure (FitHeightContext). */
 function Fitted({ id }: { id: string }) {
   const ref = useRef<HTMLDivElement>(null);
-  const [height, setHeight] = useState<number | null>(null);
+  const [fit, setFit] = useState<Fit | null>(null);
   useLayoutEffect(() => {
     const frame = ref.current?.querySelector<HTMLElement>('.fm-frame');
-    if (!frame) return;
+    const figure = frame?.parentElement;
+    const caption = figure?.querySelector<HTMLElement>(':scope > figcaption');
+    if (!frame || !figure || !caption) return;
     const measure = () => {
-      const h = Math.floor(frame.clientHeight);
-      setHeight((prev) => (prev === h ? prev : h));
+      const next = measureFit(figure, frame, caption);
+      setFit((prev) =>
+        prev && prev.plot === next.plot && prev.caption === next.caption ? prev : next,
+      );
     };
     measure();
-    const ro = new ResizeObserver(measure);
-    ro.observe(frame);
-    return () => ro.disconnect();
+    // The iframe's size, the legend's and read-out's heights (they come with data), the
+    // replay under the trajectory and the caption's text all move the split.
+    const sizes = new ResizeObserver(measure);
+    const observeChildren = () => {
+      sizes.disconnect();
+      sizes.observe(figure);
+      for (const el of [figure, frame, caption])
+        for (const child of Array.from(el.children)) sizes.observe(child);
+    };
+    observeChildren();
+    const children = new MutationObserver(observeChildren);
+    for (const el of [figure, frame, caption]) children.observe(el, { childList: true });
+    return () => {
+      sizes.disconnect();
+      children.disconnect();
+    };
   }, []);
+  const style = fit ? ({ '--fm-caption-h': `${fit.caption}px` } as CSSProperties) : undefined;
   return (
-    <div className="embed-figure" ref={ref}>
-      <FitHeightContext.Provider value={height}>
+    <div className="embed-figure" ref={ref} style={style}>
+      <FitHeightContext.Provider value={fit?.plot ?? null}>
         <Figure id={id} suspend />
       </FitHeightContext.Provider>
     </div>

@@ -142,10 +142,11 @@ export function Page() {
           <ThemeSelect />
         </div>
         <p className="lede">
-          Stochastic gradient descent does not wander a neural network&rsquo;s loss landscape like a
-          particle in a heat bath. Along flat directions it moves <em>less</em>, not more. Train a
-          network here, in your browser, and watch the inverse variance–flatness relation of{' '}
-          <a href="https://doi.org/10.1073/pnas.2015617118">Feng &amp; Tu (PNAS 2021)</a> appear.
+          Stochastic gradient descent, as{' '}
+          <a href="https://doi.org/10.1073/pnas.2015617118">Feng &amp; Tu (PNAS 2021)</a> found,
+          does not wander a neural network&rsquo;s loss landscape like a particle in a heat bath:
+          along flat directions it moves <em>less</em>, not more. Train a network here, in your
+          browser, and see whether their inverse variance–flatness relation appears in your run.
         </p>
       </header>
       <div className="notes">
@@ -225,7 +226,7 @@ export function Page() {
           <Figure id="edge-of-stability" />
         </section>
         <section>
-          <h2>4. The inverse relation — and why it is not physics as usual</h2>
+          <h2>4. Variance against flatness: does SGD break the Einstein relation?</h2>
           <p>
             In a system at thermal equilibrium, a particle spreads further where its potential is
             flatter: the Einstein relation gives σ² ∝ T·F². The paper finds that SGD does the
@@ -246,7 +247,9 @@ export function Page() {
           <p className="try">Try: the large-batch preset lowers SGD&rsquo;s noise — does ψ move?</p>
         </section>
         <section>
-          <h2>5. Why SGD does it: weaker, shorter-lived noise along flat directions</h2>
+          <h2>
+            5. The noise along each mode: weaker and shorter-lived where the landscape is flat?
+          </h2>
           <p>
             Each SGD step moves the weights by a velocity v<sub>i</sub> along mode i. Two things set
             how far the weights spread: how strong that noise is, D<sub>i</sub> = var(v<sub>i</sub>

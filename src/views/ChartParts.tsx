@@ -172,11 +172,14 @@ export function FigureShell({
       <div className="fm-readout">{readout}</div>
       {table ?? null}
       <figcaption tabIndex={embedded ? 0 : undefined}>
-        <strong className="fm-title">
-          {title}
-          {/[.?!]$/.test(title) ? '' : '.'}
-        </strong>{' '}
-        {caption}
+        {/* One block around the text: an embed measures it to size the caption's share. */}
+        <div className="fm-caption-text">
+          <strong className="fm-title">
+            {title}
+            {/[.?!]$/.test(title) ? '' : '.'}
+          </strong>{' '}
+          {caption}
+        </div>
       </figcaption>
     </figure>
   );

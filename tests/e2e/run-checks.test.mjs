@@ -28,7 +28,7 @@ test('memory: h = 200, B = 25 keeps every 4th step and says so; h = 200, B = 10 
   await note.waitFor({ timeout: WAIT.ui });
   const text = await note.textContent();
   assert.match(text, /h = 200, B = 25: the 10-epoch window's 3,200 snapshots/);
-  assert.match(text, /about 2\.7 GB, over the 1\.0 GB memory limit/);
+  assert.match(text, /about 2\.8 GB, over the 1\.0 GB memory limit/);
   assert.match(text, /keeps every 4th step \(800 snapshots/);
   assert.equal(await startButton(strided.page).isEnabled(), true, 'a strided run may start');
   assert.deepEqual(strided.errors, [], strided.errors.join('\n'));
@@ -40,7 +40,7 @@ test('memory: h = 200, B = 25 keeps every 4th step and says so; h = 200, B = 10 
   await alert.waitFor({ timeout: WAIT.ui });
   const why = await alert.textContent();
   assert.match(why, /hidden width h = 200 with B = 10/);
-  assert.match(why, /about 6\.7 GB .* over the 1\.0 GB limit/);
+  assert.match(why, /about 6\.8 GB .* over the 1\.0 GB limit/);
   assert.match(why, /Use h ≤ \d+ or B ≥ \d+/);
   assert.equal(await startButton(refused.page).isEnabled(), false);
   await animationFrames(refused.page, 20);

@@ -188,8 +188,8 @@ test('?embed=variance-flatness renders that figure alone, fitted to the viewport
     `screenshot ${w}×${h} fits ${viewport.width}×${viewport.height}`,
   );
 
-  // A taller frame gets a taller plot.
-  await page.setViewportSize({ width: 640, height: 720 });
+  // A taller frame gets a taller plot (at 640 × 900 its width caps it: aspect ratio).
+  await page.setViewportSize({ width: 640, height: 900 });
   // The refit comes a frame or more after the resize; if it never comes, the assertion below
   // reports the sizes.
   await page
@@ -205,6 +205,14 @@ test('?embed=variance-flatness renders that figure alone, fitted to the viewport
   await settled(page, '[data-figure="variance-flatness"] svg.fm-svg');
   const svg2 = await page.locator('[data-figure="variance-flatness"] svg.fm-svg').boundingBox();
   assert.ok(svg2.height > svg.height, `plot grows with the frame: ${svg.height} → ${svg2.height}`);
+  // What the width-capped plot leaves goes below the caption, not between the plot and its
+  // legend.
+  const gap = await page.evaluate(() => {
+    const frame = document.querySelector('[data-figure="variance-flatness"] .fm-frame');
+    const plot = frame.querySelector('svg.fm-svg').getBoundingClientRect();
+    return frame.nextElementSibling.getBoundingClientRect().top - plot.bottom;
+  });
+  assert.ok(gap <= 8, `${gap} px between the plot and its legend`);
   assert.deepEqual(errors, [], errors.join('\n'));
   assert.deepEqual(foreign, [], 'no request leaves the origin');
   await context.close();

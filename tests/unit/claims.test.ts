@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/engine/forgetting/experiment';
+import { forgettingRun } from '../fixtures/forgettingRun';
 import { ncCurve, ncVerdictText, ncVersusEwc, settingStats } from '../../src/state/forgettingData';
 import { leaderBySeed, welchDifference } from '../../src/state/claims';
 import {
@@ -14,33 +15,6 @@ import {
   quadraticPictureVerdict,
   sharpModesLead,
 } from '../../src/views/claimsText';
-
-function run(
-  method: RunResult['method'],
-  lambda: number,
-  nc: number | null,
-  seed: number,
-  total: number,
-): RunResult {
-  return {
-    method,
-    lambda,
-    nc,
-    seed,
-    eps1: total / 2,
-    eps2: total / 2,
-    eps1Own: total / 4,
-    eps2Own: total / 4,
-    valEps1: total / 2,
-    valEps2: total / 2,
-    valEps1Own: total / 4,
-    valEps2Own: total / 4,
-    curve: [],
-    displacement: [],
-    penalty: 0,
-    seconds: 0,
-  };
-}
 
 describe('LDC against EWC at each N_c', () => {
   // EWC per seed 0.30, 0.20, 0.40. LDC at N_c = 5 is 0.2 above EWC on every seed (resolved
@@ -53,9 +27,9 @@ describe('LDC against EWC at each N_c', () => {
     200: [0.2, 0.08, 0.3],
   };
   const runs: RunResult[] = [];
-  ewc.forEach((e, seed) => runs.push(run('ewc', 1e4, null, seed, e)));
+  ewc.forEach((e, seed) => runs.push(forgettingRun('ewc', 1e4, null, seed, e)));
   for (const [nc, v] of Object.entries(ldc))
-    v.forEach((t, seed) => runs.push(run('ldc', 3, Number(nc), seed, t)));
+    v.forEach((t, seed) => runs.push(forgettingRun('ldc', 3, Number(nc), seed, t)));
   const cmp = ncVersusEwc(
     runs,
     ncCurve(settingStats(runs, 'all')),

@@ -11,6 +11,7 @@ import {
   selectionBudget,
 } from '../../src/engine/forgetting/config';
 import type { RunResult } from '../../src/engine/forgetting/experiment';
+import { forgettingRun } from '../fixtures/forgettingRun';
 import {
   aggregate,
   meanInterval,
@@ -122,34 +123,6 @@ describe('validation data held out of every training phase', () => {
   });
 });
 
-function run(
-  method: RunResult['method'],
-  lambda: number,
-  nc: number | null,
-  seed: number,
-  test: number,
-  val: number,
-): RunResult {
-  return {
-    method,
-    lambda,
-    nc,
-    seed,
-    eps1: test / 2,
-    eps2: test / 2,
-    eps1Own: test / 4,
-    eps2Own: test / 4,
-    valEps1: val / 2,
-    valEps2: val / 2,
-    valEps1Own: val / 4,
-    valEps2Own: val / 4,
-    curve: [],
-    displacement: [],
-    penalty: 0,
-    seconds: 0,
-  };
-}
-
 function sweepOf(runs: RunResult[]): SweepPoint[] {
   const by = new Map<string, RunResult[]>();
   for (const r of runs) by.set(sweepKey(r), [...(by.get(sweepKey(r)) ?? []), r]);
@@ -161,11 +134,11 @@ describe('choosing on validation data', () => {
   // other way round between its two N_c.
   const runs: RunResult[] = [];
   for (const seed of [0, 1, 2]) {
-    runs.push(run('none', 0, null, seed, 0.9, 0.9));
-    runs.push(run('ewc', 1, null, seed, 0.1, 0.5));
-    runs.push(run('ewc', 2, null, seed, 0.3 + 0.02 * seed, 0.2));
-    runs.push(run('ldc', 3, 10, seed, 0.05, 0.4));
-    runs.push(run('ldc', 3, 50, seed, 0.2 - 0.01 * seed, 0.1));
+    runs.push(forgettingRun('none', 0, null, seed, 0.9, 0.9));
+    runs.push(forgettingRun('ewc', 1, null, seed, 0.1, 0.5));
+    runs.push(forgettingRun('ewc', 2, null, seed, 0.3 + 0.02 * seed, 0.2));
+    runs.push(forgettingRun('ldc', 3, 10, seed, 0.05, 0.4));
+    runs.push(forgettingRun('ldc', 3, 50, seed, 0.2 - 0.01 * seed, 0.1));
   }
   const s = summarize(sweepOf(runs), runs);
 

@@ -7,15 +7,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
-import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
+import type { RunConfig } from '../../src/engine/experiments/config';
 import {
   FUSED_IMPL,
   FusedTrainer,
   type FusedLaneFactory,
 } from '../../src/engine/experiments/fusedTrainer';
-import { fillBatch, trainingRun, type LiveControls } from '../../src/engine/experiments/training';
-import { comparable, firstDiff } from '../fixtures/trainingEvents';
-import { cloneWeights, initMlp } from '../../src/engine/nets/mlp';
+import { fillBatch } from '../../src/engine/experiments/training';
+import { runEvents, SMALL_RUN, type RunEventsOptions } from '../fixtures/fusedRun';
+import { firstDiff } from '../fixtures/trainingEvents';
+import { cloneWeights } from '../../src/engine/nets/mlp';
 import { allocBatch, type OptimizerState } from '../../src/engine/nets/netTypes';
 import { TfMlp } from '../../src/engine/nets/tfMlp';
 import { FusedGpuError } from '../../src/engine/nets/webgpu/fusedRuntime';
@@ -76,16 +77,8 @@ function standInLanes(data: Dataset): FusedLaneFactory {
 }
 
 const dataPath = 'public/data/mnist-10k.bin';
-// 80 steps an epoch: chunks of 64 and 16; a window of two epochs keeps W2 after every step.
-const base: RunConfig = {
-  ...DEFAULT_CONFIG,
-  hidden: 16,
-  batchSize: 100,
-  warmupEpochs: 2,
-  windowEpochs: 2,
-};
-const momentum: RunConfig = { ...base, optimizer: 'momentum', momentum: 0.9, lr: 0.01 };
-const adam: RunConfig = { ...base, optimizer: 'adam', lr: 0.001 };
+const momentum: RunConfig = { ...SMALL_RUN, optimizer: 'momentum', momentum: 0.9, lr: 0.01 };
+const adam: RunConfig = { ...SMALL_RUN, optimizer: 'adam', lr: 0.001 };
 
 describe.skipIf(!existsSync(dataPath))(
   'momentum and Adam on the fused trainer hand their state over (GPU replaced by a CPU stand-in)',
@@ -103,31 +96,20 @@ describe.skipIf(!existsSync(dataPath))(
       control.built.length = 0;
     });
 
-    async function run(
+    /** The run on the CPU trainer, or on the fused trainer over the stand-in lanes. */
+    function run(
       cfg: RunConfig,
       onGpu: boolean,
-      notes: string[] = [],
-      controls?: () => LiveControls,
-      impls: string[] = [],
+      opts: Omit<RunEventsOptions, 'fused' | 'onStep'> = {},
     ): Promise<unknown[]> {
-      const out: unknown[] = [];
-      const gen = trainingRun(cfg, data!, {
-        initial: initMlp(cfg.hidden, cfg.seed),
-        controls,
-        onNet: (impl) => impls.push(impl),
-        trainer: onGpu
-          ? (cpu) =>
-              FusedTrainer.onLane(cpu, cfg, standInLanes(data!), {
-                onFallback: (note) => notes.push(note),
-              })
-          : undefined,
-      });
       liveStep = 0;
-      for await (const e of gen) {
-        if (e.type === 'step') liveStep = e.step;
-        out.push(comparable(e));
-      }
-      return out;
+      return runEvents(cfg, data!, {
+        ...opts,
+        fused: onGpu
+          ? (cpu, onFallback) => FusedTrainer.onLane(cpu, cfg, standInLanes(data!), { onFallback })
+          : undefined,
+        onStep: (step) => (liveStep = step),
+      });
     }
 
     for (const [cfg, words] of [
@@ -139,7 +121,7 @@ describe.skipIf(!existsSync(dataPath))(
         control.failAtChunk = 6; // epochs 1–2: chunks 1–4; the window: chunk 5 (from step 160), 6
         const notes: string[] = [];
         const impls: string[] = [];
-        const gpu = await run(cfg, true, notes, undefined, impls);
+        const gpu = await run(cfg, true, { notes, impls });
         expect(impls).toEqual([FUSED_IMPL]);
         expect(notes).toHaveLength(1);
         expect(notes[0]).toContain(
@@ -161,8 +143,8 @@ describe.skipIf(!existsSync(dataPath))(
       // Asked for at step 100, B changes on the GPU from the next chunk, the one from step 144
       // (chunks of 64 and 16 steps an epoch): the CPU run changes it there too.
       const at = (step: number) => () => (liveStep >= step ? { batchSize: 200 } : {});
-      const cpu = await run(momentum, false, [], at(144));
-      const gpu = await run(momentum, true, [], at(100));
+      const cpu = await run(momentum, false, { controls: at(144) });
+      const gpu = await run(momentum, true, { controls: at(100) });
       expect(control.built.map((b) => b.B)).toEqual([100, 200]);
       expect(control.built[0].state).toBe(null);
       expect(control.built[1].state?.moments).toHaveLength(1);

@@ -5,10 +5,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadEmbeddedDataset } from '../../src/engine/data/embedded';
-import { DEFAULT_CONFIG, type RunConfig } from '../../src/engine/experiments/config';
 import { FUSED_IMPL, FusedTrainer } from '../../src/engine/experiments/fusedTrainer';
-import { trainingRun, type LiveControls } from '../../src/engine/experiments/training';
-import { comparable, firstDiff } from '../fixtures/trainingEvents';
+import { trainingRun } from '../../src/engine/experiments/training';
+import { runEvents, SMALL_RUN, type RunEventsOptions } from '../fixtures/fusedRun';
+import { firstDiff } from '../fixtures/trainingEvents';
 import { initMlp } from '../../src/engine/nets/mlp';
 import * as fused from '../../src/engine/nets/webgpu/fusedMlp';
 import { useBackend } from './tfBackend';
@@ -100,14 +100,7 @@ vi.mock('../../src/engine/nets/webgpu/fusedMlp', async () => {
 
 const control = (fused as unknown as { control: Control }).control;
 const dataPath = 'public/data/mnist-10k.bin';
-// 80 steps an epoch: chunks of 64 and 16; a window of two epochs keeps W2 after every step.
-const cfg: RunConfig = {
-  ...DEFAULT_CONFIG,
-  hidden: 16,
-  batchSize: 100,
-  warmupEpochs: 2,
-  windowEpochs: 2,
-};
+const cfg = SMALL_RUN;
 
 describe.skipIf(!existsSync(dataPath))('FusedTrainer (GPU replaced by a CPU stand-in)', () => {
   const data = existsSync(dataPath) ? loadEmbeddedDataset(readFileSync(dataPath)) : null;
@@ -120,32 +113,20 @@ describe.skipIf(!existsSync(dataPath))('FusedTrainer (GPU replaced by a CPU stan
     control.created.length = 0;
   });
 
-  async function run(
-    onGpu: boolean,
-    notes: string[] = [],
-    controls?: () => LiveControls,
-    impls: string[] = [],
-  ): Promise<unknown[]> {
-    const out: unknown[] = [];
-    const gen = trainingRun(cfg, data!, {
-      initial: initMlp(cfg.hidden, cfg.seed),
-      controls,
-      onNet: (impl) => impls.push(impl),
-      trainer: onGpu
-        ? (cpu) =>
-            FusedTrainer.create({} as GPUDevice, cpu, data!, cfg, {
-              onFallback: (note) => notes.push(note),
-            })
+  /** The run on the CPU trainer, or on the fused trainer over the mocked kernel. */
+  function run(onGpu: boolean, opts: Omit<RunEventsOptions, 'fused'> = {}): Promise<unknown[]> {
+    return runEvents(cfg, data!, {
+      ...opts,
+      fused: onGpu
+        ? (cpu, onFallback) => FusedTrainer.create({} as GPUDevice, cpu, data!, cfg, { onFallback })
         : undefined,
     });
-    for await (const e of gen) out.push(comparable(e));
-    return out;
   }
 
   it('hands out the same run as the CPU trainer: steps, W2 snapshots, epochs, checkpoints', async () => {
     const cpu = await run(false);
     const impls: string[] = [];
-    const gpu = await run(true, [], undefined, impls);
+    const gpu = await run(true, { impls });
     expect(impls).toEqual([FUSED_IMPL]);
     // Two chunks an epoch (64 + 16 steps), the last one ending where the epoch ends.
     expect(control.chunks).toBe(8);
@@ -157,7 +138,7 @@ describe.skipIf(!existsSync(dataPath))('FusedTrainer (GPU replaced by a CPU stan
     const cpu = await run(false);
     control.failAtChunk = 6; // epochs 1–2: chunks 1–4; the window: chunk 5 (from step 160), 6
     const notes: string[] = [];
-    const gpu = await run(true, notes);
+    const gpu = await run(true, { notes });
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(
       /^WebGPU failed at step 224 \(the WebGPU device was lost \(stand-in\)\); the run continues on wasm-simd/,

@@ -60,34 +60,34 @@ describe('pool size with GPU ensembles', () => {
     expect(ensembleWindowBytes(plan.groups[1].members[0].config, EMBEDDED_DATA_SHAPE)).toBe(
       perB(100),
     );
-    // A run's peak (B = 25: its data copies, window, analysis) is 344 MiB; the eight runs'
-    // windows 305 MiB: the pool stays at 4 on 8 cores (4 × 472 MiB).
+    // A run's peak (B = 25: its data copies, window, analysis) is 361 MiB; the eight runs'
+    // windows 305 MiB: the pool stays at 4 on 8 cores (4 × 489 MiB).
     const runBytes = Math.max(
       ...items.map((r) => planRun(r.config!, EMBEDDED_DATA_SHAPE).memory.total),
     );
-    expect(Math.round(runBytes / MB)).toBe(344);
+    expect(Math.round(runBytes / MB)).toBe(361);
     expect(poolSizing(8, null, runBytes, held)).toEqual(poolSizing(8, null, runBytes));
     expect(poolSizing(8, null, runBytes, held).size).toBe(4);
   });
 
   it('wider runs: an ensemble’s worker holds more than a run, and the pool shrinks', () => {
-    // h = 100, B = 100, a 10-epoch window: 800 snapshots of 10,000 weights, 64 MB held twice;
-    // ensembles of up to 8 runs (half the 1 GiB budget), so 12 runs make two (8 and 4).
-    const base: RunConfig = { ...DEFAULT_CONFIG, hidden: 100, batchSize: 100, windowEpochs: 10 };
+    // h = 90, B = 100, a 10-epoch window: 800 snapshots of 8,100 weights, 52 MB held twice;
+    // ensembles of up to 10 runs (half the 1 GiB budget), so 12 runs make two (10 and 2).
+    const base: RunConfig = { ...DEFAULT_CONFIG, hidden: 90, batchSize: 100, windowEpochs: 10 };
     const items = Array.from({ length: 12 }, (_, index) => ({
       index,
       config: { ...base, lr: 0.01 * (index + 1), seed: index },
     }));
     const plan = planEnsembles(items, EMBEDDED_DATA_SHAPE);
-    expect(plan.groups.map((g) => g.members.length)).toEqual([8, 4]);
+    expect(plan.groups.map((g) => g.members.length)).toEqual([10, 2]);
     const held = plan.groups.map((g) => ensembleWorkerBytes(g, EMBEDDED_DATA_SHAPE));
-    const window = 2 * 4 * 800 * 10_000;
-    expect(held).toEqual([10_000 * 785 + 8 * window, 10_000 * 785 + 4 * window]);
-    // A run's peak is 354 MiB, the first ensemble's worker 496 MiB: 4 workers (4 × 482 MiB)
-    // fit the 2 GiB budget, but not with 142 MiB more for that ensemble (and 0 for the second,
-    // whose 252 MiB is less than a run).
+    const window = 2 * 4 * 800 * 8_100;
+    expect(held).toEqual([10_000 * 785 + 10 * window, 10_000 * 785 + 2 * window]);
+    // A run's peak is 374 MiB, the first ensemble's worker 502 MiB: 4 workers (4 × 502 MiB)
+    // fit the 2 GiB budget, but not with 127 MiB more for that ensemble (and 0 for the second,
+    // whose 106 MiB is less than a run).
     const runBytes = planRun(base, EMBEDDED_DATA_SHAPE).memory.total;
-    expect(Math.round(runBytes / MB)).toBe(354);
+    expect(Math.round(runBytes / MB)).toBe(374);
     const without = poolSizing(8, null, runBytes);
     const counted = poolSizing(8, null, runBytes, held);
     expect([without.size, counted.size]).toEqual([4, 3]);
@@ -96,7 +96,7 @@ describe('pool size with GPU ensembles', () => {
       POOL_MEMORY_BUDGET,
     );
     expect(counted.reason).toMatch(
-      /capped at 3 by the 2,048 MB memory budget \(≈ 482 MB a worker, and 142 MB more for one GPU ensemble’s windows\)$/,
+      /capped at 3 by the 2,048 MB memory budget \(≈ 502 MB a worker, and 127 MB more for one GPU ensemble’s windows\)$/,
     );
   });
 });

@@ -85,7 +85,7 @@ describe('planRun', () => {
     expect(p.sgd).toEqual({ steps: 3200, every: 4, snapshots: 800 });
     expect(p.memory.total).toBeLessThanOrEqual(MEMORY_BUDGET_BYTES);
     expect(p.notes).toHaveLength(1);
-    expect(p.notes[0]).toMatch(/h = 200, B = 25: .*3,200 snapshots .*2\.7 GB, over the 1\.0 GB/);
+    expect(p.notes[0]).toMatch(/h = 200, B = 25: .*3,200 snapshots .*2\.8 GB, over the 1\.0 GB/);
     expect(p.notes[0]).toMatch(/keeps every 4th step \(800 snapshots/);
   });
 
@@ -94,7 +94,7 @@ describe('planRun', () => {
     expect(p.problems).toHaveLength(1);
     expect(p.problems[0].setting).toBe('hidden');
     expect(p.problems[0].message).toMatch(/h = 200 with B = 10/);
-    expect(p.problems[0].message).toMatch(/about 6\.7 GB .*over the 1\.0 GB limit/);
+    expect(p.problems[0].message).toMatch(/about 6\.8 GB .*over the 1\.0 GB limit/);
     expect(p.problems[0].message).toMatch(/Use h ≤ \d+ or B ≥ \d+/);
     // The range it names does fit.
     const hMax = Number(/h ≤ (\d+)/.exec(p.problems[0].message)![1]);
@@ -298,7 +298,7 @@ describe.skipIf(!existsSync(dataPath))('the CLI checks a run before training it'
     const big = cli(['--hidden', '200', '--B', '10']);
     expect(big.status).toBe(2);
     expect(big.stderr).toMatch(
-      /h = 200 with B = 10 and a 10-epoch window: this run would need about 6\.7 GB/,
+      /h = 200 with B = 10 and a 10-epoch window: this run would need about 6\.8 GB/,
     );
     expect(big.stderr).toMatch(/over the 1\.0 GB limit/);
   });

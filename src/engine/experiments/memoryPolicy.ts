@@ -7,17 +7,27 @@
  * workers, the data and the figures, so one run's estimated peak may use at most
  * MEMORY_BUDGET_BYTES. What grows with the settings is the PCA window (m snapshots of the
  * h² weights of W2, float32), the PCA's float64 workspace (the centred data twice plus the m×m
- * Gram or h²×h² covariance matrix) and the active-temperature ensemble (801 minibatches of B
- * samples, their h hidden activations each). When the window is what breaks the budget, the
- * window keeps every k-th step (k ≤ MAX_SNAPSHOT_STRIDE): the PCA then sees the same trajectory
- * sampled more coarsely, which leaves the covariance and its spectrum unbiased. Beyond that
- * stride the velocity statistics (Fig. 3, correlation times of a few steps) are no longer
- * resolved, so the run is refused instead.
+ * Gram or h²×h² covariance matrix), the active-temperature ensemble (801 minibatches of B
+ * samples, their h hidden activations each), and the scratch of the plain kernels that compute
+ * them (the full-set loss and the ensemble at the centre, their GEMM workspaces, the trainer's
+ * SIMD step). When the window is what breaks the budget, the window keeps every k-th step
+ * (k ≤ MAX_SNAPSHOT_STRIDE): the PCA then sees the same trajectory sampled more coarsely, which
+ * leaves the covariance and its spectrum unbiased. Beyond that stride the velocity statistics
+ * (Fig. 3, correlation times of a few steps) are no longer resolved, so the run is refused
+ * instead.
  */
 // Not from activeTemperature.ts: that module imports TensorFlow.js, and the page's thread
 // runs these checks.
 import { minibatchesForRelativeError } from '../landscape/minibatchCount';
+import { hiddenProductsDoubles } from '../landscape/w2Kernels';
 import { CLASSES, INPUT_SIZE } from '../nets/mlp';
+import {
+  INITIAL_CAPACITY,
+  grownCapacity,
+  stepMemoryBytes,
+  stepShape,
+} from '../nets/simdStep/layout';
+import { workspaceBytes } from '../pca/kernels';
 import { pcaWorkspaceDoubles } from '../pca/pca';
 import { DEFAULT_MAX_SNAPSHOTS } from '../pca/snapshotWindow';
 import type { Dataset } from '../data/dataset';
@@ -68,6 +78,63 @@ const FLATNESS_INTERMEDIATE_BYTES = 64 * 1024 * 1024;
 const RESIDENT_EVAL_BYTES = 64 * 1024 * 1024;
 /** Relative standard error the active-temperature ensemble is sized for (analysis.ts). */
 const TEMPERATURE_REL_ERROR = 0.05;
+/** Largest chunk of H1·p the temperature ensemble holds (minibatchSlopesPlain.ts's default). */
+const TEMPERATURE_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What the full-set loss of the flatness search (PlainFullSetLoss) holds besides H1 and its
+ * per-direction products (counted with flatness): A = H1·centre (N·h float32) and the logits
+ * z₀ (N·C float64) at the centre, a copy of each kept direction (h² float64) and of the centre,
+ * the labels (int32), W3 (float64) and the GEMM workspace of its products H1·V.
+ * `kept`: the directions whose products it keeps (its directionCapacity).
+ */
+export function fullSetLossScratchBytes(count: number, hidden: number, kept: number): number {
+  const h = hidden;
+  return (
+    count * h * 4 +
+    count * CLASSES * 8 +
+    (kept + 1) * h * h * 8 +
+    count * 4 +
+    h * CLASSES * 8 +
+    CLASSES * 8 +
+    workspaceBytes(hiddenProductsDoubles(count, h))
+  );
+}
+
+/** PlainFullSetLoss.bytesPerDirection: H1·d (float32), its logits' slope q and the interval. */
+function flatnessBytesPerDirection(count: number, hidden: number): number {
+  return count * (4 * hidden + 8 * CLASSES + 16);
+}
+
+/**
+ * What the active-temperature ensemble (MinibatchSlopes, K minibatches of B) holds besides its
+ * H1 (counted with the ensemble): A = H1·centre (K·B·h float32), one chunk of H1·p (whole
+ * minibatches, at most TEMPERATURE_CHUNK_BYTES), the K·B sample indices and labels (32-bit),
+ * a copy of the centre, W3 (float64) and the GEMM workspace of its products.
+ */
+export function temperatureScratchBytes(K: number, B: number, hidden: number): number {
+  const h = hidden;
+  const rows = K * B;
+  const chunk = Math.max(1, Math.min(K, Math.floor(TEMPERATURE_CHUNK_BYTES / (4 * B * h))));
+  return (
+    rows * h * 4 +
+    chunk * B * h * 4 +
+    rows * 8 +
+    h * h * 8 +
+    h * CLASSES * 8 +
+    workspaceBytes(hiddenProductsDoubles(rows, h))
+  );
+}
+
+/**
+ * The trainer's WebAssembly SIMD step (SimdMlp) after batches of B: its module memory (the
+ * padded weights, and per sample of its batch capacity the input, activations, deltas and the
+ * sparse lists) and its labels. The tfjs step, where SIMD is missing, is the fixed cost of tfjs.
+ */
+export function trainerStepBytes(hidden: number, inputSize: number, batchSize: number): number {
+  const capacity = grownCapacity(INITIAL_CAPACITY, batchSize);
+  return stepMemoryBytes(stepShape(hidden, inputSize), batchSize) + 4 * capacity + 8 * CLASSES;
+}
 
 export interface MemoryPart {
   /** What the bytes hold, in words. */
@@ -152,6 +219,21 @@ export function estimateRunMemory(
       what: 'flatness (full-set activations)',
       bytes: data.trainCount * h * 4 + FLATNESS_INTERMEDIATE_BYTES,
     },
+    {
+      what: 'flatness scratch (the full-set loss at the centre, its GEMM workspace)',
+      bytes: fullSetLossScratchBytes(
+        data.trainCount,
+        h,
+        Math.max(
+          1,
+          Math.floor(FLATNESS_INTERMEDIATE_BYTES / flatnessBytesPerDirection(data.trainCount, h)),
+        ),
+      ),
+    },
+    {
+      what: `the trainer's SIMD step (batches of ${fmt(config.batchSize)})`,
+      bytes: trainerStepBytes(h, P, config.batchSize),
+    },
   ];
   const K = minibatchesForRelativeError(TEMPERATURE_REL_ERROR);
   const sgdPhase: MemoryPart[] = [
@@ -160,6 +242,10 @@ export function estimateRunMemory(
     {
       what: `active-temperature ensemble (${fmt(K)} minibatches of B = ${fmt(config.batchSize)})`,
       bytes: K * config.batchSize * h * 4,
+    },
+    {
+      what: 'active-temperature scratch (the ensemble at the centre, a chunk along a mode)',
+      bytes: temperatureScratchBytes(K, config.batchSize, h),
     },
   ];
   let parts = sgdPhase;

@@ -69,6 +69,8 @@ export class MinibatchSlopes {
   private readonly w3: Float64Array;
   /** Minibatches per chunk of H1·p. */
   private readonly chunk: number;
+  /** One chunk of H1·p (chunk·B × h), reused by every call. */
+  private readonly b: Float32Array;
   private centre: Float64Array | null = null;
   private a: Float32Array | null = null;
   private disposed = false;
@@ -95,6 +97,7 @@ export class MinibatchSlopes {
     this.classes = C;
     const budget = inp.budgetBytes ?? DEFAULT_BUDGET;
     this.chunk = Math.max(1, Math.min(K, Math.floor(budget / (4 * B * h))));
+    this.b = new Float32Array(this.chunk * B * h);
 
     const idx = new Uint32Array(K * B);
     for (let k = 0; k < K; k++) sampler.nextInto(idx.subarray(k * B, (k + 1) * B));
@@ -158,7 +161,7 @@ export class MinibatchSlopes {
     const a = this.centreProduct(centre);
     const lossSums = points.map(() => new Float64Array(K));
     const slopeSums = points.map(() => new Float64Array(K));
-    const b = new Float32Array(this.chunk * B * h);
+    const b = this.b;
     for (let m0 = 0; m0 < K; m0 += this.chunk) {
       const rows = Math.min(this.chunk, K - m0) * B;
       const r0 = m0 * B;

@@ -30,6 +30,19 @@ export interface W2ProblemInputs {
   classes?: number;
 }
 
+/** Rows of H1 a HiddenProducts copies into its GEMM workspace at a time (default). */
+export const HIDDEN_PRODUCT_ROWS = 2048;
+
+/** Doubles of a HiddenProducts' workspace: a chunk of H1 and of the product, and Vᵀ. */
+export function hiddenProductsDoubles(
+  rows: number,
+  hidden: number,
+  chunkRows = HIDDEN_PRODUCT_ROWS,
+): number {
+  const chunk = Math.max(1, Math.min(rows, chunkRows));
+  return 2 * chunk * hidden + hidden * hidden;
+}
+
 /**
  * Products H1·V (V h × h) for rows of a fixed H1, by the PCA engine's blocked GEMM
  * (pca/kernels.ts: WebAssembly SIMD where available, else register-tiled JS): ~5× a plain loop
@@ -46,13 +59,18 @@ export class HiddenProducts {
   private readonly vt: Float64Array;
   private readonly c: Float64Array;
 
-  constructor(h1: Float32Array, hidden: number, chunkRows = 2048, kernels: KernelChoice = 'auto') {
+  constructor(
+    h1: Float32Array,
+    hidden: number,
+    chunkRows = HIDDEN_PRODUCT_ROWS,
+    kernels: KernelChoice = 'auto',
+  ) {
     const h = hidden;
     this.rows = Math.floor(h1.length / h);
     this.hidden = h;
     this.h1 = h1;
     this.chunk = Math.max(1, Math.min(this.rows, chunkRows));
-    this.ws = new Workspace(2 * this.chunk * h + h * h, kernels);
+    this.ws = new Workspace(hiddenProductsDoubles(this.rows, h, chunkRows), kernels);
     this.x = this.ws.alloc(this.chunk * h);
     this.vt = this.ws.alloc(h * h);
     this.c = this.ws.alloc(this.chunk * h);

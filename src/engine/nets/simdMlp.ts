@@ -34,7 +34,16 @@ import { CLASSES, chunkedStats, type BatchStats, type MlpWeights } from './mlp';
 import type { DataSplit } from '../data/dataset';
 import type { StepResult, UploadBatch } from './netTypes';
 import { DEFAULT_BLOCK, stepModule, type StepExports } from './simdStep/codegen';
-import { PAGE, ZW, stepLayout, stepShape, type Layout, type StepShape } from './simdStep/layout';
+import {
+  INITIAL_CAPACITY,
+  PAGE,
+  ZW,
+  grownCapacity,
+  stepLayout,
+  stepShape,
+  type Layout,
+  type StepShape,
+} from './simdStep/layout';
 
 /** Anything with a shape and a synchronous read-back, e.g. a tf.Tensor2D (see evaluateResident). */
 export interface ResidentInputs {
@@ -67,7 +76,7 @@ export class SimdMlp {
   private f32: Float32Array;
   private u8: Uint8Array;
   /** Labels of a stepIndices batch. */
-  private labels = new Int32Array(64);
+  private labels = new Int32Array(INITIAL_CAPACITY);
   private readonly exps = new Float64Array(CLASSES);
   private disposed = false;
 
@@ -126,7 +135,7 @@ export class SimdMlp {
     this.hp = this.shape.hp;
     this.xStride = this.shape.xStride;
     this.xbStride = this.shape.xbStride;
-    this.lay = stepLayout(this.shape, 64);
+    this.lay = stepLayout(this.shape, INITIAL_CAPACITY);
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(this.lay.end / PAGE) });
     const inst = new WebAssembly.Instance(mod, { env: { memory: this.memory } });
     this.k = inst.exports as unknown as StepExports;
@@ -138,7 +147,7 @@ export class SimdMlp {
   /** Room for batches of `batch` samples (the weights stay where they are). */
   private ensure(batch: number): void {
     if (batch <= this.lay.cap) return;
-    const lay = stepLayout(this.shape, Math.max(batch, 2 * this.lay.cap));
+    const lay = stepLayout(this.shape, grownCapacity(this.lay.cap, batch));
     if (lay.end >= 0x7fff0000) throw new Error(`SimdMlp: batch of ${batch} does not fit in memory`);
     const have = this.memory.buffer.byteLength;
     if (lay.end > have) this.memory.grow(Math.ceil((lay.end - have) / PAGE));

@@ -321,6 +321,16 @@ export function axpyRowsJs(
 export type KernelChoice = 'auto' | 'js' | 'wasm';
 
 /**
+ * Bytes of the WebAssembly memory a Workspace for `doubles` doubles takes: the caller's arrays
+ * (each padded to a 16-byte boundary: 2 doubles per allocation, for up to 64 of them), the
+ * GEMM's packing area (KC·JC doubles, 1 MiB) and 4 doubles of scratch, in whole pages. The
+ * memory policy (experiments/memoryPolicy.ts) counts workspaces by it.
+ */
+export function workspaceBytes(doubles: number): number {
+  return 65536 * Math.max(1, Math.ceil((8 * (doubles + KC * JC + 64 + 2 * 64)) / 65536));
+}
+
+/**
  * Scratch memory for one computation, plus kernels that run on it. With wasm kernels it is
  * one WebAssembly memory sized up front (it never grows, so views stay valid) and released
  * with the workspace; without, `alloc` hands out ordinary Float64Arrays.
@@ -340,8 +350,7 @@ export class Workspace {
   constructor(doubles: number, choice: KernelChoice = 'auto') {
     let wasm: WasmKernels | null = null;
     if (choice !== 'js') {
-      // Each allocation is padded to a 16-byte boundary: allow 2 doubles per allocation.
-      wasm = instantiateKernels(8 * (doubles + KC * JC + 64 + 2 * 64));
+      wasm = instantiateKernels(workspaceBytes(doubles));
       if (!wasm && choice === 'wasm') {
         throw new Error('Workspace: WebAssembly SIMD kernels are not available here');
       }

@@ -75,6 +75,23 @@ export interface Layout {
   varStart: number;
 }
 
+/** Batch capacity a new SimdMlp starts with. */
+export const INITIAL_CAPACITY = 64;
+
+/** The capacity after a batch of `batch` samples meets one of `cap` (doubling, at least). */
+export function grownCapacity(cap: number, batch: number): number {
+  return batch <= cap ? cap : Math.max(batch, 2 * cap);
+}
+
+/**
+ * Bytes of the module's memory once it has stepped batches of `batch` samples (from the
+ * initial capacity): every region, in whole pages.
+ */
+export function stepMemoryBytes(shape: StepShape, batch: number): number {
+  const lay = stepLayout(shape, grownCapacity(INITIAL_CAPACITY, batch));
+  return PAGE * Math.ceil(lay.end / PAGE);
+}
+
 /** Byte offsets of every region for batches of up to `cap` samples. */
 export function stepLayout(shape: StepShape, cap: number): Layout {
   const n = shape.inputSize;
