@@ -202,3 +202,16 @@ export async function crashWorker(page, which) {
     );
   await page.evaluate((h) => window.__flatMinima[h](), hook);
 }
+
+/** Drops wall-clock fields, which differ between any two runs of a sweep (NaN kept as text). */
+export function withoutTimes(v) {
+  return JSON.parse(
+    JSON.stringify(v, (k, x) =>
+      k === 'seconds' || k === 'timings' || k === 'startedAt'
+        ? undefined
+        : typeof x === 'number' && !Number.isFinite(x)
+          ? String(x)
+          : x,
+    ),
+  );
+}

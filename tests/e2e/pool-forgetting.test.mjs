@@ -6,7 +6,7 @@
 // into the address and sizes the next sweep's pool.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TEST_TIMEOUT, WAIT, openPage, openSite, closeSite } from './harness.mjs';
+import { TEST_TIMEOUT, WAIT, openPage, openSite, closeSite, withoutTimes } from './harness.mjs';
 
 const TINY =
   'ft1=0,1&ft2=2,3&fseeds=2&flambdas=3&fewc=1e4&fnc=20&fpre=1&fepochs=1&fwindow=3&fsteps=40';
@@ -15,19 +15,6 @@ let server;
 let browser;
 before(async () => ({ server, browser } = await openSite()));
 after(() => closeSite({ server, browser }));
-
-/** Drops wall-clock fields, which differ between any two sweeps. */
-function withoutTimes(v) {
-  return JSON.parse(
-    JSON.stringify(v, (k, x) =>
-      k === 'seconds' || k === 'timings' || k === 'startedAt'
-        ? undefined
-        : typeof x === 'number' && !Number.isFinite(x)
-          ? String(x)
-          : x,
-    ),
-  );
-}
 
 /**
  * Runs the sweep on `workers` job workers (set in the link, or with `select` chosen in the run

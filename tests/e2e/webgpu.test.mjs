@@ -7,7 +7,15 @@
 // as one fused ensemble in a job worker and must give the wasm sweep's results.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, runState, serveDist, WAIT, TEST_TIMEOUT } from './harness.mjs';
+import {
+  launch,
+  openPage,
+  runState,
+  serveDist,
+  withoutTimes,
+  WAIT,
+  TEST_TIMEOUT,
+} from './harness.mjs';
 
 let server;
 let browser;
@@ -185,6 +193,26 @@ test(
 );
 
 /**
+ * Opens the page on `backend` (and `query`) and waits until its data and backend are there;
+ * resolves with the page, or with the page's error (its context closed).
+ */
+async function openReady(backend, query = '') {
+  const opened = await openPage(browser, `${server.url}?backend=${backend}${query}`, server.origin);
+  await opened.page.waitForFunction(
+    () => {
+      const r = window.__flatMinima.run();
+      return r.error || (r.dataset !== null && r.backend !== null);
+    },
+    null,
+    { timeout: WAIT.load },
+  );
+  const s = await runState(opened.page);
+  if (!s.error) return opened;
+  await opened.context.close();
+  return { error: s.error };
+}
+
+/**
  * Tiny runs of section 7's (B, α) grid (h = 10, one warm-up and one window epoch, five modes;
  * by default three at B = 200, 40 steps an epoch; [B, α, optimizer] for another optimizer than
  * SGD) on `backend`, started through the test hook,
@@ -200,24 +228,9 @@ async function tinyGrid(
   ],
   loseGpuAt = null,
 ) {
-  const { page, context, errors } = await openPage(
-    browser,
-    `${server.url}?backend=${backend}`,
-    server.origin,
-  );
-  await page.waitForFunction(
-    () => {
-      const r = window.__flatMinima.run();
-      return r.error || (r.dataset !== null && r.backend !== null);
-    },
-    null,
-    { timeout: WAIT.load },
-  );
-  const s = await runState(page);
-  if (s.error) {
-    await context.close();
-    return { error: s.error };
-  }
+  const opened = await openReady(backend);
+  if (opened.error) return opened;
+  const { page, context, errors } = opened;
   const started = await page.evaluate(
     ([runs, loseGpuAt]) => {
       if (typeof window.__flatMinima.startSweep !== 'function') return false;
@@ -362,42 +375,14 @@ test(
   },
 );
 
-/** Drops wall-clock fields, which differ between any two sweeps. */
-function withoutTimes(v) {
-  return JSON.parse(
-    JSON.stringify(v, (k, x) =>
-      k === 'seconds' || k === 'timings' || k === 'startedAt'
-        ? undefined
-        : typeof x === 'number' && !Number.isFinite(x)
-          ? String(x)
-          : x,
-    ),
-  );
-}
-
 /** Section 6's smallest sweep (one seed, three task-2 runs of 40 steps), on `backend`. */
 const TINY_FORGETTING =
   'ft1=0,1&ft2=2,3&fseeds=1&flambdas=3&fewc=1e4&fnc=20&fpre=1&fepochs=1&fwindow=3&fsteps=40';
 
 async function forgettingSweep(backend, loseGpuAt = null) {
-  const { page, context, errors } = await openPage(
-    browser,
-    `${server.url}?backend=${backend}&${TINY_FORGETTING}`,
-    server.origin,
-  );
-  await page.waitForFunction(
-    () => {
-      const r = window.__flatMinima.run();
-      return r.error || (r.dataset !== null && r.backend !== null);
-    },
-    null,
-    { timeout: WAIT.load },
-  );
-  const s = await runState(page);
-  if (s.error) {
-    await context.close();
-    return { error: s.error };
-  }
+  const opened = await openReady(backend, `&${TINY_FORGETTING}`);
+  if (opened.error) return opened;
+  const { page, context, errors } = opened;
   if (loseGpuAt !== null) {
     const hooked = await page.evaluate(
       (n) =>

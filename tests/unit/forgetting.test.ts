@@ -26,15 +26,12 @@ import {
   type Penalty,
 } from '../../src/engine/forgetting';
 import { useBackend } from './tfBackend';
+import { orthonormalRows, randn } from '../fixtures/forgettingConfig';
 
 const dataPath = 'public/data/mnist-10k.bin';
 const hasData = existsSync(dataPath);
 
 // ───────────────────────── plain float64 helpers (independent of the engine) ─────────────────────────
-
-function randn(rng: Rng, n: number, scale = 1): Float64Array {
-  return Float64Array.from({ length: n }, () => scale * rng.normal());
-}
 
 /** log p(y | x) of the 3-layer no-bias ReLU net, float64, straight from the definition. */
 function logLikelihood(
@@ -72,23 +69,6 @@ function logLikelihood(
 }
 
 /** Orthonormal rows (Gram–Schmidt on Gaussian vectors), k × n. */
-function orthonormalRows(rng: Rng, k: number, n: number): Float64Array {
-  const Q = new Float64Array(k * n);
-  for (let i = 0; i < k; i++) {
-    const v = randn(rng, n);
-    for (let r = 0; r < 2; r++) {
-      for (let j = 0; j < i; j++) {
-        let d = 0;
-        for (let t = 0; t < n; t++) d += v[t] * Q[j * n + t];
-        for (let t = 0; t < n; t++) v[t] -= d * Q[j * n + t];
-      }
-    }
-    const norm = Math.hypot(...v);
-    for (let t = 0; t < n; t++) Q[i * n + t] = v[t] / norm;
-  }
-  return Q;
-}
-
 function penalties(rng: Rng, dim: number, lambda: number): { ldc: LdcPenalty; ewc: EwcPenalty } {
   const anchor = randn(rng, dim);
   const nc = 5;

@@ -12,7 +12,6 @@ import {
   forgettingRun,
   forgettingSetup,
   setupCounts,
-  type ForgettingConfig,
   type ForgettingResult,
   type RunKey,
 } from '../../src/engine/forgetting';
@@ -32,6 +31,7 @@ import {
 } from '../../src/engine/jobs/run';
 import { forgettingFromJobs } from '../../src/engine/jobs/forgettingMerge';
 import { useBackend } from './tfBackend';
+import { TINY_FORGETTING_CONFIG } from '../fixtures/forgettingConfig';
 
 const dataPath = 'public/data/mnist-10k.bin';
 const hasData = existsSync(dataPath);
@@ -127,19 +127,7 @@ describe.skipIf(!hasData)('the forgetting sweep as jobs', () => {
   });
 
   it('seed runs split into jobs (fresh and cached contexts) give the serial run’s numbers', async () => {
-    const config: ForgettingConfig = {
-      ...DEFAULT_FORGETTING_CONFIG,
-      seeds: [0],
-      pretrainEpochs: 1,
-      task1Epochs: 2,
-      windowEpochs: 3,
-      task2Steps: 40,
-      curveEvery: 20,
-      lambdas: [1, 100],
-      ewcLambdas: [3e5],
-      ncList: [20],
-      displacementModes: 10,
-    };
+    const config = TINY_FORGETTING_CONFIG;
     let serial: ForgettingResult | null = null;
     const serialStream: unknown[] = [];
     for await (const e of forgettingRun(config, data)) {

@@ -36,6 +36,7 @@ import { task2Choice } from '../../src/engine/forgetting/task2Choice';
 import { runJob, type ForgettingJobEvent } from '../../src/engine/jobs/run';
 import { forgettingOnGpu } from '../../src/cli/forgettingGpu';
 import { useBackend } from './tfBackend';
+import { TINY_FORGETTING_CONFIG, orthonormalRows } from '../fixtures/forgettingConfig';
 
 const dataPath = 'public/data/mnist-10k.bin';
 const hasData = existsSync(dataPath);
@@ -45,17 +46,7 @@ function synthetic(h: number, modeCount: number): W2EnsembleShared {
   const rng = new Rng(7);
   const N = 40;
   const dim = h * h;
-  const modes = new Float32Array(modeCount * dim);
-  for (let i = 0; i < modeCount; i++) {
-    const v = Float64Array.from({ length: dim }, () => rng.normal());
-    for (let j = 0; j < i; j++) {
-      let d = 0;
-      for (let t = 0; t < dim; t++) d += v[t] * modes[j * dim + t];
-      for (let t = 0; t < dim; t++) v[t] -= d * modes[j * dim + t];
-    }
-    const n = Math.hypot(...v);
-    for (let t = 0; t < dim; t++) modes[i * dim + t] = v[t] / n;
-  }
+  const modes = Float32Array.from(orthonormalRows(rng, modeCount, dim));
   const set = (count: number) => ({
     h1: Float32Array.from({ length: count * h }, () => Math.max(0, rng.normal())),
     labels: Uint8Array.from({ length: count }, () => rng.int(10)),
@@ -153,19 +144,7 @@ describe('the task-2 ensemble’s float64 reference', () => {
 const withoutTimes = (runs: RunResult[]) => runs.map((r) => ({ ...r, seconds: 0 }));
 
 describe.skipIf(!hasData)('a seed’s task-2 runs as one ensemble', () => {
-  const config: ForgettingConfig = {
-    ...DEFAULT_FORGETTING_CONFIG,
-    seeds: [0],
-    pretrainEpochs: 1,
-    task1Epochs: 2,
-    windowEpochs: 3,
-    task2Steps: 40,
-    curveEvery: 20,
-    lambdas: [1, 100],
-    ewcLambdas: [3e5],
-    ncList: [20],
-    displacementModes: 10,
-  };
+  const config = TINY_FORGETTING_CONFIG;
   let data: Dataset;
   let setup: ForgettingSetup;
   let ctx: SeedContext;
