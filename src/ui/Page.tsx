@@ -181,13 +181,13 @@ export function Page() {
           </p>
         </section>
         <section>
-          <h2>2. PCA of the trajectory: one drift, many random walks</h2>
+          <h2>2. PCA of the trajectory: one drift and many random walks?</h2>
           <p>
             After every step we record the 2,500 weights of the middle layer W2. <WindowPhrase />,
             principal component analysis splits the motion into modes p<sub>i</sub> with variances σ
-            <sub>i</sub>². Mode 1 is a slow drift along the weights themselves; the other modes
-            diffuse, and in the paper a few dozen of the 2,500 hold most of the variance (the second
-            figure below counts them for this run).
+            <sub>i</sub>². In the paper mode 1 is a slow drift along the weights themselves, the
+            other modes diffuse, and a few dozen of the 2,500 hold most of the variance (the figures
+            below show this run's spectrum and count its modes).
           </p>
           <div className="figure-row">
             <Figure id="spectrum" />
