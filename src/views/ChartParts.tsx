@@ -200,6 +200,11 @@ export function Axis(props: {
   side: 'bottom' | 'left';
   box: Box;
   label: string;
+  /**
+   * The label where the full one would run past the plot's ends (a short plot in an embed):
+   * it must still name the quantity, its unit and a log scale.
+   */
+  shortLabel?: string;
   /** Pixels per tick (defaults: 80 horizontal, 45 vertical). */
   spacing?: number;
   grid?: boolean;
@@ -231,6 +236,10 @@ export function Axis(props: {
     thinTickLabels(g, bottom);
   });
   const bottom = side === 'bottom';
+  const along = bottom ? box.x1 - box.x0 : box.y1 - box.y0;
+  // 12 px labels run ~6.5 px a character; the margin takes a little overhang at each end.
+  const label =
+    props.shortLabel && props.label.length * 6.5 > along + 24 ? props.shortLabel : props.label;
   return (
     <g className={`fm-axis-wrap${props.highlighted ? ' highlighted' : ''}`}>
       <g
@@ -245,7 +254,7 @@ export function Axis(props: {
           y={box.y1 + 38}
           textAnchor="middle"
         >
-          {props.label}
+          {label}
         </text>
       ) : (
         <text
@@ -253,7 +262,7 @@ export function Axis(props: {
           transform={`translate(${box.x0 - 48},${(box.y0 + box.y1) / 2}) rotate(-90)`}
           textAnchor="middle"
         >
-          {props.label}
+          {label}
         </text>
       )}
     </g>

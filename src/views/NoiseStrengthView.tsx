@@ -64,6 +64,12 @@ const Y_LABEL: Record<Quantity, string> = {
   tau: 'correlation time τᵢ, steps (log scale)',
   tauIntegral: 'τᵢ,int = ∫C ds to first zero, steps (log scale)',
 };
+/** The same where the plot is too short for the whole label (a short embed). */
+const Y_SHORT: Record<Quantity, string> = {
+  D: 'Dᵢ = var(vᵢ) (log)',
+  tau: 'τᵢ, steps (log)',
+  tauIntegral: 'τᵢ,int, steps (log)',
+};
 const SYMBOL: Record<Quantity, string> = { D: 'β₁', tau: 'β₂', tauIntegral: 'β₂,int' };
 
 function value(m: ModeTheory, q: Quantity): number {
@@ -145,7 +151,8 @@ function Panel({
   primary: boolean;
   waiting: boolean;
 }) {
-  const [ref, size] = useSize<HTMLDivElement>(0.82, 320, 44);
+  // Reserved below the plot in an embed: its fit lines, the Langevin one wrapping to two.
+  const [ref, size] = useSize<HTMLDivElement>(0.82, 320, 62);
   const svgRef = useRef<SVGSVGElement>(null);
   const box = plotBox(size, PANEL_MARGIN);
   const has = !waiting && series.some((s) => s.modes.length > 0);
@@ -207,7 +214,13 @@ function Panel({
             <>
               <PlotBackground box={box} {...bg} />
               <Axis scale={x} side="bottom" box={box} label="flatness Fᵢ (log scale)" />
-              <Axis scale={y} side="left" box={box} label={Y_LABEL[quantity]} />
+              <Axis
+                scale={y}
+                side="left"
+                box={box}
+                label={Y_LABEL[quantity]}
+                shortLabel={Y_SHORT[quantity]}
+              />
               <g clipPath={clip}>
                 {fits.map(({ run, modes, fit }) => {
                   if (!fitUsable(fit)) return null;
