@@ -192,6 +192,37 @@ function isLogScale(s: NumScale): s is ScaleLogarithmic<number, number> {
 }
 
 /**
+ * Keeps an axis label where it belongs on a small plot (an embed, a phone): a bottom label
+ * inside the drawing, a left label alongside its own plot (two plots stacked in one SVG must
+ * not share the margin). Centred where it fits, else slid along its axis (dx), and shrunk
+ * (down to 8 px) only where it is longer than its whole span.
+ */
+function fitAxisLabel(t: SVGTextElement | null, bottom: boolean, box: Box): void {
+  const svg = t?.ownerSVGElement;
+  if (!t || !svg || typeof t.getComputedTextLength !== 'function') return;
+  t.style.fontSize = '';
+  t.removeAttribute('dx');
+  let length = t.getComputedTextLength();
+  const [from, to] = bottom
+    ? [0, svg.width.baseVal.value]
+    : [Math.max(0, box.y0 - 2), Math.min(svg.height.baseVal.value, box.y1 + 2)];
+  const room = to - from - 4;
+  if (!(room > 0) || length === 0) return;
+  if (length > room) {
+    const px = Math.max(8, (12 * room) / length);
+    t.style.fontSize = `${px.toFixed(1)}px`;
+    length *= px / 12;
+  }
+  const centre = bottom ? (box.x0 + box.x1) / 2 : (box.y0 + box.y1) / 2;
+  const lo = from + length / 2 + 2;
+  const hi = to - length / 2 - 2;
+  const fitted = lo > hi ? (from + to) / 2 : Math.min(hi, Math.max(lo, centre));
+  // A rotated (left) label runs upwards: +dx moves it up the screen.
+  const dx = bottom ? fitted - centre : centre - fitted;
+  if (Math.abs(dx) > 0.5) t.setAttribute('dx', dx.toFixed(1));
+}
+
+/**
  * A d3 axis drawn into a <g> after each render (cheap), with grid lines across the plot box
  * and a text label. Log scales get log tick labels (10⁻⁵ …).
  */
@@ -212,8 +243,10 @@ export function Axis(props: {
   highlighted?: boolean;
 }) {
   const ref = useRef<SVGGElement>(null);
+  const labelRef = useRef<SVGTextElement>(null);
   const { scale, side, box, spacing, grid = true, format } = props;
   useEffect(() => {
+    fitAxisLabel(labelRef.current, side === 'bottom', box);
     const g = ref.current;
     if (!g) return;
     const bottom = side === 'bottom';
@@ -249,6 +282,7 @@ export function Axis(props: {
       />
       {bottom ? (
         <text
+          ref={labelRef}
           className="fm-axis-label"
           x={(box.x0 + box.x1) / 2}
           y={box.y1 + 38}
@@ -258,6 +292,7 @@ export function Axis(props: {
         </text>
       ) : (
         <text
+          ref={labelRef}
           className="fm-axis-label"
           transform={`translate(${box.x0 - 48},${(box.y0 + box.y1) / 2}) rotate(-90)`}
           textAnchor="middle"

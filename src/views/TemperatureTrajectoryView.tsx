@@ -136,8 +136,15 @@ function ProfilesPanel({
                 side="bottom"
                 box={box}
                 label={`displacement δθ along p${sub(rank ?? 0)} (weight units)`}
+                shortLabel={`δθ along p${sub(rank ?? 0)} (weight units)`}
               />
-              <Axis scale={y} side="left" box={box} label="temperature T(δθ) (log scale)" />
+              <Axis
+                scale={y}
+                side="left"
+                box={box}
+                label="temperature T(δθ) (log scale)"
+                shortLabel="T(δθ) (log scale)"
+              />
               <g clipPath={clip} pointerEvents="none">
                 <line className="fm-ref" x1={x(0)} x2={x(0)} y1={box.y0} y2={box.y1} />
                 {paths.map((p) => (
@@ -249,9 +256,23 @@ function SeriesPanel({
         ) : (
           <>
             <Axis scale={x} side="bottom" box={top} label="" format={() => ''} />
-            <Axis scale={yT} side="left" box={top} label="T (log scale)" spacing={32} />
+            <Axis
+              scale={yT}
+              side="left"
+              box={top}
+              label="T (log scale)"
+              shortLabel="T (log)"
+              spacing={32}
+            />
             <Axis scale={x} side="bottom" box={bottom} label="epoch (checkpoint)" />
-            <Axis scale={yL} side="left" box={bottom} label="loss L (log scale)" spacing={32} />
+            <Axis
+              scale={yL}
+              side="left"
+              box={bottom}
+              label="loss L (log scale)"
+              shortLabel="L (log)"
+              spacing={32}
+            />
             <g clipPath={`url(#${clipId})`} pointerEvents="none">
               <path className="fm-curve" d={paths.T} style={{ stroke: T_COLOR }} />
               <path className="fm-curve" d={paths.L} style={{ stroke: L_COLOR }} />

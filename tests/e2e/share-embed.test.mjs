@@ -235,6 +235,27 @@ test('every figure id embeds; an unknown id lists the valid ones', async () => {
     assert.equal(await page.locator('[data-figure]').count(), 1, `${id}: one figure`);
     const h = await page.evaluate(() => document.documentElement.scrollHeight);
     assert.ok(h <= 480, `${id}: fits the frame (${h} px)`);
+    // Every axis label stays inside its drawing: a small plot slides or shrinks it.
+    await page.waitForFunction(
+      (id) => document.querySelector(`[data-figure="${id}"] svg .fm-axis-label`) !== null,
+      id,
+      { timeout: WAIT.load },
+    );
+    await settled(page, `[data-figure="${id}"] svg`);
+    const outside = await page.evaluate(() =>
+      [...document.querySelectorAll('.fm-axis-label')].flatMap((t) => {
+        const a = t.getBoundingClientRect();
+        const b = t.ownerSVGElement.getBoundingClientRect();
+        const out =
+          a.width > 0 &&
+          (a.top < b.top - 1 ||
+            a.bottom > b.bottom + 1 ||
+            a.left < b.left - 1 ||
+            a.right > b.right + 1);
+        return out ? [t.textContent] : [];
+      }),
+    );
+    assert.deepEqual(outside, [], `${id}: axis labels outside their plot`);
   }
   await context.close();
 });
