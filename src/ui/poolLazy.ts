@@ -90,7 +90,7 @@ export async function measureShareOnPool(
 ): Promise<Outcome<ModeFlatnessResult[]>> {
   try {
     const m = await sweeps();
-    return await m.measureShareOnPool(share, data, m.poolSetup([], idx, forced));
+    return await m.measureShareOnPool(share, data, m.poolSetup([], idx, forced, true, share));
   } catch (e) {
     return { ok: false, error: why(e), cancelled: false };
   }

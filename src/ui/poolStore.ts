@@ -4,7 +4,13 @@
  * only when a sweep or a flatness share needs it (poolLazy.ts).
  */
 import { create } from 'zustand';
+import {
+  EMBEDDED_DATA_SHAPE,
+  flatnessShareWorkerBytes,
+  type DataShape,
+} from '../engine/experiments/memoryPolicy';
 import { useConfig } from '../state/configStore';
+import { useRun } from '../state/runStore';
 import { poolSizing } from './poolSize';
 
 /** What the run panel says about the pool. */
@@ -37,16 +43,34 @@ export const usePool = create<PoolState>(() => ({
   gpu: null,
 }));
 
+/** The shape of the data set the page holds (the reader's files, or the embedded digits). */
+export function pageDataShape(): DataShape {
+  const d = useRun.getState().dataset;
+  return d
+    ? { ...EMBEDDED_DATA_SHAPE, trainCount: d.trainCount, testCount: d.testCount }
+    : EMBEDDED_DATA_SHAPE;
+}
+
 /**
- * Job workers the analysis worker may split its flatness search over: the pool's size with no
- * run beside the data (a share's loss holds a few MB).
+ * What one job worker holds for a share of the flatness search of a run of width `hidden` on
+ * `count` training examples (the whole training split by default): its data copy and a full-set
+ * loss of its own, counted as the run a worker holds when the pool is sized for shares.
+ */
+export function flatnessShareBytes(hidden: number, count?: number): number {
+  const shape = pageDataShape();
+  return flatnessShareWorkerBytes(count ?? shape.trainCount, hidden, shape);
+}
+
+/**
+ * Job workers the analysis worker may split its flatness search over: the pool's size when each
+ * worker holds a share's loss (flatnessShareBytes: 78 MB at h = 50 on the digits).
  */
 export function flatnessPoolWorkers(): number {
   // Only where the link asks for a pool (`workers=`): each job worker loads the backend and the
   // digits before its first share, and that start-up against a search of a few seconds has not
   // been measured to pay off, so a plain run keeps its flatness search in the analysis worker.
-  const asked = useConfig.getState().workers;
+  const { workers: asked, config } = useConfig.getState();
   if (asked === null) return 1;
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
-  return poolSizing(cores, asked, 0).size;
+  return poolSizing(cores, asked, flatnessShareBytes(config.hidden)).size;
 }

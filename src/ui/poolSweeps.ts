@@ -24,8 +24,7 @@ import { EMBEDDED_ASSET_PATH } from '../engine/data/embedded';
 import type { FlatnessShare } from '../engine/jobs/flatness';
 import type { ModeFlatnessResult } from '../engine/landscape/flatness';
 import type { RunResumePoint } from '../engine/experiments/sweeps';
-import { EMBEDDED_DATA_SHAPE, planRun } from '../engine/experiments/runChecks';
-import type { DataShape } from '../engine/experiments/memoryPolicy';
+import { planRun } from '../engine/experiments/runChecks';
 import { estimateRunCost, inLongestFirstOrder } from '../engine/jobs/cost';
 import {
   ensembleWorkerBytes,
@@ -47,7 +46,7 @@ import { useConfig } from '../state/configStore';
 import { useRun } from '../state/runStore';
 import { WorkerPool, type Outcome } from './workerPool';
 import { poolSizing, type PoolSizing } from './poolSize';
-import { usePool } from './poolStore';
+import { flatnessShareBytes, pageDataShape, usePool } from './poolStore';
 import { ensembleFaultNote } from './ensembleFault';
 import { measureEnsemble } from './ensembleProbe';
 import { ensembleChoice, type EnsembleChoice } from '../engine/experiments/ensembleChoice';
@@ -79,9 +78,11 @@ export function poolSetup(
   forcedBackend?: BackendName,
   /** false: every run on the CPU pool (section 6 plans its own GPU work). */
   withEnsembles = true,
+  /** A share of a run's flatness search the pool is for: each worker builds its own loss. */
+  share?: Pick<FlatnessShare, 'hidden' | 'count'>,
 ): PoolSetup {
   const shape = pageDataShape();
-  let runBytes = 0;
+  let runBytes = share ? flatnessShareBytes(share.hidden, share.count) : 0;
   for (const { spec } of runs) {
     // The deeper architectures keep their block under a fixed cap: the MLP's estimate at the
     // same B bounds them well enough for sizing.
@@ -142,13 +143,6 @@ export function gpuCandidate(): boolean {
 }
 
 /** The shape of the data set the page holds (the embedded digits until another is loaded). */
-function pageDataShape(): DataShape {
-  const d = useRun.getState().dataset;
-  return d
-    ? { ...EMBEDDED_DATA_SHAPE, trainCount: d.trainCount, testCount: d.testCount }
-    : EMBEDDED_DATA_SHAPE;
-}
-
 /**
  * A sweep's runs in the order they start: the costliest first (cost.ts), since a sweep ends
  * with its longest run; results still land at their plan index.

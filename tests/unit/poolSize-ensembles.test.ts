@@ -60,34 +60,34 @@ describe('pool size with GPU ensembles', () => {
     expect(ensembleWindowBytes(plan.groups[1].members[0].config, EMBEDDED_DATA_SHAPE)).toBe(
       perB(100),
     );
-    // A run's peak (B = 25: its data copies, window, analysis) is 361 MiB; the eight runs'
-    // windows 305 MiB: the pool stays at 4 on 8 cores (4 × 489 MiB).
+    // A run's peak (B = 25: its data copies, window, analysis) is 373 MiB; the eight runs'
+    // windows 305 MiB: the pool stays at 4 on 8 cores (4 × 501 MiB).
     const runBytes = Math.max(
       ...items.map((r) => planRun(r.config!, EMBEDDED_DATA_SHAPE).memory.total),
     );
-    expect(Math.round(runBytes / MB)).toBe(361);
+    expect(Math.round(runBytes / MB)).toBe(373);
     expect(poolSizing(8, null, runBytes, held)).toEqual(poolSizing(8, null, runBytes));
     expect(poolSizing(8, null, runBytes, held).size).toBe(4);
   });
 
   it('wider runs: an ensemble’s worker holds more than a run, and the pool shrinks', () => {
-    // h = 90, B = 100, a 10-epoch window: 800 snapshots of 8,100 weights, 52 MB held twice;
-    // ensembles of up to 10 runs (half the 1 GiB budget), so 12 runs make two (10 and 2).
-    const base: RunConfig = { ...DEFAULT_CONFIG, hidden: 90, batchSize: 100, windowEpochs: 10 };
+    // h = 84, B = 100, a 10-epoch window: 800 snapshots of 7,056 weights, 45 MB held twice;
+    // ensembles of up to 11 runs (half the 1 GiB budget), so 12 runs make two (11 and 1).
+    const base: RunConfig = { ...DEFAULT_CONFIG, hidden: 84, batchSize: 100, windowEpochs: 10 };
     const items = Array.from({ length: 12 }, (_, index) => ({
       index,
       config: { ...base, lr: 0.01 * (index + 1), seed: index },
     }));
     const plan = planEnsembles(items, EMBEDDED_DATA_SHAPE);
-    expect(plan.groups.map((g) => g.members.length)).toEqual([10, 2]);
+    expect(plan.groups.map((g) => g.members.length)).toEqual([11, 1]);
     const held = plan.groups.map((g) => ensembleWorkerBytes(g, EMBEDDED_DATA_SHAPE));
-    const window = 2 * 4 * 800 * 8_100;
-    expect(held).toEqual([10_000 * 785 + 10 * window, 10_000 * 785 + 2 * window]);
-    // A run's peak is 374 MiB, the first ensemble's worker 502 MiB: 4 workers (4 × 502 MiB)
-    // fit the 2 GiB budget, but not with 127 MiB more for that ensemble (and 0 for the second,
-    // whose 106 MiB is less than a run).
+    const window = 2 * 4 * 800 * 7_056;
+    expect(held).toEqual([10_000 * 785 + 11 * window, 10_000 * 785 + window]);
+    // A run's peak is 369 MiB, the first ensemble's worker 481 MiB: 4 workers (4 × 497 MiB)
+    // fit the 2 GiB budget, but not with 113 MiB more for that ensemble (and 0 for the second,
+    // whose 51 MiB is less than a run).
     const runBytes = planRun(base, EMBEDDED_DATA_SHAPE).memory.total;
-    expect(Math.round(runBytes / MB)).toBe(374);
+    expect(Math.round(runBytes / MB)).toBe(369);
     const without = poolSizing(8, null, runBytes);
     const counted = poolSizing(8, null, runBytes, held);
     expect([without.size, counted.size]).toEqual([4, 3]);
@@ -96,7 +96,7 @@ describe('pool size with GPU ensembles', () => {
       POOL_MEMORY_BUDGET,
     );
     expect(counted.reason).toMatch(
-      /capped at 3 by the 2,048 MB memory budget \(≈ 502 MB a worker, and 127 MB more for one GPU ensemble’s windows\)$/,
+      /capped at 3 by the 2,048 MB memory budget \(≈ 497 MB a worker, and 113 MB more for one GPU ensemble’s windows\)$/,
     );
   });
 });

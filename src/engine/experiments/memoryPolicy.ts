@@ -10,15 +10,22 @@
  * Gram or h²×h² covariance matrix), the active-temperature ensemble (801 minibatches of B
  * samples, their h hidden activations each), and the scratch of the plain kernels that compute
  * them (the full-set loss and the ensemble at the centre, their GEMM workspaces, the trainer's
- * SIMD step). When the window is what breaks the budget, the window keeps every k-th step
- * (k ≤ MAX_SNAPSHOT_STRIDE): the PCA then sees the same trajectory sampled more coarsely, which
- * leaves the covariance and its spectrum unbiased. Beyond that stride the velocity statistics
- * (Fig. 3, correlation times of a few steps) are no longer resolved, so the run is refused
- * instead.
+ * SIMD step), and the Hessians of the curvature figures. A share of the flatness search that
+ * runs on the page's pool is memory in the pool's workers, not the run's: the pool's sizing
+ * counts it per worker (flatnessShareWorkerBytes; ui/poolStore.ts, poolSweeps.ts). When the
+ * window is what breaks the budget, the window keeps every k-th step (k ≤ MAX_SNAPSHOT_STRIDE):
+ * the PCA then sees the same trajectory sampled more coarsely, which leaves the covariance and
+ * its spectrum unbiased. Beyond that stride the velocity statistics (Fig. 3, correlation times
+ * of a few steps) are no longer resolved, so the run is refused instead.
  */
 // Not from activeTemperature.ts: that module imports TensorFlow.js, and the page's thread
 // runs these checks.
+import { LANCZOS_ITERATIONS, TOP_EIGENVALUES } from '../landscape/curvature';
+import { LAMBDA_MAX_ITERATIONS } from '../landscape/edgeOfStability';
+import { hessianBytes, hessianCentreBytes } from '../landscape/hessian';
+import { lanczosBytes } from '../landscape/lanczos';
 import { minibatchesForRelativeError } from '../landscape/minibatchCount';
+import { firstLayerWorkspaceDoubles } from '../nets/firstLayerPlain';
 import { hiddenProductsDoubles } from '../landscape/w2Kernels';
 import { CLASSES, INPUT_SIZE } from '../nets/mlp';
 import {
@@ -136,6 +143,63 @@ export function trainerStepBytes(hidden: number, inputSize: number, batchSize: n
   return stepMemoryBytes(stepShape(hidden, inputSize), batchSize) + 4 * capacity + 8 * CLASSES;
 }
 
+/** Directions whose products the full-set loss keeps within FLATNESS_INTERMEDIATE_BYTES. */
+function flatnessKept(count: number, hidden: number): number {
+  return Math.max(
+    1,
+    Math.floor(FLATNESS_INTERMEDIATE_BYTES / flatnessBytesPerDirection(count, hidden)),
+  );
+}
+
+/**
+ * One full-set loss of the flatness search on `count` training examples: its H1 (float32),
+ * the per-direction products it keeps (up to FLATNESS_INTERMEDIATE_BYTES) and its scratch.
+ */
+export function flatnessSearchBytes(count: number, hidden: number): number {
+  return (
+    count * hidden * 4 +
+    FLATNESS_INTERMEDIATE_BYTES +
+    fullSetLossScratchBytes(count, hidden, flatnessKept(count, hidden))
+  );
+}
+
+/**
+ * What a job worker of the page's pool holds while it measures a share of a run's flatness
+ * search (jobs/flatness.ts measureShare): its own copy of the data set (pixels and labels,
+ * both splits) and a full-set loss of its own on `count` examples. That memory is in the pool's
+ * workers, not the run's, so the pool's sizing counts it per worker (poolSizing's run bytes,
+ * ui/poolStore.ts flatnessShareBytes), not estimateRunMemory.
+ */
+export function flatnessShareWorkerBytes(count: number, hidden: number, data: DataShape): number {
+  return (
+    (data.trainCount + data.testCount) * (data.inputSize + 1) + flatnessSearchBytes(count, hidden)
+  );
+}
+
+/**
+ * The curvature figures after an SGD window (curvatureRun.ts windowCurvature), at their peak.
+ * The Hessian at the centre (H1 as float64, its masks and probabilities) stays referenced by
+ * windowCurvature to the end, and with the edge-of-stability figure so does the full-batch GD
+ * run's starting Hessian (another H1 from another checkpoint's W1). On top of those, the largest
+ * of: building a Hessian's H1 (float32, with the first layer's GEMM workspace, before its float64
+ * copy), the Lanczos run at the centre (its basis and Ritz vectors) with Hutchinson's probe, and
+ * a GD step (another centre's arrays, the weights and gradient, a λ_max Lanczos run).
+ */
+export function curvatureBytes(count: number, hidden: number, inputSize: number): number {
+  const dim = hidden * hidden;
+  const hess = hessianBytes(count, hidden, CLASSES);
+  const build =
+    count * hidden * 4 + workspaceBytes(firstLayerWorkspaceDoubles(count, inputSize, hidden));
+  const atCentre =
+    hess + Math.max(build, lanczosBytes(dim, LANCZOS_ITERATIONS, TOP_EIGENVALUES) + 8 * dim);
+  const gdStep =
+    hessianCentreBytes(count, hidden, CLASSES) +
+    2 * 8 * dim +
+    lanczosBytes(dim, LAMBDA_MAX_ITERATIONS, 0);
+  const edge = 2 * hess + Math.max(build, gdStep);
+  return Math.max(atCentre, edge);
+}
+
 export interface MemoryPart {
   /** What the bytes hold, in words. */
   what: string;
@@ -221,14 +285,7 @@ export function estimateRunMemory(
     },
     {
       what: 'flatness scratch (the full-set loss at the centre, its GEMM workspace)',
-      bytes: fullSetLossScratchBytes(
-        data.trainCount,
-        h,
-        Math.max(
-          1,
-          Math.floor(FLATNESS_INTERMEDIATE_BYTES / flatnessBytesPerDirection(data.trainCount, h)),
-        ),
-      ),
+      bytes: fullSetLossScratchBytes(data.trainCount, h, flatnessKept(data.trainCount, h)),
     },
     {
       what: `the trainer's SIMD step (batches of ${fmt(config.batchSize)})`,
@@ -246,6 +303,10 @@ export function estimateRunMemory(
     {
       what: 'active-temperature scratch (the ensemble at the centre, a chunk along a mode)',
       bytes: temperatureScratchBytes(K, config.batchSize, h),
+    },
+    {
+      what: 'curvature (the Hessian at the centre and at the GD start, Lanczos)',
+      bytes: curvatureBytes(data.trainCount, h, P),
     },
   ];
   let parts = sgdPhase;

@@ -21,6 +21,28 @@ import type { W2ProblemInputs } from './w2Kernels';
 
 export type W2HessianInputs = W2ProblemInputs;
 
+/**
+ * Bytes a W2Hessian holds for its centre (one `at` makes another set; H1 is shared): the labels
+ * (int32), W3 and W2 (float64), the masks (a byte per sample and unit), the probabilities
+ * (float64) and the per-sample scratch r, d and rz. The memory policy counts the curvature by it.
+ */
+export function hessianCentreBytes(count: number, hidden: number, classes = 10): number {
+  const h = hidden;
+  return (
+    count * 4 +
+    h * classes * 8 +
+    h * h * 8 +
+    count * h +
+    count * classes * 8 +
+    (2 * h + classes) * 8
+  );
+}
+
+/** Bytes of a W2Hessian built from data: H1 as float64 (N·h doubles) and its centre's arrays. */
+export function hessianBytes(count: number, hidden: number, classes = 10): number {
+  return count * hidden * 8 + hessianCentreBytes(count, hidden, classes);
+}
+
 /** A linear operator v ↦ Hv on vectors of length `dim` (writes into `out`). */
 export interface SymmetricOperator {
   dim: number;

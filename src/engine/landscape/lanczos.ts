@@ -10,7 +10,7 @@
  * eigenvector, so convergence is known without further products.
  */
 import { Rng } from '../data/rng';
-import { symmetricEigen } from '../pca/eigen';
+import { eigenWorkspace, symmetricEigen } from '../pca/eigen';
 import type { SymmetricOperator } from './hessian';
 
 export interface LanczosOptions {
@@ -34,6 +34,18 @@ export interface LanczosResult {
   iterations: number;
   /** True when the Krylov space became invariant before m iterations (exact then). */
   invariant: boolean;
+}
+
+/**
+ * Bytes a `lanczos` run holds at its peak, for the memory policy: the m basis vectors Q, the
+ * start vector and the residual w, the k Ritz vectors (each `dim` doubles), and the m-sized
+ * tridiagonal problem (α, β, the residuals, T, the eigensolver's copy of T, its workspace and
+ * results: eigen.ts with JS kernels).
+ */
+export function lanczosBytes(dim: number, iterations: number, vectors: number): number {
+  const m = Math.min(iterations, dim);
+  const k = Math.min(vectors, m);
+  return 8 * ((m + 2 + k) * dim + 4 * m + 3 * m * m + eigenWorkspace(m, m));
 }
 
 function dot(a: Float64Array, b: Float64Array, bOff = 0): number {

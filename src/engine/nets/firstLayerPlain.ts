@@ -15,6 +15,19 @@ import { Workspace } from '../pca/kernels';
 const CHUNK_ROWS = 256;
 
 /**
+ * Doubles of the GEMM workspace firstLayerH1 holds while it builds H1 for `rows` samples: a chunk
+ * of X, W1ᵀ and a chunk of the product (its WebAssembly memory: pca/kernels.ts workspaceBytes).
+ */
+export function firstLayerWorkspaceDoubles(
+  rows: number,
+  inputSize: number,
+  hidden: number,
+): number {
+  const chunk = Math.max(1, Math.min(rows, CHUNK_ROWS));
+  return chunk * inputSize + hidden * inputSize + chunk * hidden;
+}
+
+/**
  * `samples`: the first `samples` images, or the images at these indices (in this order).
  * `images` holds pixel bytes, `inputSize` per image; `w1` is inputSize × hidden, row-major.
  */
@@ -33,7 +46,7 @@ export function firstLayerH1(
   const total = Math.floor(images.length / P);
   const out = new Float32Array(rows * h);
   const chunk = Math.max(1, Math.min(rows, CHUNK_ROWS));
-  const ws = new Workspace(chunk * P + h * P + chunk * h);
+  const ws = new Workspace(firstLayerWorkspaceDoubles(rows, P, h));
   const x = ws.alloc(chunk * P);
   // The GEMM takes W1ᵀ by rows: W1ᵀ[j, p] = W1[p, j].
   const w1t = ws.alloc(h * P);
