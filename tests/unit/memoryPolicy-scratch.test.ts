@@ -2,6 +2,7 @@
 // hold: each kernel is built on a small synthetic problem and every buffer it can reach (typed
 // arrays, WebAssembly memories) is summed, once per ArrayBuffer.
 import { describe, expect, it } from 'vitest';
+import { C, P, h, heldBytes, problem, vector } from '../fixtures/heldBytes';
 import {
   EMBEDDED_DATA_SHAPE,
   MEMORY_BUDGET_BYTES,
@@ -17,44 +18,6 @@ import { MinibatchSlopes } from '../../src/engine/landscape/minibatchSlopesPlain
 import { SimdMlp } from '../../src/engine/nets/simdMlp';
 import { Workspace } from '../../src/engine/pca/kernels';
 import { PRESETS } from '../../src/state/configSchema';
-
-/** Bytes of every buffer reachable from `root`, each ArrayBuffer once (Map keys are callers'). */
-function heldBytes(root: unknown): number {
-  const seen = new Set<object>();
-  const buffers = new Set<ArrayBufferLike>();
-  const visit = (v: unknown): void => {
-    if (v === null || typeof v !== 'object' || seen.has(v)) return;
-    seen.add(v);
-    if (ArrayBuffer.isView(v)) buffers.add(v.buffer);
-    else if (v instanceof WebAssembly.Memory) buffers.add(v.buffer);
-    else if (v instanceof Map) for (const x of v.values()) visit(x);
-    else for (const x of Object.values(v)) visit(x);
-  };
-  visit(root);
-  let total = 0;
-  for (const b of buffers) total += b.byteLength;
-  return total;
-}
-
-const P = 32;
-const h = 8;
-const C = 10;
-
-/** N images of P pixels (about half of them dark, like digits) with labels 0–9, and W1, W3. */
-function problem(N: number) {
-  let s = 12345;
-  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  return {
-    images: Uint8Array.from({ length: N * P }, () => (rand() < 0.5 ? 0 : Math.floor(256 * rand()))),
-    labels: Uint8Array.from({ length: N }, (_, i) => i % C),
-    w1: Float32Array.from({ length: P * h }, () => rand() - 0.4),
-    w3: Float32Array.from({ length: h * C }, () => rand() - 0.5),
-    hidden: h,
-    inputSize: P,
-  };
-}
-
-const vector = (seed: number) => Float64Array.from({ length: h * h }, (_, i) => Math.sin(seed + i));
 
 describe('the plain kernels hold what the memory estimate counts', () => {
   it('uses the WebAssembly workspaces the estimate assumes', () => {
