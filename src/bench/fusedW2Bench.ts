@@ -15,6 +15,7 @@ import { relativeMaxError } from '../engine/nets/webgpu/reference';
 import { FusedW2Ensemble } from '../engine/nets/webgpu/fusedW2Ensemble';
 import type { W2EnsembleShared, W2Prox } from '../engine/forgetting/w2EnsembleKernel';
 import { W2EnsembleReference } from '../engine/forgetting/w2EnsembleReference';
+import { orthonormalRows } from '../engine/pca/synthetic';
 
 export interface W2Check {
   /** Largest relative deviation from float64 over six steps: losses, then every run's W2. */
@@ -38,27 +39,6 @@ export interface W2Bench {
 
 const H = 50;
 const B = 50;
-
-/** Orthonormal rows (Gram–Schmidt in float64) of `count` random vectors of length n. */
-function orthonormalModes(count: number, n: number, rng: Rng): Float32Array {
-  const rows: Float64Array[] = [];
-  for (let m = 0; m < count; m++) {
-    const v = Float64Array.from({ length: n }, () => rng.normal());
-    // Twice, so float64 rounding leaves the rows orthogonal to ~1e-16.
-    for (let pass = 0; pass < 2; pass++)
-      for (const p of rows) {
-        let d = 0;
-        for (let i = 0; i < n; i++) d += v[i] * p[i];
-        for (let i = 0; i < n; i++) v[i] -= d * p[i];
-      }
-    const norm = Math.hypot(...v);
-    for (let i = 0; i < n; i++) v[i] /= norm;
-    rows.push(v);
-  }
-  const out = new Float32Array(count * n);
-  rows.forEach((r, m) => out.set(r, m * n));
-  return out;
-}
 
 /** A seeded synthetic seed: N training rows, two evaluation sets (classes 0–4 and 5–9). */
 export function syntheticW2Shared(
@@ -88,7 +68,7 @@ export function syntheticW2Shared(
     trainCount: N,
     W3: normal(h * CLASSES, 1 / Math.sqrt(h)),
     anchor: normal(h * h, 1 / Math.sqrt(h)),
-    modes: orthonormalModes(M, h * h, rng),
+    modes: Float32Array.from(orthonormalRows(rng, M, h * h)),
     modeCount: M,
     evalSets: [evalSet(150, [0, 1, 2, 3, 4]), evalSet(130, [5, 6, 7, 8, 9])],
   };

@@ -26,7 +26,8 @@ import {
   type Penalty,
 } from '../../src/engine/forgetting';
 import { useBackend } from './tfBackend';
-import { orthonormalRows, randn } from '../fixtures/forgettingConfig';
+import { randn } from '../fixtures/forgettingConfig';
+import { orthonormalRows } from '../../src/engine/pca/synthetic';
 
 const dataPath = 'public/data/mnist-10k.bin';
 const hasData = existsSync(dataPath);

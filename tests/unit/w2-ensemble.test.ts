@@ -36,7 +36,8 @@ import { task2Choice } from '../../src/engine/forgetting/task2Choice';
 import { runJob, type ForgettingJobEvent } from '../../src/engine/jobs/run';
 import { forgettingOnGpu } from '../../src/cli/forgettingGpu';
 import { useBackend } from './tfBackend';
-import { TINY_FORGETTING_CONFIG, orthonormalRows } from '../fixtures/forgettingConfig';
+import { TINY_FORGETTING_CONFIG } from '../fixtures/forgettingConfig';
+import { orthonormalRows } from '../../src/engine/pca/synthetic';
 
 const dataPath = 'public/data/mnist-10k.bin';
 const hasData = existsSync(dataPath);

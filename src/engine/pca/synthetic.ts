@@ -23,6 +23,26 @@ export function randomUnitVectors(n: number, r: number, rng: Rng): Float64Array 
 }
 
 /**
+ * k orthonormal rows of length n (k × n row-major): Gaussian draws, Gram–Schmidt twice so that
+ * float64 rounding leaves them orthogonal to ~1e-16.
+ */
+export function orthonormalRows(rng: Rng, k: number, n: number): Float64Array {
+  const Q = new Float64Array(k * n);
+  for (let i = 0; i < k; i++) {
+    const v = Float64Array.from({ length: n }, () => rng.normal());
+    for (let pass = 0; pass < 2; pass++)
+      for (let j = 0; j < i; j++) {
+        let d = 0;
+        for (let t = 0; t < n; t++) d += v[t] * Q[j * n + t];
+        for (let t = 0; t < n; t++) v[t] -= d * Q[j * n + t];
+      }
+    const norm = Math.hypot(...v);
+    for (let t = 0; t < n; t++) Q[i * n + t] = v[t] / norm;
+  }
+  return Q;
+}
+
+/**
  * A = Q diag(values) Qᵀ with Q = H_r ⋯ H_1 a product of r random Householder reflections
  * (default r = n, which mixes every coordinate). Returns A (n × n row-major, symmetric)
  * and the eigenvectors (n × n, row i = Q e_i, the eigenvector of values[i]). O(r n²).
