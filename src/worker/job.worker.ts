@@ -250,17 +250,29 @@ async function task2GpuFor(task: ForgettingPoolTask): Promise<Task2Gpu | undefin
     const build = factory;
     factory = async (shared, prox, maxChunk) => {
       const kernel = await build(shared, prox, maxChunk);
-      let step = 0;
-      const runChunk = kernel.runChunk.bind(kernel);
-      kernel.runChunk = (idx, steps) => {
-        if (step >= lossAt) g.device.destroy();
-        step += steps;
-        return runChunk(idx, steps);
-      };
+      kernel.runChunk = loseDeviceAt(kernel.runChunk.bind(kernel), 1, g.device, lossAt);
       return kernel;
     };
   }
   return { factory, adapter: g.name, software: g.software, forced };
+}
+
+/**
+ * Test builds: a kernel's `runChunk` that destroys `device` before the first chunk starting at
+ * or past step `at`; argument `stepsArg` of a call is its chunk's length.
+ */
+function loseDeviceAt<A extends unknown[], R>(
+  runChunk: (...args: A) => R,
+  stepsArg: number,
+  device: GPUDevice,
+  at: number,
+): (...args: A) => R {
+  let step = 0;
+  return (...args) => {
+    if (step >= at) device.destroy();
+    step += args[stepsArg] as number;
+    return runChunk(...args);
+  };
 }
 
 /** The ensembles' WebGPU device (this worker's own; tfjs here stays on wasm). */
@@ -335,15 +347,8 @@ async function ensemble(id: number, task: EnsemblePoolTask, d: Dataset): Promise
   const build = async (specs: FusedRunSpec[]) => {
     const kernel = await ensembleKernel(g, d.train, specs, { maxChunk: 64, snapshots: true });
     const lossAt = task.loseGpuAt;
-    if (TEST_HOOKS && lossAt !== undefined) {
-      let step = 0;
-      const runChunk = kernel.runChunk.bind(kernel);
-      kernel.runChunk = (steps, snapshots) => {
-        if (step >= lossAt) g.device.destroy();
-        step += steps;
-        return runChunk(steps, snapshots);
-      };
-    }
+    if (TEST_HOOKS && lossAt !== undefined)
+      kernel.runChunk = loseDeviceAt(kernel.runChunk.bind(kernel), 0, g.device, lossAt);
     return kernel;
   };
   await runEnsembleJob(configs, d, build, {

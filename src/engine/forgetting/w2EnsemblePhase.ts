@@ -171,10 +171,11 @@ export async function* task2EnsemblePhase(
     const sets = data.evalSets;
     let step = 0;
     let counts: Uint32Array = new Uint32Array(0);
+    /** Run r's error rate on evaluation set `set` at the last score (own: its own classes). */
+    const err = (r: number, set: number, own: 0 | 1) =>
+      rate(counts[(r * sets.length + set) * 2 + own], sets[set].count);
     const record = async () => {
       counts = await gpu('scoring the task-2 ensemble failed', () => kernel.score());
-      const err = (r: number, set: number, own: 0 | 1) =>
-        rate(counts[(r * sets.length + set) * 2 + own], sets[set].count);
       for (let r = 0; r < R; r++)
         curves[r].push({
           step,
@@ -215,8 +216,7 @@ export async function* task2EnsemblePhase(
       if (!w.every(Number.isFinite))
         throw new Error(`task 2 diverged (${key.method}, λ = ${key.lambda}): lower α`);
       const last = curves[r][curves[r].length - 1];
-      const val = (set: number, own: 0 | 1) =>
-        rate(counts[(r * sets.length + set) * 2 + own], sets[set].count);
+      const val = (set: number, own: 0 | 1) => err(r, set, own);
       out.push({
         ...key,
         eps1: last.eps1,
