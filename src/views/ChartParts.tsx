@@ -246,7 +246,6 @@ export function Axis(props: {
   const labelRef = useRef<SVGTextElement>(null);
   const { scale, side, box, spacing, grid = true, format } = props;
   useEffect(() => {
-    fitAxisLabel(labelRef.current, side === 'bottom', box);
     const g = ref.current;
     if (!g) return;
     const bottom = side === 'bottom';
@@ -273,6 +272,12 @@ export function Axis(props: {
   // 12 px labels run ~6.5 px a character; the margin takes a little overhang at each end.
   const label =
     props.shortLabel && props.label.length * 6.5 > along + 24 ? props.shortLabel : props.label;
+  // Measuring forces a layout: only when the label, its plot or its weight changed.
+  useEffect(
+    () => fitAxisLabel(labelRef.current, bottom, box),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the box by value, not identity
+    [label, bottom, box.x0, box.x1, box.y0, box.y1, props.highlighted],
+  );
   return (
     <g className={`fm-axis-wrap${props.highlighted ? ' highlighted' : ''}`}>
       <g
